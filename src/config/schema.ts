@@ -1,0 +1,108 @@
+// The topology file's schema. Every key an operator can write is declared here, with the
+// message they see when it is wrong; cross-field rules (a region's country belongs to its
+// jurisdiction, ids are unique, ...) run after the shape is known to be right.
+import { z } from 'zod';
+import { isCountryCode } from './iso3166.ts';
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a lower-case id of letters, digits and dashes (e.g. "eu-frankfurt")');
+
+const country = z.string().refine(isCountryCode, { message: 'expected an ISO 3166-1 alpha-2 country code such as "DE"' });
+
+const jurisdictionName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, 'expected a jurisdiction name of letters, digits, "_" or "-" (e.g. "EU")');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+
+export const RuntimeSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('embedded') }),
+    z.strictObject({
+      kind: z.literal('upstream'),
+      /** Base URL of a model server that runs in this region (vLLM, TGI, Triton, Ollama). */
+      url: httpUrl,
+      /** openai: /v1/chat/completions; v2: Open Inference Protocol /v2/models/{m}/infer. */
+      protocol: z.enum(['openai', 'v2']).default('openai'),
+      /** Environment variable holding the upstream's bearer token (never the token itself). */
+      apiKeyEnv: z.string().optional(),
+      timeoutMs: z.number().int().positive().default(60_000),
+    }),
+  ],
+  { error: 'expected runtime.kind to be "embedded" or "upstream"' },
+);
+
+export const TransfersSchema = z
+  .strictObject({
+    /** Subject jurisdictions with an adequacy decision for this region's jurisdiction. */
+    adequacy: z.array(jurisdictionName).default([]),
+    /** Subject jurisdictions whose data may come here under Standard Contractual Clauses. */
+    scc: z.array(jurisdictionName).default([]),
+    /** Subject jurisdictions whose data may come here under a contract (e.g. PDPA s.26). */
+    contract: z.array(jurisdictionName).default([]),
+  })
+  .default({ adequacy: [], scc: [], contract: [] });
+
+export const RegionSchema = z.strictObject({
+  id,
+  jurisdiction: jurisdictionName,
+  country,
+  /** Where the region's cell listens (the gateway forwards here). */
+  url: httpUrl,
+  runtime: RuntimeSchema.default({ kind: 'embedded' }),
+  models: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected a model name')).min(1).default(['text-analysis']),
+  transfers: TransfersSchema,
+});
+
+export const TenantSchema = z.strictObject({
+  name: id,
+  /** SHA-256 (hex) of the tenant's API key: the key itself never sits in the file. */
+  apiKeySha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits (sovereign tenant hash-key prints them)'),
+  /** Fixed jurisdiction of this tenant's data subjects, applied to every request. */
+  jurisdiction: jurisdictionName.optional(),
+  /** May this tenant declare a jurisdiction with the x-sovereign-jurisdiction header? */
+  mayDeclare: z.boolean().default(true),
+});
+
+export const RoutingModeSchema = z.enum(['legal-first', 'performance-first', 'hybrid']);
+
+export const ConfigSchema = z.strictObject({
+  /** Root of all data directories; relative paths are relative to the config file. */
+  dataDir: z.string().min(1).default('./data'),
+  jurisdictions: z.record(jurisdictionName, z.array(country).min(1, 'expected at least one country code')),
+  regions: z.array(RegionSchema).min(1, 'expected at least one region'),
+  tenants: z.array(TenantSchema).default([]),
+  routing: z
+    .strictObject({
+      mode: RoutingModeSchema.default('legal-first'),
+      /** Order of regions among equals under legal-first; unlisted regions follow in file order. */
+      preference: z.array(id).default([]),
+    })
+    .default({ mode: 'legal-first', preference: [] }),
+  gateway: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** Largest request body accepted, in bytes; larger ones get 413. */
+      bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),
+      /** Deadline for one request across all attempts, in milliseconds. */
+      requestTimeoutMs: z.number().int().positive().default(60_000),
+      /** Interval between health probes of each cell, in milliseconds. */
+      probeIntervalMs: z.number().int().positive().default(1000),
+    })
+    .prefault({}),
+  cell: z
+    .strictObject({
+      bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),
+    })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type ConfigData = z.output<typeof ConfigSchema>;
+export type RegionConfig = z.output<typeof RegionSchema>;
+export type TenantConfig = z.output<typeof TenantSchema>;
+export type RuntimeConfig = z.output<typeof RuntimeSchema>;
+export type RoutingMode = z.output<typeof RoutingModeSchema>;

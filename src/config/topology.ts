@@ -1,0 +1,83 @@
+// The validated topology with the lookups the request path needs, computed once at load.
+import path from 'node:path';
+import type { ConfigData, RegionConfig, TenantConfig } from './schema.ts';
+import { isCountryCode } from './iso3166.ts';
+
+export type JurisdictionLookup =
+  | { ok: true; jurisdiction: string; country?: string }
+  | { ok: false; reason: string };
+
+export class Topology {
+  readonly data: ConfigData;
+  /** Absolute path of the file this topology came from ('<inline>' when built in code). */
+  readonly file: string;
+  readonly dataDir: string;
+  readonly regions: readonly RegionConfig[];
+  readonly jurisdictions: readonly string[];
+  readonly #regionById: Map<string, RegionConfig>;
+  readonly #jurisdictionOfCountry: Map<string, string>;
+  readonly #jurisdictionByName: Map<string, string>;
+  readonly #tenantByKeyHash: Map<string, TenantConfig>;
+
+  constructor(data: ConfigData, file: string) {
+    this.data = data;
+    this.file = file;
+    this.dataDir = path.resolve(file === '<inline>' ? process.cwd() : path.dirname(file), data.dataDir);
+    this.regions = data.regions;
+    this.jurisdictions = Object.keys(data.jurisdictions);
+    this.#regionById = new Map(data.regions.map((r) => [r.id, r]));
+    this.#jurisdictionOfCountry = new Map();
+    for (const [name, countries] of Object.entries(data.jurisdictions)) {
+      for (const c of countries) this.#jurisdictionOfCountry.set(c, name);
+    }
+    this.#jurisdictionByName = new Map(this.jurisdictions.map((j) => [j.toUpperCase(), j]));
+    this.#tenantByKeyHash = new Map(data.tenants.map((t) => [t.apiKeySha256, t]));
+  }
+
+  region(id: string): RegionConfig | undefined {
+    return this.#regionById.get(id);
+  }
+
+  regionsIn(jurisdiction: string): RegionConfig[] {
+    return this.regions.filter((r) => r.jurisdiction === jurisdiction);
+  }
+
+  /** The jurisdiction a country belongs to; a country no jurisdiction lists is its own. */
+  jurisdictionOfCountry(country: string): string {
+    return this.#jurisdictionOfCountry.get(country) ?? country;
+  }
+
+  /**
+   * Resolves a declared value: a configured jurisdiction name (case-insensitive) or an
+   * ISO 3166-1 alpha-2 country code. Anything else is refused rather than guessed.
+   */
+  resolveJurisdiction(value: string): JurisdictionLookup {
+    const v = value.trim();
+    const byName = this.#jurisdictionByName.get(v.toUpperCase());
+    if (byName !== undefined) return { ok: true, jurisdiction: byName };
+    const code = v.toUpperCase();
+    if (code.length === 2 && isCountryCode(code)) {
+      return { ok: true, jurisdiction: this.jurisdictionOfCountry(code), country: code };
+    }
+    return {
+      ok: false,
+      reason: `"${v.slice(0, 64)}" is neither a configured jurisdiction (${this.jurisdictions.join(', ')}) nor an ISO 3166-1 alpha-2 country code`,
+    };
+  }
+
+  tenantByKeyHash(hash: string): TenantConfig | undefined {
+    return this.#tenantByKeyHash.get(hash);
+  }
+
+  get authRequired(): boolean {
+    return this.data.tenants.length > 0;
+  }
+
+  regionDataDir(regionId: string): string {
+    return path.join(this.dataDir, 'regions', regionId);
+  }
+
+  gatewayDataDir(): string {
+    return path.join(this.dataDir, 'gateway');
+  }
+}
