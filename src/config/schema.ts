@@ -91,6 +91,26 @@ export const ConfigSchema = z.strictObject({
       requestTimeoutMs: z.number().int().positive().default(60_000),
       /** Interval between health probes of each cell, in milliseconds. */
       probeIntervalMs: z.number().int().positive().default(1000),
+      /**
+       * Proxies whose X-Forwarded-For is believed (IPs or CIDRs). The client address is the
+       * socket peer unless that peer is listed here; then X-Forwarded-For is read right to left
+       * over trusted hops only.
+       */
+      trustedProxies: z.array(z.string().min(1)).default([]),
+      /** Shared secret for the admin API (environment variable name; never the token itself). */
+      adminTokenEnv: z.string().default('SOVEREIGN_ADMIN_TOKEN'),
+    })
+    .prefault({}),
+  geo: z
+    .strictObject({
+      /** A MaxMind-format (.mmdb) country database; default: the CC0 database shipped from npm. */
+      database: z.string().optional(),
+    })
+    .prefault({}),
+  policy: z
+    .strictObject({
+      /** Cedar policy file; default: policies/default.cedar (an example, not legal advice). */
+      file: z.string().optional(),
     })
     .prefault({}),
   cell: z
