@@ -1,0 +1,74 @@
+// A region's cell: one OS process with its own data directory, model store and runtime.
+// Nothing here reads another region's files: every path comes from this region's data dir.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createLogger, type Logger } from '../common/index.ts';
+import type { Topology } from '../config/index.ts';
+import { EmbeddedRuntime } from './embedded-runtime.ts';
+import type { ModelRuntime } from './runtime.ts';
+import { buildCellServer } from './server.ts';
+import { UpstreamRuntime } from './upstream-runtime.ts';
+
+export type { ModelRuntime, ModelInfo } from './runtime.ts';
+export { EMBEDDED_MODEL } from './embedded-runtime.ts';
+export { treeDigest } from './model-store.ts';
+
+export interface RunningCell {
+  region: string;
+  url: string;
+  app: FastifyInstance;
+  runtime: ModelRuntime;
+  close(): Promise<void>;
+}
+
+export interface StartCellOptions {
+  topology: Topology;
+  region: string;
+  /** Overrides the port of the region's configured URL (0 picks a free one). */
+  port?: number;
+  logger?: Logger;
+}
+
+export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
+  const cfg = opts.topology.region(opts.region);
+  if (!cfg) {
+    throw new Error(`unknown region "${opts.region}"; the topology ${opts.topology.file} defines: ${opts.topology.regions.map((r) => r.id).join(', ')}`);
+  }
+  const logger = opts.logger ?? createLogger('sovereign-cell', { region: cfg.id });
+  const dataDir = opts.topology.regionDataDir(cfg.id);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  const runtime: ModelRuntime =
+    cfg.runtime.kind === 'embedded'
+      ? EmbeddedRuntime.open(path.join(dataDir, 'models'), cfg.id)
+      : new UpstreamRuntime(cfg.runtime, cfg.models, cfg.id);
+
+  const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
+  const configured = new URL(cfg.url);
+  const port = opts.port ?? Number(configured.port || 80);
+  try {
+    await app.listen({ host: configured.hostname, port });
+  } catch (err) {
+    await runtime.close();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      throw new Error(`region ${cfg.id}: ${configured.hostname}:${port} is already in use; stop what listens there or change regions[].url in ${opts.topology.file}`);
+    }
+    throw err;
+  }
+  const addr = app.server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  const url = `http://${configured.hostname}:${actualPort}`;
+  logger.info({ url, models: runtime.models.map((m) => `${m.name}@${m.version}`), dataDir }, 'cell ready');
+  return {
+    region: cfg.id,
+    url,
+    app,
+    runtime,
+    async close() {
+      await app.close();
+      await runtime.close();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// `sovereign cell` and `sovereign gateway`: one long-running service in this process.
+import type { Command } from 'commander';
+import { startCell } from '../cell/index.ts';
+import { startGateway } from '../gateway/index.ts';
+import { topologyOf } from './options.ts';
+
+/** Stops on SIGINT/SIGTERM, and when the supervising `sovereign up` goes away (IPC closed). */
+function stopOn(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`sovereign: error while stopping (${why}):`, err);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  if (process.connected) process.once('disconnect', () => stop('supervisor gone'));
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port: expected a port number 0-65535, got "${v}"`);
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('cell')
+    .description("run one region's cell (model runtime, local store) in this process")
+    .requiredOption('--region <id>', 'region id from the topology file')
+    .option('--port <port>', "override the port of the region's url", parsePort)
+    .action(async (o: { region: string; port?: number }, cmd: Command) => {
+      const cell = await startCell({ topology: topologyOf(cmd), region: o.region, ...(o.port !== undefined ? { port: o.port } : {}) });
+      stopOn(() => cell.close());
+      process.send?.({ type: 'ready', url: cell.url });
+    });
+
+  program
+    .command('gateway')
+    .description('run the gateway (HTTP ingress, port 8080 by default) in this process')
+    .option('--host <host>', 'address to listen on')
+    .option('--port <port>', 'port to listen on', parsePort)
+    .action(async (o: { host?: string; port?: number }, cmd: Command) => {
+      const gw = await startGateway({ topology: topologyOf(cmd), ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) });
+      stopOn(() => gw.close());
+      process.send?.({ type: 'ready', url: gw.url });
+    });
+}

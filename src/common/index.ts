@@ -1,0 +1,7 @@
+export { HttpError, badRequest, notFound, type ErrorBody } from './errors.ts';
+export { createLogger, type Logger } from './logger.ts';
+export * from './openai.ts';
+export * from './v2.ts';
+export { firstIssue } from './zod-message.ts';
+export { createHttpServer } from './http-server.ts';
+export { sseReadable, SSE_HEADERS } from './sse.ts';

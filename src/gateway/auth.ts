@@ -1,0 +1,31 @@
+// Tenant authentication: the API key (Authorization: Bearer, or x-api-key) is hashed and
+// looked up; keys themselves are never stored or logged.
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { HttpError } from '../common/index.ts';
+import type { TenantConfig, Topology } from '../config/index.ts';
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  const x = headers['x-api-key'];
+  return typeof x === 'string' ? x.trim() : undefined;
+}
+
+/** The calling tenant, or undefined when no tenants are configured (open gateway). */
+export function authenticate(topology: Topology, headers: IncomingHttpHeaders): TenantConfig | undefined {
+  if (!topology.authRequired) return undefined;
+  const key = presentedKey(headers);
+  if (!key) {
+    throw new HttpError(401, 'authentication_error', 'missing API key: send "Authorization: Bearer <key>"', {}, { 'www-authenticate': 'Bearer realm="sovereign"' });
+  }
+  const tenant = topology.tenantByKeyHash(hashApiKey(key));
+  if (!tenant) {
+    throw new HttpError(401, 'authentication_error', 'the API key is not valid for any tenant', {}, { 'www-authenticate': 'Bearer realm="sovereign", error="invalid_token"' });
+  }
+  return tenant;
+}

@@ -1,0 +1,111 @@
+// Forward: send the request to the first candidate region that answers. A failure before
+// any byte reached the client (connect error, reset, 5xx, timeout) moves on to the next
+// candidate of the same ordered permitted list — never to a region outside it.
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { sseData } from '../common/index.ts';
+import type { Topology } from '../config/index.ts';
+import type { HealthMonitor } from '../health/index.ts';
+import { regionsUnavailable, type Attempt, type Decision } from './decision.ts';
+
+export interface ForwardRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: Buffer;
+  contentType?: string;
+  /** Client's abort (connection closed). */
+  signal: AbortSignal;
+}
+
+const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering'] as const;
+
+function failureKind(err: unknown): Attempt['outcome'] {
+  const e = err as NodeJS.ErrnoException;
+  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError || e.name === 'TimeoutError') return 'timeout';
+  if (e.code === 'ECONNREFUSED' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' || e instanceof undiciErrors.ConnectTimeoutError) return 'connect_error';
+  return 'reset';
+}
+
+/** Relays an SSE body; if the region fails mid-stream, ends it with an error event naming the failure. */
+function relaySse(body: Dispatcher.ResponseData['body'], region: string): Readable {
+  async function* frames(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of body) yield chunk as Buffer;
+    } catch (err) {
+      yield Buffer.from(sseData({ error: { type: 'region_failed_mid_stream', message: `region ${region} failed after the stream started: ${(err as Error).message}; the response is incomplete`, region } }));
+    }
+  }
+  return Readable.from(frames(), { objectMode: false });
+}
+
+export class Forwarder {
+  readonly #pools = new Map<string, Pool>();
+  readonly #health: HealthMonitor;
+  readonly #timeoutMs: number;
+
+  constructor(topology: Topology, health: HealthMonitor) {
+    for (const r of topology.regions) {
+      this.#pools.set(r.id, new Pool(new URL(r.url).origin, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: 2_000 }));
+    }
+    this.#health = health;
+    this.#timeoutMs = topology.data.gateway.requestTimeoutMs;
+  }
+
+  async send(d: Decision, req: ForwardRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const deadline = AbortSignal.any([req.signal, AbortSignal.timeout(this.#timeoutMs)]);
+    const headers: Record<string, string> = { 'x-sovereign-decision-id': d.id };
+    if (req.contentType) headers['content-type'] = req.contentType;
+    if (d.tenant) headers['x-sovereign-tenant'] = d.tenant;
+
+    for (const region of d.candidates) {
+      const pool = this.#pools.get(region);
+      if (!pool) continue;
+      if (deadline.aborted) break;
+      const started = performance.now();
+      this.#health.begin(region);
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await pool.request({ method: req.method, path: req.path, headers, body: req.body ?? null, signal: deadline, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
+      } catch (err) {
+        this.#health.end(region);
+        const outcome = failureKind(err);
+        d.attempts.push({ region, outcome, ms: performance.now() - started });
+        if (req.signal.aborted) throw err;
+        this.#health.recordFailure(region, `${outcome}: ${(err as Error).message}`, outcome === 'connect_error');
+        continue;
+      }
+      const ms = performance.now() - started;
+      if (res.statusCode >= 500) {
+        await res.body.dump().catch(() => undefined);
+        this.#health.end(region);
+        this.#health.recordFailure(region, `answered ${res.statusCode}`);
+        d.attempts.push({ region, outcome: 'http_5xx', status: res.statusCode, ms });
+        continue;
+      }
+      this.#health.recordSuccess(region, ms);
+      d.attempts.push({ region, outcome: res.statusCode < 400 ? 'ok' : 'client_error', status: res.statusCode, ms });
+      res.body.once('close', () => this.#health.end(region));
+
+      void reply.code(res.statusCode);
+      for (const h of PASS_HEADERS) {
+        const v = res.headers[h];
+        if (typeof v === 'string') void reply.header(h, v);
+      }
+      void reply.header('x-sovereign-region', region);
+      void reply.header('x-sovereign-attempts', d.attempts.map((a) => `${a.region}=${a.outcome}`).join(', '));
+      const isSse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
+      return reply.send(isSse ? relaySse(res.body, region) : res.body);
+    }
+    throw regionsUnavailable(
+      d,
+      d.attempts.length === 0
+        ? `no permitted region is healthy right now (permitted: ${d.permitted.join(', ')}); retry shortly`
+        : `every permitted region failed (${d.attempts.map((a) => `${a.region}: ${a.outcome}`).join('; ')}); retry shortly`,
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+  }
+}

@@ -1,0 +1,1 @@
+export { HealthMonitor, type HealthMonitorOptions, type HealthTarget, type RegionHealth } from './monitor.ts';
