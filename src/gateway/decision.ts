@@ -5,7 +5,7 @@ import type { ApplicableJurisdiction } from './identify.ts';
 
 export interface Attempt {
   region: string;
-  outcome: 'ok' | 'connect_error' | 'reset' | 'timeout' | 'http_5xx' | 'client_error';
+  outcome: 'ok' | 'connect_error' | 'reset' | 'timeout' | 'http_5xx' | 'client_error' | 'skipped';
   status?: number;
   ms: number;
 }

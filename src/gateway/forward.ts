@@ -62,6 +62,10 @@ export class Forwarder {
       const pool = this.#pools.get(region);
       if (!pool) continue;
       if (deadline.aborted) break;
+      if (!this.#health.admits(region)) {
+        d.attempts.push({ region, outcome: 'skipped', ms: 0 });
+        continue;
+      }
       const started = performance.now();
       this.#health.begin(region);
       let res: Dispatcher.ResponseData;

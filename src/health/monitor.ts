@@ -1,17 +1,25 @@
-// Region health as the gateway sees it: active probes of each cell's /v2/health/ready at a
-// jittered interval, passive signals from live traffic, a latency EWMA and in-flight counts.
+// Region health as the gateway sees it (after Envoy's health checking and outlier detection):
+// - active probes of each cell's /v2/health/ready at a jittered interval;
+// - passive outlier detection on live traffic: consecutive failures (connect error, reset,
+//   5xx, timeout) eject a region; a refused connection ejects at once; repeat ejections back
+//   off exponentially (base × 2^(n-1), capped) and the count decays after a quiet period;
+// - a latency EWMA per region, fed by probes and traffic;
+// - a circuit breaker on in-flight requests per region.
+// An ejected region is readmitted when its ejection time has passed and a probe succeeds.
 import { request } from 'undici';
 
 export interface RegionHealth {
   region: string;
   healthy: boolean;
-  /** Why the region is in its state, for operators ("probe: connect ECONNREFUSED", ...). */
+  /** Why the region is in its state, for operators ("probe: ECONNREFUSED ...", ...). */
   reason: string;
   /** Exponentially weighted moving average of response latency, ms (probes and traffic). */
   latencyMs: number;
   inflight: number;
   lastProbeAt: number | null;
   consecutiveFailures: number;
+  /** Times traffic ejected the region since it was last stable. */
+  ejections: number;
   ejectedUntil: number | null;
 }
 
@@ -22,38 +30,44 @@ export interface HealthTarget {
 
 export interface HealthMonitorOptions {
   intervalMs: number;
-  /** Probe timeout, ms. */
+  /** Probe timeout, ms (default: the interval, at least 500). */
   timeoutMs?: number;
   /** EWMA smoothing factor for latency (weight of the newest sample). */
   alpha?: number;
-  /** Consecutive live-traffic failures that eject a region until a probe succeeds. */
+  /** Consecutive live-traffic failures that eject a region. */
   ejectAfter?: number;
+  /** First ejection time, ms; doubled on each repeat. */
+  baseEjectionMs?: number;
+  maxEjectionMs?: number;
+  /** In-flight requests above which a region is skipped (circuit breaker). */
+  maxInflight?: number;
   onChange?: (h: RegionHealth) => void;
 }
 
-const EWMA_ALPHA = 0.3;
+/** A region is considered stable again after this long without an ejection. */
+const STABLE_AFTER_MS = 30_000;
 
 export class HealthMonitor {
   readonly #targets: HealthTarget[];
   readonly #state = new Map<string, RegionHealth>();
   readonly #opts: Required<Omit<HealthMonitorOptions, 'onChange'>> & Pick<HealthMonitorOptions, 'onChange'>;
-  #timers: NodeJS.Timeout[] = [];
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #lastEjectionAt = new Map<string, number>();
   #stopped = false;
 
   constructor(targets: HealthTarget[], opts: HealthMonitorOptions) {
     this.#targets = targets;
-    this.#opts = { timeoutMs: Math.max(500, opts.intervalMs), alpha: EWMA_ALPHA, ejectAfter: 3, ...opts };
+    this.#opts = {
+      timeoutMs: Math.max(500, opts.intervalMs),
+      alpha: 0.3,
+      ejectAfter: 3,
+      baseEjectionMs: 1000,
+      maxEjectionMs: 30_000,
+      maxInflight: 1024,
+      ...opts,
+    };
     for (const t of targets) {
-      this.#state.set(t.region, {
-        region: t.region,
-        healthy: false,
-        reason: 'not probed yet',
-        latencyMs: 0,
-        inflight: 0,
-        lastProbeAt: null,
-        consecutiveFailures: 0,
-        ejectedUntil: null,
-      });
+      this.#state.set(t.region, { region: t.region, healthy: false, reason: 'not probed yet', latencyMs: 0, inflight: 0, lastProbeAt: null, consecutiveFailures: 0, ejections: 0, ejectedUntil: null });
     }
   }
 
@@ -69,8 +83,7 @@ export class HealthMonitor {
     const delay = this.#opts.intervalMs * (0.8 + Math.random() * 0.4);
     const timer = setTimeout(() => void this.#loop(t), delay);
     timer.unref();
-    this.#timers.push(timer);
-    if (this.#timers.length > 64) this.#timers = this.#timers.slice(-this.#targets.length);
+    this.#timers.set(t.region, timer);
   }
 
   /** Probes one region now; resolves once its state is updated. */
@@ -88,15 +101,23 @@ export class HealthMonitor {
       reason = ok ? 'probe: ready' : `probe: /v2/health/ready answered ${res.statusCode}`;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      reason = `probe: ${e.code ?? e.name} ${e.message}`.trim();
+      reason = `probe: ${[e.code, e.message].filter(Boolean).join(' ')}`;
     }
     s.lastProbeAt = Date.now();
-    if (ok) {
-      this.#sample(s, performance.now() - started);
-      s.consecutiveFailures = 0;
-      s.ejectedUntil = null;
+    if (!ok) {
+      this.#set(s, false, reason);
+      return s;
     }
-    this.#set(s, ok, reason);
+    this.#sample(s, performance.now() - started);
+    const now = Date.now();
+    if (s.ejectedUntil !== null && now < s.ejectedUntil) {
+      this.#set(s, false, `ejected by outlier detection for ${Math.ceil((s.ejectedUntil - now) / 1000)} s more (ejection ${s.ejections}); ${s.reason.replace(/^ejected.*?; /, '')}`);
+      return s;
+    }
+    s.ejectedUntil = null;
+    s.consecutiveFailures = 0;
+    if (now - (this.#lastEjectionAt.get(region) ?? 0) > STABLE_AFTER_MS) s.ejections = 0;
+    this.#set(s, true, reason);
     return s;
   }
 
@@ -119,16 +140,26 @@ export class HealthMonitor {
     s.consecutiveFailures = 0;
   }
 
-  /** Live traffic: connect error, reset, 5xx or timeout. Ejects after `ejectAfter` in a row. */
+  /** Live traffic: connect error, reset, 5xx or timeout. */
   recordFailure(region: string, why: string, connectError = false): void {
     const s = this.#state.get(region);
     if (!s) return;
     s.consecutiveFailures++;
+    if (!s.healthy) return;
     // A refused connection is certain: the cell is not there. Eject at once.
     if (connectError || s.consecutiveFailures >= this.#opts.ejectAfter) {
-      s.ejectedUntil = Date.now() + this.#opts.intervalMs;
-      this.#set(s, false, `traffic: ${why}`);
+      s.ejections++;
+      const ms = Math.min(this.#opts.maxEjectionMs, this.#opts.baseEjectionMs * 2 ** (s.ejections - 1));
+      s.ejectedUntil = Date.now() + ms;
+      this.#lastEjectionAt.set(region, Date.now());
+      this.#set(s, false, `ejected by outlier detection for ${ms / 1000} s (ejection ${s.ejections}); traffic: ${why}`);
     }
+  }
+
+  /** Circuit breaker: may one more request be sent to the region now? */
+  admits(region: string): boolean {
+    const s = this.#state.get(region);
+    return s !== undefined && s.healthy && s.inflight < this.#opts.maxInflight;
   }
 
   begin(region: string): void {
@@ -155,7 +186,7 @@ export class HealthMonitor {
 
   stop(): void {
     this.#stopped = true;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers = [];
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
   }
 }
