@@ -1,6 +1,10 @@
 // `sovereign <verb>`: a thin layer over the components.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
+import { register as registerClassify } from './classify.ts';
+import { register as registerLedger } from './ledger.ts';
+import { register as registerPolicy } from './policy.ts';
+import { register as registerRegion } from './region.ts';
 import { register as registerServe } from './serve.ts';
 import { register as registerTenant } from './tenant.ts';
 import { register as registerUp } from './up.ts';
@@ -13,6 +17,10 @@ const program = new Command('sovereign')
 
 registerUp(program);
 registerServe(program);
+registerRegion(program);
+registerPolicy(program);
+registerClassify(program);
+registerLedger(program);
 registerTenant(program);
 
 try {

@@ -38,7 +38,11 @@ function crossFieldProblems(c: ConfigData): string[] {
       owner.set(cc, name);
     });
   }
-  if ('unknown' in c.jurisdictions) out.push('jurisdictions.unknown: "unknown" is reserved for addresses with no known country');
+  for (const reserved of ['unknown', 'third_country']) {
+    if (Object.keys(c.jurisdictions).some((j) => j.toLowerCase() === reserved)) {
+      out.push(`jurisdictions.${reserved}: "${reserved}" is reserved (unknown: addresses with no known country; third_country: countries outside every configured jurisdiction)`);
+    }
+  }
   const seen = new Set<string>();
   const urls = new Set<string>();
   c.regions.forEach((r, i) => {
@@ -57,6 +61,9 @@ function crossFieldProblems(c: ConfigData): string[] {
         if (!(j in c.jurisdictions)) out.push(`regions[${i}].transfers.${kind}[${k}]: "${j}" is not defined under jurisdictions`);
       });
     }
+  });
+  c.routing.hybrid.forEach((rule, i) => {
+    if (rule.tenant !== undefined && !c.tenants.some((t) => t.name === rule.tenant)) out.push(`routing.hybrid[${i}].tenant: no tenant is named "${rule.tenant}"`);
   });
   c.routing.preference.forEach((id, i) => {
     if (!seen.has(id)) out.push(`routing.preference[${i}]: no region has id "${id}"`);

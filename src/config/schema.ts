@@ -68,6 +68,13 @@ export const TenantSchema = z.strictObject({
 
 export const RoutingModeSchema = z.enum(['legal-first', 'performance-first', 'hybrid']);
 
+/** Under `hybrid`, the first rule matching a request's data class and/or tenant picks its mode. */
+export const HybridRuleSchema = z.strictObject({
+  dataClass: z.enum(['public', 'internal', 'personal', 'special']).optional(),
+  tenant: z.string().min(1).optional(),
+  mode: z.enum(['legal-first', 'performance-first']),
+});
+
 export const ConfigSchema = z.strictObject({
   /** Root of all data directories; relative paths are relative to the config file. */
   dataDir: z.string().min(1).default('./data'),
@@ -79,8 +86,10 @@ export const ConfigSchema = z.strictObject({
       mode: RoutingModeSchema.default('legal-first'),
       /** Order of regions among equals under legal-first; unlisted regions follow in file order. */
       preference: z.array(id).default([]),
+      /** Rules for `hybrid`; a request no rule matches is ordered legal-first. */
+      hybrid: z.array(HybridRuleSchema).default([]),
     })
-    .default({ mode: 'legal-first', preference: [] }),
+    .default({ mode: 'legal-first', preference: [], hybrid: [] }),
   gateway: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
@@ -111,6 +120,19 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** Cedar policy file; default: policies/default.cedar (an example, not legal advice). */
       file: z.string().optional(),
+    })
+    .prefault({}),
+  state: z
+    .strictObject({
+      /**
+       * Where region state and legal triggers live: "file" (one gateway, in its data directory)
+       * or "postgres" (several gateway replicas, shared through a table and LISTEN/NOTIFY).
+       */
+      backend: z.enum(['file', 'postgres']).default('file'),
+      /** Environment variable holding the PostgreSQL connection string (never the string itself). */
+      postgresUrlEnv: z.string().default('SOVEREIGN_POSTGRES_URL'),
+      /** Name that separates several Sovereign deployments sharing one database. */
+      cluster: z.string().min(1).default('sovereign'),
     })
     .prefault({}),
   cell: z

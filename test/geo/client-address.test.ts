@@ -189,20 +189,3 @@ test('property: never throws on arbitrary input; the answer is the peer or one o
   );
 });
 
-test('resolving the client address takes about a microsecond', (t) => {
-  const headers = Array.from({ length: 1000 }, (_, i) => `${SPOOF}, ${(i % 200) + 1}.${i % 256}.7.8, 10.0.${i % 256}.2`);
-  for (const h of headers) resolve('10.0.0.1', h);
-  const samples = new Float64Array(headers.length * 50);
-  let k = 0;
-  for (let round = 0; round < 50; round++) {
-    for (const h of headers) {
-      const t0 = process.hrtime.bigint();
-      resolve('::ffff:10.0.0.1', h);
-      samples[k++] = Number(process.hrtime.bigint() - t0) / 1000;
-    }
-  }
-  samples.sort();
-  const median = samples[samples.length >> 1] ?? Infinity;
-  t.diagnostic(`resolve (2 trusted hops) median ${median.toFixed(2)} µs over ${samples.length} calls`);
-  assert.ok(median < 20, `median ${median} µs`);
-});

@@ -215,31 +215,6 @@ test('geo.database is relative to the config file; absent means the shipped data
   def.close();
 });
 
-test('a lookup takes a few microseconds (median over the shipped database)', async (t) => {
-  const geo = await shippedGeo();
-  // A spread of public addresses, both families, more distinct than the decoder cache holds.
-  const ips: string[] = [];
-  for (let i = 0; i < 20_000; i++) {
-    ips.push(i % 4 === 3 ? `2a0${i % 10}:${(i * 7919) % 65536 .toString(16)}::${i.toString(16)}` : `${((i * 7919) % 223) + 1}.${(i * 31) % 256}.${(i * 17) % 256}.${i % 256}`);
-  }
-  for (const ip of ips) geo.lookup(ip); // warm-up
-  const samples = new Float64Array(ips.length * 5);
-  let k = 0;
-  for (let round = 0; round < 5; round++) {
-    for (const ip of ips) {
-      const t0 = process.hrtime.bigint();
-      geo.lookup(ip);
-      samples[k++] = Number(process.hrtime.bigint() - t0) / 1000;
-    }
-  }
-  samples.sort();
-  const median = samples[samples.length >> 1] ?? Infinity;
-  const p99 = samples[Math.floor(samples.length * 0.99)] ?? Infinity;
-  t.diagnostic(`lookup median ${median.toFixed(2)} µs, p99 ${p99.toFixed(2)} µs over ${samples.length} lookups`);
-  // Generous bound for a loaded CI machine; typically about 1 µs.
-  assert.ok(median < 20, `median ${median} µs`);
-});
-
 test.after(async () => {
   (await shipped)?.close();
 });

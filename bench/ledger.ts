@@ -1,0 +1,86 @@
+// Ledger benchmark: durable appends/s with 64 concurrent appenders, append p99 latency,
+// full verification of 1,000,000 small entries, inclusion proof time.
+// Writes bench/results/ledger-<YYYY-MM-DD>.json and prints a table.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openLedger, verifyLog, verifyProof } from '../src/ledger/index.ts';
+
+const root = mkdtempSync(path.join(tmpdir(), 'ledger-bench-'));
+const results: { metric: string; value: number; unit: string; target: string; pass: boolean }[] = [];
+const record = (metric: string, value: number, unit: string, target: string, pass: boolean): void => {
+  results.push({ metric, value: Math.round(value * 1000) / 1000, unit, target, pass });
+};
+
+// 1. Durable appends with 64 concurrent appenders (each awaits its fsync before the next append).
+{
+  const l = await openLedger({ dir: path.join(root, 'a', 'ledger'), origin: 'bench.example/ledger/a', keyDir: path.join(root, 'a', 'keys') });
+  const entry = (i: number) => ({
+    v: 1, kind: 'decision', time: '2026-01-02T03:04:05.000Z', decision_id: `d-${i}`, request_hash: 'ab'.repeat(32), tenant: 'acme',
+    jurisdictions: [{ jurisdiction: 'EU', source: 'geo' }], data_class: 'internal', detected_types: [], region: 'eu-frankfurt',
+    mode: 'legal-first', outcome: 'routed', attempts: [{ region: 'eu-frankfurt', outcome: 'ok' }], policy_ids: ['p1'], model: 'm', model_digest: null,
+  });
+  const durationMs = 5000;
+  const lat: number[] = [];
+  let n = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (performance.now() - t0 < durationMs) {
+        const s = performance.now();
+        await l.append(entry(n++));
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  record('durable appends/s (64 concurrent, schema-validated)', lat.length / secs, 'ops/s', '>= 20000', lat.length / secs >= 20000);
+  const p99 = lat[Math.floor(lat.length * 0.99)] ?? NaN;
+  record('append latency p50', lat[Math.floor(lat.length * 0.5)] ?? NaN, 'ms', '-', true);
+  record('append latency p99', p99, 'ms', '<= 5', p99 <= 5);
+  await l.close();
+}
+
+// 2. Build a 1,000,000-entry log quickly (small raw entries, big group commits), verify it all.
+{
+  const dir = path.join(root, 'b', 'ledger');
+  const l = await openLedger({ dir, origin: 'bench.example/ledger/b', keyDir: path.join(root, 'b', 'keys'), checkpointIntervalMs: 60_000 });
+  const N = 1_000_000;
+  const tb = performance.now();
+  const chunk = 20_000;
+  for (let i = 0; i < N; i += chunk) {
+    await Promise.all(Array.from({ length: chunk }, (_, j) => l.appendRaw(Buffer.from(`e${i + j}`))));
+    if ((i / chunk) % 10 === 9) await l.publish();
+  }
+  await l.publish();
+  record('build 1M-entry log', (performance.now() - tb) / 1000, 's', '-', true);
+
+  // Inclusion proofs over random indices (tiles read from disk through a small cache).
+  const P = 2000;
+  const tp = performance.now();
+  let last = '';
+  for (let k = 0; k < P; k++) last = await l.proof(Math.floor(Math.random() * N));
+  const proofMs = (performance.now() - tp) / P;
+  record('inclusion proof (generate tlog-proof, random index of 1M)', proofMs, 'ms', '<= 1', proofMs <= 1);
+  const tv = performance.now();
+  for (let k = 0; k < P; k++) verifyProof(last, l.verifierKey);
+  record('tlog-proof verification (offline)', (performance.now() - tv) / P, 'ms', '-', true);
+  const vkey = l.verifierKey;
+  await l.close();
+
+  const t = performance.now();
+  const r = await verifyLog({ dir, verifierKey: vkey });
+  const secs = (performance.now() - t) / 1000;
+  if (!r.ok) throw new Error(`verification failed: ${r.error}`);
+  record('full verification of 1,000,000 entries', secs, 's', '<= 20', secs <= 20);
+}
+
+rmSync(root, { recursive: true, force: true });
+const date = new Date().toISOString().slice(0, 10);
+const outDir = path.join(import.meta.dirname, 'results');
+mkdirSync(outDir, { recursive: true });
+const out = path.join(outDir, `ledger-${date}.json`);
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`);
+console.table(results);
+console.log(`wrote ${out}`);

@@ -1,0 +1,944 @@
+// The built-in detector: one left-to-right pass over the text with hand-written scanners. Every
+// scanner is started only at a token boundary and reads a bounded number of characters (or, for
+// words, characters the main loop then skips), so the cost is linear in the input and no input can
+// make it backtrack. Numbers with check digits are validated here; invalid ones are not reported.
+
+import { IBAN_LENGTHS, ibanValid, luhnValid, nhsValid, sgNricValid } from './checksums.ts';
+import {
+  NAME_CUES_COLON,
+  NAME_CUES_NEXT,
+  NAME_CUES_SIGNOFF,
+  SPECIAL_LEXICONS,
+  TITLES,
+  type SpecialCategory,
+} from './lexicon.ts';
+import { AMBIGUOUS_FIRST_NAMES, FIRST_NAMES, NOT_SURNAMES } from './names.ts';
+import { SYMBOLS, compileTrie, symbolOf, type CompiledTrie } from './trie.ts';
+import type { DetectionType } from './types.ts';
+
+/** Internal detection kinds; several may map to one public type (PERSON found by a cue or by a name list). */
+export const KIND_TYPES = [
+  'IBAN', 'CREDIT_CARD', 'AE_EMIRATES_ID', 'UK_NHS', 'SG_NRIC_FIN', 'UK_NINO', 'US_SSN', 'EMAIL',
+  'IP_ADDRESS', 'PHONE', 'PERSON', 'PERSON',
+  'HEALTH', 'RELIGION', 'ETHNICITY', 'POLITICAL', 'SEXUAL_ORIENTATION', 'TRADE_UNION', 'BIOMETRIC', 'GENETIC',
+] as const satisfies readonly DetectionType[];
+
+const K_IBAN = 0;
+const K_CC = 1;
+const K_AE = 2;
+const K_NHS = 3;
+const K_SG = 4;
+const K_NINO = 5;
+const K_SSN = 6;
+const K_EMAIL = 7;
+const K_IP = 8;
+const K_PHONE = 9;
+const K_PERSON_CUE = 10;
+const K_PERSON_NAME = 11;
+const K_SPECIAL0 = 12;
+
+/** Overlap priority: on overlapping spans the higher wins. Special categories are never dropped. */
+const PRIORITY: readonly number[] = [100, 95, 94, 90, 89, 88, 87, 85, 80, 70, 60, 40];
+
+export interface RawDetection {
+  kind: number;
+  start: number;
+  end: number;
+}
+
+export function kindType(kind: number): DetectionType {
+  return KIND_TYPES[kind] ?? 'PERSON';
+}
+
+export function isSpecialKind(kind: number): boolean {
+  return kind >= K_SPECIAL0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Character classes (ASCII table; non-ASCII decided by range).
+
+const DIGIT = 1;
+const UPPER = 2;
+const LOWER = 4;
+const WORD = 8; // letters, digits, underscore
+const HEX = 16;
+const LOCAL = 32; // e-mail local part: alnum . _ % + -
+const DOMAIN = 64; // alnum -
+
+const CLS: Uint8Array = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 48; c <= 57; c++) t[c] = DIGIT | WORD | HEX | LOCAL | DOMAIN;
+  for (let c = 65; c <= 90; c++) t[c] = UPPER | WORD | LOCAL | DOMAIN | (c <= 70 ? HEX : 0);
+  for (let c = 97; c <= 122; c++) t[c] = LOWER | WORD | LOCAL | DOMAIN | (c <= 102 ? HEX : 0);
+  t[95] = WORD | LOCAL; // _
+  for (const c of [46, 37, 43, 45]) t[c] = (t[c] ?? 0) | LOCAL; // . % + -
+  t[45] = (t[45] ?? 0) | DOMAIN;
+  return t;
+})();
+
+function nonAsciiWord(c: number): boolean {
+  if (!(c >= 0xc0)) return c === 0xaa || c === 0xb5 || c === 0xba; // also false for NaN (past the end)
+  if (c === 0xd7 || c === 0xf7) return false;
+  if (c >= 0x2000 && c <= 0x2bff) return false; // general punctuation, symbols, arrows, shapes
+  if (c >= 0x3000 && c <= 0x303f) return false; // CJK punctuation
+  if (c >= 0xd800 && c <= 0xdfff) return false; // astral planes (mostly emoji)
+  if (c >= 0xfe30 && c <= 0xfe4f) return false;
+  if (c >= 0xff00 && c <= 0xff20) return false; // full-width punctuation
+  return c !== 0xfeff;
+}
+
+function isWord(c: number): boolean {
+  return c < 128 ? ((CLS[c] ?? 0) & WORD) !== 0 : nonAsciiWord(c);
+}
+
+function cls(c: number): number {
+  return c < 128 ? (CLS[c] ?? 0) : 0;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isUpper(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+function isLetter(c: number): boolean {
+  return c < 128 ? ((CLS[c] ?? 0) & (UPPER | LOWER)) !== 0 : nonAsciiWord(c);
+}
+
+/** Code at i, or NaN past the end (NaN fails every comparison, so no bounds checks are needed). */
+function at(text: string, i: number): number {
+  return text.charCodeAt(i);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Word lexicon: special categories, negatives, titles, cues and first names share one trie.
+
+const E_SPECIAL = 0;
+const E_NEGATIVE = 1;
+const E_TITLE = 2;
+const E_CUE_NEXT = 3;
+const E_CUE_COLON = 4;
+const E_CUE_SIGNOFF = 5;
+const E_NAME = 6;
+const E_NAME_AMBIGUOUS = 7;
+
+interface WordTable {
+  trie: CompiledTrie;
+  entryKind: Int8Array;
+  entryArg: Int8Array;
+}
+
+function buildWordTable(): WordTable {
+  const phrases: string[] = [];
+  const kinds: number[] = [];
+  const args: number[] = [];
+  const seen = new Map<string, string>();
+  const add = (phrase: string, kind: number, arg: number, owner: string): void => {
+    const key = phrase.replace(/^!/, '');
+    const prev = seen.get(key);
+    if (prev !== undefined) throw new Error(`classify: "${key}" is listed in both ${prev} and ${owner}`);
+    seen.set(key, owner);
+    phrases.push(key);
+    kinds.push(kind);
+    args.push(arg);
+  };
+  const cats = Object.keys(SPECIAL_LEXICONS) as SpecialCategory[];
+  cats.forEach((cat) => {
+    const kind = KIND_TYPES.indexOf(cat);
+    for (const p of SPECIAL_LEXICONS[cat]) add(p, p.startsWith('!') ? E_NEGATIVE : E_SPECIAL, kind, cat);
+  });
+  for (const p of TITLES) add(p, E_TITLE, 0, 'TITLES');
+  for (const p of NAME_CUES_NEXT) add(p, E_CUE_NEXT, 0, 'NAME_CUES_NEXT');
+  for (const p of NAME_CUES_COLON) add(p, E_CUE_COLON, 0, 'NAME_CUES_COLON');
+  for (const p of NAME_CUES_SIGNOFF) add(p, E_CUE_SIGNOFF, 0, 'NAME_CUES_SIGNOFF');
+  for (const p of FIRST_NAMES) add(p, E_NAME, 0, 'FIRST_NAMES');
+  for (const p of AMBIGUOUS_FIRST_NAMES) add(p, E_NAME_AMBIGUOUS, 0, 'AMBIGUOUS_FIRST_NAMES');
+  return { trie: compileTrie(phrases), entryKind: Int8Array.from(kinds), entryArg: Int8Array.from(args) };
+}
+
+const WORDS: WordTable = buildWordTable();
+const NOT_NAME: ReadonlySet<string> = new Set(NOT_SURNAMES);
+const KNOWN_FIRST: ReadonlySet<string> = new Set(FIRST_NAMES);
+
+// ---------------------------------------------------------------------------------------------
+// Scratch space for digit groups (module-level: the scanner is synchronous and non-reentrant).
+
+const MAX_GROUPS = 12;
+const gStart = new Int32Array(MAX_GROUPS);
+const gEnd = new Int32Array(MAX_GROUPS);
+const gSep = new Int32Array(MAX_GROUPS); // separator char code after group k (0 for the last)
+
+const SSN_SAMPLES: ReadonlySet<string> = new Set(['078051120', '219099999', '123456789', '111111111']);
+
+export class Scanner {
+  private text = '';
+  private n = 0;
+  private out: RawDetection[] = [];
+
+  scan(text: string, out: RawDetection[]): void {
+    this.text = text;
+    this.n = text.length;
+    this.out = out;
+    const n = this.n;
+    let i = 0;
+    try {
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        if (c < 128) {
+          const k = CLS[c] ?? 0;
+          if (k & WORD) {
+            i = this.token(i);
+            continue;
+          }
+          if (c === 64) {
+            // @
+            const e = this.email(i);
+            i = e > i ? e : i + 1;
+            continue;
+          }
+          if ((c === 43 || c === 40) && isDigit(at(text, i + 1)) && !isWord(at(text, i - 1))) {
+            // + or (
+            const e = this.phonePunct(i);
+            if (e > i) {
+              this.emit(K_PHONE, i, e);
+              i = e;
+            } else {
+              i++;
+            }
+            continue;
+          }
+          i++;
+          continue;
+        }
+        if (nonAsciiWord(c)) {
+          i = this.wordEnd(i + 1);
+          continue;
+        }
+        i++;
+      }
+    } finally {
+      this.text = '';
+      this.out = [];
+    }
+  }
+
+  private emit(kind: number, start: number, end: number): void {
+    this.out.push({ kind, start, end });
+  }
+
+  private wordEnd(p: number): number {
+    const text = this.text;
+    while (isWord(text.charCodeAt(p))) p++;
+    return p;
+  }
+
+  /** Handles the token starting at s (a word character preceded by a non-word character). */
+  private token(s: number): number {
+    const text = this.text;
+    const c0 = text.charCodeAt(s);
+    const j = this.wordEnd(s + 1);
+    if (isDigit(c0)) {
+      const e = this.numeric(s, j);
+      if (e > 0) return e;
+    } else if (c0 !== 95) {
+      const e = this.alnumId(s, j);
+      if (e > 0) return e;
+    }
+    if ((cls(c0) & HEX) !== 0 && j - s <= 4 && at(text, j) === 58) {
+      const e = this.ipv6(s);
+      if (e > 0) return e;
+    }
+    const e = this.words(s, j);
+    return e > j ? e : j;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Numbers: IPv4, Emirates ID, card numbers, SSN, NHS number, phone numbers.
+
+  /** Splits digits from s into groups joined by one of ' ', '-', '.'; returns the group count. */
+  private groups(s: number): number {
+    const text = this.text;
+    let g = 0;
+    let p = s;
+    while (g < MAX_GROUPS) {
+      const a = p;
+      while (isDigit(text.charCodeAt(p)) && p - a <= 19) p++;
+      if (p === a) break;
+      gStart[g] = a;
+      gEnd[g] = p;
+      gSep[g] = 0;
+      g++;
+      const c = text.charCodeAt(p);
+      if ((c === 32 || c === 45 || c === 46) && isDigit(text.charCodeAt(p + 1))) {
+        gSep[g - 1] = c;
+        p++;
+      } else {
+        break;
+      }
+    }
+    return g;
+  }
+
+  private digitCount(from: number, toGroup: number): number {
+    let d = 0;
+    for (let k = from; k <= toGroup; k++) d += (gEnd[k] ?? 0) - (gStart[k] ?? 0);
+    return d;
+  }
+
+  /** True when groups 0..last all use the same separator. */
+  private sameSep(last: number): boolean {
+    const s0 = gSep[0] ?? 0;
+    for (let k = 1; k < last; k++) if (gSep[k] !== s0) return false;
+    return true;
+  }
+
+  /** A match over groups 0..last may end here unless the next char continues the same number. */
+  private endsClean(last: number, allowSameSepNext: boolean): boolean {
+    const e = gEnd[last] ?? 0;
+    const c = this.text.charCodeAt(e);
+    if (isWord(c)) return false;
+    const next = gSep[last] ?? 0;
+    if (next === 0) return true;
+    if (next === 45 || next === 46) return false; // "-5", ".5": part of a longer token
+    // a space and more digits: another number in a list, unless it reuses the internal separator
+    if (allowSameSepNext || last === 0) return true;
+    return gSep[0] !== 32;
+  }
+
+  private groupLen(k: number): number {
+    return (gEnd[k] ?? 0) - (gStart[k] ?? 0);
+  }
+
+  private digitsOf(last: number): string {
+    let s = '';
+    for (let k = 0; k <= last; k++) s += this.text.slice(gStart[k], gEnd[k]);
+    return s;
+  }
+
+  private numeric(s: number, _j: number): number {
+    const text = this.text;
+    // Inside a longer number such as "12.345-..." the previous separator follows a digit.
+    const prev = text.charCodeAt(s - 1);
+    if ((prev === 45 || prev === 46 || prev === 47 || prev === 44) && isDigit(text.charCodeAt(s - 2))) return -1;
+    const G = this.groups(s);
+    if (G === 0) return -1;
+
+    // IPv4: four dot-separated octets.
+    if (G >= 4 && gSep[0] === 46 && gSep[1] === 46 && gSep[2] === 46) {
+      let ok = true;
+      for (let k = 0; k < 4 && ok; k++) {
+        const len = this.groupLen(k);
+        if (len > 3) ok = false;
+        else if (Number(text.slice(gStart[k], gEnd[k])) > 255) ok = false;
+      }
+      if (ok && !isWord(text.charCodeAt(gEnd[3] ?? 0)) && gSep[3] !== 46) {
+        this.emit(K_IP, s, gEnd[3] ?? 0);
+        return gEnd[3] ?? 0;
+      }
+      return -1;
+    }
+
+    // Emirates ID: 784-YYYY-NNNNNNN-C, Luhn over the 15 digits.
+    if (text.startsWith('784', s)) {
+      let last = -1;
+      if (this.groupLen(0) === 15) last = 0;
+      else if (
+        G >= 4 && this.groupLen(0) === 3 && this.groupLen(1) === 4 && this.groupLen(2) === 7 &&
+        this.groupLen(3) === 1 && this.sameSep(3) && gSep[0] !== 46
+      ) last = 3;
+      if (last >= 0 && this.endsClean(last, false)) {
+        const y = text.charCodeAt(last === 0 ? s + 3 : (gStart[1] ?? 0));
+        const y2 = text.charCodeAt((last === 0 ? s + 3 : (gStart[1] ?? 0)) + 1);
+        const plausibleYear = (y === 49 && y2 === 57) || (y === 50 && y2 === 48); // 19xx or 20xx
+        if (plausibleYear && luhnValid(text, s, gEnd[last] ?? 0)) {
+          this.emit(K_AE, s, gEnd[last] ?? 0);
+          return gEnd[last] ?? 0;
+        }
+      }
+    }
+
+    // Payment card: 13–19 digits, one run or groups of four (4-6-5 / 4-6-4 for Amex and Diners).
+    {
+      const len0 = this.groupLen(0);
+      if (len0 >= 13 && len0 <= 19) {
+        if (this.endsClean(0, true) && luhnValid(text, s, gEnd[0] ?? 0)) {
+          this.emit(K_CC, s, gEnd[0] ?? 0);
+          return gEnd[0] ?? 0;
+        }
+      } else if (len0 === 4 && G >= 3 && (gSep[0] === 32 || gSep[0] === 45)) {
+        for (let last = Math.min(G - 1, 4); last >= 2; last--) {
+          if (!this.sameSep(last)) continue;
+          const d = this.digitCount(0, last);
+          if (d < 13 || d > 19) continue;
+          let shape = true;
+          if (last === 2) {
+            shape = this.groupLen(1) === 6 && (this.groupLen(2) === 5 || this.groupLen(2) === 4);
+          } else {
+            for (let k = 1; k < last; k++) if (this.groupLen(k) !== 4) shape = false;
+            const tail = this.groupLen(last);
+            if (tail < 1 || tail > 4) shape = false;
+          }
+          if (shape && this.endsClean(last, true) && luhnValid(text, s, gEnd[last] ?? 0)) {
+            this.emit(K_CC, s, gEnd[last] ?? 0);
+            return gEnd[last] ?? 0;
+          }
+        }
+      }
+    }
+
+    // US SSN: AAA-GG-SSSS with one consistent separator; bare or mixed forms need context.
+    {
+      let last = -1;
+      let needsContext = false;
+      if (G >= 3 && this.groupLen(0) === 3 && this.groupLen(1) === 2 && this.groupLen(2) === 4) {
+        last = 2;
+        needsContext = gSep[0] !== gSep[1];
+      } else if (this.groupLen(0) === 9) {
+        last = 0;
+        needsContext = true;
+      } else if (G >= 2 && ((this.groupLen(0) === 3 && this.groupLen(1) === 6) || (this.groupLen(0) === 5 && this.groupLen(1) === 4)) && gSep[0] === 45) {
+        last = 1;
+        needsContext = true;
+      }
+      if (last >= 0 && this.endsClean(last, false)) {
+        const d = this.digitsOf(last);
+        if (ssnPlausible(d) && (!needsContext || this.ssnContext(s))) {
+          this.emit(K_SSN, s, gEnd[last] ?? 0);
+          return gEnd[last] ?? 0;
+        }
+      }
+    }
+
+    // NHS number: 3-3-4 (space or hyphen) or ten digits, modulus 11.
+    {
+      let last = -1;
+      if (this.groupLen(0) === 10) last = 0;
+      else if (G >= 3 && this.groupLen(0) === 3 && this.groupLen(1) === 3 && this.groupLen(2) === 4 && gSep[0] === gSep[1] && gSep[0] !== 46) last = 2;
+      if (last >= 0 && this.endsClean(last, false) && nhsValid(this.digitsOf(last))) {
+        this.emit(K_NHS, s, gEnd[last] ?? 0);
+        return gEnd[last] ?? 0;
+      }
+    }
+
+    // Phone numbers written without '+' or '(' (those start in phonePunct).
+    const e = this.phoneDigits(s, G);
+    if (e > 0) {
+      this.emit(K_PHONE, s, e);
+      return e;
+    }
+    return -1;
+  }
+
+  private ssnContext(s: number): boolean {
+    const from = s > 48 ? s - 48 : 0;
+    const w = this.text.slice(from, s).toLowerCase();
+    return w.includes('ssn') || w.includes('social security') || w.includes('soc sec');
+  }
+
+  /** NANP (2XX-2XX-XXXX, optional leading 1), trunk-prefixed national (0…) and 00-international forms. */
+  private phoneDigits(s: number, G: number): number {
+    const text = this.text;
+    if (G >= 3) {
+      // NANP with optional country code 1
+      const off = this.groupLen(0) === 1 && text.charCodeAt(s) === 49 && G >= 4 ? 1 : 0;
+      const a = off;
+      if (
+        this.groupLen(a) === 3 && this.groupLen(a + 1) === 3 && this.groupLen(a + 2) === 4 &&
+        gSep[a] === gSep[a + 1] && (off === 0 || gSep[0] === gSep[a]) &&
+        text.charCodeAt(gStart[a] ?? 0) >= 50 && text.charCodeAt(gStart[a + 1] ?? 0) >= 50 &&
+        this.endsClean(a + 2, false)
+      ) return gEnd[a + 2] ?? 0;
+    }
+    if (G >= 2 && text.charCodeAt(s) === 48) {
+      const intl = text.charCodeAt(s + 1) === 48;
+      // after the trunk prefix (0) or international prefix (00) comes a non-zero digit
+      const lead = intl ? text.charCodeAt(s + 2) : text.charCodeAt(s + 1);
+      if (!(lead >= 49 && lead <= 57) && !(lead === 32 || lead === 45 || lead === 46)) return -1;
+      const len0 = this.groupLen(0);
+      if (len0 < 2 || len0 > 5) return -1;
+      for (let last = G - 1; last >= 1; last--) {
+        if (!this.sameSep(last)) continue;
+        const d = this.digitCount(0, last);
+        const ok = intl ? d >= 10 && d <= 15 : d >= 9 && d <= 11;
+        if (!ok) continue;
+        let shape = true;
+        for (let k = 1; k <= last; k++) {
+          const l = this.groupLen(k);
+          if (l < 2 || l > 8) shape = false;
+        }
+        if (shape && this.endsClean(last, false)) return gEnd[last] ?? 0;
+      }
+    }
+    return -1;
+  }
+
+  /** Phone numbers starting with '+' (E.164-style) or '(' (area code in brackets). */
+  private phonePunct(s: number): number {
+    const text = this.text;
+    const plus = text.charCodeAt(s) === 43;
+    let p = s + (plus ? 1 : 0);
+    let digits = 0;
+    let groups = 0;
+    let firstLen = -1;
+    let lastGroupEnd = -1;
+    while (groups < 10) {
+      let paren = false;
+      if (text.charCodeAt(p) === 40) {
+        paren = true;
+        p++;
+      }
+      const a = p;
+      while (isDigit(text.charCodeAt(p)) && p - a < 15) p++;
+      if (p === a) return -1;
+      const len = p - a;
+      if (paren) {
+        if (text.charCodeAt(p) !== 41) return -1;
+        p++;
+      }
+      digits += len;
+      groups++;
+      if (firstLen < 0) firstLen = len;
+      lastGroupEnd = p;
+      const c = text.charCodeAt(p);
+      const c1 = text.charCodeAt(p + 1);
+      if ((c === 32 || c === 45 || c === 46) && (isDigit(c1) || c1 === 40)) {
+        p++;
+        continue;
+      }
+      if (paren && (isDigit(c) || c === 40)) continue; // "(415)555-0132"
+      break;
+    }
+    if (isWord(text.charCodeAt(lastGroupEnd))) return -1;
+    if (plus) {
+      if (text.charCodeAt(s + 1) === 48) return -1;
+      return digits >= 8 && digits <= 15 ? lastGroupEnd : -1;
+    }
+    // "(415) 555-0132" or "(020) 7946 0958"
+    if (firstLen === 3 && digits === 10 && groups >= 2 && text.charCodeAt(s + 1) >= 50) return lastGroupEnd;
+    if (text.charCodeAt(s + 1) === 48 && digits >= 9 && digits <= 11 && groups >= 2) return lastGroupEnd;
+    return -1;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Alphanumeric identifiers starting with a letter: IBAN, UK NINO, SG NRIC/FIN.
+
+  private alnumId(s: number, _j: number): number {
+    const text = this.text;
+    const c0 = text.charCodeAt(s);
+    const c1 = text.charCodeAt(s + 1);
+    if (isUpper(c0) && isUpper(c1) && isDigit(text.charCodeAt(s + 2)) && isDigit(text.charCodeAt(s + 3))) {
+      const e = this.iban(s);
+      if (e > 0) return e;
+    }
+    const c2 = text.charCodeAt(s + 2);
+    if (c0 < 128 && c1 < 128 && isLetter(c0) && isLetter(c1) && (isDigit(c2) || (c2 === 32 && isDigit(text.charCodeAt(s + 3))))) {
+      const e = this.nino(s);
+      if (e > 0) return e;
+    }
+    const u0 = c0 & ~0x20;
+    if ((u0 === 83 || u0 === 84 || u0 === 70 || u0 === 71 || u0 === 77) && c0 < 128 && isDigit(c1)) {
+      let p = s + 1;
+      while (p < s + 8 && isDigit(text.charCodeAt(p))) p++;
+      const cl = text.charCodeAt(p);
+      if (p === s + 8 && cl < 128 && (cls(cl) & (UPPER | LOWER)) && !isWord(text.charCodeAt(p + 1))) {
+        if (sgNricValid(text.slice(s, s + 9))) {
+          this.emit(K_SG, s, s + 9);
+          return s + 9;
+        }
+      }
+    }
+    return -1;
+  }
+
+  private iban(s: number): number {
+    const text = this.text;
+    const len = IBAN_LENGTHS.get(text.slice(s, s + 2));
+    if (len === undefined) return -1;
+    let p = s;
+    let count = 0;
+    let spaced = false;
+    let chars = '';
+    while (count < len) {
+      const c = text.charCodeAt(p);
+      if (isDigit(c) || isUpper(c)) {
+        chars += text[p];
+        count++;
+        p++;
+        continue;
+      }
+      if (c === 32 && count % 4 === 0 && (count === 4 || spaced)) {
+        if (count === 4) spaced = true;
+        p++;
+        continue;
+      }
+      return -1;
+    }
+    // In spaced form every full group of four must be followed by a space.
+    if (spaced) {
+      let k = 0;
+      for (let q = s; q < p; q++) {
+        const c = text.charCodeAt(q);
+        if (c === 32) {
+          if (k % 4 !== 0) return -1;
+        } else {
+          k++;
+          if (k % 4 === 0 && k < len && text.charCodeAt(q + 1) !== 32) return -1;
+        }
+      }
+    }
+    if (isWord(text.charCodeAt(p))) return -1;
+    if (!ibanValid(chars)) return -1;
+    this.emit(K_IBAN, s, p);
+    return p;
+  }
+
+  /** UK National Insurance number (HMRC NIM39110): prefix rules, six digits, suffix A–D. */
+  private nino(s: number): number {
+    const text = this.text;
+    const a = text.charCodeAt(s) & ~0x20;
+    const b = text.charCodeAt(s + 1) & ~0x20;
+    // First letter not D F I Q U V; second not D F I O Q U V; some pairs never issued.
+    if ('DFIQUV'.includes(String.fromCharCode(a)) || 'DFIOQUV'.includes(String.fromCharCode(b))) return -1;
+    const pair = String.fromCharCode(a, b);
+    if (pair === 'BG' || pair === 'GB' || pair === 'NK' || pair === 'KN' || pair === 'TN' || pair === 'NT' || pair === 'ZZ') return -1;
+    let p = s + 2;
+    for (let k = 0; k < 3; k++) {
+      if (text.charCodeAt(p) === 32) p++;
+      if (!isDigit(text.charCodeAt(p)) || !isDigit(text.charCodeAt(p + 1))) return -1;
+      p += 2;
+    }
+    if (text.charCodeAt(p) === 32) p++;
+    const suffix = text.charCodeAt(p) & ~0x20;
+    if (suffix < 65 || suffix > 68) return -1;
+    p++;
+    if (isWord(text.charCodeAt(p))) return -1;
+    this.emit(K_NINO, s, p);
+    return p;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // IP addresses (IPv6 here; IPv4 in numeric) and e-mail addresses.
+
+  /** RFC 4291 §2.2 text forms: eight hextets, or fewer with one "::"; optional dotted IPv4 tail. */
+  private ipv6(s: number): number {
+    const text = this.text;
+    let p = s;
+    let hextets = 0;
+    let compressed = false;
+    let end = -1;
+    for (let guard = 0; guard < 10; guard++) {
+      const a = p;
+      while (p - a < 4 && (cls(text.charCodeAt(p)) & HEX) !== 0) p++;
+      const len = p - a;
+      if (len === 0) {
+        if (!(compressed && text.charCodeAt(p - 1) === 58 && text.charCodeAt(p - 2) === 58)) return -1;
+        end = p;
+        break;
+      }
+      const c = text.charCodeAt(p);
+      if (c === 46 && hextets <= 6 && len <= 3) {
+        // embedded IPv4 tail
+        const e = this.ipv4Tail(a);
+        if (e < 0) return -1;
+        hextets += 2;
+        end = e;
+        break;
+      }
+      hextets++;
+      if (c === 58) {
+        if (text.charCodeAt(p + 1) === 58) {
+          if (compressed) return -1;
+          compressed = true;
+          p += 2;
+          if ((cls(text.charCodeAt(p)) & HEX) === 0) {
+            end = p;
+            break;
+          }
+          continue;
+        }
+        if ((cls(text.charCodeAt(p + 1)) & HEX) === 0) {
+          end = p;
+          break;
+        }
+        p++;
+        continue;
+      }
+      end = p;
+      break;
+    }
+    if (end < 0) return -1;
+    if (isWord(text.charCodeAt(end)) || text.charCodeAt(end) === 58) return -1;
+    if (compressed ? hextets > 7 || hextets < 2 : hextets !== 8) return -1;
+    this.emit(K_IP, s, end);
+    return end;
+  }
+
+  private ipv4Tail(s: number): number {
+    const text = this.text;
+    let p = s;
+    for (let k = 0; k < 4; k++) {
+      const a = p;
+      while (p - a < 3 && isDigit(text.charCodeAt(p))) p++;
+      if (p === a || Number(text.slice(a, p)) > 255) return -1;
+      if (k < 3) {
+        if (text.charCodeAt(p) !== 46) return -1;
+        p++;
+      }
+    }
+    return isDigit(text.charCodeAt(p)) ? -1 : p;
+  }
+
+  /** local@domain.tld with a 64-char local part and dot-separated labels (RFC 5321 §4.5.3.1). */
+  private email(atPos: number): number {
+    const text = this.text;
+    let a = atPos;
+    while (a > 0 && (cls(text.charCodeAt(a - 1)) & LOCAL) !== 0 && atPos - a <= 64) a--;
+    if (atPos - a > 64 || a === atPos) return -1;
+    while (a < atPos && text.charCodeAt(a) === 46) a++;
+    if (a === atPos || text.charCodeAt(atPos - 1) === 46) return -1;
+    let p = atPos + 1;
+    let labels = 0;
+    let lastLabelStart = p;
+    let lastLabelLetters = true;
+    for (;;) {
+      const l = p;
+      let letters = true;
+      while ((cls(text.charCodeAt(p)) & DOMAIN) !== 0 && p - l < 64) {
+        if (!((cls(text.charCodeAt(p)) & (UPPER | LOWER)) !== 0)) letters = false;
+        p++;
+      }
+      if (p === l || p - l >= 64 || text.charCodeAt(l) === 45 || text.charCodeAt(p - 1) === 45) {
+        if (p === l && labels >= 2) {
+          p = l - 1; // trailing dot belongs to the sentence
+          break;
+        }
+        return -1;
+      }
+      labels++;
+      lastLabelStart = l;
+      lastLabelLetters = letters;
+      if (text.charCodeAt(p) === 46 && (cls(text.charCodeAt(p + 1)) & DOMAIN) !== 0 && p - atPos < 253) {
+        p++;
+        continue;
+      }
+      break;
+    }
+    if (labels < 2 || !lastLabelLetters || p - lastLabelStart < 2) return -1;
+    if (isWord(text.charCodeAt(p)) || text.charCodeAt(p) === 64) return -1;
+    this.emit(K_EMAIL, a, p);
+    return p;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Words: special-category lexicons, titles, name cues and first names.
+
+  /** Walks the trie from word start s; emits what it finds and returns the index to resume at. */
+  private words(s: number, j: number): number {
+    const text = this.text;
+    const { next, exact, prefix } = WORDS.trie;
+    let node = 0;
+    let p = s;
+    let best = -1;
+    let bestEnd = -1;
+    let bestExact = false;
+    for (;;) {
+      const sym = symbolOf(text.charCodeAt(p));
+      if (sym < 0) break;
+      const child = next[node * SYMBOLS + sym] ?? -1;
+      if (child < 0) break;
+      node = child;
+      p++;
+      const ex = exact[node] ?? -1;
+      if (ex >= 0 && !isWord(text.charCodeAt(p)) && (p > bestEnd || (p === bestEnd && !bestExact))) {
+        best = ex;
+        bestEnd = p;
+        bestExact = true;
+      }
+      const px = prefix[node] ?? -1;
+      if (px >= 0 && sym < 26) {
+        const we = p < j ? j : this.wordEnd(p);
+        if (we > bestEnd) {
+          best = px;
+          bestEnd = we;
+          bestExact = false;
+        }
+      }
+    }
+    if (best < 0) return j;
+    const kind = WORDS.entryKind[best] ?? -1;
+    switch (kind) {
+      case E_SPECIAL:
+        this.emit(WORDS.entryArg[best] ?? 0, s, bestEnd);
+        return bestEnd;
+      case E_NEGATIVE:
+        return bestEnd;
+      case E_TITLE: {
+        if (!isUpper(text.charCodeAt(s))) return j;
+        let q = bestEnd;
+        if (text.charCodeAt(q) === 46) q++;
+        if (text.charCodeAt(q) !== 32) return j;
+        const e = this.nameRun(q + 1, false);
+        if (e < 0) return j;
+        this.emit(K_PERSON_CUE, q + 1, e);
+        return e;
+      }
+      case E_CUE_NEXT: {
+        if (text.charCodeAt(bestEnd) !== 32) return j;
+        const e = this.nameRun(bestEnd + 1, true);
+        if (e < 0) return bestEnd;
+        this.emit(K_PERSON_CUE, bestEnd + 1, e);
+        return e;
+      }
+      case E_CUE_COLON: {
+        let q = bestEnd;
+        if (text.charCodeAt(q) === 32) q++;
+        if (text.charCodeAt(q) !== 58) return bestEnd;
+        q++;
+        while (text.charCodeAt(q) === 32 && q - bestEnd < 4) q++;
+        const e = this.nameRun(q, true);
+        if (e < 0) return bestEnd;
+        this.emit(K_PERSON_CUE, q, e);
+        return e;
+      }
+      case E_CUE_SIGNOFF: {
+        let q = bestEnd;
+        if (text.charCodeAt(q) === 44 || text.charCodeAt(q) === 33) q++;
+        let newline = false;
+        while (q - bestEnd < 6) {
+          const c = text.charCodeAt(q);
+          if (c === 10 || c === 13) newline = true;
+          else if (c !== 32 && c !== 9) break;
+          q++;
+        }
+        if (!newline) return bestEnd;
+        const e = this.nameRun(q, false);
+        if (e < 0) return bestEnd;
+        this.emit(K_PERSON_CUE, q, e);
+        return e;
+      }
+      case E_NAME:
+      case E_NAME_AMBIGUOUS: {
+        // Capitalised ("Sarah"), not shouting ("SARAH") and not inside a phrase ("sarah" is no cue).
+        if (bestEnd !== j || !isUpper(text.charCodeAt(s)) || isUpper(text.charCodeAt(s + 1))) return j;
+        let e = j;
+        if (text.charCodeAt(j) === 32) {
+          const r = this.nameRun(j + 1, false, true);
+          if (r > 0) e = r;
+        }
+        if (e === j && kind === E_NAME_AMBIGUOUS) return j;
+        this.emit(K_PERSON_NAME, s, e);
+        return e;
+      }
+      default:
+        return j;
+    }
+  }
+
+  /**
+   * Up to four capitalised name words (or initials such as "M.") separated by single spaces,
+   * starting at p. With `allowKnownLower`, a lower-case word from the first-name list also counts
+   * ("my name is dan"). Returns the end of the run, or -1 when p does not start a name.
+   */
+  private nameRun(p: number, allowKnownLower: boolean, afterName = false): number {
+    const text = this.text;
+    let end = -1;
+    let q = p;
+    for (let w = 0; w < 5; w++) {
+      const c = text.charCodeAt(q);
+      if (isNameUpper(c)) {
+        if (text.charCodeAt(q + 1) === 46) {
+          // an initial such as "M." only counts between name words
+          if (text.charCodeAt(q + 2) !== 32 || (end < 0 && !afterName)) break;
+          q += 3;
+          continue;
+        }
+        let e = q + 1;
+        for (;;) {
+          const d = text.charCodeAt(e);
+          if (isLetter(d)) e++;
+          else if ((d === 39 || d === 45 || d === 0x2019) && isNameUpper(text.charCodeAt(e + 1))) e++;
+          else break;
+        }
+        if (isWord(text.charCodeAt(e)) || e - q < 2) break;
+        if (NOT_NAME.has(text.slice(q, e).toLowerCase())) break;
+        // all-caps words are acronyms ("NASA"), not names
+        if (isUpper(text.charCodeAt(q + 1)) && isUpper(text.charCodeAt(e - 1))) break;
+        end = e;
+      } else if (allowKnownLower && w === 0 && c >= 97 && c <= 122) {
+        const e = this.wordEnd(q);
+        if (!KNOWN_FIRST.has(text.slice(q, e))) break;
+        end = e;
+      } else {
+        break;
+      }
+      if (text.charCodeAt(end) !== 32) break;
+      q = end + 1;
+    }
+    return end;
+  }
+}
+
+function isNameUpper(c: number): boolean {
+  if (c < 128) return c >= 65 && c <= 90;
+  if (!(c >= 0xc0) || c >= 0x2000 || !nonAsciiWord(c)) return false;
+  const ch = String.fromCharCode(c);
+  return ch.toLowerCase() !== ch;
+}
+
+function ssnPlausible(d: string): boolean {
+  if (d.length !== 9) return false;
+  const area = d.slice(0, 3);
+  if (area === '000' || area === '666' || d.charCodeAt(0) === 57) return false; // 9xx: ITINs
+  if (d.slice(3, 5) === '00' || d.slice(5) === '0000') return false;
+  if (SSN_SAMPLES.has(d)) return false;
+  for (let k = 1; k < 9; k++) if (d[k] !== d[0]) return true;
+  return false;
+}
+
+/**
+ * Resolves overlaps among the built-in detections: sorted by start, an overlapping pair keeps the
+ * higher-priority (then longer) span. Special-category detections are always kept, so resolution
+ * never lowers the class.
+ */
+export function resolveOverlaps(raw: RawDetection[]): RawDetection[] {
+  raw.sort((x, y) => x.start - y.start || y.end - x.end);
+  const kept: RawDetection[] = [];
+  const special: RawDetection[] = [];
+  let last: RawDetection | undefined;
+  for (const d of raw) {
+    if (isSpecialKind(d.kind)) {
+      special.push(d);
+      continue;
+    }
+    if (last !== undefined && d.start < last.end) {
+      const pl = PRIORITY[last.kind] ?? 0;
+      const pd = PRIORITY[d.kind] ?? 0;
+      if (pd > pl || (pd === pl && d.end - d.start > last.end - last.start)) {
+        kept[kept.length - 1] = d;
+        last = d;
+      }
+      continue;
+    }
+    kept.push(d);
+    last = d;
+  }
+  if (special.length === 0) return kept;
+  // merge the two sorted lists
+  const out: RawDetection[] = [];
+  let a = 0;
+  let b = 0;
+  while (a < kept.length || b < special.length) {
+    const x = kept[a];
+    const y = special[b];
+    if (y === undefined || (x !== undefined && x.start <= y.start)) {
+      if (x !== undefined) out.push(x);
+      a++;
+    } else {
+      out.push(y);
+      b++;
+    }
+  }
+  return out;
+}

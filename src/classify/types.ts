@@ -1,0 +1,80 @@
+// Public vocabulary of the classifier: data classes and detection types.
+
+export type DataClass = 'public' | 'internal' | 'personal' | 'special';
+
+/** Data classes in ascending order of sensitivity. */
+export const DATA_CLASSES: readonly DataClass[] = Object.freeze(['public', 'internal', 'personal', 'special']);
+
+export type PersonalType =
+  | 'EMAIL'
+  | 'PHONE'
+  | 'CREDIT_CARD'
+  | 'IBAN'
+  | 'US_SSN'
+  | 'UK_NINO'
+  | 'UK_NHS'
+  | 'SG_NRIC_FIN'
+  | 'AE_EMIRATES_ID'
+  | 'IP_ADDRESS'
+  | 'PERSON';
+
+/** GDPR Art. 9(1) special categories of personal data. */
+export type SpecialType =
+  | 'HEALTH'
+  | 'RELIGION'
+  | 'ETHNICITY'
+  | 'POLITICAL'
+  | 'SEXUAL_ORIENTATION'
+  | 'TRADE_UNION'
+  | 'BIOMETRIC'
+  | 'GENETIC';
+
+export type DetectionType = PersonalType | SpecialType;
+
+export const PERSONAL_TYPES: readonly PersonalType[] = Object.freeze([
+  'EMAIL', 'PHONE', 'CREDIT_CARD', 'IBAN', 'US_SSN', 'UK_NINO', 'UK_NHS', 'SG_NRIC_FIN',
+  'AE_EMIRATES_ID', 'IP_ADDRESS', 'PERSON',
+] as const);
+
+export const SPECIAL_TYPES: readonly SpecialType[] = Object.freeze([
+  'HEALTH', 'RELIGION', 'ETHNICITY', 'POLITICAL', 'SEXUAL_ORIENTATION', 'TRADE_UNION', 'BIOMETRIC',
+  'GENETIC',
+] as const);
+
+export const DETECTION_TYPES: readonly DetectionType[] = Object.freeze([...PERSONAL_TYPES, ...SPECIAL_TYPES]);
+
+export const SPECIAL_CATEGORIES: ReadonlySet<DetectionType> = new Set<DetectionType>(SPECIAL_TYPES);
+
+/** A detected span. Offsets are UTF-16 code units into the classified text; the value is never kept. */
+export interface Detection {
+  /** A DetectionType, or the type name of an operator's custom pattern. */
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- documents the built-in names
+  type: DetectionType | string;
+  start: number;
+  end: number;
+}
+
+export interface Classification {
+  class: DataClass;
+  detections: Detection[];
+  /** Number of detections per type. */
+  counts: Record<string, number>;
+}
+
+const RANK: Readonly<Record<DataClass, number>> = { public: 0, internal: 1, personal: 2, special: 3 };
+
+export function rankOf(c: DataClass): number {
+  return RANK[c];
+}
+
+/** Parses a data class name case-insensitively (surrounding whitespace ignored). */
+export function parseDataClass(value: string): DataClass | undefined {
+  if (typeof value !== 'string') return undefined;
+  const v = value.trim().toLowerCase();
+  return Object.hasOwn(RANK, v) ? (v as DataClass) : undefined;
+}
+
+/** The more sensitive of two classes. */
+export function maxClass(a: DataClass, b: DataClass): DataClass {
+  return RANK[a] >= RANK[b] ? a : b;
+}

@@ -1,0 +1,133 @@
+// `sovereign ledger <verb>`: key, verify, prove, show — a thin layer over src/ledger.
+import path from 'node:path';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { loadTopology } from '../config/index.ts';
+import { openLedger, verifyLog, httpFetcher, parseEntry, type Ledger } from '../ledger/index.ts';
+
+interface RegionOpts {
+  region: string;
+  dir?: string;
+}
+
+/** The region's ledger directory and key directory, from --dir or the topology. */
+function regionPaths(program: Command, opts: RegionOpts): { dir: string; keyDir: string; origin: string } {
+  const origin = `sovereign.example/ledger/${opts.region}`;
+  if (opts.dir !== undefined) {
+    const dir = path.resolve(opts.dir);
+    return { dir, keyDir: path.join(path.dirname(dir), 'keys'), origin };
+  }
+  const topology = loadTopology(program.opts<{ config?: string }>().config);
+  if (topology.region(opts.region) === undefined) {
+    throw new Error(`unknown region ${JSON.stringify(opts.region)}; configured: ${topology.regions.map((r) => r.id).join(', ')}`);
+  }
+  const base = topology.regionDataDir(opts.region);
+  return { dir: path.join(base, 'ledger'), keyDir: path.join(base, 'keys'), origin };
+}
+
+async function withLedger<T>(program: Command, opts: RegionOpts, fn: (l: Ledger) => Promise<T>): Promise<T> {
+  const p = regionPaths(program, opts);
+  const l = await openLedger(p);
+  try {
+    return await fn(l);
+  } finally {
+    await l.close();
+  }
+}
+
+function fail(message: string): never {
+  process.stderr.write(`sovereign ledger: ${message}\n`);
+  process.exit(1);
+}
+
+/** Registers `ledger key|verify|prove|show` on the program (which owns the global --config). */
+export function register(program: Command): void {
+  const ledger = program.command('ledger').description('region transparency logs (C2SP tlog-tiles)');
+
+  ledger
+    .command('key')
+    .description("print the region log's verifier key (creates the key on first use)")
+    .requiredOption('--region <id>', 'region id')
+    .option('--dir <path>', 'ledger directory (default: from the topology)')
+    .action(async (opts: RegionOpts) => {
+      await withLedger(program, opts, async (l) => {
+        process.stdout.write(`${l.verifierKey}\n`);
+      });
+    });
+
+  ledger
+    .command('verify')
+    .description('recompute every tile and the root from the entries and check the signed checkpoint')
+    .requiredOption('--region <id>', 'region id')
+    .option('--dir <path>', 'ledger directory to verify')
+    .option('--url <url>', 'verify a served log at this prefix instead')
+    .option('--key <vkey>', "log verifier key (default: the region's own key)")
+    .option('--witness <vkey...>', 'witness cosigner keys')
+    .option('--quorum <n>', 'required witness cosignatures', '0')
+    .option('--state <file>', 'file remembering the last verified checkpoint (consistency check)')
+    .action(async (opts: RegionOpts & { url?: string; key?: string; witness?: string[]; quorum: string; state?: string }) => {
+      const p = opts.url !== undefined && opts.key !== undefined ? null : regionPaths(program, opts);
+      const verifierKey = opts.key ?? (await withLedger(program, opts, async (l) => l.verifierKey));
+      const bar = new cliProgress.SingleBar({ format: 'verify {bar} {percentage}% | {value}/{total} entries | {eta_formatted}' }, cliProgress.Presets.shades_classic);
+      let started = false;
+      const result = await verifyLog({
+        ...(opts.url !== undefined ? { fetcher: httpFetcher(opts.url) } : { dir: p?.dir }),
+        verifierKey,
+        witnesses: opts.witness ?? [],
+        quorum: Number(opts.quorum),
+        ...(opts.state !== undefined ? { stateFile: opts.state } : {}),
+        onProgress: (done, total) => {
+          if (!started) {
+            bar.start(total, 0);
+            started = true;
+          }
+          bar.update(done);
+        },
+      });
+      if (started) bar.stop();
+      if (!result.ok) {
+        const where = result.firstBadIndex !== undefined ? `first bad index ${result.firstBadIndex}` : `bad resource ${result.badPath ?? '?'}`;
+        fail(`verification FAILED (${where}): ${result.error ?? ''}`);
+      }
+      process.stdout.write(`ok: ${result.size} entries, root ${result.root}${result.cosigners.length > 0 ? `, cosigned by ${result.cosigners.join(', ')}` : ''}\n`);
+    });
+
+  ledger
+    .command('prove')
+    .description('print a c2sp.org/tlog-proof@v1 receipt for an entry')
+    .requiredOption('--region <id>', 'region id')
+    .option('--dir <path>', 'ledger directory')
+    .option('--index <n>', 'entry index')
+    .option('--decision <id>', 'decision id (scans the log)')
+    .action(async (opts: RegionOpts & { index?: string; decision?: string }) => {
+      if ((opts.index === undefined) === (opts.decision === undefined)) fail('give exactly one of --index or --decision');
+      await withLedger(program, opts, async (l) => {
+        let index = opts.index !== undefined ? Number(opts.index) : -1;
+        if (opts.decision !== undefined) {
+          for (let i = l.size - 1; i >= 0; i--) {
+            const e = parseEntry(l.entry(i));
+            if (e.kind === 'decision' && e.decision_id === opts.decision) {
+              index = i;
+              break;
+            }
+          }
+          if (index < 0) fail(`no decision ${JSON.stringify(opts.decision)} in the ${opts.region} ledger`);
+        }
+        process.stdout.write(await l.proof(index));
+      });
+    });
+
+  ledger
+    .command('show')
+    .description('print entries as JSON lines')
+    .requiredOption('--region <id>', 'region id')
+    .option('--dir <path>', 'ledger directory')
+    .option('--from <n>', 'first index', '0')
+    .option('--to <n>', 'last index (exclusive)')
+    .action(async (opts: RegionOpts & { from: string; to?: string }) => {
+      await withLedger(program, opts, async (l) => {
+        const to = Math.min(l.size, opts.to !== undefined ? Number(opts.to) : l.size);
+        for (let i = Number(opts.from); i < to; i++) process.stdout.write(`{"index":${i},"entry":${l.entry(i).toString('utf8')}}\n`);
+      });
+    });
+}

@@ -1,0 +1,103 @@
+// Admin API: legal triggers (suspend / resume a region) and region status. Requires the
+// admin token. A trigger returns only once every live gateway replica has it in force.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { HttpError, badRequest, firstIssue } from '../common/index.ts';
+import type { Topology } from '../config/index.ts';
+import { resume, suspend, type HealthMonitor, type RegionStateStore, type Suspension } from '../health/index.ts';
+import { tokenMatches } from './admin-token.ts';
+
+const SuspendBody = z.strictObject({
+  for: z.array(z.string().min(1)).min(1).optional(),
+  reason: z.string().min(1, 'say why the region is suspended (--reason)'),
+  ref: z.string().min(1, 'give the reference of the order or authority (--ref)'),
+  mode: z.enum(['drain', 'cut']).default('drain'),
+});
+
+const ResumeBody = z.strictObject({ reason: z.string().optional(), ref: z.string().optional() }).default({});
+
+export interface TriggerRecord {
+  action: 'suspend' | 'resume';
+  region: string;
+  for: string[] | null;
+  reason: string;
+  ref: string;
+  mode?: 'drain' | 'cut';
+}
+
+export interface AdminDeps {
+  topology: Topology;
+  token: string;
+  store: RegionStateStore;
+  health: HealthMonitor;
+  /** Writes the trigger to the ledgers it belongs in; returns their receipts. */
+  recordTrigger: (t: TriggerRecord) => Promise<string[]>;
+  /** Time allowed for every replica to apply a trigger. */
+  replicaTimeoutMs?: number;
+}
+
+export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
+  const { topology, store } = deps;
+  const timeout = deps.replicaTimeoutMs ?? 5000;
+
+  function authorize(req: FastifyRequest): void {
+    const auth = req.headers.authorization;
+    const presented = typeof auth === 'string' && /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, '').trim() : '';
+    if (presented === '' || !tokenMatches(presented, deps.token)) {
+      throw new HttpError(401, 'authentication_error', 'the admin API needs "Authorization: Bearer <admin token>" (the token is in the gateway data directory, file admin-token, or the environment variable named by gateway.adminTokenEnv)');
+    }
+  }
+
+  function regionOf(id: string): string {
+    if (!topology.region(id)) throw new HttpError(404, 'not_found_error', `no region "${id}"; regions: ${topology.regions.map((r) => r.id).join(', ')}`);
+    return id;
+  }
+
+  app.get('/sovereign/admin/regions', async (req) => {
+    authorize(req);
+    const state = await store.load();
+    return {
+      version: state.version,
+      regions: deps.health.snapshot().map((h) => ({ ...h, suspension: state.suspensions[h.region] ?? null })),
+    };
+  });
+
+  app.post<{ Params: { region: string } }>('/sovereign/admin/regions/:region/suspend', async (req) => {
+    authorize(req);
+    const region = regionOf(req.params.region);
+    const parsed = SuspendBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'suspension'));
+    const b = parsed.data;
+    const forJ = b.for ? b.for.map((v) => {
+      const r = topology.resolveJurisdiction(v);
+      if (!r.ok) throw badRequest(`for: ${r.reason}`);
+      return r.jurisdiction;
+    }) : null;
+    const sus: Suspension = { region, for: forJ, reason: b.reason, ref: b.ref, mode: b.mode, at: new Date().toISOString() };
+    // A suspension takes effect first (the law must be obeyed even if a ledger is down),
+    // then it is recorded; a resume is recorded first and lifts nothing if that fails.
+    const state = await store.update((s) => suspend(s, sus));
+    const { replicas } = await store.waitForReplicas(state.version, timeout);
+    let receipts: string[];
+    try {
+      receipts = await deps.recordTrigger({ action: 'suspend', region, for: forJ, reason: b.reason, ref: b.ref, mode: b.mode });
+    } catch (err) {
+      throw new HttpError(503, 'ledger_unavailable', `region ${region} IS suspended (state version ${state.version}, ${replicas} replicas), but the trigger could not be recorded in the ledger: ${(err as Error).message}; retry the command to record it`);
+    }
+    return { suspended: sus, version: state.version, in_force_on_replicas: replicas, ledger: receipts };
+  });
+
+  app.post<{ Params: { region: string } }>('/sovereign/admin/regions/:region/resume', async (req) => {
+    authorize(req);
+    const region = regionOf(req.params.region);
+    const parsed = ResumeBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'resume'));
+    const before = await store.load();
+    const prior = before.suspensions[region];
+    if (!prior) throw new HttpError(409, 'conflict_error', `region ${region} is not suspended`);
+    const receipts = await deps.recordTrigger({ action: 'resume', region, for: prior.for, reason: parsed.data.reason ?? 'resumed', ref: parsed.data.ref ?? prior.ref });
+    const state = await store.update((s) => resume(s, region));
+    const { replicas } = await store.waitForReplicas(state.version, timeout);
+    return { resumed: region, version: state.version, in_force_on_replicas: replicas, ledger: receipts };
+  });
+}

@@ -1,0 +1,89 @@
+// Ledger entry kinds, validated at the edge and serialized as RFC 8785 canonical JSON.
+// Every object is strict: a field not in the schema is rejected, so no personal data can be
+// smuggled in next to the hashes, ids, regions, policy ids and digests the ledger is meant to hold.
+import canonicalize from 'canonicalize';
+import { z } from 'zod';
+import { LedgerError } from './errors.ts';
+import { MAX_ENTRY_BYTES } from './tiles.ts';
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/, 'expected an identifier');
+const time = z.iso.datetime({ offset: false });
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (an HMAC-SHA-256)');
+const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected an OCI digest sha256:<64 hex>');
+const jurisdiction = z.string().regex(/^[A-Z0-9][A-Za-z0-9_-]{0,31}$/, 'expected a jurisdiction name or country code');
+
+export const DataClassSchema = z.enum(['public', 'internal', 'personal', 'special']);
+export const RoutingModeSchema = z.enum(['legal-first', 'performance-first', 'hybrid']);
+export const OutcomeSchema = z.enum(['routed', 'denied', 'failed_over', 'unavailable', 'transfer']);
+
+/** A routing decision: who (tenant id), under which law, which class, where it went. */
+export const DecisionEntrySchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('decision'),
+  time,
+  decision_id: id,
+  request_hash: hex64,
+  tenant: id,
+  jurisdictions: z.array(z.strictObject({ jurisdiction, source: z.enum(['declared', 'geo', 'tenant', 'default']) })).max(16),
+  data_class: DataClassSchema,
+  detected_types: z.array(z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'expected a detector type name')).max(64),
+  region: id.nullable(),
+  mode: RoutingModeSchema,
+  outcome: OutcomeSchema,
+  attempts: z.array(z.strictObject({ region: id, outcome: z.enum(['ok', 'error', 'timeout', 'unavailable', 'skipped']) })).max(32),
+  policy_ids: z.array(id).max(64),
+  model: id,
+  model_digest: digest.nullable(),
+});
+
+/** A legal trigger: processing in a region suspended or resumed for some jurisdictions. */
+export const TriggerEntrySchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('trigger'),
+  time,
+  action: z.enum(['suspend', 'resume']),
+  region: id,
+  jurisdictions: z.array(jurisdiction).max(64),
+  reason: z.string().regex(/^[A-Za-z0-9 ._:/()-]{1,200}$/, 'expected a short reason code or sentence without personal data'),
+  ref: id,
+});
+
+/** A model artifact arriving in a region's registry. */
+export const ModelEntrySchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('model'),
+  time,
+  event: z.literal('arrival'),
+  name: id,
+  digest,
+  region: id,
+});
+
+export const EntrySchema = z.discriminatedUnion('kind', [DecisionEntrySchema, TriggerEntrySchema, ModelEntrySchema]);
+
+export type DecisionEntry = z.infer<typeof DecisionEntrySchema>;
+export type TriggerEntry = z.infer<typeof TriggerEntrySchema>;
+export type ModelEntry = z.infer<typeof ModelEntrySchema>;
+export type LedgerEntry = z.infer<typeof EntrySchema>;
+
+/** Validates an entry and returns its RFC 8785 canonical JSON bytes (what the log stores). */
+export function serializeEntry(entry: unknown): Buffer {
+  const parsed = EntrySchema.safeParse(entry);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first === undefined ? '' : `${first.path.join('.') || '(entry)'}: ${first.message}`;
+    throw new LedgerError('SOVEREIGN_LEDGER_BAD_ENTRY', `ledger entry rejected: ${where}`);
+  }
+  const json = canonicalize(parsed.data);
+  if (json === undefined) throw new LedgerError('SOVEREIGN_LEDGER_BAD_ENTRY', 'ledger entry is not serializable');
+  const bytes = Buffer.from(json, 'utf8');
+  if (bytes.length > MAX_ENTRY_BYTES) throw new LedgerError('SOVEREIGN_LEDGER_BAD_ENTRY', `ledger entry is ${bytes.length} bytes, over ${MAX_ENTRY_BYTES}`);
+  return bytes;
+}
+
+/** Parses stored entry bytes back into a validated entry; throws if they are not a valid entry. */
+export function parseEntry(bytes: Uint8Array): LedgerEntry {
+  const parsed = EntrySchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+  if (!parsed.success) throw new LedgerError('SOVEREIGN_LEDGER_BAD_ENTRY', 'stored entry does not match the entry schema');
+  return parsed.data;
+}

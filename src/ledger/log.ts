@@ -1,0 +1,712 @@
+// A region's transparency log on the local file system.
+//
+// `dir` IS the c2sp.org/tlog-tiles static layout (checkpoint, tile/<L>/<N>[.p/<W>],
+// tile/entries/<N>[.p/<W>]) and can be copied to object storage as-is. Private state (the
+// write-ahead log, the authoritative copy of the last signed checkpoint, the lock) lives in
+// the sibling `<dir>-state/`; keys live in `keyDir`.
+//
+// Write path: append -> WAL record -> fdatasync (group commit: everything queued while the
+// previous fsync ran shares the next one) -> resolve. Every checkpointIntervalMs (1 s) while
+// there are new entries, tiles and bundles are written and fsync'ed, and only then is a
+// checkpoint signed (tlog-checkpoint, "Signatures": never sign two inconsistent checkpoints —
+// enforced by a consistency check plus compare-and-swap on the state copy).
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync, openSync, closeSync, fsyncSync, ftruncateSync } from 'node:fs';
+import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { formatCheckpoint, openCheckpoint } from './checkpoint.ts';
+import { serializeEntry } from './entries.ts';
+import { LedgerError } from './errors.ts';
+import { loadLogSigner, loadRequestHasher } from './keys.ts';
+import { consistencyProof, hashLeaf, inclusionProof, verifyConsistency, type SubtreeHashFn } from './merkle.ts';
+import { parseNote, parseVkey, signNote, type NoteVerifier } from './note.ts';
+import {
+  FULL_TILE_BYTES,
+  TILE_WIDTH,
+  TreeBuilder,
+  bundlePath,
+  decodeBundle,
+  encodeBundle,
+  parseTilePath,
+  subtreeFromTiles,
+  tilePath,
+  tilesAtLevel,
+  topTileLevel,
+  type Tile,
+} from './tiles.ts';
+import { formatTlogProof } from './tlogproof.ts';
+import { encodeRecords, parseWalName, scanRecords, walName } from './wal.ts';
+
+export interface LedgerOptions {
+  /** The static tlog-tiles directory for this region's log (e.g. `<regionDataDir>/ledger`). */
+  dir: string;
+  /** Checkpoint origin, e.g. `sovereign.example/ledger/eu-frankfurt`; also the signing key name. */
+  origin: string;
+  /** Directory holding this region's keys (created 0700; key files 0600). */
+  keyDir: string;
+  /** How often to sign a checkpoint while there are new entries (default 1000 ms). */
+  checkpointIntervalMs?: number;
+  /** Private state directory (default: `<dir>-state`, outside the static tree). */
+  stateDir?: string;
+}
+
+export interface StaticResource {
+  body: Buffer;
+  contentType: string;
+  /** true for tiles and bundles (cache forever), false for the checkpoint (cache seconds). */
+  immutable: boolean;
+}
+
+interface Pending {
+  bytes: Buffer;
+  leaf: Buffer;
+  resolve: (r: { index: number }) => void;
+  reject: (e: unknown) => void;
+}
+
+interface SignedState {
+  size: number;
+  root: Buffer;
+  /** The log-signed note (no cosignatures). */
+  note: string;
+  text: string;
+  /** Witness cosignature lines for this checkpoint. */
+  cosignatures: string[];
+}
+
+interface WalSegment {
+  start: number;
+  end: number;
+  file: string;
+}
+
+const CHECKPOINT = 'checkpoint';
+const unavailable = (what: string, cause: unknown): LedgerError =>
+  new LedgerError('SOVEREIGN_LEDGER_UNAVAILABLE', `ledger unavailable: ${what}: ${(cause as Error)?.message ?? String(cause)}; check the disk under the ledger directory`, { cause });
+
+/** Writes a file durably: temp file, fdatasync, rename over the target. Directory fsync is the caller's. */
+async function writeDurable(file: string, data: Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${randomUUID()}`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readIfExists(file: string): Buffer | null {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Small LRU of full tiles read back from disk (they're immutable). */
+class TileCache {
+  readonly #max: number;
+  readonly #map = new Map<string, Buffer>();
+  constructor(max: number) {
+    this.#max = max;
+  }
+  get(key: string, load: () => Buffer): Buffer {
+    const hit = this.#map.get(key);
+    if (hit !== undefined) {
+      this.#map.delete(key);
+      this.#map.set(key, hit);
+      return hit;
+    }
+    const v = load();
+    this.#map.set(key, v);
+    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as string);
+    return v;
+  }
+}
+
+/** A region's append-only, C2SP-formatted transparency log. Create with {@link openLedger}. */
+export class Ledger {
+  /** Absolute path of the static tlog-tiles directory. */
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly origin: string;
+  /** The log's verifier key, `<origin>+<hash>+<base64(0x01 || pubkey)>` (signed-note vkey). */
+  readonly verifierKey: string;
+  /** Hex HMAC-SHA-256 of request bytes under the region's secret (so short prompts can't be guessed). */
+  readonly requestHash: (bytes: Uint8Array | string) => string;
+
+  readonly #signer: ReturnType<typeof loadLogSigner>;
+  readonly #verifier: NoteVerifier;
+  readonly #intervalMs: number;
+  #tree = new TreeBuilder();
+  /** Full tiles not yet on disk, keyed "L/n". */
+  readonly #unflushed = new Map<string, Buffer>();
+  /** Entries from #edgeBase (a multiple of 256) to size, for writing bundles. */
+  #edgeEntries: Buffer[] = [];
+  #edgeBase = 0;
+  /** Size up to which tiles and bundles are durably on disk. */
+  #tiledSize = 0;
+  #signed: SignedState;
+  readonly #cache = new TileCache(256);
+
+  #queue: Pending[] = [];
+  #committing = false;
+  #drained: (() => void)[] = [];
+  #wal!: FileHandle;
+  #walOffset = 0;
+  /** WAL segments: start index and exclusive end index (Infinity for the open one). */
+  #walSegments: WalSegment[] = [];
+  #rotateRequested = false;
+  #broken: LedgerError | null = null;
+  #closed = false;
+  #integrating: Promise<string> | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #lockFile: string;
+
+  private constructor(opts: LedgerOptions, signer: ReturnType<typeof loadLogSigner>, requestHash: (b: Uint8Array | string) => string) {
+    this.dir = path.resolve(opts.dir);
+    this.stateDir = path.resolve(opts.stateDir ?? `${this.dir}-state`);
+    this.origin = opts.origin;
+    this.#signer = signer;
+    this.verifierKey = signer.vkey;
+    this.#verifier = parseVkey(signer.vkey);
+    this.requestHash = requestHash;
+    this.#intervalMs = opts.checkpointIntervalMs ?? 1000;
+    this.#lockFile = path.join(this.stateDir, 'lock');
+    this.#signed = { size: 0, root: this.#tree.root(), note: '', text: '', cosignatures: [] };
+  }
+
+  /** Opens (creating or recovering) the log. See {@link openLedger}. */
+  static async open(opts: LedgerOptions): Promise<Ledger> {
+    const signer = loadLogSigner(opts.keyDir, opts.origin);
+    const l = new Ledger(opts, signer, loadRequestHasher(opts.keyDir));
+    await l.#recover();
+    return l;
+  }
+
+  /** Number of durably appended entries (some may not be covered by a checkpoint yet). */
+  get size(): number {
+    return this.#tree.size;
+  }
+
+  /** Size of the latest signed checkpoint. */
+  get checkpointSize(): number {
+    return this.#signed.size;
+  }
+
+  /**
+   * Appends an entry (validated against the entry schemas, stored as RFC 8785 JSON). Resolves
+   * with its index once it is fdatasync'ed in the WAL; rejects with code
+   * SOVEREIGN_LEDGER_UNAVAILABLE if the disk can't be written (fail closed), or
+   * SOVEREIGN_LEDGER_BAD_ENTRY if the entry doesn't match a schema.
+   */
+  append(entry: unknown): Promise<{ index: number }> {
+    if (this.#closed) return Promise.reject(new LedgerError('SOVEREIGN_LEDGER_CLOSED', 'ledger is closed'));
+    if (this.#broken !== null) return Promise.reject(this.#broken);
+    let bytes: Buffer;
+    try {
+      bytes = serializeEntry(entry);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.appendRaw(bytes);
+  }
+
+  /** Appends pre-serialized entry bytes (no schema check; for tools and benchmarks). */
+  appendRaw(bytes: Buffer): Promise<{ index: number }> {
+    if (this.#closed) return Promise.reject(new LedgerError('SOVEREIGN_LEDGER_CLOSED', 'ledger is closed'));
+    if (this.#broken !== null) return Promise.reject(this.#broken);
+    if (bytes.length > 0xffff) return Promise.reject(new LedgerError('SOVEREIGN_LEDGER_BAD_ENTRY', 'entry over 65535 bytes'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ bytes, leaf: hashLeaf(bytes), resolve, reject });
+      if (!this.#committing) void this.#commitLoop();
+    });
+  }
+
+  /** Group commit: one write + one fdatasync for everything queued meanwhile. */
+  async #commitLoop(): Promise<void> {
+    this.#committing = true;
+    try {
+      for (;;) {
+        if (this.#rotateRequested) await this.#rotateWal();
+        if (this.#queue.length === 0) break;
+        const batch = this.#queue;
+        this.#queue = [];
+        if (this.#broken !== null) {
+          for (const p of batch) p.reject(this.#broken);
+          continue;
+        }
+        const start = this.#tree.size;
+        const buf = encodeRecords(start, batch.map((p) => p.bytes));
+        try {
+          await this.#wal.write(buf, 0, buf.length, this.#walOffset);
+          await this.#wal.datasync();
+        } catch (err) {
+          const e = unavailable('write-ahead log append failed', err);
+          // Cut any partial write so later records stay contiguous; if even that fails, stay closed.
+          try {
+            await this.#wal.truncate(this.#walOffset);
+          } catch {
+            this.#broken = e;
+          }
+          for (const p of batch) p.reject(e);
+          continue;
+        }
+        this.#walOffset += buf.length;
+        for (let i = 0; i < batch.length; i++) {
+          const p = batch[i] as Pending;
+          this.#tree.pushLeafHash(p.leaf);
+          this.#edgeEntries.push(p.bytes);
+          p.resolve({ index: start + i });
+        }
+      }
+    } finally {
+      this.#committing = false;
+      for (const d of this.#drained.splice(0)) d();
+    }
+  }
+
+  #onFullTile = (t: Tile): void => {
+    this.#unflushed.set(`${t.level}/${t.n}`, t.buf);
+  };
+
+  /** Tile source for proofs: in-memory edge, unflushed full tiles, then full tiles on disk. */
+  #tileSource = (L: number, n: number): Buffer => {
+    const edge = this.#tree.edgeTile(L, n);
+    if (edge !== undefined) return edge.buf;
+    const key = `${L}/${n}`;
+    const mem = this.#unflushed.get(key);
+    if (mem !== undefined) return mem;
+    return this.#cache.get(key, () => {
+      const b = readFileSync(path.join(this.dir, tilePath(L, n)));
+      if (b.length !== FULL_TILE_BYTES) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `${tilePath(L, n)} is ${b.length} bytes, not ${FULL_TILE_BYTES}`);
+      return b;
+    });
+  };
+
+  #subtree: SubtreeHashFn = subtreeFromTiles(this.#tileSource);
+
+  /** The stored bytes of entry `index` (must be < size). */
+  entry(index: number): Buffer {
+    if (!(Number.isSafeInteger(index) && index >= 0 && index < this.size)) throw new LedgerError('SOVEREIGN_LEDGER_NOT_FOUND', `no entry ${index} (log size ${this.size})`);
+    if (index >= this.#edgeBase) return this.#edgeEntries[index - this.#edgeBase] as Buffer;
+    const n = Math.floor(index / TILE_WIDTH);
+    const bundle = this.#cache.get(`entries/${n}`, () => readFileSync(path.join(this.dir, bundlePath(n))));
+    const entries = decodeBundle(bundle);
+    const e = entries[index % TILE_WIDTH];
+    if (e === undefined) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `${bundlePath(n)} has no entry ${index}`);
+    return e;
+  }
+
+  /** The latest signed checkpoint note, with any witness cosignatures ('' before the first). */
+  checkpoint(): string {
+    return this.#signed.note === '' ? '' : this.#signed.note + this.#signed.cosignatures.join('');
+  }
+
+  /**
+   * Writes tiles for everything appended so far and signs a checkpoint now (on demand).
+   * Resolves with the checkpoint note; concurrent calls share one run.
+   */
+  publish(): Promise<string> {
+    if (this.#integrating !== null) {
+      // A run is in flight; chain one more so entries appended meanwhile are covered too.
+      return this.#integrating.then(() => this.publish());
+    }
+    const p = this.#integrate().finally(() => {
+      this.#integrating = null;
+    });
+    this.#integrating = p;
+    return p;
+  }
+
+  async #integrate(): Promise<string> {
+    const S = this.#tree.size;
+    if (S === this.#signed.size && this.#tiledSize === S && this.#signed.note !== '') return this.checkpoint();
+    // Snapshot (synchronously) every tile and bundle that differs between #tiledSize and S.
+    const writes: { rel: string; data: Buffer }[] = [];
+    const flushedKeys: string[] = [];
+    const top = topTileLevel(S);
+    for (let L = 0; L <= top; L++) {
+      const now = tilesAtLevel(S, L);
+      const before = tilesAtLevel(this.#tiledSize, L);
+      for (let n = before.fullCount; n < now.fullCount; n++) {
+        const key = `${L}/${n}`;
+        const data = this.#unflushed.get(key);
+        if (data === undefined) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `full tile ${key} missing from memory`);
+        writes.push({ rel: tilePath(L, n), data });
+        flushedKeys.push(key);
+      }
+      if (now.partialWidth > 0) {
+        const edge = this.#tree.edgeTile(L, now.fullCount) as Tile;
+        writes.push({ rel: tilePath(L, now.fullCount, now.partialWidth), data: Buffer.from(edge.buf.subarray(0, now.partialWidth * 32)) });
+      }
+    }
+    const firstBundle = Math.floor(this.#tiledSize / TILE_WIDTH);
+    for (let n = firstBundle; n * TILE_WIDTH < S; n++) {
+      const from = n * TILE_WIDTH;
+      const to = Math.min(S, from + TILE_WIDTH);
+      const entries = this.#edgeEntries.slice(from - this.#edgeBase, to - this.#edgeBase);
+      writes.push({ rel: bundlePath(n, to - from), data: encodeBundle(entries) });
+    }
+    const root = this.#tree.root();
+    try {
+      const dirs = new Set<string>();
+      for (const w of writes) dirs.add(path.dirname(path.join(this.dir, w.rel)));
+      await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
+      await Promise.all(writes.map((w) => writeDurable(path.join(this.dir, w.rel), w.data)));
+      await Promise.all([...dirs].map(fsyncDir));
+    } catch (err) {
+      throw unavailable('writing tiles failed', err);
+    }
+    // Tiles up to S are durable: drop in-memory copies we no longer need.
+    this.#tiledSize = S;
+    for (const k of flushedKeys) this.#unflushed.delete(k);
+    const newBase = Math.floor(S / TILE_WIDTH) * TILE_WIDTH;
+    this.#edgeEntries = this.#edgeEntries.slice(newBase - this.#edgeBase);
+    this.#edgeBase = newBase;
+    await this.#sign(S, root);
+    return this.checkpoint();
+  }
+
+  /** Signs (size, root) if consistent with the last signed state; CAS on the state copy. */
+  async #sign(size: number, root: Buffer): Promise<void> {
+    const prev = this.#signed;
+    if (size < prev.size) throw new LedgerError('SOVEREIGN_LEDGER_INCONSISTENT', `refusing to sign size ${size} below signed size ${prev.size}`);
+    if (prev.note !== '' && prev.size > 0) {
+      const proof = consistencyProof(this.#subtree, prev.size, size);
+      if (!verifyConsistency(prev.size, size, proof, prev.root, root)) {
+        throw new LedgerError('SOVEREIGN_LEDGER_INCONSISTENT', `tree of size ${size} is not consistent with signed checkpoint ${prev.size}; refusing to sign`);
+      }
+    }
+    const text = formatCheckpoint({ origin: this.origin, size, root });
+    const note = signNote(text, [this.#signer]);
+    const stateFile = path.join(this.stateDir, CHECKPOINT);
+    try {
+      // Compare-and-swap: the state copy must still be the checkpoint we last signed.
+      const onDisk = readIfExists(stateFile)?.toString('utf8') ?? '';
+      if (onDisk !== prev.note) throw new LedgerError('SOVEREIGN_LEDGER_LOCKED', `${stateFile} changed under us (another writer?); refusing to sign`);
+      await writeDurable(stateFile, Buffer.from(note));
+      await fsyncDir(this.stateDir);
+      this.#signed = { size, root, note, text, cosignatures: [] };
+      await writeDurable(path.join(this.dir, CHECKPOINT), Buffer.from(note));
+      await fsyncDir(this.dir);
+    } catch (err) {
+      if (err instanceof LedgerError) throw err;
+      throw unavailable('writing checkpoint failed', err);
+    }
+    // Everything below `size` is now in tiles: WAL segments that end there can go.
+    this.#rotateRequested = true;
+    if (!this.#committing) void this.#commitLoop();
+  }
+
+  /** Starts a new WAL segment at the current size and deletes segments fully below the checkpoint. */
+  async #rotateWal(): Promise<void> {
+    this.#rotateRequested = false;
+    const start = this.#tree.size;
+    const open = this.#walSegments[this.#walSegments.length - 1];
+    if (open !== undefined && this.#walOffset > 0 && open.start !== start) {
+      try {
+        await this.#openWal(start);
+      } catch (err) {
+        this.#broken = unavailable('rotating the write-ahead log failed', err);
+        return;
+      }
+    }
+    const keep: WalSegment[] = [];
+    for (const s of this.#walSegments) {
+      if (s.end <= this.#signed.size) {
+        await unlink(s.file).catch(() => undefined);
+      } else keep.push(s);
+    }
+    this.#walSegments = keep;
+  }
+
+  async #openWal(start: number): Promise<void> {
+    const file = path.join(this.stateDir, 'wal', walName(start));
+    const fh = await open(file, 'w', 0o600);
+    await fsyncDir(path.dirname(file));
+    this.#walSegments = this.#walSegments.filter((s) => s.file !== file);
+    const prev = this.#walSegments[this.#walSegments.length - 1];
+    if (prev !== undefined) prev.end = start;
+    const old = this.#wal as FileHandle | undefined;
+    this.#wal = fh;
+    this.#walOffset = 0;
+    this.#walSegments.push({ start, end: Infinity, file });
+    await old?.close();
+  }
+
+  /**
+   * A C2SP tlog-proof for entry `index` against the latest checkpoint (signing one first if
+   * the entry isn't covered yet). The entry's canonical JSON rides in the `extra` line.
+   */
+  async proof(index: number): Promise<string> {
+    if (!(Number.isSafeInteger(index) && index >= 0 && index < this.size)) throw new LedgerError('SOVEREIGN_LEDGER_NOT_FOUND', `no entry ${index} (log size ${this.size})`);
+    if (index >= this.#signed.size) await this.publish();
+    const cp = this.#signed;
+    const hashes = inclusionProof(this.#subtree, index, cp.size);
+    return formatTlogProof({ index, proof: hashes, checkpoint: this.checkpoint(), extra: this.entry(index) });
+  }
+
+  /** A consistency proof between two sizes (both at most the signed size). */
+  consistency(oldSize: number, newSize = this.#signed.size): Buffer[] {
+    if (newSize > this.size) throw new LedgerError('SOVEREIGN_LEDGER_NOT_FOUND', `size ${newSize} is beyond the log`);
+    return consistencyProof(this.#subtree, oldSize, newSize);
+  }
+
+  /** The tlog-witness add-checkpoint request body for the latest checkpoint, from `oldSize`. */
+  witnessRequest(oldSize: number): string {
+    const proof = oldSize === 0 ? [] : this.consistency(oldSize, this.#signed.size);
+    return `old ${oldSize}\n${proof.map((h) => `${h.toString('base64')}\n`).join('')}\n${this.#signed.note}`;
+  }
+
+  /**
+   * Attaches witness cosignature lines (a tlog-witness add-checkpoint response body) to the
+   * latest checkpoint, keeping only lines that verify against one of `witnessKeys` (vkeys).
+   * Rewrites the served checkpoint; returns how many cosignatures were added.
+   */
+  async addCosignature(signatureLines: string, witnessKeys: readonly string[]): Promise<number> {
+    const cp = this.#signed;
+    if (cp.note === '') return 0;
+    const verifiers = witnessKeys.map(parseVkey);
+    const parsed = parseNote(`${cp.text}\n${signatureLines.endsWith('\n') ? signatureLines : `${signatureLines}\n`}`);
+    let added = 0;
+    for (const s of parsed.signatures) {
+      const v = verifiers.find((k) => k.name === s.name && k.keyId.equals(s.keyId));
+      if (v === undefined || !v.verify(cp.text, s.sig)) continue;
+      if (cp.cosignatures.some((l) => l.startsWith(`\u2014 ${s.name} `))) continue;
+      cp.cosignatures.push(s.line);
+      added++;
+    }
+    if (added > 0 && this.#signed === cp) {
+      try {
+        await writeDurable(path.join(this.dir, CHECKPOINT), Buffer.from(this.checkpoint()));
+      } catch (err) {
+        throw unavailable('writing checkpoint failed', err);
+      }
+    }
+    return added;
+  }
+
+  /**
+   * Read-only serving helper for `/sovereign/ledger/<region>/<relPath>`: only `checkpoint` and
+   * canonical tlog-tiles paths are served (no traversal, no state files); null if absent.
+   */
+  async readStatic(relPath: string): Promise<StaticResource | null> {
+    const rel = relPath.replace(/^\/+/, '');
+    const isCheckpoint = rel === CHECKPOINT;
+    if (!isCheckpoint && parseTilePath(rel) === null) return null;
+    try {
+      const body = await readFile(path.join(this.dir, rel));
+      return isCheckpoint
+        ? { body, contentType: 'text/plain; charset=utf-8', immutable: false }
+        : { body, contentType: 'application/octet-stream', immutable: true };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return null;
+      throw unavailable(`reading ${rel} failed`, err);
+    }
+  }
+
+  /** Waits for queued appends, signs a final checkpoint, and releases the log. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    if (this.#committing) await new Promise<void>((r) => this.#drained.push(r));
+    if (this.#broken === null) {
+      try {
+        await this.publish();
+      } catch {
+        // Entries stay in the WAL; the next open() integrates them.
+      }
+      if (this.#committing) await new Promise<void>((r) => this.#drained.push(r));
+    }
+    await this.#wal.close().catch(() => undefined);
+    rmSync(this.#lockFile, { force: true });
+  }
+
+  #acquireLock(): void {
+    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(this.#lockFile, String(process.pid), { flag: 'wx', mode: 0o600 });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const pid = Number(readIfExists(this.#lockFile)?.toString('utf8'));
+        let alive = false;
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+          try {
+            process.kill(pid, 0);
+            alive = true;
+          } catch (e) {
+            alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+          }
+        }
+        if (alive) throw new LedgerError('SOVEREIGN_LEDGER_LOCKED', `${this.dir} is open in process ${pid}; one writer per log`);
+        rmSync(this.#lockFile, { force: true }); // stale (crashed writer)
+      }
+    }
+    throw new LedgerError('SOVEREIGN_LEDGER_LOCKED', `could not lock ${this.#lockFile}`);
+  }
+
+  /** Reads the hashes of tile (L, n) of width w: the partial file, or a prefix of the full tile. */
+  #readTileForWidth(L: number, n: number, w: number): Buffer {
+    const partial = readIfExists(path.join(this.dir, tilePath(L, n, w)));
+    if (partial !== null) return partial;
+    const full = readIfExists(path.join(this.dir, tilePath(L, n)));
+    if (full === null) throw new Error(`${tilePath(L, n, w)} is missing`);
+    return full.subarray(0, w * 32);
+  }
+
+  #readBundleForWidth(n: number, w: number): Buffer[] {
+    const partial = readIfExists(path.join(this.dir, bundlePath(n, w)));
+    const data = partial ?? readIfExists(path.join(this.dir, bundlePath(n)));
+    if (data === null) throw new Error(`${bundlePath(n, w)} is missing`);
+    const entries = decodeBundle(data);
+    if (entries.length < w || (partial !== null && entries.length !== w)) throw new Error(`${bundlePath(n, w)} holds ${entries.length} entries`);
+    return entries.slice(0, w);
+  }
+
+  /** Rebuilds all tiles up to `size` from the entry bundles on disk. */
+  #rebuildFromBundles(size: number): TreeBuilder {
+    const t = new TreeBuilder(this.#onFullTile);
+    for (let n = 0; n * TILE_WIDTH < size; n++) {
+      const w = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
+      for (const e of this.#readBundleForWidth(n, w)) t.pushEntry(e);
+    }
+    return t;
+  }
+
+  async #recover(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    this.#acquireLock();
+    mkdirSync(path.join(this.stateDir, 'wal'), { recursive: true, mode: 0o700 });
+
+    // 1. The last signed checkpoint: the state copy is authoritative (written before publishing).
+    const stateNote = readIfExists(path.join(this.stateDir, CHECKPOINT))?.toString('utf8') ?? null;
+    const servedNote = readIfExists(path.join(this.dir, CHECKPOINT))?.toString('utf8') ?? null;
+    const note = stateNote ?? servedNote;
+    let S = 0;
+    if (note !== null) {
+      const cp = openCheckpoint(note, this.#verifier, this.origin);
+      S = cp.size;
+      this.#signed = { size: cp.size, root: cp.root, note, text: cp.text, cosignatures: [] };
+      if (stateNote === null) writeFileSync(path.join(this.stateDir, CHECKPOINT), note, { mode: 0o600 });
+    }
+
+    // 2. Right edge of the tree at S from the tiles; fall back to rebuilding from the bundles.
+    let tree: TreeBuilder;
+    try {
+      tree = TreeBuilder.fromEdges(S, (L, n, w) => this.#readTileForWidth(L, n, w));
+      if (!tree.root().equals(this.#signed.root)) throw new Error('tile root differs from the checkpoint');
+    } catch {
+      tree = this.#rebuildFromBundles(S);
+      if (!tree.root().equals(this.#signed.root)) {
+        throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `entry bundles in ${this.dir} don't match the signed checkpoint of size ${S}; run \`sovereign ledger verify\` to locate the damage`);
+      }
+      // Rebuilt tiles will be rewritten by the integration below.
+      this.#tiledSize = 0;
+      this.#tree = tree;
+      this.#edgeBase = 0;
+      this.#edgeEntries = [];
+      for (let n = 0; n * TILE_WIDTH < S; n++) this.#edgeEntries.push(...this.#readBundleForWidth(n, Math.min(TILE_WIDTH, S - n * TILE_WIDTH)));
+    }
+    if (this.#tree !== tree) {
+      tree.onFullTile = this.#onFullTile;
+      this.#tree = tree;
+      this.#tiledSize = S;
+      this.#edgeBase = Math.floor(S / TILE_WIDTH) * TILE_WIDTH;
+      this.#edgeEntries = S % TILE_WIDTH === 0 ? [] : this.#readBundleForWidth(Math.floor(S / TILE_WIDTH), S % TILE_WIDTH);
+    }
+
+    // 3. Replay the WAL beyond S; cut a torn tail.
+    const walDir = path.join(this.stateDir, 'wal');
+    const segs = readdirSync(walDir)
+      .map((f) => ({ f, start: parseWalName(f) }))
+      .filter((s): s is { f: string; start: number } => s.start !== null)
+      .sort((a, b) => a.start - b.start);
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i] as { f: string; start: number };
+      const file = path.join(walDir, seg.f);
+      const { records, validBytes, torn } = scanRecords(readFileSync(file));
+      if (torn) {
+        const next = segs[i + 1];
+        const last = records[records.length - 1];
+        if (next !== undefined && (last === undefined ? seg.start : last.index + 1) !== next.start) {
+          // A damaged record before a later segment: acknowledged entries would be lost.
+          throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `write-ahead log ${file} is damaged at byte ${validBytes} before later segments`);
+        }
+        const fd = openSync(file, 'r+');
+        try {
+          // Cut the torn tail (never acknowledged: its fsync didn't complete).
+          ftruncateSync(fd, validBytes);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      for (const r of records) {
+        if (r.index < this.#tree.size) continue;
+        if (r.index > this.#tree.size) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `write-ahead log ${file} skips from ${this.#tree.size} to ${r.index}`);
+        this.#tree.pushEntry(r.entry);
+        this.#edgeEntries.push(r.entry);
+      }
+      const end = records.length > 0 ? (records[records.length - 1] as { index: number }).index + 1 : seg.start;
+      this.#walSegments.push({ start: seg.start, end: Math.max(end, seg.start), file });
+    }
+
+    // 4. A fresh WAL segment for new appends (an existing one with this start held nothing valid).
+    await this.#openWal(this.#tree.size);
+
+    // 5. Extend tiles and sign a checkpoint covering everything recovered; republish if needed.
+    if (this.#tree.size > this.#signed.size || this.#tiledSize < this.#tree.size || this.#signed.note === '') {
+      await this.publish();
+    } else if (servedNote !== this.#signed.note) {
+      writeFileSync(path.join(this.dir, CHECKPOINT), this.#signed.note);
+      fsyncDirSync(this.dir);
+    }
+    await this.#rotateWal();
+    this.#timer = setInterval(() => {
+      if (this.#tree.size > this.#signed.size && this.#integrating === null && this.#broken === null) {
+        this.publish().catch(() => undefined);
+      }
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+}
+
+/**
+ * Opens a region's log: creates keys (0600) and directories on first use, recovers from a crash
+ * (WAL replay, torn-tail cut, tile rebuild), and starts signing a checkpoint at least every
+ * `checkpointIntervalMs` while there are new entries.
+ */
+export function openLedger(opts: LedgerOptions): Promise<Ledger> {
+  return Ledger.open(opts);
+}
+
+/** True if a directory looks like a ledger (has a checkpoint). */
+export function hasLedger(dir: string): boolean {
+  return existsSync(path.join(dir, CHECKPOINT));
+}

@@ -1,0 +1,54 @@
+// Per-type precision and recall on labelled cases written by others (Presidio's recognizer tests)
+// and on Sovereign's own cases. Target: >= 0.95 for every type.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DETECTION_TYPES, createClassifier } from '../../src/classify/index.ts';
+import { evaluate, table } from './evaluate.ts';
+import { PRESIDIO_CASES } from './fixtures/presidio.ts';
+import { SOVEREIGN_CASES } from './fixtures/sovereign.ts';
+
+const TARGET = 0.95;
+const classifier = createClassifier();
+
+function assertTarget(name: string, cases: Parameters<typeof evaluate>[1]): Map<string, { precision: number; recall: number }> {
+  const { scores, failures } = evaluate(classifier, cases);
+  const report = `${name}\n${table(scores)}\n${failures.map((f) => `${f.kind} ${f.type} ${JSON.stringify(f.span)} in ${JSON.stringify(f.text)}`).join('\n')}`;
+  for (const [type, s] of scores) {
+    assert.ok(s.precision >= TARGET, `${type} precision ${s.precision.toFixed(3)} < ${TARGET}\n${report}`);
+    assert.ok(s.recall >= TARGET, `${type} recall ${s.recall.toFixed(3)} < ${TARGET}\n${report}`);
+  }
+  return scores;
+}
+
+test('Presidio recognizer cases: per-type precision and recall >= 0.95', (t) => {
+  const scores = assertTarget('presidio', PRESIDIO_CASES.filter((c) => c.weak !== true));
+  t.diagnostic(table(evaluate(classifier, PRESIDIO_CASES.filter((c) => c.weak !== true)).scores));
+  for (const type of ['EMAIL', 'PHONE', 'CREDIT_CARD', 'IBAN', 'US_SSN', 'UK_NINO', 'UK_NHS', 'SG_NRIC_FIN', 'IP_ADDRESS', 'PERSON']) {
+    assert.ok(scores.has(type), `no Presidio support for ${type}`);
+  }
+});
+
+test('Sovereign cases: per-type precision and recall >= 0.95, every type has support', (t) => {
+  const scores = assertTarget('sovereign', SOVEREIGN_CASES);
+  t.diagnostic(table(scores as never));
+  for (const type of DETECTION_TYPES) assert.ok(scores.has(type), `no labelled positives for ${type}`);
+});
+
+test('combined cases: per-type precision and recall >= 0.95', () => {
+  assertTarget('combined', [...PRESIDIO_CASES.filter((c) => c.weak !== true), ...SOVEREIGN_CASES]);
+});
+
+test('Presidio weak matches are reported separately, not hidden', (t) => {
+  const weak = PRESIDIO_CASES.filter((c) => c.weak === true);
+  assert.ok(weak.length > 0);
+  const { failures } = evaluate(classifier, weak);
+  t.diagnostic(`weak cases: ${weak.length}, missed spans: ${failures.filter((f) => f.kind === 'FN').length}`);
+  // context keywords turn a bare nine-digit number into an SSN
+  const r = classifier.classifyText('SSN 078051121');
+  assert.deepEqual(r.detections.map((d) => d.type), ['US_SSN']);
+});
+
+test('Presidio offsets are reproduced exactly for the structured types', () => {
+  const exact = evaluate(classifier, PRESIDIO_CASES.filter((c) => c.weak !== true)).scores;
+  for (const [type, s] of exact) assert.equal(s.exact, s.tp, `${type}: ${s.tp - s.exact} spans overlap but differ`);
+});
