@@ -17,7 +17,7 @@ const record = (metric: string, value: number, unit: string, target: string, pas
   const l = await openLedger({ dir: path.join(root, 'a', 'ledger'), origin: 'bench.example/ledger/a', keyDir: path.join(root, 'a', 'keys') });
   const entry = (i: number) => ({
     v: 1, kind: 'decision', time: '2026-01-02T03:04:05.000Z', decision_id: `d-${i}`, request_hash: 'ab'.repeat(32), tenant: 'acme',
-    jurisdictions: [{ jurisdiction: 'EU', source: 'geo' }], data_class: 'internal', detected_types: [], region: 'eu-frankfurt',
+    jurisdictions: [{ jurisdiction: 'EU', source: 'geoip' }], data_class: 'internal', detected_types: [], region: 'eu-frankfurt',
     mode: 'legal-first', outcome: 'routed', attempts: [{ region: 'eu-frankfurt', outcome: 'ok' }], policy_ids: ['p1'], model: 'm', model_digest: null,
   });
   const durationMs = 5000;

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { EmbeddedRuntime } from './embedded-runtime.ts';
+import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
 import type { ModelRuntime } from './runtime.ts';
 import { buildCellServer } from './server.ts';
 import { UpstreamRuntime } from './upstream-runtime.ts';
@@ -19,6 +20,7 @@ export interface RunningCell {
   url: string;
   app: FastifyInstance;
   runtime: ModelRuntime;
+  ledger: LedgerService;
   close(): Promise<void>;
 }
 
@@ -44,13 +46,25 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
       ? EmbeddedRuntime.open(path.join(dataDir, 'models'), cfg.id)
       : new UpstreamRuntime(cfg.runtime, cfg.models, cfg.id);
 
+  let ledger: LedgerService;
+  try {
+    ledger = await openLedgerService(opts.topology, cfg.id, dataDir, logger);
+  } catch (err) {
+    await runtime.close();
+    throw new Error(`region ${cfg.id}: cannot open the ledger in ${dataDir}: ${(err as Error).message}`);
+  }
   const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
+  registerLedgerRoutes(app, cfg.id, ledger, (m) => {
+    const d = runtime.model(m)?.digest;
+    return d && d.startsWith('sha256:') ? d : null;
+  });
   const configured = new URL(cfg.url);
   const port = opts.port ?? Number(configured.port || 80);
   try {
     await app.listen({ host: configured.hostname, port });
   } catch (err) {
     await runtime.close();
+    await ledger.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
       throw new Error(`region ${cfg.id}: ${configured.hostname}:${port} is already in use; stop what listens there or change regions[].url in ${opts.topology.file}`);
@@ -66,9 +80,11 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     url,
     app,
     runtime,
+    ledger,
     async close() {
       await app.close();
       await runtime.close();
+      await ledger.close();
     },
   };
 }

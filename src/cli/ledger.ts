@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadTopology } from '../config/index.ts';
-import { openLedger, verifyLog, httpFetcher, parseEntry, type Ledger } from '../ledger/index.ts';
+import { LedgerError, openLedger, verifyLog, httpFetcher, parseEntry, type Ledger } from '../ledger/index.ts';
 
 interface RegionOpts {
   region: string;
@@ -12,12 +12,12 @@ interface RegionOpts {
 
 /** The region's ledger directory and key directory, from --dir or the topology. */
 function regionPaths(program: Command, opts: RegionOpts): { dir: string; keyDir: string; origin: string } {
-  const origin = `sovereign.example/ledger/${opts.region}`;
+  const topology = loadTopology(program.opts<{ config?: string }>().config);
+  const origin = topology.ledgerOrigin(opts.region);
   if (opts.dir !== undefined) {
     const dir = path.resolve(opts.dir);
     return { dir, keyDir: path.join(path.dirname(dir), 'keys'), origin };
   }
-  const topology = loadTopology(program.opts<{ config?: string }>().config);
   if (topology.region(opts.region) === undefined) {
     throw new Error(`unknown region ${JSON.stringify(opts.region)}; configured: ${topology.regions.map((r) => r.id).join(', ')}`);
   }
@@ -25,11 +25,56 @@ function regionPaths(program: Command, opts: RegionOpts): { dir: string; keyDir:
   return { dir: path.join(base, 'ledger'), keyDir: path.join(base, 'keys'), origin };
 }
 
-async function withLedger<T>(program: Command, opts: RegionOpts, fn: (l: Ledger) => Promise<T>): Promise<T> {
+/** What the read-only verbs need of a log, whether opened on disk or read from a running region. */
+interface LedgerReader {
+  size: number;
+  verifierKey: string;
+  entry(i: number): Promise<string>;
+  proof(i: number): Promise<string>;
+}
+
+function localReader(l: Ledger): LedgerReader {
+  return { size: l.size, verifierKey: l.verifierKey, entry: async (i) => l.entry(i).toString('utf8'), proof: (i) => l.proof(i) };
+}
+
+/** A region whose cell is running holds its log open: read it through the gateway instead. */
+async function remoteReader(program: Command, region: string): Promise<LedgerReader> {
+  const topology = loadTopology(program.opts<{ config?: string }>().config);
+  const base = `http://${topology.data.gateway.host}:${topology.data.gateway.port}/sovereign/ledger/${region}`;
+  const get = async (p: string): Promise<string> => {
+    const res = await fetch(`${base}/${p}`);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${base}/${p} answered ${res.status}: ${text.slice(0, 300)}`);
+    return text;
+  };
+  const key = JSON.parse(await get('key')) as { log: string };
+  const first = JSON.parse(await get('entries?from=0&to=0')) as { size: number };
+  const cache = new Map<number, string>();
+  return {
+    size: first.size,
+    verifierKey: key.log,
+    async entry(i) {
+      if (!cache.has(i)) {
+        const page = JSON.parse(await get(`entries?from=${i}&to=${i + 1000}`)) as { entries: { index: number; entry: unknown }[] };
+        for (const e of page.entries) cache.set(e.index, JSON.stringify(e.entry));
+      }
+      return cache.get(i) ?? '';
+    },
+    proof: (i) => get(`proof/${i}`),
+  };
+}
+
+async function withLedger<T>(program: Command, opts: RegionOpts, fn: (l: LedgerReader) => Promise<T>): Promise<T> {
   const p = regionPaths(program, opts);
-  const l = await openLedger(p);
+  let l: Ledger;
   try {
-    return await fn(l);
+    l = await openLedger(p);
+  } catch (err) {
+    if (err instanceof LedgerError && err.code === 'SOVEREIGN_LEDGER_LOCKED' && opts.dir === undefined) return fn(await remoteReader(program, opts.region));
+    throw err;
+  }
+  try {
+    return await fn(localReader(l));
   } finally {
     await l.close();
   }
@@ -105,7 +150,7 @@ export function register(program: Command): void {
         let index = opts.index !== undefined ? Number(opts.index) : -1;
         if (opts.decision !== undefined) {
           for (let i = l.size - 1; i >= 0; i--) {
-            const e = parseEntry(l.entry(i));
+            const e = parseEntry(Buffer.from(await l.entry(i)));
             if (e.kind === 'decision' && e.decision_id === opts.decision) {
               index = i;
               break;
@@ -127,7 +172,7 @@ export function register(program: Command): void {
     .action(async (opts: RegionOpts & { from: string; to?: string }) => {
       await withLedger(program, opts, async (l) => {
         const to = Math.min(l.size, opts.to !== undefined ? Number(opts.to) : l.size);
-        for (let i = Number(opts.from); i < to; i++) process.stdout.write(`{"index":${i},"entry":${l.entry(i).toString('utf8')}}\n`);
+        for (let i = Number(opts.from); i < to; i++) process.stdout.write(`{"index":${i},"entry":${await l.entry(i)}}\n`);
       });
     });
 }

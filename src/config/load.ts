@@ -62,6 +62,7 @@ function crossFieldProblems(c: ConfigData): string[] {
       });
     }
   });
+  if (c.ledger.unknownRegion !== undefined && !seen.has(c.ledger.unknownRegion)) out.push(`ledger.unknownRegion: no region has id "${c.ledger.unknownRegion}"`);
   c.routing.hybrid.forEach((rule, i) => {
     if (rule.tenant !== undefined && !c.tenants.some((t) => t.name === rule.tenant)) out.push(`routing.hybrid[${i}].tenant: no tenant is named "${rule.tenant}"`);
   });

@@ -122,6 +122,18 @@ export const ConfigSchema = z.strictObject({
       file: z.string().optional(),
     })
     .prefault({}),
+  ledger: z
+    .strictObject({
+      /** Log name; each region's origin is "<name>/<region>" (C2SP tlog-checkpoint origin line). */
+      name: z.string().regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/, 'expected a schema-less URL-like name such as "sovereign.example/ledger"').default('sovereign.example/ledger'),
+      /** Cosignatures from witnesses in other jurisdictions a checkpoint needs to be anchored. */
+      quorum: z.number().int().min(0).default(1),
+      /** Signs a checkpoint this often while there are new entries (ms). */
+      checkpointIntervalMs: z.number().int().min(50).max(1000).default(1000),
+      /** Region that records denials of subjects with no configured jurisdiction (unknown, third countries). */
+      unknownRegion: id.optional(),
+    })
+    .prefault({}),
   state: z
     .strictObject({
       /**

@@ -73,6 +73,11 @@ export class Topology {
     return this.data.tenants.length > 0;
   }
 
+  /** The checkpoint origin of a region's ledger. */
+  ledgerOrigin(regionId: string): string {
+    return `${this.data.ledger.name}/${regionId}`;
+  }
+
   regionDataDir(regionId: string): string {
     return path.join(this.dataDir, 'regions', regionId);
   }

@@ -1,34 +1,45 @@
-// Decide: the permitted regions for a request (tier one) and the order to try them (tier two).
-// Until the policy engine is wired, a region is permitted for a jurisdiction when it lies in
-// that jurisdiction; strictest wins, so a region must be permitted for every jurisdiction.
+// Decide: tier one, the regions the law permits (the compiled policy table; strictest wins
+// across the request's jurisdictions); tier two, their order by routing mode, among healthy
+// regions that serve the model. Nothing here can add a region the table denies.
+import type { DataClass } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
+import type { PolicyEngine } from '../policy/index.ts';
+import { Router, routingOptionsFrom, type RegionStats, type RouteDecision } from '../routing/index.ts';
 import type { ApplicableJurisdiction } from './identify.ts';
 
 export interface DecideInput {
   jurisdictions: readonly ApplicableJurisdiction[];
-  dataClass: string;
+  dataClass: DataClass;
+  tenant: string | null;
   model: string;
 }
 
-export interface DecideResult {
+export interface Decided {
+  route: RouteDecision;
+  /** Permitted regions that serve the model, ordered; the law's set intersected, never widened. */
   permitted: string[];
+  /** The regions to try, in order: permitted, healthy, serving the model. */
   candidates: string[];
+  /** Ids of the policies that decided (for the destination: its allowing policies; for a denial: the denying ones). */
+  policiesFor(region: string | null): string[];
   rationale: string[];
 }
 
 export class Decider {
-  readonly #topology: Topology;
   readonly #health: HealthMonitor;
-  readonly #order: string[];
-  readonly #servesModel: Map<string, Set<string>>;
+  readonly #engine: PolicyEngine;
+  readonly #router: Router;
+  readonly #servesModel = new Map<string, Set<string>>();
+  readonly #stats = (id: string): RegionStats | undefined => {
+    const h = this.#health.get(id);
+    return h ? { healthy: this.#health.admits(id), latencyMs: h.latencyMs, inflight: h.inflight } : undefined;
+  };
 
-  constructor(topology: Topology, health: HealthMonitor) {
-    this.#topology = topology;
+  constructor(topology: Topology, health: HealthMonitor, engine: PolicyEngine) {
     this.#health = health;
-    const pref = topology.data.routing.preference;
-    this.#order = [...pref, ...topology.regions.map((r) => r.id).filter((id) => !pref.includes(id))];
-    this.#servesModel = new Map();
+    this.#engine = engine;
+    this.#router = new Router(routingOptionsFrom(topology));
     for (const r of topology.regions) {
       for (const m of r.models) {
         let s = this.#servesModel.get(m);
@@ -42,25 +53,30 @@ export class Decider {
     return this.#servesModel.has(model);
   }
 
-  decide(input: DecideInput): DecideResult {
-    const rationale: string[] = [];
+  decide(input: DecideInput): Decided {
     const names = [...new Set(input.jurisdictions.map((j) => j.jurisdiction))];
-    if (names.length === 0) {
-      return { permitted: [], candidates: [], rationale: ['no jurisdiction applies to this request: declare one with x-sovereign-jurisdiction or give the tenant a fixed jurisdiction'] };
-    }
-    const permitted = this.#order.filter((id) => {
-      const r = this.#topology.region(id);
-      return r !== undefined && names.every((j) => r.jurisdiction === j);
-    });
-    for (const j of names) {
-      const inJ = this.#topology.regionsIn(j).map((r) => r.id);
-      rationale.push(inJ.length > 0 ? `${j}: data stays in ${j} (${inJ.join(', ')})` : `${j}: no region of Sovereign lies in jurisdiction ${j}`);
-    }
+    const route = this.#router.decide(this.#engine.table, { jurisdictions: names, dataClass: input.dataClass, ...(input.tenant ? { tenant: input.tenant } : {}) }, this.#stats);
     const serving = this.#servesModel.get(input.model);
-    const candidates = permitted.filter((id) => serving?.has(id) === true && this.#health.isHealthy(id));
-    if (permitted.length > 0 && !permitted.some((id) => serving?.has(id))) {
-      rationale.push(`model "${input.model}" is not served in any permitted region (${permitted.join(', ')})`);
+    const permitted = route.permitted.filter((id) => serving?.has(id) === true);
+    const candidates = route.candidates.filter((id) => serving?.has(id) === true);
+    const rationale = [route.rationale];
+    if (route.permitted.length > 0 && permitted.length === 0) {
+      rationale.push(`model "${input.model}" is not served in any permitted region (${route.permitted.join(', ')})`);
     }
-    return { permitted: permitted.filter((id) => serving?.has(id) === true), candidates, rationale };
+    return {
+      route,
+      permitted,
+      candidates,
+      rationale,
+      policiesFor(region) {
+        const ids = new Set<string>();
+        if (region !== null) {
+          for (const v of route.perRegion) if (v.region === region) for (const j of v.byJurisdiction) for (const p of j.policies) ids.add(p.id);
+        } else {
+          for (const d of route.denied) for (const p of d.policies) ids.add(p.id);
+        }
+        return [...ids].sort();
+      },
+    };
   }
 }

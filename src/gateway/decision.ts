@@ -5,7 +5,7 @@ import type { ApplicableJurisdiction } from './identify.ts';
 
 export interface Attempt {
   region: string;
-  outcome: 'ok' | 'connect_error' | 'reset' | 'timeout' | 'http_5xx' | 'client_error' | 'skipped';
+  outcome: 'ok' | 'connect_error' | 'reset' | 'timeout' | 'http_5xx' | 'client_error' | 'skipped' | 'ledger_unavailable';
   status?: number;
   ms: number;
 }
@@ -25,6 +25,8 @@ export interface Decision {
   /** Human-readable reasons: the determining rules for allowed and denied regions. */
   rationale: string[];
   attempts: Attempt[];
+  /** Where each jurisdiction came from, for explain. */
+  clientAddress: string | null;
 }
 
 /** RFC 7725 §3: 451 Unavailable For Legal Reasons, with a body naming decision and rationale. */

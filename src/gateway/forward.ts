@@ -16,6 +16,11 @@ export interface ForwardRequest {
   contentType?: string;
   /** Client's abort (connection closed). */
   signal: AbortSignal;
+  /**
+   * Runs before the request is sent to `region` and must resolve only once the decision is
+   * durable in that region's ledger; if it rejects, the region is not sent the request.
+   */
+  record: (region: string) => Promise<string>;
 }
 
 const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering'] as const;
@@ -43,6 +48,8 @@ export class Forwarder {
   readonly #pools = new Map<string, Pool>();
   readonly #health: HealthMonitor;
   readonly #timeoutMs: number;
+  /** In-flight requests per region, so a legal trigger with --cut can abort them. */
+  readonly #inflight = new Map<string, Set<AbortController>>();
 
   constructor(topology: Topology, health: HealthMonitor) {
     for (const r of topology.regions) {
@@ -67,12 +74,33 @@ export class Forwarder {
         continue;
       }
       const started = performance.now();
+      let receipt: string;
+      try {
+        receipt = await req.record(region);
+      } catch (err) {
+        d.attempts.push({ region, outcome: 'ledger_unavailable', ms: performance.now() - started });
+        this.#health.recordFailure(region, `ledger: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
+        continue;
+      }
+      const cut = new AbortController();
+      let set = this.#inflight.get(region);
+      if (!set) this.#inflight.set(region, (set = new Set()));
+      set.add(cut);
+      const signal = AbortSignal.any([deadline, cut.signal]);
+      const done = (): void => {
+        set.delete(cut);
+        this.#health.end(region);
+      };
       this.#health.begin(region);
       let res: Dispatcher.ResponseData;
       try {
-        res = await pool.request({ method: req.method, path: req.path, headers, body: req.body ?? null, signal: deadline, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
+        res = await pool.request({ method: req.method, path: req.path, headers, body: req.body ?? null, signal, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
       } catch (err) {
-        this.#health.end(region);
+        done();
+        if (cut.signal.aborted) {
+          d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
+          continue;
+        }
         const outcome = failureKind(err);
         d.attempts.push({ region, outcome, ms: performance.now() - started });
         if (req.signal.aborted) throw err;
@@ -82,14 +110,14 @@ export class Forwarder {
       const ms = performance.now() - started;
       if (res.statusCode >= 500) {
         await res.body.dump().catch(() => undefined);
-        this.#health.end(region);
+        done();
         this.#health.recordFailure(region, `answered ${res.statusCode}`);
         d.attempts.push({ region, outcome: 'http_5xx', status: res.statusCode, ms });
         continue;
       }
       this.#health.recordSuccess(region, ms);
       d.attempts.push({ region, outcome: res.statusCode < 400 ? 'ok' : 'client_error', status: res.statusCode, ms });
-      res.body.once('close', () => this.#health.end(region));
+      res.body.once('close', done);
 
       void reply.code(res.statusCode);
       for (const h of PASS_HEADERS) {
@@ -97,6 +125,7 @@ export class Forwarder {
         if (typeof v === 'string') void reply.header(h, v);
       }
       void reply.header('x-sovereign-region', region);
+      void reply.header('x-sovereign-ledger', receipt);
       void reply.header('x-sovereign-attempts', d.attempts.map((a) => `${a.region}=${a.outcome}`).join(', '));
       const isSse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
       return reply.send(isSse ? relaySse(res.body, region) : res.body);
@@ -107,6 +136,16 @@ export class Forwarder {
         ? `no permitted region is healthy right now (permitted: ${d.permitted.join(', ')}); retry shortly`
         : `every permitted region failed (${d.attempts.map((a) => `${a.region}: ${a.outcome}`).join('; ')}); retry shortly`,
     );
+  }
+
+  /** Aborts every in-flight request to `region` (a legal trigger with --cut); returns how many. */
+  abortRegion(region: string, why: string): number {
+    const set = this.#inflight.get(region);
+    if (!set) return 0;
+    const n = set.size;
+    for (const c of set) c.abort(new Error(why));
+    set.clear();
+    return n;
   }
 
   async close(): Promise<void> {

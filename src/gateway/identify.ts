@@ -1,9 +1,12 @@
 // Identify: which jurisdictions govern a request, and where each one came from.
 // Sources: the tenant's fixed jurisdiction; the declared x-sovereign-jurisdiction header
-// (only for tenants allowed to declare). A declared value adds, it never removes.
+// (only for tenants allowed to declare); the geo-IP jurisdiction of the client address (the
+// socket peer, or X-Forwarded-For read over trusted proxies only). All that apply are kept:
+// strictest wins downstream, so a declaration can add a jurisdiction but never remove one.
 import type { IncomingHttpHeaders } from 'node:http';
 import { badRequest, HttpError } from '../common/index.ts';
 import type { TenantConfig, Topology } from '../config/index.ts';
+import type { GeoResult } from '../geo/index.ts';
 
 export type JurisdictionSource = 'tenant' | 'declared' | 'geoip';
 
@@ -20,8 +23,9 @@ function add(list: ApplicableJurisdiction[], j: ApplicableJurisdiction): void {
   if (!list.some((x) => x.jurisdiction === j.jurisdiction && x.source === j.source)) list.push(j);
 }
 
-export function identify(topology: Topology, tenant: TenantConfig | undefined, headers: IncomingHttpHeaders): ApplicableJurisdiction[] {
+export function identify(topology: Topology, tenant: TenantConfig | undefined, headers: IncomingHttpHeaders, geo: GeoResult | null): ApplicableJurisdiction[] {
   const out: ApplicableJurisdiction[] = [];
+  if (geo && geo.jurisdiction !== 'unknown') add(out, { jurisdiction: geo.jurisdiction, source: 'geoip', ...(geo.country ? { country: geo.country } : {}) });
   if (tenant?.jurisdiction) add(out, { jurisdiction: tenant.jurisdiction, source: 'tenant' });
   const declared = headers[JURISDICTION_HEADER];
   if (typeof declared === 'string' && declared.trim() !== '') {
@@ -35,6 +39,9 @@ export function identify(topology: Topology, tenant: TenantConfig | undefined, h
       add(out, { jurisdiction: r.jurisdiction, source: 'declared', ...(r.country ? { country: r.country } : {}) });
     }
   }
+  // An address with no known country (private, reserved, not in the database) establishes no
+  // law of its own: "unknown" applies only when no other source names a jurisdiction.
+  if (out.length === 0) add(out, { jurisdiction: 'unknown', source: 'geoip' });
   return out;
 }
 

@@ -3,21 +3,29 @@
 // 503 when every permitted region is down.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ChatRequestSchema, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
+import { request as undiciRequest } from 'undici';
+import { ChatRequestSchema, HttpError, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
+import { parseDataClass, type Classifier, type DataClass } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
+import type { ClientAddressResolver, Geo } from '../geo/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import { authenticate } from './auth.ts';
 import { jurisdictionDenied, type Decision } from './decision.ts';
-import type { Decider } from './decide.ts';
+import type { Decided, Decider } from './decide.ts';
 import type { Forwarder } from './forward.ts';
 import { identify } from './identify.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { bodyDigest, decisionEntry, ledgerUnavailable, type Recorder } from './record.ts';
 
 export interface GatewayDeps {
   topology: Topology;
   health: HealthMonitor;
   decider: Decider;
   forwarder: Forwarder;
+  recorder: Recorder;
+  classifier: Classifier;
+  geo: Geo;
+  clientAddress: ClientAddressResolver;
   metrics: GatewayMetrics;
   logger: Logger;
 }
@@ -28,46 +36,77 @@ interface InferenceRoute {
   path: string;
 }
 
+const CLASS_HEADER = 'x-data-classification';
+
 export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
-  const { topology, health, decider, forwarder, metrics } = deps;
+  const { topology, health, decider, forwarder, recorder, classifier, metrics } = deps;
   const app = createHttpServer({ bodyLimit: topology.data.gateway.bodyLimitBytes, logger: deps.logger });
 
-  async function route(req: FastifyRequest, reply: FastifyReply, r: InferenceRoute): Promise<FastifyReply> {
+  /** identify -> classify -> decide, for a request (also what /sovereign/explain returns). */
+  function decideFor(req: FastifyRequest, model: string): { d: Decision; decided: Decided } {
     const started = performance.now();
     const tenant = authenticate(topology, req.headers);
-    if (!decider.servesAnywhere(r.model)) {
-      throw notFound(`model "${r.model}" is not served by any region; GET /v1/models lists the models`);
-    }
     // Identify.
-    const jurisdictions = identify(topology, tenant, req.headers);
-    // Classify (declared class; content classification plugs in here).
-    const declared = req.headers['x-data-classification'];
-    const dataClass = typeof declared === 'string' && declared !== '' ? declared.toLowerCase() : 'public';
+    const peer = req.raw.socket.remoteAddress ?? '';
+    const client = deps.clientAddress(peer, req.headers['x-forwarded-for']);
+    const jurisdictions = identify(topology, tenant, req.headers, deps.geo.lookup(client));
+    // Classify: the higher of the declared class and what the user content shows.
+    const declaredRaw = req.headers[CLASS_HEADER];
+    let declared: DataClass | undefined;
+    if (typeof declaredRaw === 'string' && declaredRaw.trim() !== '') {
+      declared = parseDataClass(declaredRaw);
+      if (!declared) throw badRequest(`${CLASS_HEADER}: "${declaredRaw.slice(0, 32)}" is not a data class; use public, internal, personal or special`, { param: CLASS_HEADER });
+    }
+    const cls = classifier.classifyRequest(req.body, declared);
     // Decide.
     const d: Decision = {
       id: randomUUID(),
       tenant: tenant?.name ?? null,
       jurisdictions,
-      dataClass,
-      detectedTypes: [],
+      dataClass: cls.class,
+      detectedTypes: Object.keys(cls.counts).sort(),
       mode: topology.data.routing.mode,
-      model: r.model,
+      model,
       permitted: [],
       candidates: [],
       rationale: [],
       attempts: [],
+      clientAddress: client,
     };
-    const out = decider.decide({ jurisdictions, dataClass, model: r.model });
-    d.permitted = out.permitted;
-    d.candidates = out.candidates;
-    d.rationale = out.rationale;
-    void reply.header('x-sovereign-decision-id', d.id);
+    const decided = decider.decide({ jurisdictions, dataClass: cls.class, tenant: d.tenant, model });
+    d.permitted = decided.permitted;
+    d.candidates = decided.candidates;
+    d.rationale = decided.rationale;
+    d.mode = decided.route.mode;
     metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-    if (d.permitted.length === 0) {
-      metrics.requests.inc({ outcome: 'denied', region: 'none' });
-      throw jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ') || 'no jurisdiction'})`);
+    return { d, decided };
+  }
+
+  /** The subject jurisdictions whose home regions also record a transfer to `region`. */
+  function transfersTo(d: Decision, region: string): string[] {
+    const where = topology.region(region)?.jurisdiction;
+    return [...new Set(d.jurisdictions.map((j) => j.jurisdiction))].filter((j) => j !== where && topology.regionsIn(j).length > 0);
+  }
+
+  async function route(req: FastifyRequest, reply: FastifyReply, r: InferenceRoute): Promise<FastifyReply> {
+    if (!decider.servesAnywhere(r.model)) {
+      authenticate(topology, req.headers);
+      throw notFound(`model "${r.model}" is not served by any region; GET /v1/models lists the models`);
     }
-    // Forward.
+    const { d, decided } = decideFor(req, r.model);
+    void reply.header('x-sovereign-decision-id', d.id);
+    const bodySha = bodyDigest(req.rawBody);
+
+    if (d.permitted.length === 0) {
+      // Record the denial in the subject's home region, then answer 451 (RFC 7725).
+      const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
+      const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, decided.policiesFor(null)), body_sha256: bodySha });
+      metrics.requests.inc({ outcome: 'denied', region: 'none' });
+      const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
+      if (receipt) err.headers['x-sovereign-ledger'] = `${receipt.origin} ${receipt.index}`;
+      throw err;
+    }
+
     const ac = new AbortController();
     // The response's 'close' before it finished means the client went away.
     reply.raw.once('close', () => {
@@ -76,13 +115,37 @@ export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
     try {
       const res = await forwarder.send(
         d,
-        { method: r.method, path: r.path, ...(req.rawBody ? { body: req.rawBody } : {}), contentType: 'application/json', signal: ac.signal },
+        {
+          method: r.method,
+          path: r.path,
+          ...(req.rawBody ? { body: req.rawBody } : {}),
+          contentType: 'application/json',
+          signal: ac.signal,
+          // Record: durable in the destination region (and the subjects' home regions on a
+          // cross-border transfer) before a single byte is forwarded there.
+          record: async (region) => {
+            const outcome = d.attempts.some((a) => a.outcome !== 'skipped') ? 'failed_over' : 'routed';
+            const main = recorder.append(region, decisionEntry(d, outcome, region, decided.policiesFor(region)), bodySha);
+            const homes = transfersTo(d, region).map((j) =>
+              recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, decided.policiesFor(region)), body_sha256: bodySha }),
+            );
+            const [receipt] = await Promise.all([main, ...homes]);
+            return `${receipt.origin} ${receipt.index}`;
+          },
+        },
         reply,
       );
       metrics.requests.inc({ outcome: d.attempts.length > 1 ? 'failed_over' : 'routed', region: d.attempts[d.attempts.length - 1]?.region ?? 'none' });
       return res;
     } catch (err) {
       metrics.requests.inc({ outcome: 'unavailable', region: 'none' });
+      if (err instanceof HttpError && err.statusCode === 503) {
+        const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
+        void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null)), body_sha256: bodySha });
+        if (d.attempts.length > 0 && d.attempts.every((a) => a.outcome === 'ledger_unavailable')) {
+          throw ledgerUnavailable(d.attempts.map((a) => a.region).join(', '), new Error('no permitted region could record the decision'));
+        }
+      }
       throw err;
     }
   }
@@ -118,14 +181,83 @@ export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
     return route(req, reply, { model: req.params.model, method: 'POST', path: `/v2/models/${encodeURIComponent(req.params.model)}/infer` });
   });
 
+  // Explain: the full decision for an inference request, with nothing forwarded or recorded.
+  app.post<{ Querystring: { model?: string } }>('/sovereign/explain', async (req) => {
+    const body = req.body as { model?: unknown } | undefined;
+    const model = typeof body?.model === 'string' ? body.model : (req.query.model ?? topology.regions[0]?.models[0] ?? '');
+    const { d, decided } = decideFor(req, model);
+    return explanation(d, decided);
+  });
+
+  app.post('/sovereign/classify', async (req) => {
+    const body = req.body as { text?: unknown } | undefined;
+    if (typeof body?.text !== 'string') throw badRequest('expected {"text": "..."}');
+    const c = classifier.classifyText(body.text);
+    return { class: c.class, detections: c.detections.map((x) => ({ type: x.type, start: x.start, end: x.end })) };
+  });
+
   // Operators.
   app.get('/sovereign/regions', async () => ({
     regions: health.snapshot().map((h) => {
       const r = topology.region(h.region);
       return { ...h, jurisdiction: r?.jurisdiction, country: r?.country, url: r?.url };
     }),
+    ledger_outbox: recorder.pending,
   }));
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
+  // Each region's log, read-only, as its cell serves it.
+  app.get<{ Params: { region: string; '*': string } }>('/sovereign/ledger/:region/*', async (req, reply) => {
+    const region = topology.region(req.params.region);
+    if (!region) throw notFound(`no region "${req.params.region}"`);
+    const path = `/sovereign/ledger/${region.id}/${req.params['*']}`;
+    if (path.includes('..') || path.endsWith('/append')) throw notFound('no such ledger resource');
+    let res;
+    try {
+      res = await undiciRequest(`${region.url}${path}${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`, { signal: AbortSignal.timeout(10_000) });
+    } catch (err) {
+      throw new HttpError(503, 'region_unavailable', `the cell of ${region.id} cannot be reached to serve its ledger (${(err as Error).message})`);
+    }
+    void reply.code(res.statusCode);
+    for (const h of ['content-type', 'cache-control', 'retry-after']) {
+      const v = res.headers[h];
+      if (typeof v === 'string') void reply.header(h, v);
+    }
+    return reply.send(res.body);
+  });
+
   return app;
+}
+
+/** The full decision, as /sovereign/explain and `sovereign route --explain` show it. */
+export function explanation(d: Decision, decided: Decided): Record<string, unknown> {
+  const r = decided.route;
+  return {
+    decision_id: d.id,
+    tenant: d.tenant,
+    client_address: d.clientAddress,
+    jurisdictions: d.jurisdictions,
+    resolved_jurisdictions: r.jurisdictions,
+    data_class: d.dataClass,
+    detected_types: d.detectedTypes,
+    mode: r.mode,
+    configured_mode: r.configuredMode,
+    model: d.model,
+    outcome: d.permitted.length === 0 ? 'deny (451)' : d.candidates.length === 0 ? 'unavailable (503)' : 'route',
+    permitted: d.permitted,
+    candidates: d.candidates,
+    regions: r.perRegion.map((v) => ({
+      region: v.region,
+      jurisdiction: v.regionJurisdiction,
+      allowed: v.allowed,
+      by_jurisdiction: v.byJurisdiction.map((j) => ({
+        jurisdiction: j.jurisdiction,
+        allowed: j.allowed,
+        cause: j.cause,
+        policies: j.policies.map((p) => ({ id: p.id, effect: p.effect, rationale: p.rationale, legal_ref: p.legalRef })),
+      })),
+    })),
+    rationale: d.rationale,
+    table_digest: r.tableDigest,
+  };
 }

@@ -10,7 +10,9 @@ const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/, 'expected a
 const time = z.iso.datetime({ offset: false });
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (an HMAC-SHA-256)');
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected an OCI digest sha256:<64 hex>');
-const jurisdiction = z.string().regex(/^[A-Z0-9][A-Za-z0-9_-]{0,31}$/, 'expected a jurisdiction name or country code');
+const jurisdiction = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, 'expected a jurisdiction name or country code');
+/** One line of text, no control characters: reasons and references of legal triggers. */
+const line = (max: number) => z.string().regex(new RegExp(`^[^\\u0000-\\u001f\\u007f]{1,${max}}$`), `expected one line of at most ${max} characters`);
 
 export const DataClassSchema = z.enum(['public', 'internal', 'personal', 'special']);
 export const RoutingModeSchema = z.enum(['legal-first', 'performance-first', 'hybrid']);
@@ -24,13 +26,13 @@ export const DecisionEntrySchema = z.strictObject({
   decision_id: id,
   request_hash: hex64,
   tenant: id,
-  jurisdictions: z.array(z.strictObject({ jurisdiction, source: z.enum(['declared', 'geo', 'tenant', 'default']) })).max(16),
+  jurisdictions: z.array(z.strictObject({ jurisdiction, source: z.enum(['declared', 'geoip', 'tenant']) })).max(16),
   data_class: DataClassSchema,
-  detected_types: z.array(z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'expected a detector type name')).max(64),
+  detected_types: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'expected a detector type name')).max(64),
   region: id.nullable(),
   mode: RoutingModeSchema,
   outcome: OutcomeSchema,
-  attempts: z.array(z.strictObject({ region: id, outcome: z.enum(['ok', 'error', 'timeout', 'unavailable', 'skipped']) })).max(32),
+  attempts: z.array(z.strictObject({ region: id, outcome: z.enum(['ok', 'connect_error', 'reset', 'timeout', 'http_5xx', 'client_error', 'skipped', 'ledger_unavailable']) })).max(32),
   policy_ids: z.array(id).max(64),
   model: id,
   model_digest: digest.nullable(),
@@ -44,8 +46,10 @@ export const TriggerEntrySchema = z.strictObject({
   action: z.enum(['suspend', 'resume']),
   region: id,
   jurisdictions: z.array(jurisdiction).max(64),
-  reason: z.string().regex(/^[A-Za-z0-9 ._:/()-]{1,200}$/, 'expected a short reason code or sentence without personal data'),
-  ref: id,
+  /** Why, in the operator's words (no personal data: the CLI and docs say so). */
+  reason: line(200),
+  /** Reference of the order or authority. */
+  ref: line(128),
 });
 
 /** A model artifact arriving in a region's registry. */

@@ -22,7 +22,7 @@ test('entries: strict schemas, RFC 8785 canonical JSON', () => {
   const bytes = serializeEntry(decision(1)).toString();
   assert.ok(bytes.startsWith('{"attempts":[{"outcome":"ok","region":"eu-frankfurt"}],"data_class":"personal"'));
   assert.throws(() => serializeEntry({ ...decision(1), prompt: 'my name is Alice' }), (e: LedgerError) => e.code === 'SOVEREIGN_LEDGER_BAD_ENTRY');
-  assert.throws(() => serializeEntry({ ...decision(1), jurisdictions: [{ jurisdiction: 'EU', source: 'geo', ip: '1.2.3.4' }] }));
+  assert.throws(() => serializeEntry({ ...decision(1), jurisdictions: [{ jurisdiction: 'EU', source: 'geoip', ip: '1.2.3.4' }] }));
   assert.doesNotThrow(() => serializeEntry({ v: 1, kind: 'trigger', time: '2026-01-02T03:04:05Z', action: 'suspend', region: 'eu-paris', jurisdictions: ['EU'], reason: 'court order', ref: 'case-42' }));
   assert.doesNotThrow(() => serializeEntry({ v: 1, kind: 'model', time: '2026-01-02T03:04:05Z', event: 'arrival', name: 'text-analysis', digest: `sha256:${'1'.repeat(64)}`, region: 'eu-paris' }));
 });

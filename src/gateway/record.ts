@@ -1,0 +1,112 @@
+// Record: every decision goes into the ledger of the region it concerns before anything is
+// forwarded there. The entry carries no personal data: the request body is sent only as its
+// SHA-256, which the region keys with its own secret (HMAC) before storing.
+import { createHash } from 'node:crypto';
+import { Pool } from 'undici';
+import { HttpError } from '../common/index.ts';
+import type { Logger } from '../common/index.ts';
+import type { Topology } from '../config/index.ts';
+import type { Attempt, Decision } from './decision.ts';
+import { Outbox, type PendingRecord } from './outbox.ts';
+
+export interface Receipt {
+  origin: string;
+  index: number;
+}
+
+export type DecisionOutcome = 'routed' | 'denied' | 'failed_over' | 'unavailable' | 'transfer';
+
+export function bodyDigest(body: Buffer | null): string {
+  return createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
+}
+
+export class Recorder {
+  readonly #pools = new Map<string, Pool>();
+  readonly #topology: Topology;
+  readonly #outbox: Outbox;
+
+  constructor(topology: Topology, outboxDir: string, logger: Logger) {
+    this.#topology = topology;
+    for (const r of topology.regions) this.#pools.set(r.id, new Pool(new URL(r.url).origin, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
+    this.#outbox = new Outbox(outboxDir, logger);
+    this.#outbox.start((r) => this.append(r.region, r.entry, r.body_sha256).then(() => undefined));
+  }
+
+  get pending(): number {
+    return this.#outbox.size;
+  }
+
+  /** Appends durably in `region`'s ledger; rejects if the region cannot record it. */
+  async append(region: string, entry: Record<string, unknown>, bodySha?: string): Promise<Receipt> {
+    const pool = this.#pools.get(region);
+    if (!pool) throw new Error(`no region ${region}`);
+    const res = await pool.request({
+      method: 'POST',
+      path: '/sovereign/ledger/append',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ entry, ...(bodySha ? { body_sha256: bodySha } : {}) }),
+      headersTimeout: 5000,
+      bodyTimeout: 5000,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`ledger of ${region} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+    return JSON.parse(text) as Receipt;
+  }
+
+  /** Appends now if the region can take it, otherwise keeps it in the outbox for later. */
+  async appendOrKeep(r: PendingRecord): Promise<Receipt | null> {
+    try {
+      return await this.append(r.region, r.entry, r.body_sha256);
+    } catch {
+      this.#outbox.add(r);
+      return null;
+    }
+  }
+
+  /**
+   * The home region of a jurisdiction: where its subjects' denials and transfers are recorded
+   * (the first region of the jurisdiction in preference order; for subjects of no configured
+   * jurisdiction, ledger.unknownRegion or the first preferred region).
+   */
+  homeRegion(jurisdiction: string): string {
+    const pref = this.#topology.data.routing.preference;
+    const inJ = this.#topology.regionsIn(jurisdiction).map((r) => r.id);
+    if (inJ.length > 0) return [...inJ].sort((a, b) => rank(pref, a) - rank(pref, b))[0] as string;
+    return this.#topology.data.ledger.unknownRegion ?? pref[0] ?? (this.#topology.regions[0]?.id as string);
+  }
+
+  async close(): Promise<void> {
+    this.#outbox.stop();
+    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+  }
+}
+
+function rank(pref: readonly string[], id: string): number {
+  const i = pref.indexOf(id);
+  return i < 0 ? pref.length : i;
+}
+
+/** The decision entry (ledger schema v1) for `d` with `outcome`, destined for `region`. */
+export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: string | null, policyIds: string[]): Record<string, unknown> {
+  return {
+    v: 1,
+    kind: 'decision',
+    time: new Date().toISOString(),
+    decision_id: d.id,
+    tenant: d.tenant ?? 'anonymous',
+    jurisdictions: d.jurisdictions.map((j) => ({ jurisdiction: j.jurisdiction, source: j.source })),
+    data_class: d.dataClass,
+    detected_types: d.detectedTypes,
+    region,
+    mode: d.mode,
+    outcome,
+    attempts: d.attempts.map((a: Attempt) => ({ region: a.region, outcome: a.outcome })),
+    policy_ids: policyIds,
+    model: d.model,
+    model_digest: null,
+  };
+}
+
+export function ledgerUnavailable(region: string, err: unknown): HttpError {
+  return new HttpError(503, 'ledger_unavailable', `the ledger of ${region} cannot record the decision (${(err as Error).message}); Sovereign forwards nothing it cannot record`);
+}
