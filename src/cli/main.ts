@@ -5,6 +5,7 @@ import { register as registerClassify } from './classify.ts';
 import { register as registerLedger } from './ledger.ts';
 import { register as registerPolicy } from './policy.ts';
 import { register as registerRegion } from './region.ts';
+import { register as registerRoute } from './route.ts';
 import { register as registerServe } from './serve.ts';
 import { register as registerTenant } from './tenant.ts';
 import { register as registerUp } from './up.ts';
@@ -18,6 +19,7 @@ const program = new Command('sovereign')
 registerUp(program);
 registerServe(program);
 registerRegion(program);
+registerRoute(program);
 registerPolicy(program);
 registerClassify(program);
 registerLedger(program);

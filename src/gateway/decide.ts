@@ -3,9 +3,8 @@
 // regions that serve the model. Nothing here can add a region the table denies.
 import type { DataClass } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
-import type { HealthMonitor } from '../health/index.ts';
 import type { PolicyEngine } from '../policy/index.ts';
-import { Router, routingOptionsFrom, type RegionStats, type RouteDecision } from '../routing/index.ts';
+import { Router, routingOptionsFrom, type RegionStatsLookup, type RouteDecision } from '../routing/index.ts';
 import type { ApplicableJurisdiction } from './identify.ts';
 
 export interface DecideInput {
@@ -27,17 +26,14 @@ export interface Decided {
 }
 
 export class Decider {
-  readonly #health: HealthMonitor;
   readonly #engine: PolicyEngine;
   readonly #router: Router;
   readonly #servesModel = new Map<string, Set<string>>();
-  readonly #stats = (id: string): RegionStats | undefined => {
-    const h = this.#health.get(id);
-    return h ? { healthy: this.#health.admits(id), latencyMs: h.latencyMs, inflight: h.inflight } : undefined;
-  };
+  readonly #stats: RegionStatsLookup | undefined;
 
-  constructor(topology: Topology, health: HealthMonitor, engine: PolicyEngine) {
-    this.#health = health;
+  /** `stats`: live health per region; without it (offline explain) every region counts as healthy. */
+  constructor(topology: Topology, engine: PolicyEngine, stats?: RegionStatsLookup) {
+    this.#stats = stats;
     this.#engine = engine;
     this.#router = new Router(routingOptionsFrom(topology));
     for (const r of topology.regions) {

@@ -63,7 +63,10 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     topology.regions.map((r) => ({ region: r.id, url: r.url })),
     { intervalMs: topology.data.gateway.probeIntervalMs, onChange: (h) => logger.info({ region: h.region, healthy: h.healthy, reason: h.reason }, 'region health changed') },
   );
-  const decider = new Decider(topology, health, policy);
+  const decider = new Decider(topology, policy, (id) => {
+    const h = health.get(id);
+    return h ? { healthy: health.admits(id), latencyMs: h.latencyMs, inflight: h.inflight } : undefined;
+  });
   const forwarder = new Forwarder(topology, health);
   const recorder = new Recorder(topology, topology.gatewayDataDir(), logger);
   const store = await openStateStore(topology, logger, opts.replica);
@@ -162,3 +165,5 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     },
   };
 }
+export { openOfflineDecider, type OfflineDecider } from './offline.ts';
+export { decideRequest, explanation, type PipelineDeps, type PipelineInput } from './pipeline.ts';

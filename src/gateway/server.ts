@@ -1,11 +1,10 @@
 // The gateway's HTTP ingress. Every inference request takes the one path of the design:
 // identify -> classify -> decide -> record -> forward; 451 when the law permits no region,
 // 503 when every permitted region is down.
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
 import { ChatRequestSchema, HttpError, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
-import { parseDataClass, type Classifier, type DataClass } from '../classify/index.ts';
+import type { Classifier } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
@@ -13,7 +12,7 @@ import { authenticate } from './auth.ts';
 import { jurisdictionDenied, type Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
 import type { Forwarder } from './forward.ts';
-import { identify } from './identify.ts';
+import { decideRequest, explanation } from './pipeline.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, type Recorder } from './record.ts';
 
@@ -36,8 +35,6 @@ interface InferenceRoute {
   path: string;
 }
 
-const CLASS_HEADER = 'x-data-classification';
-
 export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
   const { topology, health, decider, forwarder, recorder, classifier, metrics } = deps;
   const app = createHttpServer({ bodyLimit: topology.data.gateway.bodyLimitBytes, logger: deps.logger });
@@ -46,40 +43,10 @@ export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
   function decideFor(req: FastifyRequest, model: string): { d: Decision; decided: Decided } {
     const started = performance.now();
     const tenant = authenticate(topology, req.headers);
-    // Identify.
-    const peer = req.raw.socket.remoteAddress ?? '';
-    const client = deps.clientAddress(peer, req.headers['x-forwarded-for']);
-    const jurisdictions = identify(topology, tenant, req.headers, deps.geo.lookup(client));
-    // Classify: the higher of the declared class and what the user content shows.
-    const declaredRaw = req.headers[CLASS_HEADER];
-    let declared: DataClass | undefined;
-    if (typeof declaredRaw === 'string' && declaredRaw.trim() !== '') {
-      declared = parseDataClass(declaredRaw);
-      if (!declared) throw badRequest(`${CLASS_HEADER}: "${declaredRaw.slice(0, 32)}" is not a data class; use public, internal, personal or special`, { param: CLASS_HEADER });
-    }
-    const cls = classifier.classifyRequest(req.body, declared);
-    // Decide.
-    const d: Decision = {
-      id: randomUUID(),
-      tenant: tenant?.name ?? null,
-      jurisdictions,
-      dataClass: cls.class,
-      detectedTypes: Object.keys(cls.counts).sort(),
-      mode: topology.data.routing.mode,
-      model,
-      permitted: [],
-      candidates: [],
-      rationale: [],
-      attempts: [],
-      clientAddress: client,
-    };
-    const decided = decider.decide({ jurisdictions, dataClass: cls.class, tenant: d.tenant, model });
-    d.permitted = decided.permitted;
-    d.candidates = decided.candidates;
-    d.rationale = decided.rationale;
-    d.mode = decided.route.mode;
+    const client = deps.clientAddress(req.raw.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
+    const out = decideRequest(deps, { tenant, headers: req.headers, client, body: req.body, model });
     metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-    return { d, decided };
+    return out;
   }
 
   /** The subject jurisdictions whose home regions also record a transfer to `region`. */
@@ -227,37 +194,4 @@ export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
   });
 
   return app;
-}
-
-/** The full decision, as /sovereign/explain and `sovereign route --explain` show it. */
-export function explanation(d: Decision, decided: Decided): Record<string, unknown> {
-  const r = decided.route;
-  return {
-    decision_id: d.id,
-    tenant: d.tenant,
-    client_address: d.clientAddress,
-    jurisdictions: d.jurisdictions,
-    resolved_jurisdictions: r.jurisdictions,
-    data_class: d.dataClass,
-    detected_types: d.detectedTypes,
-    mode: r.mode,
-    configured_mode: r.configuredMode,
-    model: d.model,
-    outcome: d.permitted.length === 0 ? 'deny (451)' : d.candidates.length === 0 ? 'unavailable (503)' : 'route',
-    permitted: d.permitted,
-    candidates: d.candidates,
-    regions: r.perRegion.map((v) => ({
-      region: v.region,
-      jurisdiction: v.regionJurisdiction,
-      allowed: v.allowed,
-      by_jurisdiction: v.byJurisdiction.map((j) => ({
-        jurisdiction: j.jurisdiction,
-        allowed: j.allowed,
-        cause: j.cause,
-        policies: j.policies.map((p) => ({ id: p.id, effect: p.effect, rationale: p.rationale, legal_ref: p.legalRef })),
-      })),
-    })),
-    rationale: d.rationale,
-    table_digest: r.tableDigest,
-  };
 }

@@ -1,0 +1,147 @@
+// Child processes of a benchmark: started, tracked by pid, and always stopped (SIGTERM, then
+// SIGKILL after a grace period), also on failure and on Ctrl-C.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export interface Started {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  /** Everything the process wrote (stdout + stderr), last 64 KiB. */
+  output(): string;
+  /** Resolves when `text` appears in the output; rejects on exit or after `timeoutMs`. */
+  waitFor(text: string, timeoutMs: number): Promise<void>;
+}
+
+const MAX_OUTPUT = 64 * 1024;
+
+export class ProcessGroup {
+  readonly #running = new Map<number, Started>();
+  #stopping = false;
+
+  /** Starts `cmd args`; the process is tracked until it exits or `stop`/`stopAll` ends it. */
+  start(name: string, cmd: string, args: readonly string[], opts: SpawnOptions = {}): Started {
+    if (this.#stopping) throw new Error(`not starting ${name}: the benchmark is stopping`);
+    const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    if (proc.pid === undefined) throw new Error(`cannot start ${name} (${cmd}): no pid`);
+    let out = '';
+    const append = (b: Buffer): void => {
+      out += b.toString();
+      if (out.length > MAX_OUTPUT) out = out.slice(-MAX_OUTPUT);
+    };
+    proc.stdout?.on('data', append);
+    proc.stderr?.on('data', append);
+    proc.on('error', (err) => append(Buffer.from(`\n[spawn error] ${err.message}\n`)));
+    const pid = proc.pid;
+    const s: Started = {
+      name,
+      proc,
+      pid,
+      output: () => out,
+      waitFor: (text, timeoutMs) =>
+        new Promise<void>((resolve, reject) => {
+          if (out.includes(text)) return resolve();
+          const timer = setTimeout(() => done(new Error(`${name}: "${text}" not seen within ${timeoutMs} ms; output:\n${out.slice(-4000)}`)), timeoutMs);
+          const onData = (): void => {
+            if (out.includes(text)) done();
+          };
+          const onExit = (code: number | null, sig: string | null): void => done(new Error(`${name} exited (${sig ?? `code ${code}`}) before "${text}"; output:\n${out.slice(-4000)}`));
+          function done(err?: Error): void {
+            clearTimeout(timer);
+            proc.stdout?.off('data', onData);
+            proc.stderr?.off('data', onData);
+            proc.off('exit', onExit);
+            if (err) reject(err);
+            else resolve();
+          }
+          proc.stdout?.on('data', onData);
+          proc.stderr?.on('data', onData);
+          proc.once('exit', onExit);
+        }),
+    };
+    this.#running.set(pid, s);
+    proc.once('exit', () => this.#running.delete(pid));
+    return s;
+  }
+
+  /** Stops one process by pid: SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(s: Started, graceMs = 5000): Promise<void> {
+    if (s.proc.exitCode !== null || s.proc.signalCode !== null) {
+      this.#running.delete(s.pid);
+      return;
+    }
+    const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
+    try {
+      process.kill(s.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(s.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, graceMs);
+    await exited;
+    clearTimeout(timer);
+    this.#running.delete(s.pid);
+  }
+
+  /** Stops every process still running, most recently started first. */
+  async stopAll(): Promise<void> {
+    this.#stopping = true;
+    const all = [...this.#running.values()].reverse();
+    await Promise.all(all.map((s) => this.stop(s)));
+    this.#stopping = false;
+  }
+
+  /** Synchronous last resort (process 'exit' handler): SIGKILL whatever is left. */
+  killAllNow(): void {
+    for (const s of this.#running.values()) {
+      try {
+        process.kill(s.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+
+  /** Stops everything on Ctrl-C / SIGTERM and kills leftovers when this process exits. */
+  installSignalHandlers(onStop?: () => void): void {
+    let once = false;
+    const handler = (sig: NodeJS.Signals): void => {
+      if (once) return;
+      once = true;
+      onStop?.();
+      console.error(`\n${sig}: stopping ${this.#running.size} benchmark process(es) ...`);
+      void this.stopAll().finally(() => process.exit(130));
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    process.on('exit', () => this.killAllNow());
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released; good enough for a benchmark). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` every `everyMs` until it returns true; throws `what` after `timeoutMs`. */
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; Date.now() < deadline && i < 100_000; i++) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
