@@ -30,8 +30,13 @@ export interface HealthTarget {
 
 export interface HealthMonitorOptions {
   intervalMs: number;
-  /** Probe timeout, ms (default: the interval, at least 500). */
+  /** Probe timeout, ms (default: the interval, at least 1000). */
   timeoutMs?: number;
+  /**
+   * Consecutive failed probes that mark a region down (as Envoy's unhealthy_threshold); a
+   * refused connection counts as certain and marks it down at once.
+   */
+  unhealthyThreshold?: number;
   /** EWMA smoothing factor for latency (weight of the newest sample). */
   alpha?: number;
   /** Consecutive live-traffic failures that eject a region. */
@@ -53,12 +58,14 @@ export class HealthMonitor {
   readonly #opts: Required<Omit<HealthMonitorOptions, 'onChange'>> & Pick<HealthMonitorOptions, 'onChange'>;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #lastEjectionAt = new Map<string, number>();
+  readonly #probeFailures = new Map<string, number>();
   #stopped = false;
 
   constructor(targets: HealthTarget[], opts: HealthMonitorOptions) {
     this.#targets = targets;
     this.#opts = {
-      timeoutMs: Math.max(500, opts.intervalMs),
+      timeoutMs: Math.max(1000, opts.intervalMs),
+      unhealthyThreshold: 2,
       alpha: 0.3,
       ejectAfter: 3,
       baseEjectionMs: 1000,
@@ -93,6 +100,7 @@ export class HealthMonitor {
     if (!t || !s) throw new Error(`unknown region "${region}"`);
     const started = performance.now();
     let ok = false;
+    let refused = false;
     let reason: string;
     try {
       const res = await request(`${t.url}/v2/health/ready`, { signal: AbortSignal.timeout(this.#opts.timeoutMs) });
@@ -101,13 +109,17 @@ export class HealthMonitor {
       reason = ok ? 'probe: ready' : `probe: /v2/health/ready answered ${res.statusCode}`;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
+      refused = e.code === 'ECONNREFUSED' || (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
       reason = `probe: ${[e.code, e.message].filter(Boolean).join(' ')}`;
     }
     s.lastProbeAt = Date.now();
     if (!ok) {
-      this.#set(s, false, reason);
+      const n = (this.#probeFailures.get(region) ?? 0) + 1;
+      this.#probeFailures.set(region, n);
+      if (refused || n >= this.#opts.unhealthyThreshold || !s.healthy) this.#set(s, false, reason);
       return s;
     }
+    this.#probeFailures.set(region, 0);
     this.#sample(s, performance.now() - started);
     const now = Date.now();
     if (s.ejectedUntil !== null && now < s.ejectedUntil) {

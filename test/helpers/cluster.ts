@@ -24,18 +24,19 @@ export interface Cluster {
 }
 
 export async function defaultTopology(dir: string, extra: Record<string, unknown> = {}): Promise<{ config: Record<string, unknown>; regions: Record<string, string>; gatewayPort: number }> {
-  const ids: [string, string, string][] = [
-    ['eu-frankfurt', 'EU', 'DE'],
-    ['eu-paris', 'EU', 'FR'],
-    ['uae-dubai', 'AE', 'AE'],
-    ['sg-singapore', 'SG', 'SG'],
+  // The shipped topology's regions and transfer mechanisms, on free ports.
+  const ids: [string, string, string, Record<string, string[]>][] = [
+    ['eu-frankfurt', 'EU', 'DE', { contract: ['SG'] }],
+    ['eu-paris', 'EU', 'FR', { contract: ['SG'] }],
+    ['uae-dubai', 'AE', 'AE', { scc: ['EU'], contract: ['SG'] }],
+    ['sg-singapore', 'SG', 'SG', {}],
   ];
   const regions: Record<string, string> = {};
   const list = [];
-  for (const [id, jurisdiction, country] of ids) {
+  for (const [id, jurisdiction, country, transfers] of ids) {
     const url = `http://127.0.0.1:${await freePort()}`;
     regions[id] = url;
-    list.push({ id, jurisdiction, country, url });
+    list.push({ id, jurisdiction, country, url, transfers });
   }
   const gatewayPort = await freePort();
   const config = {
@@ -43,8 +44,9 @@ export async function defaultTopology(dir: string, extra: Record<string, unknown
     jurisdictions: { EU, AE: ['AE'], SG: ['SG'] },
     regions: list,
     routing: { mode: 'legal-first', preference: ids.map((x) => x[0]) },
-    gateway: { host: '127.0.0.1', port: gatewayPort, probeIntervalMs: 200, bodyLimitBytes: 1024 * 1024 },
     ...extra,
+    // Gateway keys given by the test are merged into the defaults (the port stays the free one).
+    gateway: { host: '127.0.0.1', port: gatewayPort, probeIntervalMs: 200, bodyLimitBytes: 1024 * 1024, ...(extra.gateway as Record<string, unknown> | undefined) },
   };
   return { config, regions, gatewayPort };
 }
