@@ -15,7 +15,6 @@ const PROXY = '127.0.0.2';
 const UNTRUSTED = '127.0.0.1';
 
 const IP = { DE: '193.99.144.80', FR: '212.27.48.10', AE: '94.200.200.200', SG: '165.21.83.88', US: '8.8.8.8' } as const;
-const EU_OR_SCC = ['eu-frankfurt', 'eu-paris', 'uae-dubai'];
 
 let c: Cluster;
 let adminToken: string;
