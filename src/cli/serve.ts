@@ -48,8 +48,9 @@ export function register(program: Command): void {
     .description('run the gateway (HTTP ingress, port 8080 by default) in this process')
     .option('--host <host>', 'address to listen on')
     .option('--port <port>', 'port to listen on', parsePort)
-    .action(async (o: { host?: string; port?: number }, cmd: Command) => {
-      const gw = await startGateway({ topology: topologyOf(cmd), ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) });
+    .option('--replica <name>', 'name of this gateway replica when several run (its ledger outbox, its row in shared region state)', 'gateway')
+    .action(async (o: { host?: string; port?: number; replica: string }, cmd: Command) => {
+      const gw = await startGateway({ topology: topologyOf(cmd), replica: o.replica, ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) });
       stopOn(() => gw.close());
       process.send?.({ type: 'ready', url: gw.url });
     });

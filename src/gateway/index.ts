@@ -1,5 +1,6 @@
 // The gateway: HTTP ingress for every region, taking each request down the request path.
 import { watch, type FSWatcher } from 'node:fs';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createClassifier } from '../classify/index.ts';
 import { createLogger, type Logger } from '../common/index.ts';
@@ -31,7 +32,7 @@ export interface StartGatewayOptions {
   host?: string;
   port?: number;
   logger?: Logger;
-  /** Replica name in a shared (PostgreSQL) region state; default: random. */
+  /** Name of this gateway replica (its ledger outbox and its row in a shared region state); default "gateway". */
   replica?: string;
 }
 
@@ -40,7 +41,8 @@ async function openStateStore(topology: Topology, logger: Logger, replica?: stri
   if (st.backend === 'file') return new FileRegionStateStore(topology.gatewayDataDir());
   const url = process.env[st.postgresUrlEnv];
   if (!url) throw new Error(`state.backend is postgres but ${st.postgresUrlEnv} is not set; export the connection string in that variable`);
-  return PgRegionStateStore.open({ connectionString: url, cluster: st.cluster, ...(replica ? { replica } : {}), onError: (err) => logger.error({ err: err.message }, 'region state store') });
+  // Rows are per process, so two replicas that share a name still acknowledge separately.
+  return PgRegionStateStore.open({ connectionString: url, cluster: st.cluster, replica: `${replica ?? 'gateway'}@${hostname()}/${process.pid}`, onError: (err) => logger.error({ err: err.message }, 'region state store') });
 }
 
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
@@ -68,7 +70,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     return h ? { healthy: health.admits(id), latencyMs: h.latencyMs, inflight: h.inflight } : undefined;
   });
   const forwarder = new Forwarder(topology, health);
-  const recorder = new Recorder(topology, topology.gatewayDataDir(), logger);
+  const recorder = new Recorder(topology, topology.gatewayDataDir(), opts.replica ?? 'gateway', logger);
   const store = await openStateStore(topology, logger, opts.replica);
 
   // Legal triggers: every new region state is applied to the decision table (recompiled for

@@ -18,9 +18,10 @@ export class Outbox {
   #timer: NodeJS.Timeout | null = null;
   #flushing = false;
 
-  constructor(dir: string, logger: Logger) {
+  /** One file per gateway replica, so replicas sharing a data directory never share an outbox. */
+  constructor(dir: string, replica: string, logger: Logger) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.#file = path.join(dir, 'ledger-outbox.jsonl');
+    this.#file = path.join(dir, `ledger-outbox-${replica.replace(/[^A-Za-z0-9_-]/g, '_')}.jsonl`);
     this.#logger = logger;
     this.#pending = existsSync(this.#file)
       ? readFileSync(this.#file, 'utf8')

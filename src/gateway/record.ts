@@ -25,10 +25,10 @@ export class Recorder {
   readonly #topology: Topology;
   readonly #outbox: Outbox;
 
-  constructor(topology: Topology, outboxDir: string, logger: Logger) {
+  constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger) {
     this.#topology = topology;
     for (const r of topology.regions) this.#pools.set(r.id, new Pool(new URL(r.url).origin, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
-    this.#outbox = new Outbox(outboxDir, logger);
+    this.#outbox = new Outbox(outboxDir, replica, logger);
     this.#outbox.start((r) => this.append(r.region, r.entry, r.body_sha256).then(() => undefined));
   }
 
