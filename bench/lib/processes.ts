@@ -1,0 +1,63 @@
+// Starts Sovereign's processes (cells and gateways) one by one for benchmarks that must kill,
+// slow or restart them; stops everything it started, by pid, on exit.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { stringify } from 'yaml';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = path.join(ROOT, 'src/cli/main.ts');
+const started = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const p of started) if (p.exitCode === null) p.kill('SIGKILL');
+}
+process.once('exit', killAll);
+process.once('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+
+export function workDir(name: string): string {
+  return mkdtempSync(path.join(tmpdir(), `sovereign-${name}-`));
+}
+
+export function writeConfig(dir: string, config: Record<string, unknown>): string {
+  const file = path.join(dir, 'sovereign.yaml');
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+export function startProcess(dir: string, name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const fd = openSync(path.join(dir, `${name}.log`), 'a');
+  const p = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+  closeSync(fd);
+  started.add(p);
+  p.once('exit', () => started.delete(p));
+  return p;
+}
+
+export async function waitReady(url: string, timeoutMs = 60_000): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      const r = await request(`${url}/v2/health/ready`, { signal: AbortSignal.timeout(1000) });
+      await r.body.dump();
+      if (r.statusCode === 200) return Date.now() - t0;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function stop(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill(signal);
+  await exited;
+}
