@@ -75,8 +75,10 @@ export class Forwarder {
       }
       const started = performance.now();
       let receipt: string;
+      let recordMs = 0;
       try {
         receipt = await req.record(region);
+        recordMs = performance.now() - started;
       } catch (err) {
         d.attempts.push({ region, outcome: 'ledger_unavailable', ms: performance.now() - started });
         this.#health.recordFailure(region, `ledger: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
@@ -107,7 +109,7 @@ export class Forwarder {
         this.#health.recordFailure(region, `${outcome}: ${(err as Error).message}`, outcome === 'connect_error');
         continue;
       }
-      const ms = performance.now() - started;
+      const ms = performance.now() - started - recordMs;
       if (res.statusCode >= 500) {
         await res.body.dump().catch(() => undefined);
         done();
@@ -127,6 +129,8 @@ export class Forwarder {
       void reply.header('x-sovereign-region', region);
       void reply.header('x-sovereign-ledger', receipt);
       void reply.header('x-sovereign-attempts', d.attempts.map((a) => `${a.region}=${a.outcome}`).join(', '));
+      // W3C Server-Timing: where the time went (ledger record, the region's time to headers).
+      void reply.header('server-timing', `record;dur=${recordMs.toFixed(2)}, region;dur=${ms.toFixed(2)}`);
       const isSse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
       return reply.send(isSse ? relaySse(res.body, region) : res.body);
     }
