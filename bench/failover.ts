@@ -296,7 +296,7 @@ const md = [
   `| ... served outside the permitted set | ${k.servedOutsidePermitted} | 0 |`,
   `| EU cell +200 ms under performance-first: traffic moved after | ${s.movedAfterMs} ms | ≤ 2000 ms |`,
   `| suspension under load: requests reaching the region after the command returned | ${u.servedByRegionAfterReturn} responses, ${u.ledgerEntriesInRegionAfterReturn} ledger entries (call took ${u.suspendCallMs} ms) | 0 |`,
-  `| every EU region down: EU special / personal / public | ${JSON.stringify((results.outage as Record<string, unknown>).special)} / ${JSON.stringify((results.outage as Record<string, unknown>).personal)} / ${JSON.stringify((results.outage as Record<string, unknown>).public)} | 503 / uae-dubai only / anywhere |`,
+  `| every EU region down: EU special / personal / public | ${JSON.stringify((results.outage).special)} / ${JSON.stringify((results.outage).personal)} / ${JSON.stringify((results.outage).public)} | 503 / uae-dubai only / anywhere |`,
   '',
 ].join('\n');
 const files = writeResults('failover', results, md);

@@ -5,7 +5,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export class DelayProxy {
   delayMs = 0;
   readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
+  readonly sockets = new Set<Socket>();
 
   private constructor(server: Server) {
     this.#server = server;
@@ -15,8 +15,8 @@ export class DelayProxy {
     let self: DelayProxy | null = null;
     const server = createServer((client) => {
       const upstream = connect(target);
-      self?.#sockets.add(client);
-      self?.#sockets.add(upstream);
+      self?.sockets.add(client);
+      self?.sockets.add(upstream);
       client.pipe(upstream);
       upstream.on('data', (chunk: Buffer) => {
         const d = self?.delayMs ?? 0;
@@ -32,9 +32,9 @@ export class DelayProxy {
       client.on('error', close);
       client.on('close', () => {
         upstream.destroy();
-        self?.#sockets.delete(client);
+        self?.sockets.delete(client);
       });
-      upstream.on('close', () => self?.#sockets.delete(upstream));
+      upstream.on('close', () => self?.sockets.delete(upstream));
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
     self = new DelayProxy(server);
@@ -42,7 +42,7 @@ export class DelayProxy {
   }
 
   async close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
+    for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.#server.close(() => r()));
   }
 }
