@@ -1,0 +1,454 @@
+// npm run bench:gateway — the same OpenAI-compatible chat request, against the same upstream,
+// through: nothing (direct), nginx, HAProxy, a bare undici proxy, Portkey's AI gateway and
+// Sovereign's full path (identify, classify, decide, durable ledger entry, forward; gateway ->
+// region cell -> upstream). Targets are interleaved (A B C A B C ...) for several rounds and
+// medians are reported: max throughput at 32 connections (wrk), latency p50/p99 at a fixed
+// 200 requests/s (open-loop generator, bench/gateway/loadgen.ts) and streaming time to first
+// byte, each also as a ratio to direct and to the bare undici proxy.
+// Writes bench/results/gateway-<date>.json and .md. Flags: node bench/gateway.ts --help
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createClassifier } from '../src/classify/index.ts';
+import { fmt, median, today } from './lib/stats.ts';
+import { ProcessGroup, type Started } from './lib/procs.ts';
+import type { LoadResult, LoadSpec } from './gateway/loadgen.ts';
+import { summarise, summaryMarkdown, type ProfileSummary } from './gateway/profile.ts';
+import { ROOT, TARGET_NAMES, ensureTools, startNginxUpstream, startSseUpstream, startTarget, type Target, type TargetName } from './gateway/targets.ts';
+
+const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BENCH_<NAME>, e.g. BENCH_ROUNDS=5)
+  --quick                 smoke run of about a minute (2 rounds, short loads)
+  --rounds <n>            interleaved rounds, medians reported (default 3)
+  --throughput-seconds <s> wrk run per target and round, whole seconds (default 5)
+  --rate-seconds <s>      fixed-rate run per target and round (default 6; the first second is warm-up)
+  --ttfb-seconds <s>      streaming run per target and round (default 4)
+  --rate <n>              fixed request rate, requests/s (default 200)
+  --ttfb-rate <n>         request rate of the streaming runs (default 50)
+  --connections <n>       wrk connections for max throughput (default 32)
+  --wrk-threads <n>       wrk threads (default 2)
+  --workers <n>           nginx worker_processes / HAProxy nbthread (default 1: one core, like one Node process)
+  --targets <list>        comma-separated subset of ${TARGET_NAMES.join(',')}
+  --no-stream             skip the streaming (TTFB) phase
+  --profile               only profile Sovereign: gateway + first EU cell under node --cpu-prof for one load run
+  --no-profile            do not profile automatically when Sovereign misses a target
+  --keep                  keep the temporary directory (configs, logs, profiles)`;
+
+const { values: flags } = parseArgs({
+  options: {
+    help: { type: 'boolean' }, quick: { type: 'boolean' }, rounds: { type: 'string' },
+    'throughput-seconds': { type: 'string' }, 'rate-seconds': { type: 'string' }, 'ttfb-seconds': { type: 'string' },
+    rate: { type: 'string' }, 'ttfb-rate': { type: 'string' }, connections: { type: 'string' }, 'wrk-threads': { type: 'string' },
+    workers: { type: 'string' }, targets: { type: 'string' }, 'no-stream': { type: 'boolean' }, profile: { type: 'boolean' },
+    'no-profile': { type: 'boolean' }, keep: { type: 'boolean' },
+  },
+  strict: true,
+});
+if (flags.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+function num(name: string, dflt: number, quick: number, min: number, max: number): number {
+  const raw = (flags as Record<string, unknown>)[name] ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+  const v = raw === undefined ? (quick_ ? quick : dflt) : Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name}: expected a number from ${min} to ${max}, got "${JSON.stringify(raw)}"`);
+  return v;
+}
+const quick_ = flags.quick === true || process.env.BENCH_QUICK === '1';
+const cfg = {
+  quick: quick_,
+  rounds: num('rounds', 3, 2, 1, 20),
+  throughputSeconds: num('throughput-seconds', 5, 2, 1, 120),
+  rateSeconds: num('rate-seconds', 6, 2.5, 2, 120),
+  ttfbSeconds: num('ttfb-seconds', 4, 1.5, 1, 120),
+  rate: num('rate', 200, 200, 1, 5000),
+  ttfbRate: num('ttfb-rate', 50, 50, 1, 1000),
+  connections: num('connections', 32, 32, 1, 1024),
+  wrkThreads: num('wrk-threads', 2, 2, 1, 16),
+  workers: num('workers', 1, 1, 1, 64),
+  warmupMs: 1000,
+  stream: !(flags['no-stream'] ?? process.env.BENCH_NO_STREAM === '1'),
+};
+const targetNames: TargetName[] = (flags.targets ?? process.env.BENCH_TARGETS ?? TARGET_NAMES.join(','))
+  .split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    if (!(TARGET_NAMES as readonly string[]).includes(s)) throw new Error(`--targets: unknown target "${s}"; choose from ${TARGET_NAMES.join(', ')}`);
+    return s as TargetName;
+  });
+if (!targetNames.includes('direct')) targetNames.unshift('direct'); // every ratio needs it
+
+const log = (s: string): void => console.log(s);
+const group = new ProcessGroup();
+let interrupted = false;
+group.installSignalHandlers(() => (interrupted = true));
+
+// ---- The request --------------------------------------------------------------------------
+
+/** A realistic ~1 KiB chat prompt without personal data (classifies as public). */
+function chatBody(stream: boolean): string {
+  const notes =
+    'Summarise the following release notes for the operations channel in three bullet points. ' +
+    'The routing service moved to a new connection pool, which cut median latency across the ' +
+    'European regions by a fifth. The model registry now verifies content digests before every ' +
+    'load, and the rollout tooling waits for health probes to pass before shifting traffic. ' +
+    'Storage for audit logs grew by twelve percent this quarter, mostly from longer retention. ' +
+    'The team plans a failover game day before the next release and asks every service owner to ' +
+    'review their runbooks, alert thresholds and dashboards. Capacity planning for the winter ' +
+    'peak starts next month; expected growth is around thirty percent in request volume.';
+  return JSON.stringify({
+    model: 'bench-model',
+    messages: [
+      { role: 'system', content: 'You are a concise assistant for a platform engineering team.' },
+      { role: 'user', content: notes },
+    ],
+    temperature: 0.2,
+    max_tokens: 256,
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
+function headersFor(upstream: string): Record<string, string> {
+  // The same headers go to every target: Sovereign reads the first, Portkey the next two.
+  return {
+    'x-sovereign-jurisdiction': 'DE',
+    'x-portkey-provider': 'openai',
+    'x-portkey-custom-host': `${upstream}/v1`,
+    authorization: 'Bearer bench-not-a-real-key',
+  };
+}
+
+// ---- Running loads --------------------------------------------------------------------------
+
+async function runToExit(s: Started, timeoutMs: number): Promise<string> {
+  if (s.proc.exitCode === null && s.proc.signalCode === null) {
+    const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
+    const timer = setTimeout(() => void group.stop(s), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (s.proc.exitCode !== 0) throw new Error(`${s.name} failed (${s.proc.signalCode ?? `exit ${s.proc.exitCode}`}):\n${s.output().slice(-3000)}`);
+  return s.output();
+}
+
+interface WrkResult { rps: number; requests: number; non2xx: number; socketErrors: number; latencyP50Ms: number; latencyP99Ms: number; valid: boolean }
+
+function wrkMs(s: string | undefined): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(s ?? '');
+  if (!m) return Number.NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+async function wrk(url: string, seconds: number, files: { body: string; headers: string }): Promise<WrkResult> {
+  const s = group.start('wrk', 'wrk', [`-t${cfg.wrkThreads}`, `-c${cfg.connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '--timeout', '10s', '-s', path.join(ROOT, 'bench/gateway/post.lua'), url], {
+    env: { ...process.env, BENCH_BODY_FILE: files.body, BENCH_HEADERS_FILE: files.headers },
+  });
+  const out = await runToExit(s, (seconds + 30) * 1000);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 'NaN');
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? '0');
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? '0');
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = se ? se.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  const bad = non2xx + socketErrors;
+  return {
+    rps, requests, non2xx, socketErrors,
+    latencyP50Ms: wrkMs(/\s50%\s+(\S+)/.exec(out)?.[1]), latencyP99Ms: wrkMs(/\s99%\s+(\S+)/.exec(out)?.[1]),
+    valid: Number.isFinite(rps) && requests > 0 && bad <= requests * 0.01,
+  };
+}
+
+async function loadgen(spec: Omit<LoadSpec, 'connections' | 'maxInflight' | 'warmupMs'>): Promise<LoadResult> {
+  const full: LoadSpec = { ...spec, warmupMs: cfg.warmupMs, connections: 256, maxInflight: 5000 };
+  const s = group.start('loadgen', process.execPath, [path.join(ROOT, 'bench/gateway/loadgen.ts'), JSON.stringify(full)]);
+  const out = await runToExit(s, spec.durationMs + 60_000);
+  const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) throw new Error(`loadgen printed no result:\n${out.slice(-2000)}`);
+  return JSON.parse(line) as LoadResult;
+}
+
+/** One request through a target; throws unless it is a 200 with a chat answer. */
+async function smoke(t: Target, body: string, headers: Record<string, string>, stream: boolean): Promise<string> {
+  const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  if (res.status !== 200 || !(stream ? text.includes('data:') : text.includes('"choices"'))) {
+    throw new Error(`${t.name} at ${t.url} answered ${res.status} to the benchmark request: ${text.slice(0, 500)}`);
+  }
+  return res.headers.get('x-sovereign-region') ?? '';
+}
+
+// ---- Phases -----------------------------------------------------------------------------------
+
+interface Files { body: string; headers: string; streamBody: string }
+
+async function startTargets(dir: string, upstream: string, names: readonly TargetName[]): Promise<Target[]> {
+  const out: Target[] = [];
+  for (const n of names) {
+    const t0 = Date.now();
+    out.push(await startTarget(n, { group, dir, upstream, workers: cfg.workers }));
+    log(`  started ${n.padEnd(10)} ${out[out.length - 1]?.url ?? ''}  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  return out;
+}
+
+async function stopTargets(ts: readonly Target[]): Promise<void> {
+  for (const t of ts) for (const p of t.procs) await group.stop(p);
+}
+
+function writeHeaders(file: string, h: Record<string, string>): void {
+  writeFileSync(file, Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
+}
+
+interface Measured {
+  throughput: Partial<Record<TargetName, WrkResult[]>>;
+  rate: Partial<Record<TargetName, LoadResult[]>>;
+  ttfb: Partial<Record<TargetName, LoadResult[]>>;
+  regionServed: string;
+  /** Targets left out of a phase, and why. */
+  failures: Record<string, string>;
+}
+
+async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promise<void> {
+  log('\nphase 1: non-streaming (upstream: nginx serving a fixed chat.completion)');
+  const up = await startNginxUpstream(group, dir, cfg.workers);
+  const headers = headersFor(up.origin);
+  writeHeaders(files.headers, headers);
+  const targets = await startTargets(dir, up.origin, targetNames);
+  try {
+    for (const t of targets) {
+      const region = await smoke(t, chatBodyText, headers, false);
+      if (t.name === 'sovereign') {
+        m.regionServed = region;
+        if (!region.startsWith('eu-')) throw new Error(`Sovereign served the DE request from "${region}", expected an EU region`);
+      }
+      await wrk(t.url, 1, files); // warm-up (JIT, connection pools)
+    }
+    for (let r = 1; r <= cfg.rounds && !interrupted; r++) {
+      for (const t of targets) {
+        const w = await wrk(t.url, cfg.throughputSeconds, files);
+        (m.throughput[t.name] ??= []).push(w);
+        log(`  round ${r}/${cfg.rounds} throughput ${t.name.padEnd(10)} ${fmt(w.rps, 0).padStart(8)} req/s${w.valid ? '' : `  (INVALID: ${w.non2xx} non-2xx, ${w.socketErrors} socket errors)`}`);
+      }
+      for (const t of targets) {
+        const l = await loadgen({ url: t.url, rate: cfg.rate, durationMs: cfg.rateSeconds * 1000, bodyFile: files.body, headers, mode: 'latency' });
+        (m.rate[t.name] ??= []).push(l);
+        log(`  round ${r}/${cfg.rounds} @${cfg.rate}/s    ${t.name.padEnd(10)} p50 ${fmt(l.p50, 3)} ms  p99 ${fmt(l.p99, 3)} ms${l.errors + l.non2xx + l.dropped > 0 ? `  (${l.errors} errors, ${l.non2xx} non-2xx, ${l.dropped} dropped: ${l.firstError ?? ''})` : ''}`);
+      }
+    }
+  } finally {
+    await stopTargets(targets);
+    await group.stop(up.proc);
+  }
+}
+
+async function phaseStreaming(dir: string, files: Files, m: Measured): Promise<void> {
+  log('\nphase 2: streaming time to first byte (upstream: Node SSE server, first event at once)');
+  const up = await startSseUpstream(group);
+  const headers = headersFor(up.origin);
+  const targets = await startTargets(dir, up.origin, targetNames);
+  try {
+    // A target that cannot stream is left out of this phase, with the reason in the results.
+    const ok: Target[] = [];
+    for (const t of targets) {
+      try {
+        await smoke(t, streamBodyText, headers, true);
+        ok.push(t);
+      } catch (err) {
+        const tail = t.procs.map((p) => p.output().split('\n').filter((l) => /error/i.test(l)).slice(-3).join(' | ')).join(' ');
+        m.failures[`${t.name} (streaming)`] = `${(err as Error).message}${tail ? ` -- its log: ${tail}` : ''}`.slice(0, 800);
+        log(`  ! ${t.name} left out of the streaming phase: ${m.failures[`${t.name} (streaming)`]}`);
+      }
+    }
+    if (!ok.some((t) => t.name === 'direct')) throw new Error('the streaming upstream does not answer directly; see the messages above');
+    for (let r = 1; r <= cfg.rounds && !interrupted; r++) {
+      for (const t of ok) {
+        const l = await loadgen({ url: t.url, rate: cfg.ttfbRate, durationMs: cfg.ttfbSeconds * 1000, bodyFile: files.streamBody, headers, mode: 'ttfb' });
+        (m.ttfb[t.name] ??= []).push(l);
+        log(`  round ${r}/${cfg.rounds} TTFB @${cfg.ttfbRate}/s ${t.name.padEnd(10)} p50 ${fmt(l.p50, 3)} ms  p99 ${fmt(l.p99, 3)} ms${l.errors + l.non2xx > 0 ? `  (${l.errors} errors, ${l.non2xx} non-2xx: ${l.firstError ?? ''})` : ''}`);
+      }
+    }
+  } finally {
+    await stopTargets(targets);
+    await group.stop(up.proc);
+  }
+}
+
+/** Sovereign with --cpu-prof on the gateway and first EU cell, one throughput + one fixed-rate run. */
+async function phaseProfile(dir: string, files: Files): Promise<ProfileSummary[]> {
+  log('\nprofile: Sovereign gateway and eu-frankfurt cell under node --cpu-prof');
+  const up = await startNginxUpstream(group, dir, cfg.workers);
+  const headers = headersFor(up.origin);
+  writeHeaders(files.headers, headers);
+  const t = await startTarget('sovereign', { group, dir, upstream: up.origin, workers: cfg.workers, profile: true });
+  let loadStart = Date.now();
+  let window = 0;
+  try {
+    await smoke(t, chatBodyText, headers, false);
+    loadStart = Date.now();
+    const w = await wrk(t.url, Math.max(cfg.throughputSeconds, 5), files);
+    log(`  profiled throughput run: ${fmt(w.rps, 0)} req/s`);
+    const l = await loadgen({ url: t.url, rate: cfg.rate, durationMs: cfg.rateSeconds * 1000, bodyFile: files.body, headers, mode: 'latency' });
+    log(`  profiled @${cfg.rate}/s run: p50 ${fmt(l.p50, 3)} ms, p99 ${fmt(l.p99, 3)} ms`);
+  } finally {
+    window = Date.now() - loadStart;
+    for (const p of [...t.procs].reverse()) await group.stop(p, 15_000); // SIGTERM: the profile is written on exit
+    await group.stop(up.proc);
+  }
+  const profDir = t.profileDir as string;
+  // Only the load window counts (start-up, module loading and type stripping are left out).
+  return ['gateway.cpuprofile', 'cell-eu-frankfurt.cpuprofile'].map((f) => summarise(path.join(profDir, f), 25, window));
+}
+
+// ---- Report -----------------------------------------------------------------------------------
+
+const chatBodyText = chatBody(false);
+const streamBodyText = chatBody(true);
+
+interface Row {
+  target: TargetName;
+  rps: number | null; rpsVsDirect: number | null; rpsVsUndici: number | null; throughputValidRounds: number;
+  p50: number | null; p99: number | null; addedP50: number | null; addedP99: number | null;
+  p50VsDirect: number | null; p50VsUndici: number | null; p99VsDirect: number | null; p99VsUndici: number | null;
+  ttfbP50: number | null; ttfbP99: number | null; ttfbAddedP50: number | null; ttfbMinusUndiciP50: number | null;
+}
+
+const nn = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** Median over rounds of f(target's round i, reference's round i). */
+function perRound<T>(xs: T[] | undefined, ref: T[] | undefined, f: (a: T, b: T) => number): number | null {
+  if (!xs || !ref) return null;
+  const v: number[] = [];
+  for (let i = 0; i < Math.min(xs.length, ref.length); i++) {
+    const y = f(xs[i] as T, ref[i] as T);
+    if (Number.isFinite(y)) v.push(y);
+  }
+  return v.length ? nn(median(v)) : null;
+}
+
+function rows(m: Measured): Row[] {
+  return targetNames.map((name) => {
+    const tp = m.throughput[name]?.map((w) => (w.valid ? w : { ...w, rps: Number.NaN }));
+    const tpD = m.throughput.direct, tpU = m.throughput.undici;
+    const rt = m.rate[name]?.map((l) => (l.errors + l.non2xx + l.dropped > l.sent * 0.01 ? { ...l, p50: Number.NaN, p99: Number.NaN } : l));
+    const rtD = m.rate.direct, rtU = m.rate.undici;
+    const tf = m.ttfb[name], tfD = m.ttfb.direct, tfU = m.ttfb.undici;
+    return {
+      target: name,
+      rps: tp ? nn(median(tp.map((w) => w.rps).filter(Number.isFinite))) : null,
+      rpsVsDirect: perRound(tp, tpD, (a, b) => a.rps / b.rps),
+      rpsVsUndici: perRound(tp, tpU, (a, b) => a.rps / b.rps),
+      throughputValidRounds: tp?.filter((w) => Number.isFinite(w.rps)).length ?? 0,
+      p50: rt ? nn(median(rt.map((l) => l.p50).filter(Number.isFinite))) : null,
+      p99: rt ? nn(median(rt.map((l) => l.p99).filter(Number.isFinite))) : null,
+      addedP50: perRound(rt, rtD, (a, b) => a.p50 - b.p50),
+      addedP99: perRound(rt, rtD, (a, b) => a.p99 - b.p99),
+      p50VsDirect: perRound(rt, rtD, (a, b) => a.p50 / b.p50),
+      p50VsUndici: perRound(rt, rtU, (a, b) => a.p50 / b.p50),
+      p99VsDirect: perRound(rt, rtD, (a, b) => a.p99 / b.p99),
+      p99VsUndici: perRound(rt, rtU, (a, b) => a.p99 / b.p99),
+      ttfbP50: tf ? nn(median(tf.map((l) => l.p50))) : null,
+      ttfbP99: tf ? nn(median(tf.map((l) => l.p99))) : null,
+      ttfbAddedP50: perRound(tf, tfD, (a, b) => a.p50 - b.p50),
+      ttfbMinusUndiciP50: perRound(tf, tfU, (a, b) => a.p50 - b.p50),
+    };
+  });
+}
+
+interface Goal { goal: string; value: string; pass: boolean | null }
+
+function goals(rs: Row[]): Goal[] {
+  const r = (n: TargetName): Row | undefined => rs.find((x) => x.target === n);
+  const s = r('sovereign'), u = r('undici'), p = r('portkey');
+  if (!s) return [];
+  const check = (goal: string, v: number | null | undefined, ok: (v: number) => boolean, show: (v: number) => string): Goal =>
+    ({ goal, value: v === null || v === undefined ? 'not measured' : show(v), pass: v === null || v === undefined ? null : ok(v) });
+  return [
+    check('max throughput >= 60% of the bare undici proxy', s.rpsVsUndici, (v) => v >= 0.6, (v) => `${(v * 100).toFixed(0)}%`),
+    check('max throughput >= 5x Portkey', s.rps !== null && p?.rps ? s.rps / p.rps : null, (v) => v >= 5, (v) => `${v.toFixed(1)}x`),
+    check(`added latency p50 at ${cfg.rate} req/s <= 1 ms`, s.addedP50, (v) => v <= 1, (v) => `${v.toFixed(3)} ms`),
+    check(`added latency p99 at ${cfg.rate} req/s <= 5 ms`, s.addedP99, (v) => v <= 5, (v) => `${v.toFixed(3)} ms`),
+    check('streaming TTFB p50 <= bare undici proxy + 1 ms', s.ttfbMinusUndiciP50 ?? (u ? null : undefined), (v) => v <= 1, (v) => `+${v.toFixed(3)} ms`),
+  ];
+}
+
+function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles: ProfileSummary[]): string {
+  const x = (v: number | null, d = 2): string => (v === null ? 'n/a' : `${v.toFixed(d)}`);
+  const lines = [
+    `# Gateway benchmark ${String(meta.date)}`,
+    '',
+    `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average at start ${String(meta.loadavg)}. ` +
+      `${cfg.rounds} interleaved rounds, medians. Max throughput: wrk ${cfg.wrkThreads} threads, ${cfg.connections} connections, ${cfg.throughputSeconds} s. ` +
+      `Latency: open-loop ${cfg.rate} req/s for ${cfg.rateSeconds} s (first ${cfg.warmupMs / 1000} s not counted), measured from each request's due time. ` +
+      `TTFB: streaming request at ${cfg.ttfbRate} req/s for ${cfg.ttfbSeconds} s, time to the first body byte. Request: ${Buffer.byteLength(chatBodyText)} B chat completion (class ${String(meta.dataClass)}). ` +
+      `nginx/HAProxy: ${cfg.workers} worker(s). Sovereign: gateway -> region cell (upstream runtime) -> upstream, two Node hops, decision recorded durably in the region's ledger before forwarding.`,
+    '',
+    '| target | max req/s | × direct | × undici | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rs) {
+    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} |`);
+  }
+  const failures = Object.entries(meta.failures as Record<string, string>);
+  if (failures.length) {
+    lines.push('', 'Left out:');
+    for (const [k, v] of failures) lines.push(`- ${k}: ${v.replace(/\n/g, ' ')}`);
+  }
+  lines.push('', '## Sovereign targets', '', '| goal | measured | result |', '|---|---:|---|');
+  for (const g of gs) lines.push(`| ${g.goal} | ${g.value} | ${g.pass === null ? 'not measured' : g.pass ? 'pass' : '**MISS**'} |`);
+  if (profiles.length) {
+    lines.push('', '## Profile of Sovereign\'s path (node --cpu-prof, one throughput + one fixed-rate run)', '');
+    for (const p of profiles) lines.push(summaryMarkdown(p, path.basename(p.file)));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// ---- Main -------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  ensureTools(log);
+  const dir = mkdtempSync(path.join(tmpdir(), 'sovereign-bench-gw-'));
+  const files: Files = { body: path.join(dir, 'body.json'), streamBody: path.join(dir, 'body-stream.json'), headers: path.join(dir, 'headers.txt') };
+  writeFileSync(files.body, chatBodyText);
+  writeFileSync(files.streamBody, streamBodyText);
+  const dataClass = createClassifier().classifyRequest(JSON.parse(chatBodyText)).class;
+  if (dataClass !== 'public') throw new Error(`the benchmark prompt classifies as ${dataClass}, expected public; edit chatBody() in bench/gateway.ts`);
+  const date = today();
+  const meta = { date, startedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: loadavg().map((l) => l.toFixed(2)).join(' '), dataClass, requestBytes: Buffer.byteLength(chatBodyText) };
+  log(`gateway benchmark: targets ${targetNames.join(', ')}; ${cfg.rounds} rounds${cfg.quick ? ' (quick)' : ''}; temp dir ${dir}`);
+  const t0 = Date.now();
+  const resultsDir = path.join(ROOT, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  try {
+    let profiles: ProfileSummary[] = [];
+    const m: Measured = { throughput: {}, rate: {}, ttfb: {}, regionServed: '', failures: {} };
+    if (flags.profile) {
+      profiles = await phaseProfile(dir, files);
+      const md = profiles.map((p) => summaryMarkdown(p, path.basename(p.file))).join('\n');
+      const file = path.join(resultsDir, `gateway-profile-${date}.md`);
+      writeFileSync(file, `# Sovereign profile ${date}\n\n${md}`);
+      log(`\n${md}\nwritten to ${file}`);
+      return;
+    }
+    await phaseNonStreaming(dir, files, m);
+    if (cfg.stream && !interrupted) await phaseStreaming(dir, files, m);
+    if (interrupted) return;
+    const rs = rows(m);
+    const gs = goals(rs);
+    if (gs.some((g) => g.pass === false) && !flags['no-profile'] && targetNames.includes('sovereign')) profiles = await phaseProfile(dir, files);
+    const result = { ...meta, finishedAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, config: cfg, targets: targetNames, sovereignRegionServed: m.regionServed, failures: m.failures, table: rs, goals: gs, raw: m, profiles };
+    const base = path.join(resultsDir, `gateway-${date}`);
+    writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+    const md = markdown(rs, gs, { ...meta, failures: m.failures }, profiles);
+    writeFileSync(`${base}.md`, md);
+    log(`\n${md}\nwritten to ${base}.json and ${base}.md in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  } finally {
+    await group.stopAll();
+    if (!flags.keep) rmSync(dir, { recursive: true, force: true });
+    else log(`kept ${dir}`);
+  }
+}
+
+main().catch(async (err: unknown) => {
+  console.error(`bench:gateway failed: ${(err as Error).stack ?? String(err)}`);
+  await group.stopAll();
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+// Open-loop, fixed-rate load generator (the benchmark runs it as its own process). Requests
+// are sent on a fixed schedule whatever the answers do, and each latency is measured from the
+// moment the request was due, not from when it was sent, so a stalled target cannot hide its
+// queueing (no coordinated omission). Mode "latency": time to the full response; mode "ttfb":
+// time to the first byte of the response body (for SSE: the first event).
+// Usage: node bench/gateway/loadgen.ts '<json LoadSpec>'  -> prints one JSON LoadResult line.
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+import { percentileSorted } from '../lib/stats.ts';
+
+export interface LoadSpec {
+  url: string;
+  rate: number;
+  durationMs: number;
+  /** Requests due in the first warmupMs are sent but not counted. */
+  warmupMs: number;
+  bodyFile: string;
+  headers: Record<string, string>;
+  mode: 'latency' | 'ttfb';
+  connections: number;
+  /** Requests in flight above this are not sent (counted as dropped). */
+  maxInflight: number;
+}
+
+export interface LoadResult {
+  sent: number;
+  ok: number;
+  errors: number;
+  non2xx: number;
+  dropped: number;
+  counted: number;
+  achievedRate: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+  firstError?: string;
+}
+
+async function run(spec: LoadSpec): Promise<LoadResult> {
+  const url = new URL(spec.url);
+  const body = readFileSync(spec.bodyFile);
+  const headers = { 'content-type': 'application/json', ...spec.headers };
+  const pool = new Pool(url.origin, { connections: spec.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const path = url.pathname + url.search;
+  const samples: number[] = [];
+  let sent = 0, ok = 0, errors = 0, non2xx = 0, dropped = 0, inflight = 0;
+  let firstError: string | undefined;
+  const pending = new Set<Promise<void>>();
+
+  const one = async (due: number, counted: boolean): Promise<void> => {
+    inflight++;
+    try {
+      const res = await pool.request({ method: 'POST', path, headers, body });
+      let first = 0;
+      for await (const chunk of res.body) {
+        if (first === 0 && (chunk as Buffer).length > 0) first = performance.now();
+      }
+      const end = performance.now();
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        ok++;
+        if (counted) samples.push((spec.mode === 'ttfb' ? first || end : end) - due);
+      } else {
+        non2xx++;
+        firstError ??= `HTTP ${res.statusCode}`;
+      }
+    } catch (err) {
+      errors++;
+      firstError ??= (err as Error).message;
+    } finally {
+      inflight--;
+    }
+  };
+
+  const interval = 1000 / spec.rate;
+  const total = Math.ceil((spec.durationMs / 1000) * spec.rate);
+  const start = performance.now() + 20;
+  for (let i = 0; i < total; ) {
+    const now = performance.now();
+    // Send every request that is due (catching up after a late timer), then sleep to the next.
+    while (i < total && start + i * interval <= now) {
+      const due = start + i * interval;
+      const counted = i * interval >= spec.warmupMs;
+      i++;
+      if (inflight >= spec.maxInflight) {
+        dropped++;
+        continue;
+      }
+      sent++;
+      const p = one(due, counted);
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+    }
+    if (i < total) await new Promise((r) => setTimeout(r, Math.max(0, start + i * interval - performance.now())));
+  }
+  const endSend = performance.now();
+  // Bounded wait for the stragglers.
+  await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 15_000).unref())]);
+  await pool.destroy();
+  const sorted = samples.sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+  return {
+    sent, ok, errors, non2xx, dropped, counted: sorted.length,
+    achievedRate: sent / ((endSend - start) / 1000),
+    p50: percentileSorted(sorted, 50), p90: percentileSorted(sorted, 90), p99: percentileSorted(sorted, 99),
+    max: sorted[sorted.length - 1] ?? Number.NaN, mean,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+if (import.meta.main) {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
+  run(spec).then(
+    (r) => {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(`loadgen: ${(err as Error).stack ?? String(err)}`);
+      process.exit(1);
+    },
+  );
+}

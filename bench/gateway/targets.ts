@@ -1,0 +1,209 @@
+// The targets of the gateway benchmark, each started on a free port in front of the same
+// upstream: direct (nothing), nginx, HAProxy, a bare undici proxy, Portkey's AI gateway and
+// Sovereign's full path (sovereign up: gateway + four region cells with upstream runtimes).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { freePort, waitUntil, type ProcessGroup, type Started } from '../lib/procs.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const HERE = fileURLToPath(new URL('./', import.meta.url));
+const NODE = process.execPath;
+const SOVEREIGN_MAIN = path.join(ROOT, 'src/cli/main.ts');
+const PORTKEY_SERVER = path.join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+
+export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'undici', 'portkey', 'sovereign'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+export interface Target {
+  name: TargetName;
+  /** Full URL of the chat completions endpoint. */
+  url: string;
+  procs: Started[];
+  /** Set when the target was started with node --cpu-prof: where the profiles go. */
+  profileDir?: string;
+}
+
+export interface TargetOptions {
+  group: ProcessGroup;
+  dir: string;
+  /** Upstream origin, e.g. http://127.0.0.1:18000 */
+  upstream: string;
+  /** nginx worker_processes and HAProxy nbthread. */
+  workers: number;
+  /** Start Sovereign's gateway and first EU cell with --cpu-prof (not via `up`). */
+  profile?: boolean;
+}
+
+function render(template: string, vars: Record<string, string>): string {
+  return readFileSync(path.join(HERE, template), 'utf8').replace(/\{\{([A-Z]+)\}\}/g, (_m, k: string) => {
+    const v = vars[k];
+    if (v === undefined) throw new Error(`template ${template}: no value for {{${k}}}`);
+    return v;
+  });
+}
+
+async function httpOk(url: string, init?: RequestInit): Promise<boolean> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.status < 500;
+}
+
+/** Workers of nginx started as root run as root too (our temp dirs are private). */
+function nginxUser(): string {
+  return process.getuid?.() === 0 ? 'user root root;' : '';
+}
+
+export const COMPLETION_JSON = JSON.stringify({
+  id: 'chatcmpl-bench', object: 'chat.completion', created: 1700000000, model: 'bench-model', system_fingerprint: 'bench',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'The deployment looks healthy: latency is within budget and no action is needed.' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 240, completion_tokens: 18, total_tokens: 258 },
+});
+
+/** nginx serving a fixed chat.completion: the non-streaming upstream. Returns its origin. */
+export async function startNginxUpstream(group: ProcessGroup, dir: string, workers: number): Promise<{ origin: string; proc: Started }> {
+  const port = await freePort();
+  const conf = path.join(dir, 'nginx-upstream.conf');
+  writeFileSync(conf, render('nginx-upstream.conf.tmpl', { WORKERS: String(workers), DIR: dir, PORT: String(port), USER: nginxUser(), COMPLETION: COMPLETION_JSON }));
+  const proc = group.start('nginx-upstream', 'nginx', ['-p', dir, '-c', conf, '-e', path.join(dir, 'nginx-upstream.error.log')]);
+  const origin = `http://127.0.0.1:${port}`;
+  await waitUntil(() => httpOk(`${origin}/v1/models`), 10_000, `nginx upstream on ${origin} (log: ${dir}/nginx-upstream.error.log)`);
+  return { origin, proc };
+}
+
+/** The Node SSE server: the streaming upstream. Returns its origin. */
+export async function startSseUpstream(group: ProcessGroup): Promise<{ origin: string; proc: Started }> {
+  const port = await freePort();
+  const proc = group.start('sse-upstream', NODE, [path.join(HERE, 'sse-upstream.ts'), String(port)]);
+  await proc.waitFor('listening', 10_000);
+  return { origin: `http://127.0.0.1:${port}`, proc };
+}
+
+const CHAT = '/v1/chat/completions';
+
+export async function startTarget(name: TargetName, o: TargetOptions): Promise<Target> {
+  const up = new URL(o.upstream);
+  switch (name) {
+    case 'direct':
+      return { name, url: `${o.upstream}${CHAT}`, procs: [] };
+
+    case 'nginx': {
+      const port = await freePort();
+      const conf = path.join(o.dir, `nginx-proxy-${port}.conf`);
+      writeFileSync(conf, render('nginx-proxy.conf.tmpl', { WORKERS: String(o.workers), DIR: o.dir, PORT: String(port), USER: nginxUser(), UPSTREAM: up.host }));
+      const p = o.group.start('nginx', 'nginx', ['-p', o.dir, '-c', conf, '-e', path.join(o.dir, 'nginx-proxy.error.log')]);
+      const base = `http://127.0.0.1:${port}`;
+      await waitUntil(() => httpOk(`${base}/v1/models`), 10_000, `nginx proxy on ${base}`);
+      return { name, url: `${base}${CHAT}`, procs: [p] };
+    }
+
+    case 'haproxy': {
+      const port = await freePort();
+      const conf = path.join(o.dir, `haproxy-${port}.cfg`);
+      writeFileSync(conf, render('haproxy.cfg.tmpl', { WORKERS: String(o.workers), PORT: String(port), UPSTREAM: up.host }));
+      const p = o.group.start('haproxy', 'haproxy', ['-db', '-f', conf]);
+      const base = `http://127.0.0.1:${port}`;
+      await waitUntil(() => httpOk(`${base}/v1/models`), 10_000, `haproxy on ${base}`);
+      return { name, url: `${base}${CHAT}`, procs: [p] };
+    }
+
+    case 'undici': {
+      const port = await freePort();
+      const p = o.group.start('undici-proxy', NODE, [path.join(HERE, 'undici-proxy.ts'), String(port), o.upstream]);
+      await p.waitFor('listening', 10_000);
+      return { name, url: `http://127.0.0.1:${port}${CHAT}`, procs: [p] };
+    }
+
+    case 'portkey': {
+      if (!existsSync(PORTKEY_SERVER)) throw new Error(`Portkey's gateway is not installed (${PORTKEY_SERVER}); run npm install (it is a devDependency: @portkey-ai/gateway)`);
+      const port = await freePort();
+      // --headless: no console UI; NODE_ENV=production: no dev log stream.
+      const p = o.group.start('portkey', NODE, [PORTKEY_SERVER, `--port=${port}`, '--headless'], { env: { ...process.env, NODE_ENV: 'production' } });
+      const base = `http://127.0.0.1:${port}`;
+      await waitUntil(() => httpOk(`${base}/`), 20_000, `Portkey gateway on ${base}`);
+      return { name, url: `${base}${CHAT}`, procs: [p] };
+    }
+
+    case 'sovereign':
+      return startSovereign(o);
+  }
+}
+
+/** The four default regions, each with an upstream runtime pointing at the benchmark upstream. */
+async function sovereignConfig(o: TargetOptions, dir: string): Promise<{ file: string; gateway: string; regions: { id: string; url: string }[] }> {
+  const EU = ['AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE', 'IS', 'LI', 'NO'];
+  const defs: [string, string, string, Record<string, string[]>][] = [
+    ['eu-frankfurt', 'EU', 'DE', { contract: ['SG'] }],
+    ['eu-paris', 'EU', 'FR', { contract: ['SG'] }],
+    ['uae-dubai', 'AE', 'AE', { scc: ['EU'], contract: ['SG'] }],
+    ['sg-singapore', 'SG', 'SG', {}],
+  ];
+  const regions = [];
+  for (const [id, jurisdiction, country, transfers] of defs) {
+    regions.push({ id, jurisdiction, country, url: `http://127.0.0.1:${await freePort()}`, runtime: { kind: 'upstream', url: o.upstream, protocol: 'openai' }, models: ['bench-model'], transfers });
+  }
+  const port = await freePort();
+  const config = {
+    dataDir: path.join(dir, 'data'),
+    jurisdictions: { EU, AE: ['AE'], SG: ['SG'] },
+    regions,
+    tenants: [],
+    routing: { mode: 'legal-first', preference: defs.map((d) => d[0]) },
+    gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024 },
+  };
+  const file = path.join(dir, 'sovereign.yaml');
+  writeFileSync(file, stringify(config));
+  return { file, gateway: `http://127.0.0.1:${port}`, regions: regions.map((r) => ({ id: r.id, url: r.url })) };
+}
+
+async function startSovereign(o: TargetOptions): Promise<Target> {
+  const dir = path.join(o.dir, `sovereign-${await freePort()}`);
+  mkdirSync(dir, { recursive: true });
+  const cfg = await sovereignConfig(o, dir);
+  if (!o.profile) {
+    const p = o.group.start('sovereign', NODE, [SOVEREIGN_MAIN, '--config', cfg.file, 'up'], { cwd: ROOT });
+    await p.waitFor('Sovereign is up', 90_000);
+    return { name: 'sovereign', url: `${cfg.gateway}${CHAT}`, procs: [p] };
+  }
+  // Profile: each cell and the gateway started here (not via `up`), the gateway and the first
+  // EU cell under --cpu-prof; the profiles are written when they stop (SIGTERM -> exit).
+  const profileDir = path.join(dir, 'profiles');
+  mkdirSync(profileDir, { recursive: true });
+  chmodSync(profileDir, 0o755);
+  const procs: Started[] = [];
+  for (const r of cfg.regions) {
+    const prof = r.id === 'eu-frankfurt' ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `cell-${r.id}.cpuprofile`] : [];
+    procs.push(o.group.start(`cell ${r.id}`, NODE, [...prof, SOVEREIGN_MAIN, '--config', cfg.file, 'cell', '--region', r.id], { cwd: ROOT }));
+  }
+  for (const r of cfg.regions) await waitUntil(() => httpOk(`${r.url}/v2/health/ready`), 60_000, `cell ${r.id} at ${r.url}`);
+  procs.push(o.group.start('gateway', NODE, ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', 'gateway.cpuprofile', SOVEREIGN_MAIN, '--config', cfg.file, 'gateway'], { cwd: ROOT }));
+  await waitUntil(async () => {
+    const res = await fetch(`${cfg.gateway}/v2/health/ready`, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  }, 60_000, `Sovereign gateway at ${cfg.gateway}`);
+  return { name: 'sovereign', url: `${cfg.gateway}${CHAT}`, procs, profileDir };
+}
+
+/** Checks nginx, HAProxy and wrk; installs the Debian packages that are missing (as root). */
+export function ensureTools(log: (s: string) => void): void {
+  const have = (bin: string): boolean => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const need = [['nginx', 'nginx-light'], ['haproxy', 'haproxy'], ['wrk', 'wrk']].filter(([bin]) => !have(bin as string)).map(([, pkg]) => pkg as string);
+  if (need.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`missing Debian packages: ${need.join(' ')}. Install them with: sudo apt-get install -y ${need.join(' ')} (or run this benchmark as root to have it install them)`);
+  }
+  log(`installing missing Debian packages with apt-get: ${need.join(' ')} ...`);
+  execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...need], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  log(`installed: ${need.join(' ')} (Debian may also have started their system services; the benchmark runs its own instances on free ports and leaves those alone)`);
+}
