@@ -82,6 +82,12 @@ export class Supervisor {
     const started = Date.now();
     const pending = new Set(this.#services.keys());
     while (pending.size > 0) {
+      // A service that keeps exiting before it was ever ready will not get better by waiting
+      // (a bad policy file, a port in use): stop and show why.
+      for (const name of pending) {
+        const m = this.#services.get(name);
+        if (m && m.restarts >= 2) throw new Error(`${name} exited ${m.restarts} times before it was ready; its log ${this.logFile(name)} ends with:\n${this.tail(name, 8).replace(/^/gm, '    ')}`);
+      }
       if (Date.now() - started > timeoutMs) {
         const names = [...pending];
         throw new Error(`not ready after ${timeoutMs / 1000} s: ${names.join(', ')}; see ${names.map((n) => this.logFile(n)).join(', ')}`);
