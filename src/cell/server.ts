@@ -77,6 +77,12 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) ac.abort();
     });
+    if (model && model.platform === 'upstream-openai' && runtime.relayChat && req.rawBody) {
+      const raw = await runtime.relayChat(req.rawBody, ac.signal);
+      void reply.code(raw.statusCode).type(raw.contentType);
+      if (raw.contentType.startsWith('text/event-stream')) void reply.headers(SSE_HEADERS);
+      return reply.send(raw.body);
+    }
     if (body.stream === true) {
       // Resolve the first chunk before sending headers so that "model not found" is still a 404.
       const it = runtime.chatStream(body, ac.signal)[Symbol.asyncIterator]();

@@ -4,7 +4,7 @@
 import { Pool } from 'undici';
 import { HttpError, messageText, bytesTensorStrings, notFound, type ChatChunk, type ChatCompletion, type ChatRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
 import type { RuntimeConfig } from '../config/index.ts';
-import type { ModelInfo, ModelRuntime } from './runtime.ts';
+import type { ModelInfo, ModelRuntime, RawResponse } from './runtime.ts';
 
 type UpstreamConfig = Extract<RuntimeConfig, { kind: 'upstream' }>;
 
@@ -127,6 +127,20 @@ export class UpstreamRuntime implements ModelRuntime {
         yield { ...parsed, system_fingerprint: `${this.#region}/${parsed.system_fingerprint ?? 'upstream'}` };
       }
     }
+  }
+
+  /** OpenAI-compatible upstream: the request bytes go as they are, the answer comes back as it is. */
+  async relayChat(rawBody: Buffer, signal: AbortSignal): Promise<RawResponse> {
+    if (this.#cfg.protocol !== 'openai') throw new Error('relayChat needs an OpenAI-compatible upstream');
+    let res;
+    try {
+      res = await this.#pool.request({ method: 'POST', path: `${this.#base}/v1/chat/completions`, headers: this.#headers, body: rawBody, signal, headersTimeout: this.#cfg.timeoutMs, bodyTimeout: this.#cfg.timeoutMs });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new HttpError(502, 'upstream_unreachable', `the region's model server at ${this.#cfg.url} cannot be reached: ${(err as Error).message}`);
+    }
+    if (res.statusCode >= 500) throw upstreamError(res.statusCode, await res.body.text());
+    return { statusCode: res.statusCode, contentType: String(res.headers['content-type'] ?? 'application/json'), body: res.body };
   }
 
   async infer(name: string, req: V2InferRequest, signal: AbortSignal): Promise<V2InferResponse> {

@@ -69,7 +69,9 @@ test('chat is forwarded to the region model server with its own key, and says wh
   assert.equal(res.headers.get('x-sovereign-region'), 'uae-dubai');
   const body = (await res.json()) as { system_fingerprint: string; choices: { message: { content: string } }[] };
   assert.equal(body.choices[0]?.message.content, 'echo: hello there');
-  assert.equal(body.system_fingerprint, 'uae-dubai/fp_vllm');
+  // The model server's answer is relayed byte for byte; the region and model version are in headers.
+  assert.equal(body.system_fingerprint, 'fp_vllm');
+  assert.match(res.headers.get('x-sovereign-model-version') ?? '', /^llama-3-8b@upstream /);
   assert.equal(seen.at(-1)?.auth, 'Bearer upstream-secret');
 });
 
