@@ -1,5 +1,5 @@
 // Public entry of the ledger component: a C2SP tlog-tiles transparency log per region.
-export { Ledger, openLedger, hasLedger, type LedgerOptions, type StaticResource } from './log.ts';
+export { Ledger, openLedger, hasLedger, type LedgerOptions, type LedgerStats, type PgBackendOptions, type StaticResource } from './log.ts';
 export { LedgerError, type LedgerErrorCode } from './errors.ts';
 export {
   EntrySchema,

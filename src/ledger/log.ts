@@ -5,21 +5,33 @@
 // write-ahead log, the authoritative copy of the last signed checkpoint, the lock) lives in
 // the sibling `<dir>-state/`; keys live in `keyDir`.
 //
-// Write path: append -> WAL record -> fdatasync (group commit: everything queued while the
-// previous fsync ran shares the next one) -> resolve. Every checkpointIntervalMs (1 s) while
-// there are new entries, tiles and bundles are written and fsync'ed, and only then is a
-// checkpoint signed (tlog-checkpoint, "Signatures": never sign two inconsistent checkpoints —
-// enforced by a consistency check plus compare-and-swap on the state copy).
+// Write path: append -> WAL record -> one O_DSYNC write (group commit: everything queued while
+// the previous write ran shares the next one, so there is one synchronous write per batch, not
+// per append) -> resolve. WAL segments are zero-filled ahead of the write offset in the
+// background, so a commit overwrites allocated blocks and its sync carries no metadata; a segment
+// is rotated only above WAL_SEGMENT_BYTES and deleted once a checkpoint covers it.
+// Every checkpointIntervalMs (1 s) while there are new entries, tiles and bundles are written
+// and fsync'ed two files at a time (so they hold at most two of libuv's threads and never queue
+// ahead of a WAL write), and only then is a checkpoint signed (tlog-checkpoint, "Signatures":
+// never sign two inconsistent checkpoints — enforced by a consistency check plus compare-and-swap
+// on the state copy). Full tiles stay in memory (LRU of 2,048, about 32 MiB with their inner
+// levels) so proofs neither read the disk nor rehash a tile; full bundles are encoded as they fill.
+//
+// With `backend: { kind: 'postgres', ... }` (src/ledger/pg.ts) there is no WAL: appends commit to
+// a table shared by the region's replicas, and integration first reads entries back from it
+// (the sequencer: all of them; a follower: up to the latest stored checkpoint, whose root it
+// checks). Tiles, bundles and the checkpoint are still exported to `dir` by every replica.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync, openSync, closeSync, fsyncSync, ftruncateSync } from 'node:fs';
+import { constants as fsc, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync, openSync, closeSync, fsyncSync, ftruncateSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { formatCheckpoint, openCheckpoint } from './checkpoint.ts';
 import { serializeEntry } from './entries.ts';
 import { LedgerError } from './errors.ts';
 import { loadLogSigner, loadRequestHasher } from './keys.ts';
-import { consistencyProof, hashLeaf, inclusionProof, verifyConsistency, type SubtreeHashFn } from './merkle.ts';
+import { consistencyProof, hashLeaf, inclusionProof, rangeHash, verifyConsistency, type SubtreeHashFn } from './merkle.ts';
 import { parseNote, parseVkey, signNote, type NoteVerifier } from './note.ts';
+import { PgStore, type PgBackendOptions } from './pg.ts';
 import {
   FULL_TILE_BYTES,
   TILE_WIDTH,
@@ -48,7 +60,18 @@ export interface LedgerOptions {
   checkpointIntervalMs?: number;
   /** Private state directory (default: `<dir>-state`, outside the static tree). */
   stateDir?: string;
+  /** Rotate the write-ahead log to a new segment above this many bytes (default 32 MiB). */
+  walSegmentBytes?: number;
+  /**
+   * Where appends are made durable. `file` (default): the embedded WAL in `stateDir`, one
+   * process per log. `postgres`: a table shared by the region's gateway replicas (each with its
+   * own `dir`/`stateDir`); one replica at a time sequences and signs, all export the static
+   * layout. See src/ledger/pg.ts.
+   */
+  backend?: { kind: 'file' } | PgBackendOptions;
 }
+
+export type { PgBackendOptions };
 
 export interface StaticResource {
   body: Buffer;
@@ -80,17 +103,40 @@ interface WalSegment {
   file: string;
 }
 
+/** Counters of the work done, for benchmarks and metrics (see {@link Ledger.stats}). */
+export interface LedgerStats {
+  /** Entries made durable. */
+  appends: number;
+  /** Synchronous WAL writes (one per group-committed batch): the WAL's fsyncs. */
+  walSyncs: number;
+  /** Background zero-fill writes that preallocate WAL segments (synchronous too). */
+  walPreallocs: number;
+  /** WAL segments opened. */
+  walRotations: number;
+  /** Files (tiles, bundles, checkpoints) and directories fsync'ed by integration and signing. */
+  fileSyncs: number;
+  /** Checkpoints signed. */
+  checkpoints: number;
+}
+
 const CHECKPOINT = 'checkpoint';
+/** Default: a WAL segment is rotated once it holds this many bytes (and deleted once a checkpoint covers it). */
+const WAL_SEGMENT_BYTES = 32 * 1024 * 1024;
+/** Zero-fill WAL segments this far ahead of the write offset. */
+const WAL_PREALLOC_BYTES = 4 * 1024 * 1024;
+const ZEROS = Buffer.alloc(WAL_PREALLOC_BYTES);
+/** Tile and bundle files written concurrently by an integration (libuv has 4 threads). */
+const TILE_WRITERS = 2;
 const unavailable = (what: string, cause: unknown): LedgerError =>
   new LedgerError('SOVEREIGN_LEDGER_UNAVAILABLE', `ledger unavailable: ${what}: ${(cause as Error)?.message ?? String(cause)}; check the disk under the ledger directory`, { cause });
 
-/** Writes a file durably: temp file, fdatasync, rename over the target. Directory fsync is the caller's. */
+/** Writes a file durably: temp file, synchronous (O_DSYNC) write, rename over the target. Directory fsync is the caller's. */
 async function writeDurable(file: string, data: Uint8Array): Promise<void> {
   const tmp = `${file}.tmp-${randomUUID()}`;
-  const fh = await open(tmp, 'w', 0o644);
+  // O_DSYNC: the write returns once durable (one thread-pool hop instead of write + fdatasync).
+  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_DSYNC, 0o644);
   try {
-    await fh.writeFile(data);
-    await fh.datasync();
+    await fh.write(data, 0, data.length, 0);
   } finally {
     await fh.close();
   }
@@ -131,6 +177,11 @@ class TileCache {
   constructor(max: number) {
     this.#max = max;
   }
+  set(key: string, v: Buffer): void {
+    this.#map.delete(key);
+    this.#map.set(key, v);
+    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as string);
+  }
   get(key: string, load: () => Buffer): Buffer {
     const hit = this.#map.get(key);
     if (hit !== undefined) {
@@ -159,30 +210,43 @@ export class Ledger {
   readonly #signer: ReturnType<typeof loadLogSigner>;
   readonly #verifier: NoteVerifier;
   readonly #intervalMs: number;
+  readonly #walSegmentBytes: number;
   #tree = new TreeBuilder();
   /** Full tiles not yet on disk, keyed "L/n". */
   readonly #unflushed = new Map<string, Buffer>();
+  /** Full entry bundles not yet on disk, by bundle index: encoded as each fills, not all at once. */
+  readonly #unflushedBundles = new Map<number, Buffer>();
   /** Entries from #edgeBase (a multiple of 256) to size, for writing bundles. */
   #edgeEntries: Buffer[] = [];
   #edgeBase = 0;
   /** Size up to which tiles and bundles are durably on disk. */
   #tiledSize = 0;
   #signed: SignedState;
-  readonly #cache = new TileCache(256);
+  /** Full hash tiles (written or read back; their inner levels are memoized alongside). */
+  readonly #cache = new TileCache(2048);
+  /** Full entry bundles read back from disk. */
+  readonly #bundles = new TileCache(64);
+  readonly #stats: LedgerStats = { appends: 0, walSyncs: 0, walPreallocs: 0, walRotations: 0, fileSyncs: 0, checkpoints: 0 };
 
   #queue: Pending[] = [];
   #committing = false;
   #drained: (() => void)[] = [];
   #wal!: FileHandle;
   #walOffset = 0;
+  /** The open segment is zero-filled (durably) up to here. */
+  #walAllocated = 0;
+  /** A zero-fill in flight over [#walExtendFrom, #walExtendFrom + WAL_PREALLOC_BYTES). */
+  #walExtending: Promise<void> | null = null;
+  #walExtendFrom = 0;
   /** WAL segments: start index and exclusive end index (Infinity for the open one). */
   #walSegments: WalSegment[] = [];
-  #rotateRequested = false;
   #broken: LedgerError | null = null;
   #closed = false;
   #integrating: Promise<string> | null = null;
   #timer: NodeJS.Timeout | undefined;
   #lockFile: string;
+  readonly #backend: { kind: 'file' } | PgBackendOptions;
+  #pg: PgStore | null = null;
 
   private constructor(opts: LedgerOptions, signer: ReturnType<typeof loadLogSigner>, requestHash: (b: Uint8Array | string) => string) {
     this.dir = path.resolve(opts.dir);
@@ -193,7 +257,9 @@ export class Ledger {
     this.#verifier = parseVkey(signer.vkey);
     this.requestHash = requestHash;
     this.#intervalMs = opts.checkpointIntervalMs ?? 1000;
+    this.#walSegmentBytes = opts.walSegmentBytes ?? WAL_SEGMENT_BYTES;
     this.#lockFile = path.join(this.stateDir, 'lock');
+    this.#backend = opts.backend ?? { kind: 'file' };
     this.#signed = { size: 0, root: this.#tree.root(), note: '', text: '', cosignatures: [] };
   }
 
@@ -205,7 +271,11 @@ export class Ledger {
     return l;
   }
 
-  /** Number of durably appended entries (some may not be covered by a checkpoint yet). */
+  /**
+   * Number of durably appended entries (some may not be covered by a checkpoint yet). With the
+   * PostgreSQL backend: the entries this replica has read back (the sequencer reads all at each
+   * integration; a follower reads up to the latest signed checkpoint).
+   */
   get size(): number {
     return this.#tree.size;
   }
@@ -244,29 +314,37 @@ export class Ledger {
     });
   }
 
-  /** Group commit: one write + one fdatasync for everything queued meanwhile. */
+  /** Group commit: one synchronous (O_DSYNC) write for everything queued meanwhile. */
   async #commitLoop(): Promise<void> {
     this.#committing = true;
     try {
       for (;;) {
-        if (this.#rotateRequested) await this.#rotateWal();
         if (this.#queue.length === 0) break;
+        if (this.#walOffset >= this.#walSegmentBytes && this.#broken === null) await this.#rotateWal();
         const batch = this.#queue;
         this.#queue = [];
         if (this.#broken !== null) {
           for (const p of batch) p.reject(this.#broken);
           continue;
         }
+        if (this.#pg !== null) {
+          await this.#commitPg(this.#pg, batch);
+          continue;
+        }
         const start = this.#tree.size;
         const buf = encodeRecords(start, batch.map((p) => p.bytes));
         try {
+          // Never write into a range the background zero-fill is still writing.
+          if (this.#walExtending !== null && this.#walOffset + buf.length > this.#walExtendFrom) await this.#walExtending;
+          // The WAL is opened O_DSYNC: this one write is the batch's fdatasync.
           await this.#wal.write(buf, 0, buf.length, this.#walOffset);
-          await this.#wal.datasync();
+          this.#stats.walSyncs++;
         } catch (err) {
           const e = unavailable('write-ahead log append failed', err);
           // Cut any partial write so later records stay contiguous; if even that fails, stay closed.
           try {
             await this.#wal.truncate(this.#walOffset);
+            this.#walAllocated = this.#walOffset;
           } catch {
             this.#broken = e;
           }
@@ -274,10 +352,12 @@ export class Ledger {
           continue;
         }
         this.#walOffset += buf.length;
+        this.#stats.appends += batch.length;
+        this.#preallocateWal();
         for (let i = 0; i < batch.length; i++) {
           const p = batch[i] as Pending;
-          this.#tree.pushLeafHash(p.leaf);
           this.#edgeEntries.push(p.bytes);
+          this.#tree.pushLeafHash(p.leaf);
           p.resolve({ index: start + i });
         }
       }
@@ -287,8 +367,144 @@ export class Ledger {
     }
   }
 
+  /** PostgreSQL backend: one transaction per batch; the sequencer reads entries back in order. */
+  async #commitPg(store: PgStore, batch: Pending[]): Promise<void> {
+    let start: number;
+    try {
+      start = await store.append(batch.map((p) => p.bytes));
+    } catch (err) {
+      const e = unavailable('PostgreSQL append failed', err);
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    this.#stats.walSyncs++;
+    this.#stats.appends += batch.length;
+    for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve({ index: start + i });
+  }
+
+  /** Reads entries [tree.size, to) from PostgreSQL into the tree. */
+  async #ingestPg(store: PgStore, to: number): Promise<void> {
+    while (this.#tree.size < to) {
+      const rows = await store.read(this.#tree.size, to);
+      if (rows.length === 0) break;
+      for (const e of rows) {
+        this.#edgeEntries.push(e);
+        this.#tree.pushEntry(e);
+      }
+    }
+  }
+
+  /**
+   * PostgreSQL backend, before tiles are written: read the latest stored checkpoint, read the
+   * entries it covers and check its root; the sequencer also reads every later entry.
+   */
+  async #syncPg(store: PgStore): Promise<{ size: number; root: Buffer; note: string; text: string } | null> {
+    let seq: boolean;
+    let stored;
+    try {
+      seq = await store.trySequencer();
+      stored = await store.latestCheckpoint();
+    } catch (err) {
+      throw unavailable('reading from PostgreSQL failed', err);
+    }
+    let out: { size: number; root: Buffer; note: string; text: string } | null = null;
+    if (stored !== null) {
+      const cp = openCheckpoint(stored.note, this.#verifier, this.origin);
+      if (cp.size < this.#signed.size) throw new LedgerError('SOVEREIGN_LEDGER_INCONSISTENT', `stored checkpoint ${cp.size} is below the one this replica served (${this.#signed.size})`);
+      try {
+        await this.#ingestPg(store, cp.size);
+      } catch (err) {
+        throw unavailable('reading entries from PostgreSQL failed', err);
+      }
+      if (this.#tree.size < cp.size) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `checkpoint of size ${cp.size} but only ${this.#tree.size} entries in PostgreSQL`);
+      if (!rangeHash(this.#subtree, 0, cp.size).equals(cp.root)) {
+        throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `entries in PostgreSQL don't match the signed checkpoint of size ${cp.size}`);
+      }
+      out = { size: cp.size, root: cp.root, note: stored.note, text: cp.text };
+    }
+    if (seq) {
+      try {
+        await this.#ingestPg(store, Infinity);
+      } catch (err) {
+        throw unavailable('reading entries from PostgreSQL failed', err);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * PostgreSQL backend, once tiles up to `size` are durable: the sequencer signs and stores the
+   * checkpoint (compare-and-swap on the stored one); a follower serves the stored checkpoint.
+   */
+  async #publishPg(store: PgStore, size: number, root: Buffer, stored: { size: number; root: Buffer; note: string; text: string } | null): Promise<void> {
+    let next = stored;
+    if (store.isSequencer && (stored === null || size > stored.size)) {
+      if (stored !== null) {
+        const proof = consistencyProof(this.#subtree, stored.size, size);
+        if (!verifyConsistency(stored.size, size, proof, stored.root, root)) {
+          throw new LedgerError('SOVEREIGN_LEDGER_INCONSISTENT', `tree of size ${size} is not consistent with stored checkpoint ${stored.size}; refusing to sign`);
+        }
+      }
+      const text = formatCheckpoint({ origin: this.origin, size, root });
+      const note = signNote(text, [this.#signer]);
+      let swapped: boolean;
+      try {
+        swapped = await store.swapCheckpoint(stored?.note ?? '', size, note);
+      } catch (err) {
+        throw unavailable('storing the checkpoint in PostgreSQL failed', err);
+      }
+      if (!swapped) throw new LedgerError('SOVEREIGN_LEDGER_LOCKED', `the stored checkpoint of ${this.origin} changed under us (another sequencer?); refusing to serve ours`);
+      this.#stats.checkpoints++;
+      next = { size, root, note, text };
+    }
+    if (next === null || next.note === this.#signed.note || next.size < this.#signed.size) return;
+    this.#signed = { size: next.size, root: next.root, note: next.note, text: next.text, cosignatures: [] };
+    try {
+      await writeDurable(path.join(this.dir, CHECKPOINT), Buffer.from(next.note));
+      await fsyncDir(this.dir);
+      this.#stats.fileSyncs += 2;
+    } catch (err) {
+      throw unavailable('writing checkpoint failed', err);
+    }
+  }
+
+  /**
+   * Zero-fills the open segment ahead of the write offset, in the background, so commits
+   * overwrite allocated blocks (their sync then needs no metadata update). A crash leaves a
+   * zero tail, which recovery reads as a torn record and cuts.
+   */
+  #preallocateWal(): void {
+    if (this.#walExtending !== null || this.#broken !== null || this.#closed || this.#pg !== null) return;
+    if (this.#walAllocated - this.#walOffset >= WAL_PREALLOC_BYTES / 2 || this.#walOffset >= this.#walSegmentBytes) return;
+    const fh = this.#wal;
+    const from = Math.max(this.#walAllocated, this.#walOffset);
+    this.#walExtendFrom = from;
+    this.#walExtending = fh
+      .write(ZEROS, 0, ZEROS.length, from)
+      .then(
+        () => {
+          this.#stats.walPreallocs++;
+          if (this.#wal === fh) this.#walAllocated = from + ZEROS.length;
+        },
+        () => undefined, // Not fatal: commits then extend the file themselves.
+      )
+      .finally(() => {
+        this.#walExtending = null;
+      });
+  }
+
+  /** Counters of the work done so far (fsyncs per append = (walSyncs + fileSyncs) / appends). */
+  stats(): LedgerStats {
+    return { ...this.#stats };
+  }
+
   #onFullTile = (t: Tile): void => {
     this.#unflushed.set(`${t.level}/${t.n}`, t.buf);
+    if (t.level !== 0) return;
+    // Level-0 tile n is full, so bundle n is too: encode it now (spreads the work over appends
+    // instead of pausing the event loop for every bundle at the once-a-second integration).
+    const from = t.n * TILE_WIDTH - this.#edgeBase;
+    if (from >= 0 && from + TILE_WIDTH <= this.#edgeEntries.length) this.#unflushedBundles.set(t.n, encodeBundle(this.#edgeEntries.slice(from, from + TILE_WIDTH)));
   };
 
   /** Tile source for proofs: in-memory edge, unflushed full tiles, then full tiles on disk. */
@@ -305,14 +521,14 @@ export class Ledger {
     });
   };
 
-  #subtree: SubtreeHashFn = subtreeFromTiles(this.#tileSource);
+  #subtree: SubtreeHashFn = subtreeFromTiles(this.#tileSource, (L, n) => this.#tree.edgeTile(L, n) === undefined);
 
   /** The stored bytes of entry `index` (must be < size). */
   entry(index: number): Buffer {
     if (!(Number.isSafeInteger(index) && index >= 0 && index < this.size)) throw new LedgerError('SOVEREIGN_LEDGER_NOT_FOUND', `no entry ${index} (log size ${this.size})`);
     if (index >= this.#edgeBase) return this.#edgeEntries[index - this.#edgeBase] as Buffer;
     const n = Math.floor(index / TILE_WIDTH);
-    const bundle = this.#cache.get(`entries/${n}`, () => readFileSync(path.join(this.dir, bundlePath(n))));
+    const bundle = this.#bundles.get(String(n), () => readFileSync(path.join(this.dir, bundlePath(n))));
     const entries = decodeBundle(bundle);
     const e = entries[index % TILE_WIDTH];
     if (e === undefined) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `${bundlePath(n)} has no entry ${index}`);
@@ -341,6 +557,7 @@ export class Ledger {
   }
 
   async #integrate(): Promise<string> {
+    const stored = this.#pg === null ? null : await this.#syncPg(this.#pg);
     const S = this.#tree.size;
     if (S === this.#signed.size && this.#tiledSize === S && this.#signed.note !== '') return this.checkpoint();
     // Snapshot (synchronously) every tile and bundle that differs between #tiledSize and S.
@@ -366,26 +583,44 @@ export class Ledger {
     for (let n = firstBundle; n * TILE_WIDTH < S; n++) {
       const from = n * TILE_WIDTH;
       const to = Math.min(S, from + TILE_WIDTH);
-      const entries = this.#edgeEntries.slice(from - this.#edgeBase, to - this.#edgeBase);
-      writes.push({ rel: bundlePath(n, to - from), data: encodeBundle(entries) });
+      const ready = to - from === TILE_WIDTH ? this.#unflushedBundles.get(n) : undefined;
+      writes.push({ rel: bundlePath(n, to - from), data: ready ?? encodeBundle(this.#edgeEntries.slice(from - this.#edgeBase, to - this.#edgeBase)) });
     }
     const root = this.#tree.root();
     try {
+      // At most TILE_WRITERS files at a time: tile I/O holds at most two of libuv's four threads,
+      // so WAL writes (the append latency) never queue behind hundreds of tile operations.
       const dirs = new Set<string>();
       for (const w of writes) dirs.add(path.dirname(path.join(this.dir, w.rel)));
-      await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
-      await Promise.all(writes.map((w) => writeDurable(path.join(this.dir, w.rel), w.data)));
-      await Promise.all([...dirs].map(fsyncDir));
+      for (const d of dirs) await mkdir(d, { recursive: true });
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        for (let w = writes[next++]; w !== undefined; w = writes[next++]) {
+          await writeDurable(path.join(this.dir, w.rel), w.data);
+          this.#stats.fileSyncs++;
+        }
+      };
+      await Promise.all(Array.from({ length: TILE_WRITERS }, worker));
+      for (const d of dirs) {
+        await fsyncDir(d);
+        this.#stats.fileSyncs++;
+      }
     } catch (err) {
       throw unavailable('writing tiles failed', err);
     }
-    // Tiles up to S are durable: drop in-memory copies we no longer need.
+    // Tiles up to S are durable: move full tiles to the LRU (proofs keep using the same buffers).
     this.#tiledSize = S;
-    for (const k of flushedKeys) this.#unflushed.delete(k);
+    for (const k of flushedKeys) {
+      const t = this.#unflushed.get(k);
+      if (t !== undefined) this.#cache.set(k, t);
+      this.#unflushed.delete(k);
+    }
     const newBase = Math.floor(S / TILE_WIDTH) * TILE_WIDTH;
+    for (const n of this.#unflushedBundles.keys()) if ((n + 1) * TILE_WIDTH <= S) this.#unflushedBundles.delete(n);
     this.#edgeEntries = this.#edgeEntries.slice(newBase - this.#edgeBase);
     this.#edgeBase = newBase;
-    await this.#sign(S, root);
+    if (this.#pg !== null) await this.#publishPg(this.#pg, S, root, stored);
+    else await this.#sign(S, root);
     return this.checkpoint();
   }
 
@@ -411,18 +646,28 @@ export class Ledger {
       this.#signed = { size, root, note, text, cosignatures: [] };
       await writeDurable(path.join(this.dir, CHECKPOINT), Buffer.from(note));
       await fsyncDir(this.dir);
+      this.#stats.fileSyncs += 4;
+      this.#stats.checkpoints++;
     } catch (err) {
       if (err instanceof LedgerError) throw err;
       throw unavailable('writing checkpoint failed', err);
     }
-    // Everything below `size` is now in tiles: WAL segments that end there can go.
-    this.#rotateRequested = true;
-    if (!this.#committing) void this.#commitLoop();
+    // Everything below `size` is now in tiles: closed WAL segments that end there can go.
+    await this.#pruneWal();
   }
 
-  /** Starts a new WAL segment at the current size and deletes segments fully below the checkpoint. */
+  /** Deletes closed WAL segments that end at or below the signed checkpoint. */
+  async #pruneWal(): Promise<void> {
+    const keep: WalSegment[] = [];
+    const drop: WalSegment[] = [];
+    for (const s of this.#walSegments) (s.end <= this.#signed.size ? drop : keep).push(s);
+    if (drop.length === 0) return;
+    this.#walSegments = keep;
+    for (const s of drop) await unlink(s.file).catch(() => undefined);
+  }
+
+  /** Starts a new WAL segment at the current size (called by the commit loop above WAL_SEGMENT_BYTES). */
   async #rotateWal(): Promise<void> {
-    this.#rotateRequested = false;
     const start = this.#tree.size;
     const open = this.#walSegments[this.#walSegments.length - 1];
     if (open !== undefined && this.#walOffset > 0 && open.start !== start) {
@@ -433,27 +678,25 @@ export class Ledger {
         return;
       }
     }
-    const keep: WalSegment[] = [];
-    for (const s of this.#walSegments) {
-      if (s.end <= this.#signed.size) {
-        await unlink(s.file).catch(() => undefined);
-      } else keep.push(s);
-    }
-    this.#walSegments = keep;
+    await this.#pruneWal();
   }
 
   async #openWal(start: number): Promise<void> {
     const file = path.join(this.stateDir, 'wal', walName(start));
-    const fh = await open(file, 'w', 0o600);
+    const fh = await open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_DSYNC, 0o600);
     await fsyncDir(path.dirname(file));
+    this.#stats.walRotations++;
+    if (this.#walExtending !== null) await this.#walExtending;
     this.#walSegments = this.#walSegments.filter((s) => s.file !== file);
     const prev = this.#walSegments[this.#walSegments.length - 1];
     if (prev !== undefined) prev.end = start;
     const old = this.#wal as FileHandle | undefined;
     this.#wal = fh;
     this.#walOffset = 0;
+    this.#walAllocated = 0;
     this.#walSegments.push({ start, end: Infinity, file });
     await old?.close();
+    this.#preallocateWal();
   }
 
   /**
@@ -461,6 +704,13 @@ export class Ledger {
    * the entry isn't covered yet). The entry's canonical JSON rides in the `extra` line.
    */
   async proof(index: number): Promise<string> {
+    if (this.#pg !== null) {
+      // Another replica may have appended it: wait (a few checkpoint intervals) for a checkpoint.
+      for (let i = 0; i < 50 && Number.isSafeInteger(index) && index >= this.#signed.size; i++) {
+        await this.publish();
+        if (index >= this.#signed.size) await new Promise((r) => setTimeout(r, this.#intervalMs / 10));
+      }
+    }
     if (!(Number.isSafeInteger(index) && index >= 0 && index < this.size)) throw new LedgerError('SOVEREIGN_LEDGER_NOT_FOUND', `no entry ${index} (log size ${this.size})`);
     if (index >= this.#signed.size) await this.publish();
     const cp = this.#signed;
@@ -542,7 +792,9 @@ export class Ledger {
       }
       if (this.#committing) await new Promise<void>((r) => this.#drained.push(r));
     }
-    await this.#wal.close().catch(() => undefined);
+    if (this.#walExtending !== null) await this.#walExtending;
+    await (this.#wal as FileHandle | undefined)?.close().catch(() => undefined);
+    await this.#pg?.close();
     rmSync(this.#lockFile, { force: true });
   }
 
@@ -599,7 +851,43 @@ export class Ledger {
     return t;
   }
 
+  /**
+   * PostgreSQL backend: the database is authoritative; the tree is rebuilt from its entries and
+   * the static layout (re)exported at the first integration.
+   */
+  async #openPg(opts: PgBackendOptions): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    this.#acquireLock();
+    this.#tree = new TreeBuilder(this.#onFullTile);
+    try {
+      this.#pg = await PgStore.connect(opts, this.origin, (err) => {
+        this.#broken ??= unavailable('PostgreSQL connection lost', err);
+      });
+    } catch (err) {
+      rmSync(this.#lockFile, { force: true });
+      throw unavailable(`connecting to PostgreSQL for ${this.origin} failed`, err);
+    }
+    try {
+      await this.publish();
+    } catch (err) {
+      await this.#pg.close();
+      rmSync(this.#lockFile, { force: true });
+      throw err;
+    }
+    this.#timer = setInterval(() => {
+      // Followers poll for new checkpoints; a follower also takes over when the sequencer goes.
+      if (this.#integrating === null && this.#broken === null) this.publish().catch(() => undefined);
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  /** With the PostgreSQL backend: true while this replica holds the sequencer lock. */
+  get isSequencer(): boolean {
+    return this.#pg?.isSequencer ?? true;
+  }
+
   async #recover(): Promise<void> {
+    if (this.#backend.kind === 'postgres') return this.#openPg(this.#backend);
     mkdirSync(this.dir, { recursive: true });
     this.#acquireLock();
     mkdirSync(path.join(this.stateDir, 'wal'), { recursive: true, mode: 0o700 });
@@ -670,8 +958,8 @@ export class Ledger {
       for (const r of records) {
         if (r.index < this.#tree.size) continue;
         if (r.index > this.#tree.size) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `write-ahead log ${file} skips from ${this.#tree.size} to ${r.index}`);
-        this.#tree.pushEntry(r.entry);
         this.#edgeEntries.push(r.entry);
+        this.#tree.pushEntry(r.entry);
       }
       const end = records.length > 0 ? (records[records.length - 1] as { index: number }).index + 1 : seg.start;
       this.#walSegments.push({ start: seg.start, end: Math.max(end, seg.start), file });
@@ -687,7 +975,7 @@ export class Ledger {
       writeFileSync(path.join(this.dir, CHECKPOINT), this.#signed.note);
       fsyncDirSync(this.dir);
     }
-    await this.#rotateWal();
+    await this.#pruneWal();
     this.#timer = setInterval(() => {
       if (this.#tree.size > this.#signed.size && this.#integrating === null && this.#broken === null) {
         this.publish().catch(() => undefined);

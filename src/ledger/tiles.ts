@@ -161,7 +161,11 @@ export type TileSource = (level: number, n: number) => Buffer;
  * consecutive hashes of a level-L tile (tlog-tiles: "The Merkle Tree levels between those
  * expressed by the tile hashes are reconstructed by hashing the leaves").
  */
-export function subtreeFromTiles(source: TileSource): SubtreeHashFn {
+export function subtreeFromTiles(source: TileSource, immutable?: (level: number, n: number) => boolean): SubtreeHashFn {
+  // Full tiles never change: their in-between levels are hashed once and kept as long as the
+  // source keeps the tile buffer alive (a proof then costs lookups, not ~250 hashes per tile).
+  const memo = new WeakMap<Buffer, Buffer[]>();
+  const edgeMemo = new Map<string, Buffer>();
   return (level, index) => {
     const L = Math.floor(level / TILE_HEIGHT);
     const r = level % TILE_HEIGHT;
@@ -173,8 +177,45 @@ export function subtreeFromTiles(source: TileSource): SubtreeHashFn {
     if (tile.length < (off + width) * HASH_SIZE) {
       throw new RangeError(`tile ${tilePath(L, n)} is too short for subtree ${level}/${index}`);
     }
-    return hashRun(tile, off, width);
+    if (r > 0 && immutable !== undefined && tile.length === FULL_TILE_BYTES && immutable(L, n)) {
+      let levels = memo.get(tile);
+      if (levels === undefined) {
+        levels = tileLevels(tile);
+        memo.set(tile, levels);
+      }
+      const i = off >> r;
+      return (levels[r] as Buffer).subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+    }
+    if (r === 0 || immutable === undefined) return hashRun(tile, off, width);
+    // A partial (edge) tile still grows, but a complete subtree inside it never changes: the
+    // right-edge subtrees every proof needs are hashed once per checkpoint, not per proof.
+    const key = `${level}/${index}`;
+    let h = edgeMemo.get(key);
+    if (h === undefined) {
+      h = hashRun(tile, off, width);
+      if (edgeMemo.size >= 4096) edgeMemo.clear();
+      edgeMemo.set(key, h);
+    }
+    return h;
   };
+}
+
+/**
+ * The tree levels inside a full tile: levels[r] holds the 256 / 2^r hashes of the tile's
+ * subtrees of 2^r hashes (levels[0] is the tile itself), for r = 0..7.
+ */
+export function tileLevels(tile: Buffer): Buffer[] {
+  const levels: Buffer[] = [tile];
+  for (let r = 1; r < TILE_HEIGHT; r++) {
+    const below = levels[r - 1] as Buffer;
+    const count = TILE_WIDTH >> r;
+    const out = Buffer.allocUnsafe(count * HASH_SIZE);
+    for (let i = 0; i < count; i++) {
+      hashChildren(below.subarray(2 * i * HASH_SIZE, (2 * i + 1) * HASH_SIZE), below.subarray((2 * i + 1) * HASH_SIZE, (2 * i + 2) * HASH_SIZE)).copy(out, i * HASH_SIZE);
+    }
+    levels.push(out);
+  }
+  return levels;
 }
 
 /** One tile under construction or completed, with its hashes in `buf` (width * 32 bytes used). */

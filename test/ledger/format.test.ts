@@ -37,6 +37,9 @@ import {
   signNote,
 } from '../../src/ledger/note.ts';
 import { formatCheckpoint, parseCheckpoint } from '../../src/ledger/checkpoint.ts';
+import { canonicalJson } from '../../src/ledger/entries.ts';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 
 const h = (s: string): Buffer => Buffer.from(s, 'hex');
 
@@ -203,4 +206,33 @@ test('tlog-checkpoint body format is strict', () => {
   assert.deepEqual(parseCheckpoint(text), { origin: 'example.com/log', size: 8, root, extensions: [] });
   assert.throws(() => parseCheckpoint(text.replace('\n8\n', '\n08\n')));
   assert.throws(() => parseCheckpoint('example.com/log\n8\nAAAA\n'));
+});
+
+test('canonicalJson matches the canonicalize package (RFC 8785) and rejects what JCS forbids', () => {
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.string({ unit: 'binary' }), tie('arr'), tie('obj')),
+    arr: fc.array(tie('value'), { maxLength: 5 }),
+    obj: fc.dictionary(fc.string({ unit: 'binary' }), tie('value'), { maxKeys: 5 }),
+  })).value;
+  fc.assert(
+    fc.property(json, (v) => {
+      let want: string | undefined;
+      try {
+        want = canonicalize(v);
+      } catch {
+        want = undefined;
+      }
+      let got: string | undefined;
+      try {
+        got = canonicalJson(v);
+      } catch {
+        got = undefined;
+      }
+      assert.equal(got, want);
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(canonicalJson({ b: [1, 'x', null, true], a: { d: 1e21, c: -0 } }), '{"a":{"c":0,"d":1e+21},"b":[1,"x",null,true]}');
+  assert.throws(() => canonicalJson('\ud800'));
+  assert.throws(() => canonicalJson(Infinity));
 });

@@ -156,9 +156,12 @@ test('witness: add-checkpoint protocol, cosignature and quorum', async () => {
 });
 
 test('fail closed: append rejects with SOVEREIGN_LEDGER_UNAVAILABLE when the WAL cannot be written', async () => {
-  const { l } = await fresh(1);
-  // The next WAL segment (opened at the next checkpoint's rotation) is /dev/full: writes fail ENOSPC.
+  const root = tempDir();
+  // Rotate the WAL after every batch, so the next segment is opened when decision 2 arrives.
+  const l = await openLedger({ dir: path.join(root, 'ledger'), origin: ORIGIN, keyDir: path.join(root, 'keys'), checkpointIntervalMs: 50, walSegmentBytes: 1 });
+  await l.append(decision(0));
   await l.append(decision(1));
+  // The next WAL segment (starting at index 2) is /dev/full: writes fail ENOSPC.
   symlinkSync('/dev/full', path.join(l.stateDir, 'wal', '0000000000000002.wal'));
   await l.publish();
   await new Promise((r) => setTimeout(r, 50));
