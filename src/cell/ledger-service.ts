@@ -34,7 +34,14 @@ export interface LedgerService {
 export async function openLedgerService(topology: Topology, region: string, dataDir: string, logger: Logger): Promise<LedgerService> {
   const origin = topology.ledgerOrigin(region);
   const keyDir = path.join(dataDir, 'keys');
-  const ledger = await openLedger({ dir: path.join(dataDir, 'ledger'), origin, keyDir, checkpointIntervalMs: topology.data.ledger.checkpointIntervalMs });
+  const lc = topology.data.ledger;
+  let backend: { kind: 'postgres'; connectionString: string } | undefined;
+  if (lc.backend === 'postgres') {
+    const url = process.env[lc.postgresUrlEnv];
+    if (!url) throw new Error(`ledger.backend is postgres but ${lc.postgresUrlEnv} is not set; export the connection string in that variable`);
+    backend = { kind: 'postgres', connectionString: url };
+  }
+  const ledger = await openLedger({ dir: path.join(dataDir, 'ledger'), origin, keyDir, checkpointIntervalMs: lc.checkpointIntervalMs, ...(backend ? { backend } : {}) });
   const me = topology.region(region);
   if (!me) throw new Error(`unknown region ${region}`);
   const witnessName = `witness.${topology.data.ledger.name}/${region}`;

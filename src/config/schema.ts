@@ -132,6 +132,14 @@ export const ConfigSchema = z.strictObject({
       checkpointIntervalMs: z.number().int().min(50).max(1000).default(1000),
       /** Region that records denials of subjects with no configured jurisdiction (unknown, third countries). */
       unknownRegion: id.optional(),
+      /**
+       * "file" (default): the log in the region's data directory. "postgres": entries in
+       * PostgreSQL, so several cell replicas of a region share one log (one sequencer at a time);
+       * each still exports the static tlog-tiles layout to its data directory.
+       */
+      backend: z.enum(['file', 'postgres']).default('file'),
+      /** Environment variable holding the PostgreSQL connection string for the postgres backend. */
+      postgresUrlEnv: z.string().default('SOVEREIGN_LEDGER_POSTGRES_URL'),
     })
     .prefault({}),
   state: z

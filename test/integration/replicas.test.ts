@@ -99,3 +99,34 @@ test('a suspension on one replica is in force on the other before the command re
   await resumed.body.dump();
   assert.equal(await regionOf(c.gateway), 'eu-frankfurt');
 });
+
+test('a region ledger in PostgreSQL: receipts verify against the exported log', { skip }, async () => {
+  const name = `it${process.pid}x${Date.now()}.example/ledger`;
+  process.env.SOVEREIGN_LEDGER_POSTGRES_URL = PG_URL;
+  const pgc = await startCluster({ ledger: { name, backend: 'postgres' } });
+  try {
+    const res = await request(`${pgc.gateway}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'AE' },
+      body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    const [origin, index] = String(res.headers['x-sovereign-ledger']).split(' ');
+    assert.equal(origin, `${name}/uae-dubai`);
+    let proof = '';
+    for (let i = 0; i < 60 && proof === ''; i++) {
+      const p = await request(`${pgc.gateway}/sovereign/ledger/uae-dubai/proof/${index}`);
+      if (p.statusCode === 200) proof = await p.body.text();
+      else {
+        await p.body.dump();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const key = (await (await request(`${pgc.gateway}/sovereign/ledger/uae-dubai/key`)).body.json()) as { log: string };
+    const { verifyProof } = await import('../../src/ledger/index.ts');
+    assert.equal(verifyProof(proof, key.log).origin, `${name}/uae-dubai`);
+  } finally {
+    await pgc.stop();
+  }
+});
