@@ -83,6 +83,9 @@ export function extractSegments(body: unknown): string[] {
   return out;
 }
 
+/** The segments joined by "\n"; a single segment (the usual chat request) is returned as is. */
 export function extractText(body: unknown): string {
-  return extractSegments(body).join('\n');
+  const segments = extractSegments(body);
+  if (segments.length === 1) return segments[0] ?? '';
+  return segments.join('\n');
 }

@@ -3,6 +3,7 @@
 // words, characters the main loop then skips), so the cost is linear in the input and no input can
 // make it backtrack. Numbers with check digits are validated here; invalid ones are not reported.
 
+import { Buffer } from 'node:buffer';
 import { IBAN_LENGTHS, ibanValid, luhnValid, nhsValid, sgNricValid } from './checksums.ts';
 import {
   NAME_CUES_COLON,
@@ -13,7 +14,7 @@ import {
   type SpecialCategory,
 } from './lexicon.ts';
 import { AMBIGUOUS_FIRST_NAMES, FIRST_NAMES, NOT_SURNAMES } from './names.ts';
-import { SYMBOLS, compileTrie, symbolOf, type CompiledTrie } from './trie.ts';
+import { SYM as TRIE_SYM, SYMBOLS, compileTrie, symbolOf, type CompiledTrie } from './trie.ts';
 import type { DetectionType } from './types.ts';
 
 /** Internal detection kinds; several may map to one public type (PERSON found by a cue or by a name list). */
@@ -107,9 +108,13 @@ function isLetter(c: number): boolean {
   return c < 128 ? ((CLS[c] ?? 0) & (UPPER | LOWER)) !== 0 : nonAsciiWord(c);
 }
 
-/** Code at i, or NaN past the end (NaN fails every comparison, so no bounds checks are needed). */
-function at(text: string, i: number): number {
-  return text.charCodeAt(i);
+/**
+ * Code unit at i, or 0 (NUL: a non-word character no scanner accepts) outside the text. charCodeAt
+ * past the end returns NaN, which deoptimizes the caller ("out of bounds" in --trace-deopt) and
+ * turns integer comparisons into float ones; scanners read through this check instead.
+ */
+function ch(text: string, i: number): number {
+  return i >= 0 && i < text.length ? text.charCodeAt(i) : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,6 +164,14 @@ function buildWordTable(): WordTable {
 }
 
 const WORDS: WordTable = buildWordTable();
+// Module-local constants: the JIT folds these into the code, while an imported binding is loaded
+// (and type-checked) on every use.
+const SYM: Int8Array = TRIE_SYM;
+const NSYM = 39;
+if (NSYM !== SYMBOLS) throw new Error('classify: trie alphabet changed; update NSYM');
+const T_NEXT: Int32Array = WORDS.trie.next;
+const T_EXACT: Int32Array = WORDS.trie.exact;
+const T_PREFIX: Int32Array = WORDS.trie.prefix;
 const NOT_NAME: ReadonlySet<string> = new Set(NOT_SURNAMES);
 const KNOWN_FIRST: ReadonlySet<string> = new Set(FIRST_NAMES);
 
@@ -169,6 +182,31 @@ const MAX_GROUPS = 12;
 const gStart = new Int32Array(MAX_GROUPS);
 const gEnd = new Int32Array(MAX_GROUPS);
 const gSep = new Int32Array(MAX_GROUPS); // separator char code after group k (0 for the last)
+
+// The text's UTF-16 code units, copied natively into a reused buffer: reading a typed array in the
+// hot loops costs a bounds check, while charCodeAt re-dispatches on the string's representation
+// (sequential, sliced, cons, external; one- or two-byte) for every character.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const KEEP_UNITS = 1 << 16; // scratch kept between calls; longer texts get a buffer of their own
+let unitBytes: Buffer = Buffer.allocUnsafeSlow(2 * 8192);
+let units = new Uint16Array(unitBytes.buffer, unitBytes.byteOffset, 8192);
+
+function codeUnits(text: string): Uint16Array {
+  const n = text.length;
+  let bytes = unitBytes;
+  let u = units;
+  if (n > u.length) {
+    bytes = Buffer.allocUnsafeSlow(2 * n);
+    u = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+    if (n <= KEEP_UNITS) {
+      unitBytes = bytes;
+      units = u;
+    }
+  }
+  if (LITTLE_ENDIAN) bytes.write(text, 0, 2 * n, 'utf16le');
+  else for (let k = 0; k < n; k++) u[k] = text.charCodeAt(k);
+  return u;
+}
 
 const SSN_SAMPLES: ReadonlySet<string> = new Set(['078051120', '219099999', '123456789', '111111111']);
 
@@ -181,24 +219,23 @@ export class Scanner {
     this.text = text;
     this.n = text.length;
     this.out = out;
-    const n = this.n;
+    const n = text.length;
+    const u = codeUnits(text);
     let i = 0;
     try {
       while (i < n) {
-        const c = text.charCodeAt(i);
-        if (c < 128) {
-          const k = CLS[c] ?? 0;
-          if (k & WORD) {
-            i = this.token(i);
-            continue;
-          }
+        const c = u[i] ?? 0;
+        if (c >= 128) {
+          i = nonAsciiWord(c) ? this.wordEnd(i + 1) : i + 1;
+          continue;
+        }
+        const k = CLS[c] ?? 0;
+        if ((k & WORD) === 0) {
           if (c === 64) {
             // @
             const e = this.email(i);
             i = e > i ? e : i + 1;
-            continue;
-          }
-          if ((c === 43 || c === 40) && isDigit(at(text, i + 1)) && !isWord(at(text, i - 1))) {
+          } else if ((c === 43 || c === 40) && isDigit(ch(text, i + 1)) && !isWord(ch(text, i - 1))) {
             // + or (
             const e = this.phonePunct(i);
             if (e > i) {
@@ -207,16 +244,65 @@ export class Scanner {
             } else {
               i++;
             }
-            continue;
+          } else {
+            i++;
           }
-          i++;
           continue;
         }
-        if (nonAsciiWord(c)) {
-          i = this.wordEnd(i + 1);
+
+        // A token starts at s (an ASCII word character after a non-word character). One pass over
+        // it finds its end and walks the lexicon trie (case folded by the SYM table) while some
+        // entry still continues with its letters: nothing is read twice, sliced or lower-cased.
+        const s = i;
+        const sym0 = SYM[c] ?? -1;
+        let node = sym0 >= 0 ? (T_NEXT[sym0] ?? -1) : -1;
+        // The first prefix entry (`word*`) reached inside the word; it would end at the word's end.
+        let px = node >= 0 && sym0 < 26 ? (T_PREFIX[node] ?? -1) : -1;
+        let seen = 0; // character classes seen after the first character
+        let j = s + 1;
+        while (node >= 0 && j < n) {
+          const d = u[j] ?? 0;
+          if (d < 128) {
+            const kd = CLS[d] ?? 0;
+            if ((kd & WORD) === 0) break;
+            seen |= kd;
+            const sym = SYM[d] ?? -1;
+            node = sym >= 0 ? (T_NEXT[node * NSYM + sym] ?? -1) : -1;
+            if (px < 0 && node >= 0 && sym < 26) px = T_PREFIX[node] ?? -1;
+          } else {
+            if (!nonAsciiWord(d)) break;
+            node = -1;
+          }
+          j++;
+        }
+        if (node < 0) {
+          // The rest of the word only needs its end.
+          while (j < n) {
+            const d = u[j] ?? 0;
+            if (d < 128) {
+              const kd = CLS[d] ?? 0;
+              if ((kd & WORD) === 0) break;
+              seen |= kd;
+            } else if (!nonAsciiWord(d)) {
+              break;
+            }
+            j++;
+          }
+        }
+        // Identifiers (numbers, IBAN, NINO, NRIC/FIN, IPv6) need a digit at the start, a digit
+        // inside the word, a two-character word ("AB 12 34 56 C") or a short hex word before ':'.
+        if ((k & DIGIT) !== 0 || (seen & DIGIT) !== 0 || j - s === 2 || ((k & HEX) !== 0 && j - s <= 4)) {
+          i = this.token(s, j, c, node, px);
           continue;
         }
-        i++;
+        const ex = node >= 0 ? (T_EXACT[node] ?? -1) : -1;
+        const best = ex >= 0 ? ex : px;
+        if (best < 0 && (node < 0 || symbolOf(ch(text, j)) < 0)) {
+          i = j; // most words end here
+          continue;
+        }
+        const e = this.words(s, j, node, best, ex >= 0);
+        i = e > j ? e : j;
       }
     } finally {
       this.text = '';
@@ -230,27 +316,36 @@ export class Scanner {
 
   private wordEnd(p: number): number {
     const text = this.text;
-    while (isWord(text.charCodeAt(p))) p++;
+    while (isWord(ch(text, p))) p++;
     return p;
   }
 
-  /** Handles the token starting at s (a word character preceded by a non-word character). */
-  private token(s: number): number {
+  /**
+   * The token [s, j) starting with ASCII word character c0 may be an identifier: tries those
+   * scanners, then the lexicon (`node` and `px` are the trie walk's state at j, see scan).
+   */
+  private token(s: number, j: number, c0: number, node: number, px: number): number {
     const text = this.text;
-    const c0 = text.charCodeAt(s);
-    const j = this.wordEnd(s + 1);
-    if (isDigit(c0)) {
-      const e = this.numeric(s, j);
+    if ((CLS[c0] ?? 0) & DIGIT) {
+      const e = this.numeric(s);
       if (e > 0) return e;
     } else if (c0 !== 95) {
-      const e = this.alnumId(s, j);
-      if (e > 0) return e;
+      // IBAN, NINO and NRIC/FIN all have a digit at s+1 or s+2 (NINO may be spaced: "AB 12…").
+      const c2 = ch(text, s + 2);
+      if (isDigit(ch(text, s + 1)) || isDigit(c2) || (c2 === 32 && isDigit(ch(text, s + 3)))) {
+        const e = this.alnumId(s);
+        if (e > 0) return e;
+      }
     }
-    if ((cls(c0) & HEX) !== 0 && j - s <= 4 && at(text, j) === 58) {
+    if ((cls(c0) & HEX) !== 0 && j - s <= 4 && ch(text, j) === 58) {
       const e = this.ipv6(s);
       if (e > 0) return e;
     }
-    const e = this.words(s, j);
+    // An exact entry ending with the word beats a prefix entry reached inside it.
+    const ex = node >= 0 ? (T_EXACT[node] ?? -1) : -1;
+    const best = ex >= 0 ? ex : px;
+    if (best < 0 && (node < 0 || symbolOf(ch(text, j)) < 0)) return j; // most words end here
+    const e = this.words(s, j, node, best, ex >= 0);
     return e > j ? e : j;
   }
 
@@ -264,14 +359,14 @@ export class Scanner {
     let p = s;
     while (g < MAX_GROUPS) {
       const a = p;
-      while (isDigit(text.charCodeAt(p)) && p - a <= 19) p++;
+      while (isDigit(ch(text, p)) && p - a <= 19) p++;
       if (p === a) break;
       gStart[g] = a;
       gEnd[g] = p;
       gSep[g] = 0;
       g++;
-      const c = text.charCodeAt(p);
-      if ((c === 32 || c === 45 || c === 46) && isDigit(text.charCodeAt(p + 1))) {
+      const c = ch(text, p);
+      if ((c === 32 || c === 45 || c === 46) && isDigit(ch(text, p + 1))) {
         gSep[g - 1] = c;
         p++;
       } else {
@@ -297,7 +392,7 @@ export class Scanner {
   /** A match over groups 0..last may end here unless the next char continues the same number. */
   private endsClean(last: number, allowSameSepNext: boolean): boolean {
     const e = gEnd[last] ?? 0;
-    const c = this.text.charCodeAt(e);
+    const c = ch(this.text, e);
     if (isWord(c)) return false;
     const next = gSep[last] ?? 0;
     if (next === 0) return true;
@@ -317,11 +412,11 @@ export class Scanner {
     return s;
   }
 
-  private numeric(s: number, _j: number): number {
+  private numeric(s: number): number {
     const text = this.text;
     // Inside a longer number such as "12.345-..." the previous separator follows a digit.
-    const prev = text.charCodeAt(s - 1);
-    if ((prev === 45 || prev === 46 || prev === 47 || prev === 44) && isDigit(text.charCodeAt(s - 2))) return -1;
+    const prev = ch(text, s - 1);
+    if ((prev === 45 || prev === 46 || prev === 47 || prev === 44) && isDigit(ch(text, s - 2))) return -1;
     const G = this.groups(s);
     if (G === 0) return -1;
 
@@ -333,7 +428,7 @@ export class Scanner {
         if (len > 3) ok = false;
         else if (Number(text.slice(gStart[k], gEnd[k])) > 255) ok = false;
       }
-      if (ok && !isWord(text.charCodeAt(gEnd[3] ?? 0)) && gSep[3] !== 46) {
+      if (ok && !isWord(ch(text, gEnd[3] ?? 0)) && gSep[3] !== 46) {
         this.emit(K_IP, s, gEnd[3] ?? 0);
         return gEnd[3] ?? 0;
       }
@@ -349,8 +444,8 @@ export class Scanner {
         this.groupLen(3) === 1 && this.sameSep(3) && gSep[0] !== 46
       ) last = 3;
       if (last >= 0 && this.endsClean(last, false)) {
-        const y = text.charCodeAt(last === 0 ? s + 3 : (gStart[1] ?? 0));
-        const y2 = text.charCodeAt((last === 0 ? s + 3 : (gStart[1] ?? 0)) + 1);
+        const y = ch(text, last === 0 ? s + 3 : (gStart[1] ?? 0));
+        const y2 = ch(text, (last === 0 ? s + 3 : (gStart[1] ?? 0)) + 1);
         const plausibleYear = (y === 49 && y2 === 57) || (y === 50 && y2 === 48); // 19xx or 20xx
         if (plausibleYear && luhnValid(text, s, gEnd[last] ?? 0)) {
           this.emit(K_AE, s, gEnd[last] ?? 0);
@@ -442,19 +537,19 @@ export class Scanner {
     const text = this.text;
     if (G >= 3) {
       // NANP with optional country code 1
-      const off = this.groupLen(0) === 1 && text.charCodeAt(s) === 49 && G >= 4 ? 1 : 0;
+      const off = this.groupLen(0) === 1 && ch(text, s) === 49 && G >= 4 ? 1 : 0;
       const a = off;
       if (
         this.groupLen(a) === 3 && this.groupLen(a + 1) === 3 && this.groupLen(a + 2) === 4 &&
         gSep[a] === gSep[a + 1] && (off === 0 || gSep[0] === gSep[a]) &&
-        text.charCodeAt(gStart[a] ?? 0) >= 50 && text.charCodeAt(gStart[a + 1] ?? 0) >= 50 &&
+        ch(text, gStart[a] ?? 0) >= 50 && ch(text, gStart[a + 1] ?? 0) >= 50 &&
         this.endsClean(a + 2, false)
       ) return gEnd[a + 2] ?? 0;
     }
-    if (G >= 2 && text.charCodeAt(s) === 48) {
-      const intl = text.charCodeAt(s + 1) === 48;
+    if (G >= 2 && ch(text, s) === 48) {
+      const intl = ch(text, s + 1) === 48;
       // after the trunk prefix (0) or international prefix (00) comes a non-zero digit
-      const lead = intl ? text.charCodeAt(s + 2) : text.charCodeAt(s + 1);
+      const lead = intl ? ch(text, s + 2) : ch(text, s + 1);
       if (!(lead >= 49 && lead <= 57) && !(lead === 32 || lead === 45 || lead === 46)) return -1;
       const len0 = this.groupLen(0);
       if (len0 < 2 || len0 > 5) return -1;
@@ -477,7 +572,7 @@ export class Scanner {
   /** Phone numbers starting with '+' (E.164-style) or '(' (area code in brackets). */
   private phonePunct(s: number): number {
     const text = this.text;
-    const plus = text.charCodeAt(s) === 43;
+    const plus = ch(text, s) === 43;
     let p = s + (plus ? 1 : 0);
     let digits = 0;
     let groups = 0;
@@ -485,24 +580,24 @@ export class Scanner {
     let lastGroupEnd = -1;
     while (groups < 10) {
       let paren = false;
-      if (text.charCodeAt(p) === 40) {
+      if (ch(text, p) === 40) {
         paren = true;
         p++;
       }
       const a = p;
-      while (isDigit(text.charCodeAt(p)) && p - a < 15) p++;
+      while (isDigit(ch(text, p)) && p - a < 15) p++;
       if (p === a) return -1;
       const len = p - a;
       if (paren) {
-        if (text.charCodeAt(p) !== 41) return -1;
+        if (ch(text, p) !== 41) return -1;
         p++;
       }
       digits += len;
       groups++;
       if (firstLen < 0) firstLen = len;
       lastGroupEnd = p;
-      const c = text.charCodeAt(p);
-      const c1 = text.charCodeAt(p + 1);
+      const c = ch(text, p);
+      const c1 = ch(text, p + 1);
       if ((c === 32 || c === 45 || c === 46) && (isDigit(c1) || c1 === 40)) {
         p++;
         continue;
@@ -510,39 +605,39 @@ export class Scanner {
       if (paren && (isDigit(c) || c === 40)) continue; // "(415)555-0132"
       break;
     }
-    if (isWord(text.charCodeAt(lastGroupEnd))) return -1;
+    if (isWord(ch(text, lastGroupEnd))) return -1;
     if (plus) {
-      if (text.charCodeAt(s + 1) === 48) return -1;
+      if (ch(text, s + 1) === 48) return -1;
       return digits >= 8 && digits <= 15 ? lastGroupEnd : -1;
     }
     // "(415) 555-0132" or "(020) 7946 0958"
-    if (firstLen === 3 && digits === 10 && groups >= 2 && text.charCodeAt(s + 1) >= 50) return lastGroupEnd;
-    if (text.charCodeAt(s + 1) === 48 && digits >= 9 && digits <= 11 && groups >= 2) return lastGroupEnd;
+    if (firstLen === 3 && digits === 10 && groups >= 2 && ch(text, s + 1) >= 50) return lastGroupEnd;
+    if (ch(text, s + 1) === 48 && digits >= 9 && digits <= 11 && groups >= 2) return lastGroupEnd;
     return -1;
   }
 
   // -------------------------------------------------------------------------------------------
   // Alphanumeric identifiers starting with a letter: IBAN, UK NINO, SG NRIC/FIN.
 
-  private alnumId(s: number, _j: number): number {
+  private alnumId(s: number): number {
     const text = this.text;
-    const c0 = text.charCodeAt(s);
-    const c1 = text.charCodeAt(s + 1);
-    if (isUpper(c0) && isUpper(c1) && isDigit(text.charCodeAt(s + 2)) && isDigit(text.charCodeAt(s + 3))) {
+    const c0 = ch(text, s);
+    const c1 = ch(text, s + 1);
+    if (isUpper(c0) && isUpper(c1) && isDigit(ch(text, s + 2)) && isDigit(ch(text, s + 3))) {
       const e = this.iban(s);
       if (e > 0) return e;
     }
-    const c2 = text.charCodeAt(s + 2);
-    if (c0 < 128 && c1 < 128 && isLetter(c0) && isLetter(c1) && (isDigit(c2) || (c2 === 32 && isDigit(text.charCodeAt(s + 3))))) {
+    const c2 = ch(text, s + 2);
+    if (c0 < 128 && c1 < 128 && isLetter(c0) && isLetter(c1) && (isDigit(c2) || (c2 === 32 && isDigit(ch(text, s + 3))))) {
       const e = this.nino(s);
       if (e > 0) return e;
     }
     const u0 = c0 & ~0x20;
     if ((u0 === 83 || u0 === 84 || u0 === 70 || u0 === 71 || u0 === 77) && c0 < 128 && isDigit(c1)) {
       let p = s + 1;
-      while (p < s + 8 && isDigit(text.charCodeAt(p))) p++;
-      const cl = text.charCodeAt(p);
-      if (p === s + 8 && cl < 128 && (cls(cl) & (UPPER | LOWER)) && !isWord(text.charCodeAt(p + 1))) {
+      while (p < s + 8 && isDigit(ch(text, p))) p++;
+      const cl = ch(text, p);
+      if (p === s + 8 && cl < 128 && (cls(cl) & (UPPER | LOWER)) && !isWord(ch(text, p + 1))) {
         if (sgNricValid(text.slice(s, s + 9))) {
           this.emit(K_SG, s, s + 9);
           return s + 9;
@@ -561,7 +656,7 @@ export class Scanner {
     let spaced = false;
     let chars = '';
     while (count < len) {
-      const c = text.charCodeAt(p);
+      const c = ch(text, p);
       if (isDigit(c) || isUpper(c)) {
         chars += text[p];
         count++;
@@ -579,16 +674,16 @@ export class Scanner {
     if (spaced) {
       let k = 0;
       for (let q = s; q < p; q++) {
-        const c = text.charCodeAt(q);
+        const c = ch(text, q);
         if (c === 32) {
           if (k % 4 !== 0) return -1;
         } else {
           k++;
-          if (k % 4 === 0 && k < len && text.charCodeAt(q + 1) !== 32) return -1;
+          if (k % 4 === 0 && k < len && ch(text, q + 1) !== 32) return -1;
         }
       }
     }
-    if (isWord(text.charCodeAt(p))) return -1;
+    if (isWord(ch(text, p))) return -1;
     if (!ibanValid(chars)) return -1;
     this.emit(K_IBAN, s, p);
     return p;
@@ -597,23 +692,23 @@ export class Scanner {
   /** UK National Insurance number (HMRC NIM39110): prefix rules, six digits, suffix A–D. */
   private nino(s: number): number {
     const text = this.text;
-    const a = text.charCodeAt(s) & ~0x20;
-    const b = text.charCodeAt(s + 1) & ~0x20;
+    const a = ch(text, s) & ~0x20;
+    const b = ch(text, s + 1) & ~0x20;
     // First letter not D F I Q U V; second not D F I O Q U V; some pairs never issued.
     if ('DFIQUV'.includes(String.fromCharCode(a)) || 'DFIOQUV'.includes(String.fromCharCode(b))) return -1;
     const pair = String.fromCharCode(a, b);
     if (pair === 'BG' || pair === 'GB' || pair === 'NK' || pair === 'KN' || pair === 'TN' || pair === 'NT' || pair === 'ZZ') return -1;
     let p = s + 2;
     for (let k = 0; k < 3; k++) {
-      if (text.charCodeAt(p) === 32) p++;
-      if (!isDigit(text.charCodeAt(p)) || !isDigit(text.charCodeAt(p + 1))) return -1;
+      if (ch(text, p) === 32) p++;
+      if (!isDigit(ch(text, p)) || !isDigit(ch(text, p + 1))) return -1;
       p += 2;
     }
-    if (text.charCodeAt(p) === 32) p++;
-    const suffix = text.charCodeAt(p) & ~0x20;
+    if (ch(text, p) === 32) p++;
+    const suffix = ch(text, p) & ~0x20;
     if (suffix < 65 || suffix > 68) return -1;
     p++;
-    if (isWord(text.charCodeAt(p))) return -1;
+    if (isWord(ch(text, p))) return -1;
     this.emit(K_NINO, s, p);
     return p;
   }
@@ -630,14 +725,14 @@ export class Scanner {
     let end = -1;
     for (let guard = 0; guard < 10; guard++) {
       const a = p;
-      while (p - a < 4 && (cls(text.charCodeAt(p)) & HEX) !== 0) p++;
+      while (p - a < 4 && (cls(ch(text, p)) & HEX) !== 0) p++;
       const len = p - a;
       if (len === 0) {
-        if (!(compressed && text.charCodeAt(p - 1) === 58 && text.charCodeAt(p - 2) === 58)) return -1;
+        if (!(compressed && ch(text, p - 1) === 58 && ch(text, p - 2) === 58)) return -1;
         end = p;
         break;
       }
-      const c = text.charCodeAt(p);
+      const c = ch(text, p);
       if (c === 46 && hextets <= 6 && len <= 3) {
         // embedded IPv4 tail
         const e = this.ipv4Tail(a);
@@ -648,17 +743,17 @@ export class Scanner {
       }
       hextets++;
       if (c === 58) {
-        if (text.charCodeAt(p + 1) === 58) {
+        if (ch(text, p + 1) === 58) {
           if (compressed) return -1;
           compressed = true;
           p += 2;
-          if ((cls(text.charCodeAt(p)) & HEX) === 0) {
+          if ((cls(ch(text, p)) & HEX) === 0) {
             end = p;
             break;
           }
           continue;
         }
-        if ((cls(text.charCodeAt(p + 1)) & HEX) === 0) {
+        if ((cls(ch(text, p + 1)) & HEX) === 0) {
           end = p;
           break;
         }
@@ -669,7 +764,7 @@ export class Scanner {
       break;
     }
     if (end < 0) return -1;
-    if (isWord(text.charCodeAt(end)) || text.charCodeAt(end) === 58) return -1;
+    if (isWord(ch(text, end)) || ch(text, end) === 58) return -1;
     if (compressed ? hextets > 7 || hextets < 2 : hextets !== 8) return -1;
     this.emit(K_IP, s, end);
     return end;
@@ -680,24 +775,24 @@ export class Scanner {
     let p = s;
     for (let k = 0; k < 4; k++) {
       const a = p;
-      while (p - a < 3 && isDigit(text.charCodeAt(p))) p++;
+      while (p - a < 3 && isDigit(ch(text, p))) p++;
       if (p === a || Number(text.slice(a, p)) > 255) return -1;
       if (k < 3) {
-        if (text.charCodeAt(p) !== 46) return -1;
+        if (ch(text, p) !== 46) return -1;
         p++;
       }
     }
-    return isDigit(text.charCodeAt(p)) ? -1 : p;
+    return isDigit(ch(text, p)) ? -1 : p;
   }
 
   /** local@domain.tld with a 64-char local part and dot-separated labels (RFC 5321 §4.5.3.1). */
   private email(atPos: number): number {
     const text = this.text;
     let a = atPos;
-    while (a > 0 && (cls(text.charCodeAt(a - 1)) & LOCAL) !== 0 && atPos - a <= 64) a--;
+    while (a > 0 && (cls(ch(text, a - 1)) & LOCAL) !== 0 && atPos - a <= 64) a--;
     if (atPos - a > 64 || a === atPos) return -1;
-    while (a < atPos && text.charCodeAt(a) === 46) a++;
-    if (a === atPos || text.charCodeAt(atPos - 1) === 46) return -1;
+    while (a < atPos && ch(text, a) === 46) a++;
+    if (a === atPos || ch(text, atPos - 1) === 46) return -1;
     let p = atPos + 1;
     let labels = 0;
     let lastLabelStart = p;
@@ -705,11 +800,11 @@ export class Scanner {
     for (;;) {
       const l = p;
       let letters = true;
-      while ((cls(text.charCodeAt(p)) & DOMAIN) !== 0 && p - l < 64) {
-        if (!((cls(text.charCodeAt(p)) & (UPPER | LOWER)) !== 0)) letters = false;
+      while ((cls(ch(text, p)) & DOMAIN) !== 0 && p - l < 64) {
+        if (!((cls(ch(text, p)) & (UPPER | LOWER)) !== 0)) letters = false;
         p++;
       }
-      if (p === l || p - l >= 64 || text.charCodeAt(l) === 45 || text.charCodeAt(p - 1) === 45) {
+      if (p === l || p - l >= 64 || ch(text, l) === 45 || ch(text, p - 1) === 45) {
         if (p === l && labels >= 2) {
           p = l - 1; // trailing dot belongs to the sentence
           break;
@@ -719,14 +814,14 @@ export class Scanner {
       labels++;
       lastLabelStart = l;
       lastLabelLetters = letters;
-      if (text.charCodeAt(p) === 46 && (cls(text.charCodeAt(p + 1)) & DOMAIN) !== 0 && p - atPos < 253) {
+      if (ch(text, p) === 46 && (cls(ch(text, p + 1)) & DOMAIN) !== 0 && p - atPos < 253) {
         p++;
         continue;
       }
       break;
     }
     if (labels < 2 || !lastLabelLetters || p - lastLabelStart < 2) return -1;
-    if (isWord(text.charCodeAt(p)) || text.charCodeAt(p) === 64) return -1;
+    if (isWord(ch(text, p)) || ch(text, p) === 64) return -1;
     this.emit(K_EMAIL, a, p);
     return p;
   }
@@ -734,29 +829,29 @@ export class Scanner {
   // -------------------------------------------------------------------------------------------
   // Words: special-category lexicons, titles, name cues and first names.
 
-  /** Walks the trie from word start s; emits what it finds and returns the index to resume at. */
-  private words(s: number, j: number): number {
+  /**
+   * Continues the trie walk of the word [s, j) past its end (phrases: spaces, hyphens,
+   * apostrophes) from `node`, the trie node the word reached (-1 when none), with `best` the entry
+   * the word itself matched (ending at j). Emits what it finds and returns the index to resume at.
+   */
+  private words(s: number, j: number, node: number, best: number, bestExact: boolean): number {
     const text = this.text;
-    const { next, exact, prefix } = WORDS.trie;
-    let node = 0;
-    let p = s;
-    let best = -1;
-    let bestEnd = -1;
-    let bestExact = false;
-    for (;;) {
-      const sym = symbolOf(text.charCodeAt(p));
+    let p = j;
+    let bestEnd = best >= 0 ? j : -1;
+    while (node >= 0) {
+      const sym = symbolOf(ch(text, p));
       if (sym < 0) break;
-      const child = next[node * SYMBOLS + sym] ?? -1;
+      const child = T_NEXT[node * NSYM + sym] ?? -1;
       if (child < 0) break;
       node = child;
       p++;
-      const ex = exact[node] ?? -1;
-      if (ex >= 0 && !isWord(text.charCodeAt(p)) && (p > bestEnd || (p === bestEnd && !bestExact))) {
+      const ex = T_EXACT[node] ?? -1;
+      if (ex >= 0 && !isWord(ch(text, p)) && (p > bestEnd || (p === bestEnd && !bestExact))) {
         best = ex;
         bestEnd = p;
         bestExact = true;
       }
-      const px = prefix[node] ?? -1;
+      const px = T_PREFIX[node] ?? -1;
       if (px >= 0 && sym < 26) {
         const we = p < j ? j : this.wordEnd(p);
         if (we > bestEnd) {
@@ -775,17 +870,17 @@ export class Scanner {
       case E_NEGATIVE:
         return bestEnd;
       case E_TITLE: {
-        if (!isUpper(text.charCodeAt(s))) return j;
+        if (!isUpper(ch(text, s))) return j;
         let q = bestEnd;
-        if (text.charCodeAt(q) === 46) q++;
-        if (text.charCodeAt(q) !== 32) return j;
+        if (ch(text, q) === 46) q++;
+        if (ch(text, q) !== 32) return j;
         const e = this.nameRun(q + 1, false);
         if (e < 0) return j;
         this.emit(K_PERSON_CUE, q + 1, e);
         return e;
       }
       case E_CUE_NEXT: {
-        if (text.charCodeAt(bestEnd) !== 32) return j;
+        if (ch(text, bestEnd) !== 32) return j;
         const e = this.nameRun(bestEnd + 1, true);
         if (e < 0) return bestEnd;
         this.emit(K_PERSON_CUE, bestEnd + 1, e);
@@ -793,10 +888,10 @@ export class Scanner {
       }
       case E_CUE_COLON: {
         let q = bestEnd;
-        if (text.charCodeAt(q) === 32) q++;
-        if (text.charCodeAt(q) !== 58) return bestEnd;
+        if (ch(text, q) === 32) q++;
+        if (ch(text, q) !== 58) return bestEnd;
         q++;
-        while (text.charCodeAt(q) === 32 && q - bestEnd < 4) q++;
+        while (ch(text, q) === 32 && q - bestEnd < 4) q++;
         const e = this.nameRun(q, true);
         if (e < 0) return bestEnd;
         this.emit(K_PERSON_CUE, q, e);
@@ -804,10 +899,10 @@ export class Scanner {
       }
       case E_CUE_SIGNOFF: {
         let q = bestEnd;
-        if (text.charCodeAt(q) === 44 || text.charCodeAt(q) === 33) q++;
+        if (ch(text, q) === 44 || ch(text, q) === 33) q++;
         let newline = false;
         while (q - bestEnd < 6) {
-          const c = text.charCodeAt(q);
+          const c = ch(text, q);
           if (c === 10 || c === 13) newline = true;
           else if (c !== 32 && c !== 9) break;
           q++;
@@ -821,9 +916,9 @@ export class Scanner {
       case E_NAME:
       case E_NAME_AMBIGUOUS: {
         // Capitalised ("Sarah"), not shouting ("SARAH") and not inside a phrase ("sarah" is no cue).
-        if (bestEnd !== j || !isUpper(text.charCodeAt(s)) || isUpper(text.charCodeAt(s + 1))) return j;
+        if (bestEnd !== j || !isUpper(ch(text, s)) || isUpper(ch(text, s + 1))) return j;
         let e = j;
-        if (text.charCodeAt(j) === 32) {
+        if (ch(text, j) === 32) {
           const r = this.nameRun(j + 1, false, true);
           if (r > 0) e = r;
         }
@@ -846,25 +941,25 @@ export class Scanner {
     let end = -1;
     let q = p;
     for (let w = 0; w < 5; w++) {
-      const c = text.charCodeAt(q);
+      const c = ch(text, q);
       if (isNameUpper(c)) {
-        if (text.charCodeAt(q + 1) === 46) {
+        if (ch(text, q + 1) === 46) {
           // an initial such as "M." only counts between name words
-          if (text.charCodeAt(q + 2) !== 32 || (end < 0 && !afterName)) break;
+          if (ch(text, q + 2) !== 32 || (end < 0 && !afterName)) break;
           q += 3;
           continue;
         }
         let e = q + 1;
         for (;;) {
-          const d = text.charCodeAt(e);
+          const d = ch(text, e);
           if (isLetter(d)) e++;
-          else if ((d === 39 || d === 45 || d === 0x2019) && isNameUpper(text.charCodeAt(e + 1))) e++;
+          else if ((d === 39 || d === 45 || d === 0x2019) && isNameUpper(ch(text, e + 1))) e++;
           else break;
         }
-        if (isWord(text.charCodeAt(e)) || e - q < 2) break;
+        if (isWord(ch(text, e)) || e - q < 2) break;
         if (NOT_NAME.has(text.slice(q, e).toLowerCase())) break;
         // all-caps words are acronyms ("NASA"), not names
-        if (isUpper(text.charCodeAt(q + 1)) && isUpper(text.charCodeAt(e - 1))) break;
+        if (isUpper(ch(text, q + 1)) && isUpper(ch(text, e - 1))) break;
         end = e;
       } else if (allowKnownLower && w === 0 && c >= 97 && c <= 122) {
         const e = this.wordEnd(q);
@@ -873,7 +968,7 @@ export class Scanner {
       } else {
         break;
       }
-      if (text.charCodeAt(end) !== 32) break;
+      if (ch(text, end) !== 32) break;
       q = end + 1;
     }
     return end;

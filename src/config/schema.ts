@@ -142,6 +142,17 @@ export const ConfigSchema = z.strictObject({
       postgresUrlEnv: z.string().default('SOVEREIGN_LEDGER_POSTGRES_URL'),
     })
     .prefault({}),
+  classify: z
+    .strictObject({
+      /**
+       * Extra detectors: RE2 syntax (linear time, no backreferences or lookaround), run on the
+       * user content of every request. A match makes the class at least `class`.
+       */
+      patterns: z
+        .array(z.strictObject({ type: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, 'expected an upper-case type name such as EMPLOYEE_ID'), pattern: z.string().min(1), class: z.enum(['personal', 'special']) }))
+        .default([]),
+    })
+    .prefault({}),
   state: z
     .strictObject({
       /**

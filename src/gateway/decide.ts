@@ -7,6 +7,9 @@ import type { PolicyEngine } from '../policy/index.ts';
 import { Router, routingOptionsFrom, type RegionStatsLookup, type RouteDecision } from '../routing/index.ts';
 import type { ApplicableJurisdiction } from './identify.ts';
 
+/** Most policy ids a ledger entry records for one decision. */
+export const MAX_POLICY_IDS = 64;
+
 export interface DecideInput {
   jurisdictions: readonly ApplicableJurisdiction[];
   dataClass: DataClass;
@@ -71,7 +74,9 @@ export class Decider {
         } else {
           for (const d of route.denied) for (const p of d.policies) ids.add(p.id);
         }
-        return [...ids].sort();
+        // The ledger keeps at most MAX_POLICY_IDS (its schema's bound); the table digest in
+        // the decision identifies the whole policy set.
+        return [...ids].sort().slice(0, MAX_POLICY_IDS);
       },
     };
   }

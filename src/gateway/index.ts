@@ -60,7 +60,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     onError: (err) => logger.error({ err: err.message }, 'geo-IP database refused; the previous one stays in force'),
   });
   const clientAddress = createClientAddressResolver(topology.data.gateway.trustedProxies);
-  const classifier = createClassifier();
+  const classifier = createClassifier({ customPatterns: topology.data.classify.patterns });
   const health = new HealthMonitor(
     topology.regions.map((r) => ({ region: r.id, url: r.url })),
     { intervalMs: topology.data.gateway.probeIntervalMs, onChange: (h) => logger.info({ region: h.region, healthy: h.healthy, reason: h.reason }, 'region health changed') },
