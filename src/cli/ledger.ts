@@ -85,6 +85,34 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/**
+ * The witnesses whose cosignatures anchor a region's checkpoints (regions of other
+ * jurisdictions) and the quorum, unless given: keys from the running gateway, quorum from the
+ * topology. Without reachable witness keys the quorum cannot be checked, and verify says so.
+ */
+async function witnessDefaults(program: Command, region: string, given: string[] | undefined, quorum: string | undefined): Promise<{ witnesses: string[]; quorum: number }> {
+  const topology = loadTopology(program.opts<{ config?: string }>().config);
+  const q = quorum !== undefined ? Number(quorum) : topology.data.ledger.quorum;
+  if (!Number.isInteger(q) || q < 0) fail(`--quorum: expected a whole number, got "${quorum}"`);
+  if (given !== undefined) return { witnesses: given, quorum: q };
+  const me = topology.region(region);
+  const base = `http://${topology.data.gateway.host}:${topology.data.gateway.port}`;
+  const witnesses: string[] = [];
+  for (const peer of topology.regions.filter((r) => r.jurisdiction !== me?.jurisdiction)) {
+    try {
+      const res = await fetch(`${base}/sovereign/ledger/${peer.id}/key`, { signal: AbortSignal.timeout(3000) });
+      if (res.ok) witnesses.push(((await res.json()) as { witness: string }).witness);
+    } catch {
+      /* not running */
+    }
+  }
+  if (witnesses.length === 0 && q > 0) {
+    process.stderr.write(`sovereign ledger: no witness keys (gateway at ${base} not reachable); pass --witness <vkey> for each witness, or --quorum 0 to skip the anchoring check\n`);
+    process.exit(1);
+  }
+  return { witnesses, quorum: q };
+}
+
 /** Registers `ledger key|verify|prove|show` on the program (which owns the global --config). */
 export function register(program: Command): void {
   const ledger = program.command('ledger').description('region transparency logs (C2SP tlog-tiles)');
@@ -107,19 +135,20 @@ export function register(program: Command): void {
     .option('--dir <path>', 'ledger directory to verify')
     .option('--url <url>', 'verify a served log at this prefix instead')
     .option('--key <vkey>', "log verifier key (default: the region's own key)")
-    .option('--witness <vkey...>', 'witness cosigner keys')
-    .option('--quorum <n>', 'required witness cosignatures', '0')
+    .option('--witness <vkey...>', 'witness cosigner keys (default: the witnesses of the regions in other jurisdictions, as the running gateway serves them)')
+    .option('--quorum <n>', 'required witness cosignatures (default: ledger.quorum from the topology)')
     .option('--state <file>', 'file remembering the last verified checkpoint (consistency check)')
-    .action(async (opts: RegionOpts & { url?: string; key?: string; witness?: string[]; quorum: string; state?: string }) => {
+    .action(async (opts: RegionOpts & { url?: string; key?: string; witness?: string[]; quorum?: string; state?: string }) => {
       const p = opts.url !== undefined && opts.key !== undefined ? null : regionPaths(program, opts);
       const verifierKey = opts.key ?? (await withLedger(program, opts, async (l) => l.verifierKey));
+      const { witnesses, quorum } = await witnessDefaults(program, opts.region, opts.witness, opts.quorum);
       const bar = new cliProgress.SingleBar({ format: 'verify {bar} {percentage}% | {value}/{total} entries | {eta_formatted}' }, cliProgress.Presets.shades_classic);
       let started = false;
       const result = await verifyLog({
         ...(opts.url !== undefined ? { fetcher: httpFetcher(opts.url) } : { dir: p?.dir }),
         verifierKey,
-        witnesses: opts.witness ?? [],
-        quorum: Number(opts.quorum),
+        witnesses,
+        quorum,
         ...(opts.state !== undefined ? { stateFile: opts.state } : {}),
         onProgress: (done, total) => {
           if (!started) {

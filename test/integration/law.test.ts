@@ -158,6 +158,25 @@ describe('receipts and the ledger', () => {
   });
 });
 
+test('an auditor verifies a region log as served, with its witness quorum from other jurisdictions', async () => {
+  const key = (await (await request(`${c.gateway}/sovereign/ledger/eu-frankfurt/key`)).body.json()) as { log: string };
+  const { execFile } = await import('node:child_process');
+  const run = (): Promise<{ code: number; out: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, ['src/cli/main.ts', '--config', c.configFile, 'ledger', 'verify', '--region', 'eu-frankfurt', '--url', `${c.gateway}/sovereign/ledger/eu-frankfurt`, '--key', key.log], (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
+      });
+    });
+  // Witnesses cosign within a second or two of a new checkpoint.
+  let r = await run();
+  for (let i = 0; i < 10 && r.code !== 0; i++) {
+    await new Promise((res) => setTimeout(res, 500));
+    r = await run();
+  }
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /ok: \d+ entries, root \S+, cosigned by witness\.sovereign\.example\/ledger\/(uae-dubai|sg-singapore)/);
+});
+
 describe('legal triggers', () => {
   test('the admin API needs the admin token', async () => {
     const res = await request(`${c.gateway}/sovereign/admin/regions/eu-paris/suspend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"x","ref":"y"}' });
