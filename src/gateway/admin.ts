@@ -26,10 +26,10 @@ export interface TriggerRecord {
 }
 
 export interface AdminDeps {
-  topology: Topology;
+  /** The topology and health in force (they change when the topology file is reloaded). */
+  current: () => { topology: Topology; health: HealthMonitor };
   token: string;
   store: RegionStateStore;
-  health: HealthMonitor;
   /** Writes the trigger to the ledgers it belongs in; returns their receipts. */
   recordTrigger: (t: TriggerRecord) => Promise<string[]>;
   /** Time allowed for every replica to apply a trigger. */
@@ -37,7 +37,7 @@ export interface AdminDeps {
 }
 
 export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
-  const { topology, store } = deps;
+  const { store } = deps;
   const timeout = deps.replicaTimeoutMs ?? 5000;
 
   function authorize(req: FastifyRequest): void {
@@ -49,6 +49,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
   }
 
   function regionOf(id: string): string {
+    const { topology } = deps.current();
     if (!topology.region(id)) throw new HttpError(404, 'not_found_error', `no region "${id}"; regions: ${topology.regions.map((r) => r.id).join(', ')}`);
     return id;
   }
@@ -58,7 +59,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     const state = await store.load();
     return {
       version: state.version,
-      regions: deps.health.snapshot().map((h) => ({ ...h, suspension: state.suspensions[h.region] ?? null })),
+      regions: deps.current().health.snapshot().map((h) => ({ ...h, suspension: state.suspensions[h.region] ?? null })),
     };
   });
 
@@ -68,6 +69,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     const parsed = SuspendBody.safeParse(req.body ?? {});
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'suspension'));
     const b = parsed.data;
+    const { topology } = deps.current();
     const forJ = b.for ? b.for.map((v) => {
       const r = topology.resolveJurisdiction(v);
       if (!r.ok) throw badRequest(`for: ${r.reason}`);

@@ -1,11 +1,14 @@
 // The gateway: HTTP ingress for every region, taking each request down the request path.
+// A changed topology or policy file is validated and hot-reloaded: the new deps are built,
+// probed and swapped in as a whole; a bad file is refused with the reason and the previous
+// one stays in force.
 import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createClassifier } from '../classify/index.ts';
 import { createLogger, type Logger } from '../common/index.ts';
-import type { Topology } from '../config/index.ts';
-import { createClientAddressResolver, openGeoForTopology } from '../geo/index.ts';
+import { loadTopology, type Topology } from '../config/index.ts';
+import { createClientAddressResolver, databasePathOf, openGeoForTopology, type Geo } from '../geo/index.ts';
 import { FileRegionStateStore, HealthMonitor, PgRegionStateStore, type RegionState, type RegionStateStore } from '../health/index.ts';
 import { PolicyEngine, policyFilePath } from '../policy/index.ts';
 import { registerAdmin, type TriggerRecord } from './admin.ts';
@@ -14,16 +17,20 @@ import { Decider } from './decide.ts';
 import { Forwarder } from './forward.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { Recorder } from './record.ts';
-import { buildGatewayServer } from './server.ts';
+import { buildGatewayServer, type DepsHolder, type GatewayDeps } from './server.ts';
 
 export { hashApiKey } from './auth.ts';
 export { adminToken, adminTokenFile } from './admin-token.ts';
+export { openOfflineDecider, type OfflineDecider } from './offline.ts';
+export { decideRequest, explanation, type PipelineDeps, type PipelineInput } from './pipeline.ts';
 
 export interface RunningGateway {
   url: string;
   app: FastifyInstance;
-  health: HealthMonitor;
-  policy: PolicyEngine;
+  /** The deps in force (replaced on reload). */
+  current(): GatewayDeps & { policy: PolicyEngine };
+  /** Re-reads the topology and policy files; resolves with the outcome. */
+  reload(): Promise<{ ok: boolean; reason?: string }>;
   close(): Promise<void>;
 }
 
@@ -34,7 +41,11 @@ export interface StartGatewayOptions {
   logger?: Logger;
   /** Name of this gateway replica (its ledger outbox and its row in a shared region state); default "gateway". */
   replica?: string;
+  /** Watch the topology and policy files and reload them when they change (default true). */
+  watch?: boolean;
 }
+
+type Deps = GatewayDeps & { policy: PolicyEngine };
 
 async function openStateStore(topology: Topology, logger: Logger, replica?: string): Promise<RegionStateStore> {
   const st = topology.data.state;
@@ -45,22 +56,37 @@ async function openStateStore(topology: Topology, logger: Logger, replica?: stri
   return PgRegionStateStore.open({ connectionString: url, cluster: st.cluster, replica: `${replica ?? 'gateway'}@${hostname()}/${process.pid}`, onError: (err) => logger.error({ err: err.message }, 'region state store') });
 }
 
-export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
-  const { topology } = opts;
-  const logger = opts.logger ?? createLogger('sovereign-gateway');
+/** Applies a region state (suspensions) to a policy engine; returns the regions that changed. */
+function applyState(policy: PolicyEngine, topology: Topology, s: RegionState, before: RegionState, logger: Logger): string[] {
+  const changed: string[] = [];
+  for (const r of topology.regions) {
+    const sus = s.suspensions[r.id];
+    if (JSON.stringify(sus) === JSON.stringify(before.suspensions[r.id])) continue;
+    changed.push(r.id);
+    const result = policy.setRegionState(r.id, sus ? { suspended: sus.for === null, suspendedFor: (sus.for ?? []).filter((j) => topology.jurisdictions.includes(j)) } : { suspended: false, suspendedFor: [] });
+    if (!result.ok) {
+      // Fail closed: a state we cannot apply suspends the region entirely.
+      logger.error({ region: r.id, err: result.error.message }, 'region state could not be applied; suspending the region entirely');
+      policy.setRegionState(r.id, { suspended: true, suspendedFor: [] });
+    }
+  }
+  return changed;
+}
 
-  // Law first: a policy set that does not load stops start-up, with the reason.
+/** Builds every per-topology part; the region state in force is applied before anything is served. */
+async function buildDeps(topology: Topology, state: RegionState, logger: Logger, replica: string, geoReuse?: Geo): Promise<Deps> {
+  // Law first: a policy set that does not load is refused, with the reason.
   const policy = new PolicyEngine(topology);
   const loaded = policy.loadFile();
   if (!loaded.ok) throw loaded.error;
   for (const w of loaded.warnings) logger.warn({ warning: w }, 'policy warning');
-
-  const geo = await openGeoForTopology(topology, {
-    onReload: (i) => logger.info({ database: i.databasePath }, 'geo-IP database reloaded'),
-    onError: (err) => logger.error({ err: err.message }, 'geo-IP database refused; the previous one stays in force'),
-  });
-  const clientAddress = createClientAddressResolver(topology.data.gateway.trustedProxies);
-  const classifier = createClassifier({ customPatterns: topology.data.classify.patterns });
+  applyState(policy, topology, state, { version: -1, suspensions: {} }, logger);
+  const geo =
+    geoReuse ??
+    (await openGeoForTopology(topology, {
+      onReload: (i) => logger.info({ database: i.databasePath }, 'geo-IP database reloaded'),
+      onError: (err) => logger.error({ err: err.message }, 'geo-IP database refused; the previous one stays in force'),
+    }));
   const health = new HealthMonitor(
     topology.regions.map((r) => ({ region: r.id, url: r.url })),
     { intervalMs: topology.data.gateway.probeIntervalMs, onChange: (h) => logger.info({ region: h.region, healthy: h.healthy, reason: h.reason }, 'region health changed') },
@@ -69,78 +95,133 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     const h = health.get(id);
     return h ? { healthy: health.admits(id), latencyMs: h.latencyMs, inflight: h.inflight } : undefined;
   });
-  const forwarder = new Forwarder(topology, health);
-  const recorder = new Recorder(topology, topology.gatewayDataDir(), opts.replica ?? 'gateway', logger);
-  const store = await openStateStore(topology, logger, opts.replica);
+  return {
+    topology,
+    policy,
+    health,
+    decider,
+    forwarder: new Forwarder(topology, health),
+    recorder: new Recorder(topology, topology.gatewayDataDir(), replica, logger),
+    classifier: createClassifier({ customPatterns: topology.data.classify.patterns }),
+    geo,
+    clientAddress: createClientAddressResolver(topology.data.gateway.trustedProxies),
+  };
+}
+
+/** Settings a running gateway cannot change: a new file that changes them needs a restart. */
+function restartOnly(a: Topology, b: Topology): string | null {
+  const keys: [string, unknown, unknown][] = [
+    ['gateway.host', a.data.gateway.host, b.data.gateway.host],
+    ['gateway.port', a.data.gateway.port, b.data.gateway.port],
+    ['gateway.bodyLimitBytes', a.data.gateway.bodyLimitBytes, b.data.gateway.bodyLimitBytes],
+    ['dataDir', a.dataDir, b.dataDir],
+    ['state', JSON.stringify(a.data.state), JSON.stringify(b.data.state)],
+  ];
+  const changed = keys.filter(([, x, y]) => x !== y).map(([k]) => k);
+  return changed.length > 0 ? `${changed.join(', ')} changed: restart the gateway to apply` : null;
+}
+
+export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
+  const logger = opts.logger ?? createLogger('sovereign-gateway');
+  const replica = opts.replica ?? 'gateway';
+  const store = await openStateStore(opts.topology, logger, opts.replica);
+  let applied: RegionState = await store.load();
+  const holder: DepsHolder & { current: Deps } = { current: await buildDeps(opts.topology, applied, logger, replica) };
 
   // Legal triggers: every new region state is applied to the decision table (recompiled for
   // the regions that changed) before it is acknowledged as in force on this replica.
-  let applied: RegionState = { version: -1, suspensions: {} };
-  const apply = (s: RegionState): void => {
+  store.subscribe((s) => {
     if (s.version <= applied.version) return;
-    for (const r of topology.regions) {
-      const sus = s.suspensions[r.id];
-      const before = applied.suspensions[r.id];
-      if (JSON.stringify(sus) === JSON.stringify(before)) continue;
-      const result = policy.setRegionState(r.id, sus ? { suspended: sus.for === null, suspendedFor: sus.for ?? [] } : { suspended: false, suspendedFor: [] });
-      if (!result.ok) {
-        // Fail closed: a state we cannot apply suspends the region entirely.
-        logger.error({ region: r.id, err: result.error.message }, 'region state could not be applied; suspending the region entirely');
-        policy.setRegionState(r.id, { suspended: true, suspendedFor: [] });
-      }
+    const { policy, topology, forwarder } = holder.current;
+    for (const id of applyState(policy, topology, s, applied, logger)) {
+      const sus = s.suspensions[id];
       if (sus?.mode === 'cut' && sus.for === null) {
-        const n = forwarder.abortRegion(r.id, `region ${r.id} suspended (${sus.ref})`);
-        if (n > 0) logger.warn({ region: r.id, aborted: n }, 'in-flight requests cut by a legal trigger');
+        const n = forwarder.abortRegion(id, `region ${id} suspended (${sus.ref})`);
+        if (n > 0) logger.warn({ region: id, aborted: n }, 'in-flight requests cut by a legal trigger');
       }
-      logger.warn({ region: r.id, suspension: sus ?? null }, sus ? 'region suspended' : 'region resumed');
+      logger.warn({ region: id, suspension: sus ?? null }, sus ? 'region suspended' : 'region resumed');
     }
     applied = s;
     void store.ack(s.version).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'cannot acknowledge region state'));
-  };
-  apply(await store.load());
-  store.subscribe(apply);
+  });
+  await store.ack(applied.version).catch(() => undefined);
 
   const recordTrigger = async (t: TriggerRecord): Promise<string[]> => {
+    const { topology, recorder } = holder.current;
     const affected = t.for ?? topology.jurisdictions;
     const regions = new Set<string>([t.region, ...affected.filter((j) => topology.regionsIn(j).length > 0).map((j) => recorder.homeRegion(j))]);
     const entry = { v: 1, kind: 'trigger', time: new Date().toISOString(), action: t.action, region: t.region, jurisdictions: [...affected], reason: t.reason, ref: t.ref };
-    const receipts = await Promise.all([...regions].map(async (region) => {
-      const r = await recorder.appendOrKeep({ region, entry });
-      return r ? `${r.origin} ${r.index}` : `${region}: kept in the outbox until the region is back`;
-    }));
-    return receipts;
+    return Promise.all(
+      [...regions].map(async (region) => {
+        const r = await recorder.appendOrKeep({ region, entry });
+        return r ? `${r.origin} ${r.index}` : `${region}: kept in the outbox until the region is back`;
+      }),
+    );
   };
 
   const metrics = createGatewayMetrics();
-  const app = buildGatewayServer({ topology, health, decider, forwarder, recorder, classifier, geo, clientAddress, metrics, logger });
-  registerAdmin(app, { topology, token: adminToken(topology, true) as string, store, health, recordTrigger });
+  const app = buildGatewayServer(holder, metrics, logger);
+  registerAdmin(app, { current: () => holder.current, token: adminToken(opts.topology, true) as string, store, recordTrigger });
 
-  // A changed policy file is validated and hot-reloaded; a bad one is refused, with the reason,
-  // and the previous table stays in force.
-  const policyFile = policyFilePath(topology);
-  let reloadTimer: NodeJS.Timeout | null = null;
-  let watcher: FSWatcher | null = null;
-  try {
-    watcher = watch(policyFile, { persistent: false }, () => {
-      if (reloadTimer) clearTimeout(reloadTimer);
-      reloadTimer = setTimeout(() => {
-        const r = policy.loadFile(policyFile);
-        if (r.ok) logger.warn({ file: policyFile, digest: r.table.digest }, 'policy set reloaded');
-        else logger.error({ file: policyFile, err: r.error.message }, 'changed policy set refused; the previous one stays in force');
-      }, 200);
-    });
-  } catch (err) {
-    logger.warn({ file: policyFile, err: (err as Error).message }, 'cannot watch the policy file; restart to pick up changes');
+  // Hot reload of the topology and policy files.
+  let reloading: Promise<{ ok: boolean; reason?: string }> | null = null;
+  const reload = (): Promise<{ ok: boolean; reason?: string }> => {
+    if (reloading) return reloading;
+    const run = (async () => {
+      await Promise.resolve(); // `reloading` is set before the body runs
+      const old = holder.current;
+      try {
+        const topology = old.topology.file === '<inline>' ? old.topology : loadTopology(old.topology.file);
+        const why = restartOnly(old.topology, topology);
+        if (why) throw new Error(why);
+        const sameGeo = databasePathOf(topology) === databasePathOf(old.topology);
+        const next = await buildDeps(topology, applied, logger, replica, sameGeo ? old.geo : undefined);
+        // Probe every region before the swap, so the new deps start with real health.
+        await Promise.all(topology.regions.map((r) => next.health.probe(r.id)));
+        next.health.start();
+        holder.current = next;
+        old.health.stop();
+        if (!sameGeo) old.geo.close();
+        // Requests already under way finish on the old pools.
+        setTimeout(() => void Promise.all([old.forwarder.close(), old.recorder.close()]), 30_000).unref();
+        logger.warn({ file: topology.file, policy: next.policy.table.digest, regions: topology.regions.map((r) => r.id) }, 'topology and policies reloaded');
+        return { ok: true };
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'changed topology or policy refused; the previous one stays in force');
+        return { ok: false, reason: (err as Error).message };
+      } finally {
+        reloading = null;
+      }
+    })();
+    reloading = run;
+    return run;
+  };
+  const watchers: FSWatcher[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  const onChange = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void reload(), 200);
+  };
+  if (opts.watch !== false) {
+    for (const file of [opts.topology.file, policyFilePath(opts.topology)]) {
+      if (file === '<inline>') continue;
+      try {
+        watchers.push(watch(file, { persistent: false }, onChange));
+      } catch (err) {
+        logger.warn({ file, err: (err as Error).message }, 'cannot watch file; restart to pick up changes');
+      }
+    }
   }
 
-  const host = opts.host ?? topology.data.gateway.host;
-  const port = opts.port ?? topology.data.gateway.port;
+  const host = opts.host ?? opts.topology.data.gateway.host;
+  const port = opts.port ?? opts.topology.data.gateway.port;
   const closeAll = async (): Promise<void> => {
-    watcher?.close();
-    health.stop();
-    geo.close();
-    await forwarder.close();
-    await recorder.close();
+    for (const w of watchers) w.close();
+    const d = holder.current;
+    d.health.stop();
+    d.geo.close();
+    await d.forwarder.close();
+    await d.recorder.close();
     await store.close();
   };
   try {
@@ -148,24 +229,22 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   } catch (err) {
     await closeAll();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`gateway: ${host}:${port} is already in use; stop what listens there or set gateway.port in ${topology.file}`);
+      throw new Error(`gateway: ${host}:${port} is already in use; stop what listens there or set gateway.port in ${opts.topology.file}`);
     }
     throw err;
   }
-  health.start();
+  holder.current.health.start();
   const addr = app.server.address();
   const url = `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
-  logger.info({ url, policy: loaded.table.digest }, 'gateway ready');
+  logger.info({ url, policy: holder.current.policy.table.digest }, 'gateway ready');
   return {
     url,
     app,
-    health,
-    policy,
+    current: () => holder.current,
+    reload,
     async close() {
       await app.close();
       await closeAll();
     },
   };
 }
-export { openOfflineDecider, type OfflineDecider } from './offline.ts';
-export { decideRequest, explanation, type PipelineDeps, type PipelineInput } from './pipeline.ts';

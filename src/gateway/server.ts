@@ -16,6 +16,7 @@ import { decideRequest, explanation } from './pipeline.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, type Recorder } from './record.ts';
 
+/** Everything a request needs; replaced as a whole when the topology file is reloaded. */
 export interface GatewayDeps {
   topology: Topology;
   health: HealthMonitor;
@@ -25,8 +26,11 @@ export interface GatewayDeps {
   classifier: Classifier;
   geo: Geo;
   clientAddress: ClientAddressResolver;
-  metrics: GatewayMetrics;
-  logger: Logger;
+}
+
+/** The deps in force; a request takes one snapshot at its start and keeps it to the end. */
+export interface DepsHolder {
+  current: GatewayDeps;
 }
 
 interface InferenceRoute {
@@ -35,12 +39,12 @@ interface InferenceRoute {
   path: string;
 }
 
-export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
-  const { topology, health, decider, forwarder, recorder, classifier, metrics } = deps;
-  const app = createHttpServer({ bodyLimit: topology.data.gateway.bodyLimitBytes, logger: deps.logger });
+export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, logger: Logger): FastifyInstance {
+  const app = createHttpServer({ bodyLimit: holder.current.topology.data.gateway.bodyLimitBytes, logger });
 
   /** identify -> classify -> decide, for a request (also what /sovereign/explain returns). */
-  function decideFor(req: FastifyRequest, model: string): { d: Decision; decided: Decided } {
+  function decideFor(deps: GatewayDeps, req: FastifyRequest, model: string): { d: Decision; decided: Decided } {
+    const { topology } = deps;
     const started = performance.now();
     const tenant = authenticate(topology, req.headers);
     const client = deps.clientAddress(req.raw.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
@@ -50,17 +54,19 @@ export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
   }
 
   /** The subject jurisdictions whose home regions also record a transfer to `region`. */
-  function transfersTo(d: Decision, region: string): string[] {
+  function transfersTo(topology: Topology, d: Decision, region: string): string[] {
     const where = topology.region(region)?.jurisdiction;
     return [...new Set(d.jurisdictions.map((j) => j.jurisdiction))].filter((j) => j !== where && topology.regionsIn(j).length > 0);
   }
 
   async function route(req: FastifyRequest, reply: FastifyReply, r: InferenceRoute): Promise<FastifyReply> {
+    const deps = holder.current;
+    const { topology, decider, forwarder, recorder } = deps;
     if (!decider.servesAnywhere(r.model)) {
       authenticate(topology, req.headers);
       throw notFound(`model "${r.model}" is not served by any region; GET /v1/models lists the models`);
     }
-    const { d, decided } = decideFor(req, r.model);
+    const { d, decided } = decideFor(deps, req, r.model);
     void reply.header('x-sovereign-decision-id', d.id);
     const bodySha = bodyDigest(req.rawBody);
 
@@ -93,7 +99,7 @@ export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
           record: async (region) => {
             const outcome = d.attempts.some((a) => a.outcome !== 'skipped') ? 'failed_over' : 'routed';
             const main = recorder.append(region, decisionEntry(d, outcome, region, decided.policiesFor(region)), bodySha);
-            const homes = transfersTo(d, region).map((j) =>
+            const homes = transfersTo(topology, d, region).map((j) =>
               recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, decided.policiesFor(region)), body_sha256: bodySha }),
             );
             const [receipt] = await Promise.all([main, ...homes]);
@@ -124,6 +130,7 @@ export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
     return route(req, reply, { model: parsed.data.model, method: 'POST', path: '/v1/chat/completions' });
   });
   app.get('/v1/models', async (req) => {
+    const { topology } = holder.current;
     authenticate(topology, req.headers);
     const byModel = new Map<string, string[]>();
     for (const r of topology.regions) for (const m of r.models) byModel.set(m, [...(byModel.get(m) ?? []), r.id]);
@@ -134,7 +141,7 @@ export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async (_req, reply) => {
     // Ready only when a ready cell is reachable in every region.
-    const regions = health.snapshot();
+    const regions = holder.current.health.snapshot();
     const ready = regions.every((r) => r.healthy);
     return reply.code(ready ? 200 : 503).send({ ready, regions: Object.fromEntries(regions.map((r) => [r.region, r.healthy])) });
   });
@@ -150,32 +157,37 @@ export function buildGatewayServer(deps: GatewayDeps): FastifyInstance {
 
   // Explain: the full decision for an inference request, with nothing forwarded or recorded.
   app.post<{ Querystring: { model?: string } }>('/sovereign/explain', async (req) => {
+    const deps = holder.current;
+    const { topology } = deps;
     const body = req.body as { model?: unknown } | undefined;
     const model = typeof body?.model === 'string' ? body.model : (req.query.model ?? topology.regions[0]?.models[0] ?? '');
-    const { d, decided } = decideFor(req, model);
+    const { d, decided } = decideFor(deps, req, model);
     return explanation(d, decided);
   });
 
   app.post('/sovereign/classify', async (req) => {
     const body = req.body as { text?: unknown } | undefined;
     if (typeof body?.text !== 'string') throw badRequest('expected {"text": "..."}');
-    const c = classifier.classifyText(body.text);
+    const c = holder.current.classifier.classifyText(body.text);
     return { class: c.class, detections: c.detections.map((x) => ({ type: x.type, start: x.start, end: x.end })) };
   });
 
   // Operators.
-  app.get('/sovereign/regions', async () => ({
+  app.get('/sovereign/regions', async () => {
+    const { topology, health, recorder } = holder.current;
+    return {
     regions: health.snapshot().map((h) => {
       const r = topology.region(h.region);
       return { ...h, jurisdiction: r?.jurisdiction, country: r?.country, url: r?.url };
     }),
     ledger_outbox: recorder.pending,
-  }));
+    };
+  });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   // Each region's log, read-only, as its cell serves it.
   app.get<{ Params: { region: string; '*': string } }>('/sovereign/ledger/:region/*', async (req, reply) => {
-    const region = topology.region(req.params.region);
+    const region = holder.current.topology.region(req.params.region);
     if (!region) throw notFound(`no region "${req.params.region}"`);
     const path = `/sovereign/ledger/${region.id}/${req.params['*']}`;
     if (path.includes('..') || path.endsWith('/append')) throw notFound('no such ledger resource');
