@@ -5,7 +5,7 @@
 
 import { RE2JS } from 're2js';
 import { extractText } from './extract.ts';
-import { Scanner, isSpecialKind, kindType, resolveOverlaps, type RawDetection } from './scanner.ts';
+import { Scanner, isSpecialKind, kindType, resolveOverlaps } from './scanner.ts';
 import {
   DATA_CLASSES,
   DETECTION_TYPES,
@@ -109,18 +109,19 @@ class DefaultClassifier implements Classifier {
 
   classifyText(text: string): Classification {
     if (typeof text !== 'string') text = '';
-    const raw: RawDetection[] = [];
-    this.scanner.scan(text, raw);
+    const raw = this.scanner.scan(text);
     const resolved = resolveOverlaps(raw);
     let cls: DataClass = 'public';
-    const detections: Detection[] = new Array<Detection>(resolved.length);
+    // push, not new Array(length): a preallocated array past ~100k elements is a slow dictionary
+    const detections: Detection[] = [];
     const counts: Record<string, number> = {};
     for (let k = 0; k < resolved.length; k++) {
-      const d = resolved[k] as RawDetection;
-      const type = kindType(d.kind);
-      detections[k] = { type, start: d.start, end: d.end };
+      const d = resolved[k] ?? 0;
+      const kind = raw.kinds[d] ?? 0;
+      const type = kindType(kind);
+      detections.push({ type, start: raw.starts[d] ?? 0, end: raw.ends[d] ?? 0 });
       counts[type] = (counts[type] ?? 0) + 1;
-      if (isSpecialKind(d.kind)) cls = 'special';
+      if (isSpecialKind(kind)) cls = 'special';
       else if (cls !== 'special') cls = 'personal';
     }
     if (this.patterns.length > 0 && text.length > 0) {

@@ -41,10 +41,12 @@ const K_SPECIAL0 = 12;
 /** Overlap priority: on overlapping spans the higher wins. Special categories are never dropped. */
 const PRIORITY: readonly number[] = [100, 95, 94, 90, 89, 88, 87, 85, 80, 70, 60, 40];
 
-export interface RawDetection {
-  kind: number;
-  start: number;
-  end: number;
+/** Raw detections, in emission order: kind, start and end of detection i at index i. */
+export interface RawDetections {
+  readonly kinds: Int32Array;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly count: number;
 }
 
 export function kindType(kind: number): DetectionType {
@@ -172,8 +174,40 @@ if (NSYM !== SYMBOLS) throw new Error('classify: trie alphabet changed; update N
 const T_NEXT: Int32Array = WORDS.trie.next;
 const T_EXACT: Int32Array = WORDS.trie.exact;
 const T_PREFIX: Int32Array = WORDS.trie.prefix;
-const NOT_NAME: ReadonlySet<string> = new Set(NOT_SURNAMES);
-const KNOWN_FIRST: ReadonlySet<string> = new Set(FIRST_NAMES);
+const NOT_NAME: CompiledTrie = compileTrie([...new Set(NOT_SURNAMES)]);
+
+/**
+ * The entry of `trie` spelled by text[from..to) (ASCII letters, any case), or -1. A word with a
+ * non-ASCII character is in no list (all entries are [a-z]), so nothing is sliced or lower-cased.
+ */
+function lookupWord(trie: CompiledTrie, text: string, from: number, to: number): number {
+  let node = 0;
+  for (let p = from; p < to; p++) {
+    const c = ch(text, p);
+    const sym = c < 128 ? (SYM[c] ?? -1) : -1;
+    if (sym < 0 || sym >= 26) return -1;
+    node = trie.next[node * NSYM + sym] ?? -1;
+    if (node < 0) return -1;
+  }
+  return trie.exact[node] ?? -1;
+}
+
+/** Whether text[from..to) is, exactly as written (lower case), a listed first name. */
+function isKnownFirstLower(text: string, from: number, to: number): boolean {
+  for (let p = from; p < to; p++) {
+    const c = ch(text, p);
+    if (c < 97 || c > 122) return false;
+  }
+  const id = lookupWord(WORDS.trie, text, from, to);
+  return id >= 0 && WORDS.entryKind[id] === E_NAME;
+}
+
+/** Value of the decimal digits text[from..to) (at most a few; callers bound the length). */
+function decimal(text: string, from: number, to: number): number {
+  let v = 0;
+  for (let p = from; p < to; p++) v = v * 10 + (ch(text, p) - 48);
+  return v;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Scratch space for digit groups (module-level: the scanner is synchronous and non-reentrant).
@@ -187,7 +221,9 @@ const gSep = new Int32Array(MAX_GROUPS); // separator char code after group k (0
 // hot loops costs a bounds check, while charCodeAt re-dispatches on the string's representation
 // (sequential, sliced, cons, external; one- or two-byte) for every character.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const KEEP_UNITS = 1 << 16; // scratch kept between calls; longer texts get a buffer of their own
+// Kept between calls up to 8 MiB (4 Mi code units): writing into freshly mapped memory costs a
+// page fault per 4 KiB, several times the cost of the scan itself. Longer texts get their own.
+const KEEP_UNITS = 1 << 22;
 let unitBytes: Buffer = Buffer.allocUnsafeSlow(2 * 8192);
 let units = new Uint16Array(unitBytes.buffer, unitBytes.byteOffset, 8192);
 
@@ -196,8 +232,9 @@ function codeUnits(text: string): Uint16Array {
   let bytes = unitBytes;
   let u = units;
   if (n > u.length) {
-    bytes = Buffer.allocUnsafeSlow(2 * n);
-    u = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+    const size = n <= KEEP_UNITS ? Math.min(KEEP_UNITS, Math.max(n, 2 * u.length)) : n;
+    bytes = Buffer.allocUnsafeSlow(2 * size);
+    u = new Uint16Array(bytes.buffer, bytes.byteOffset, size);
     if (n <= KEEP_UNITS) {
       unitBytes = bytes;
       units = u;
@@ -213,12 +250,17 @@ const SSN_SAMPLES: ReadonlySet<string> = new Set(['078051120', '219099999', '123
 export class Scanner {
   private text = '';
   private n = 0;
-  private out: RawDetection[] = [];
+  // Detections as parallel typed arrays (no object per detection until the public result).
+  kinds: Int32Array = new Int32Array(64);
+  starts: Int32Array = new Int32Array(64);
+  ends: Int32Array = new Int32Array(64);
+  count = 0;
 
-  scan(text: string, out: RawDetection[]): void {
+  /** Scans text; the detections are then in kinds/starts/ends[0..count), see RawDetections. */
+  scan(text: string): RawDetections {
     this.text = text;
     this.n = text.length;
-    this.out = out;
+    this.count = 0;
     const n = text.length;
     const u = codeUnits(text);
     let i = 0;
@@ -306,12 +348,26 @@ export class Scanner {
       }
     } finally {
       this.text = '';
-      this.out = [];
     }
+    return this;
   }
 
   private emit(kind: number, start: number, end: number): void {
-    this.out.push({ kind, start, end });
+    const k = this.count;
+    if (k === this.kinds.length) {
+      const grow = (a: Int32Array): Int32Array => {
+        const b = new Int32Array(2 * a.length);
+        b.set(a);
+        return b;
+      };
+      this.kinds = grow(this.kinds);
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+    }
+    this.kinds[k] = kind;
+    this.starts[k] = start;
+    this.ends[k] = end;
+    this.count = k + 1;
   }
 
   private wordEnd(p: number): number {
@@ -426,7 +482,7 @@ export class Scanner {
       for (let k = 0; k < 4 && ok; k++) {
         const len = this.groupLen(k);
         if (len > 3) ok = false;
-        else if (Number(text.slice(gStart[k], gEnd[k])) > 255) ok = false;
+        else if (decimal(text, gStart[k] ?? 0, gEnd[k] ?? 0) > 255) ok = false;
       }
       if (ok && !isWord(ch(text, gEnd[3] ?? 0)) && gSep[3] !== 46) {
         this.emit(K_IP, s, gEnd[3] ?? 0);
@@ -776,7 +832,7 @@ export class Scanner {
     for (let k = 0; k < 4; k++) {
       const a = p;
       while (p - a < 3 && isDigit(ch(text, p))) p++;
-      if (p === a || Number(text.slice(a, p)) > 255) return -1;
+      if (p === a || decimal(text, a, p) > 255) return -1;
       if (k < 3) {
         if (ch(text, p) !== 46) return -1;
         p++;
@@ -957,13 +1013,13 @@ export class Scanner {
           else break;
         }
         if (isWord(ch(text, e)) || e - q < 2) break;
-        if (NOT_NAME.has(text.slice(q, e).toLowerCase())) break;
+        if (lookupWord(NOT_NAME, text, q, e) >= 0) break;
         // all-caps words are acronyms ("NASA"), not names
         if (isUpper(ch(text, q + 1)) && isUpper(ch(text, e - 1))) break;
         end = e;
       } else if (allowKnownLower && w === 0 && c >= 97 && c <= 122) {
         const e = this.wordEnd(q);
-        if (!KNOWN_FIRST.has(text.slice(q, e))) break;
+        if (!isKnownFirstLower(text, q, e)) break;
         end = e;
       } else {
         break;
@@ -997,41 +1053,62 @@ function ssnPlausible(d: string): boolean {
  * higher-priority (then longer) span. Special-category detections are always kept, so resolution
  * never lowers the class.
  */
-export function resolveOverlaps(raw: RawDetection[]): RawDetection[] {
-  raw.sort((x, y) => x.start - y.start || y.end - x.end);
-  const kept: RawDetection[] = [];
-  const special: RawDetection[] = [];
-  let last: RawDetection | undefined;
-  for (const d of raw) {
-    if (isSpecialKind(d.kind)) {
-      special.push(d);
+export function resolveOverlaps(raw: RawDetections): Int32Array {
+  const { kinds, starts, ends, count } = raw;
+  // The scan emits in text order, so this is usually already sorted; check in one pass (a stable
+  // sort of a sorted list is the identity) and sort only when it is not.
+  let sorted = true;
+  for (let k = 1; k < count && sorted; k++) {
+    const x0 = starts[k - 1] ?? 0;
+    const y0 = starts[k] ?? 0;
+    if (x0 > y0 || (x0 === y0 && (ends[k - 1] ?? 0) < (ends[k] ?? 0))) sorted = false;
+  }
+  let order: Int32Array | undefined;
+  if (!sorted) {
+    const idx: number[] = [];
+    for (let k = 0; k < count; k++) idx.push(k);
+    idx.sort((x, y) => (starts[x] ?? 0) - (starts[y] ?? 0) || (ends[y] ?? 0) - (ends[x] ?? 0));
+    order = Int32Array.from(idx);
+  }
+  // Index lists in typed arrays: no per-detection garbage on detection-heavy input.
+  const kept = new Int32Array(count);
+  let nk = 0;
+  const special = new Int32Array(count);
+  let ns = 0;
+  let last = -1;
+  for (let k = 0; k < count; k++) {
+    const d = order === undefined ? k : (order[k] ?? 0);
+    const kind = kinds[d] ?? 0;
+    if (isSpecialKind(kind)) {
+      special[ns++] = d;
       continue;
     }
-    if (last !== undefined && d.start < last.end) {
-      const pl = PRIORITY[last.kind] ?? 0;
-      const pd = PRIORITY[d.kind] ?? 0;
-      if (pd > pl || (pd === pl && d.end - d.start > last.end - last.start)) {
-        kept[kept.length - 1] = d;
+    if (last >= 0 && (starts[d] ?? 0) < (ends[last] ?? 0)) {
+      const pl = PRIORITY[kinds[last] ?? 0] ?? 0;
+      const pd = PRIORITY[kind] ?? 0;
+      if (pd > pl || (pd === pl && (ends[d] ?? 0) - (starts[d] ?? 0) > (ends[last] ?? 0) - (starts[last] ?? 0))) {
+        kept[nk - 1] = d;
         last = d;
       }
       continue;
     }
-    kept.push(d);
+    kept[nk++] = d;
     last = d;
   }
-  if (special.length === 0) return kept;
+  if (ns === 0) return kept.subarray(0, nk);
   // merge the two sorted lists
-  const out: RawDetection[] = [];
+  const out = new Int32Array(nk + ns);
   let a = 0;
   let b = 0;
-  while (a < kept.length || b < special.length) {
-    const x = kept[a];
-    const y = special[b];
-    if (y === undefined || (x !== undefined && x.start <= y.start)) {
-      if (x !== undefined) out.push(x);
+  let o = 0;
+  while (a < nk || b < ns) {
+    const x = kept[a] ?? 0;
+    const y = special[b] ?? 0;
+    if (b >= ns || (a < nk && (starts[x] ?? 0) <= (starts[y] ?? 0))) {
+      out[o++] = x;
       a++;
     } else {
-      out.push(y);
+      out[o++] = y;
       b++;
     }
   }
