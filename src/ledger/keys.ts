@@ -1,6 +1,6 @@
 // Per-region key material: the Ed25519 log key (Go note skey form) and the 32-byte HMAC secret
 // used for request hashes. Generated on first use with mode 0600; never logged or printed.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, createSecretKey } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, writeSync, fsyncSync, closeSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { cosignatureSigner, ed25519Signer, formatSkey, parseSkey } from './note.ts';
@@ -64,5 +64,7 @@ export function loadWitnessSigner(keyDir: string, name: string, now?: () => numb
 export function loadRequestHasher(keyDir: string): (bytes: Uint8Array | string) => string {
   const secret = readOrCreate(path.join(keyDir, HMAC_KEY_FILE), () => randomBytes(32));
   if (secret.length !== 32) throw new Error(`${path.join(keyDir, HMAC_KEY_FILE)} must hold exactly 32 bytes`);
-  return (bytes) => createHmac('sha256', secret).update(bytes).digest('hex');
+  // One KeyObject for the life of the log: passing raw bytes would build a new one per call.
+  const key = createSecretKey(secret);
+  return (bytes) => createHmac('sha256', key).update(bytes).digest('hex');
 }
