@@ -28,6 +28,29 @@ export interface Decided {
   rationale: string[];
 }
 
+// The table's verdicts are shared by every request with the same (jurisdictions, class), so
+// the policy ids of a verdict are computed once per verdict, not per request.
+const idsCache = new WeakMap<object, Map<string | null, string[]>>();
+
+function policyIds(route: RouteDecision, region: string | null): string[] {
+  const key = region === null ? route.denied : route.perRegion;
+  let byRegion = idsCache.get(key);
+  if (!byRegion) idsCache.set(key, (byRegion = new Map()));
+  let out = byRegion.get(region);
+  if (out) return out;
+  const ids = new Set<string>();
+  if (region !== null) {
+    for (const v of route.perRegion) if (v.region === region) for (const j of v.byJurisdiction) for (const p of j.policies) ids.add(p.id);
+  } else {
+    for (const d of route.denied) for (const p of d.policies) ids.add(p.id);
+  }
+  // The ledger keeps at most MAX_POLICY_IDS (its schema's bound); the table digest in the
+  // decision identifies the whole policy set.
+  out = [...ids].sort().slice(0, MAX_POLICY_IDS);
+  byRegion.set(region, out);
+  return out;
+}
+
 export class Decider {
   readonly #engine: PolicyEngine;
   readonly #router: Router;
@@ -67,17 +90,7 @@ export class Decider {
       permitted,
       candidates,
       rationale,
-      policiesFor(region) {
-        const ids = new Set<string>();
-        if (region !== null) {
-          for (const v of route.perRegion) if (v.region === region) for (const j of v.byJurisdiction) for (const p of j.policies) ids.add(p.id);
-        } else {
-          for (const d of route.denied) for (const p of d.policies) ids.add(p.id);
-        }
-        // The ledger keeps at most MAX_POLICY_IDS (its schema's bound); the table digest in
-        // the decision identifies the whole policy set.
-        return [...ids].sort().slice(0, MAX_POLICY_IDS);
-      },
+      policiesFor: (region) => policyIds(route, region),
     };
   }
 }
