@@ -189,23 +189,19 @@ async function slowScenario(): Promise<Record<string, unknown>> {
     if (p) p.delayMs = 200;
     slowedAt = Date.now();
     const samples = await load;
-    // Traffic has moved when, from some moment on, at least 90% of requests sent in each 250 ms window go to the other region.
-    const after = samples.filter((s) => s.sentAt >= slowedAt);
-    let movedAt: number | null = null;
-    for (let t = slowedAt; t < slowedAt + 6000; t += 50) {
-      const win = after.filter((s) => s.sentAt >= t && s.sentAt < t + 250);
-      const rest = after.filter((s) => s.sentAt >= t);
-      if (win.length > 0 && rest.filter((s) => s.region === other).length / rest.length >= 0.9) {
-        movedAt = t;
-        break;
-      }
-    }
+    // Traffic has moved once no request sent later goes to the slowed region any more:
+    // the time of the last request sent there after the slowdown.
+    const after = samples.filter((x) => x.sentAt >= slowedAt);
+    const toSlowed = after.filter((x) => x.region === favoured);
+    const movedAt = toSlowed.length === 0 ? slowedAt : (toSlowed[toSlowed.length - 1] as Sample).sentAt;
+    const movedShare = after.length === 0 ? 0 : after.filter((x) => x.region === other).length / after.length;
     return {
       favouredBefore: favoured,
       countsBefore: c0,
       countsInLast50BeforeSlowdown: lately,
       countsAfterSlowdown: counts(after),
-      movedAfterMs: movedAt === null ? null : movedAt - slowedAt,
+      movedAfterMs: movedAt - slowedAt,
+      shareToFasterAfterSlowdown: Number(movedShare.toFixed(3)),
       failedClientRequests: failed(samples),
       servedOutsideEU: samples.filter((s) => s.region !== null && !['eu-frankfurt', 'eu-paris'].includes(s.region)).length,
     };
