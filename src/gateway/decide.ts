@@ -35,7 +35,7 @@ const idsCache = new WeakMap<object, Map<string | null, string[]>>();
 function policyIds(route: RouteDecision, region: string | null): string[] {
   const key = region === null ? route.denied : route.perRegion;
   let byRegion = idsCache.get(key);
-  if (!byRegion) idsCache.set(key, (byRegion = new Map()));
+  if (!byRegion) idsCache.set(key, (byRegion = new Map<string | null, string[]>()));
   let out = byRegion.get(region);
   if (out) return out;
   const ids = new Set<string>();
