@@ -217,8 +217,10 @@ export function readAnswer(refs: ReadonlyMap<string, PolicyRef>, answer: Authori
   return freezeCell({ allowed: false, cause: policies.length > 0 ? 'forbid' : 'default-deny', policies, errors: [] });
 }
 
+// Policies and errors are sorted: Cedar reports them in no fixed order, and the table (and its
+// digest) must not depend on it.
 function freezeCell(c: { allowed: boolean; cause: TableCell['cause']; policies: PolicyRef[]; errors: string[] }): TableCell {
-  return Object.freeze({ allowed: c.allowed, cause: c.cause, policies: Object.freeze([...c.policies].sort(byId)), errors: Object.freeze(c.errors) });
+  return Object.freeze({ allowed: c.allowed, cause: c.cause, policies: Object.freeze([...c.policies].sort(byId)), errors: Object.freeze([...c.errors].sort()) });
 }
 
 function sha256(s: string): string {
