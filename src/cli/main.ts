@@ -1,14 +1,32 @@
 // `sovereign <verb>`: a thin layer over the components.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
-import { register as registerClassify } from './classify.ts';
-import { register as registerLedger } from './ledger.ts';
-import { register as registerPolicy } from './policy.ts';
-import { register as registerRegion } from './region.ts';
-import { register as registerRoute } from './route.ts';
-import { register as registerServe } from './serve.ts';
-import { register as registerTenant } from './tenant.ts';
-import { register as registerUp } from './up.ts';
+
+type Register = (program: Command) => void;
+
+// Each verb's module is loaded only when that verb runs, so a cell does not pay for the
+// policy engine's WebAssembly or the gateway's parts at start-up; help loads them all.
+const VERBS: Record<string, string> = {
+  up: './up.ts',
+  cell: './serve.ts',
+  gateway: './serve.ts',
+  region: './region.ts',
+  route: './route.ts',
+  policy: './policy.ts',
+  classify: './classify.ts',
+  ledger: './ledger.ts',
+  tenant: './tenant.ts',
+};
+
+/** The verb on the command line: the first argument that is not a global option or its value. */
+function verbOf(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '-c' || a === '--config') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
 
 const program = new Command('sovereign')
   .description('Jurisdiction-aware AI inference: serve each request only where the law allows, and prove it.')
@@ -16,14 +34,10 @@ const program = new Command('sovereign')
   .showHelpAfterError()
   .exitOverride();
 
-registerUp(program);
-registerServe(program);
-registerRegion(program);
-registerRoute(program);
-registerPolicy(program);
-registerClassify(program);
-registerLedger(program);
-registerTenant(program);
+const verb = verbOf(process.argv);
+const only = verb !== undefined ? VERBS[verb] : undefined;
+const modules = only ? [only] : [...new Set(Object.values(VERBS))];
+for (const m of await Promise.all(modules.map((file) => import(file) as Promise<{ register: Register }>))) m.register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,5 @@
 // `sovereign cell` and `sovereign gateway`: one long-running service in this process.
 import type { Command } from 'commander';
-import { startCell } from '../cell/index.ts';
-import { startGateway } from '../gateway/index.ts';
 import { topologyOf } from './options.ts';
 
 /** Stops on SIGINT/SIGTERM, and when the supervising `sovereign up` goes away (IPC closed). */
@@ -38,6 +36,7 @@ export function register(program: Command): void {
     .requiredOption('--region <id>', 'region id from the topology file')
     .option('--port <port>', "override the port of the region's url", parsePort)
     .action(async (o: { region: string; port?: number }, cmd: Command) => {
+      const { startCell } = await import('../cell/index.ts');
       const cell = await startCell({ topology: topologyOf(cmd), region: o.region, ...(o.port !== undefined ? { port: o.port } : {}) });
       stopOn(() => cell.close());
       process.send?.({ type: 'ready', url: cell.url });
@@ -50,6 +49,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'port to listen on', parsePort)
     .option('--replica <name>', 'name of this gateway replica when several run (its ledger outbox, its row in shared region state)', 'gateway')
     .action(async (o: { host?: string; port?: number; replica: string }, cmd: Command) => {
+      const { startGateway } = await import('../gateway/index.ts');
       const gw = await startGateway({ topology: topologyOf(cmd), replica: o.replica, ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) });
       stopOn(() => gw.close());
       process.send?.({ type: 'ready', url: gw.url });

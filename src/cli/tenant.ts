@@ -1,7 +1,6 @@
 // `sovereign tenant hash-key`: the value for tenants[].apiKeySha256, read from stdin so the
 // key never lands in shell history.
 import type { Command } from 'commander';
-import { hashApiKey } from '../gateway/index.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -21,6 +20,7 @@ export function register(program: Command): void {
         process.exitCode = 2;
         return;
       }
+      const { hashApiKey } = await import('../gateway/auth.ts');
       console.log(hashApiKey(key));
     });
 }

@@ -8,11 +8,14 @@ import { Supervisor } from './supervise.ts';
 
 const READY_TIMEOUT_MS = 60_000;
 
-/** True when something already accepts connections at host:port. */
+/**
+ * True when something already accepts connections at host:port. No answer at all within the
+ * timeout counts as taken: better to refuse than to start beside another instance.
+ */
 function listening(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host, port });
-    s.setTimeout(500);
+    s.setTimeout(3000);
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -20,7 +23,7 @@ function listening(host: string, port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
     s.once('timeout', () => {
       s.destroy();
-      resolve(false);
+      resolve(true);
     });
   });
 }

@@ -37,7 +37,7 @@ test('kill -9 of the supervisor leaves no orphans', async () => {
 test('a second `up` on the same ports refuses with a clear error', async () => {
   const c = await startCluster();
   try {
-    const out = execFileSync(process.execPath, ['src/cli/main.ts', '--config', c.configFile, 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const out = execFileSync(process.execPath, ['src/cli/main.ts', '--config', c.configFile, 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).toString();
     assert.fail(`second up started: ${out}`);
   } catch (err) {
     const e = err as { status: number; stderr: string };
@@ -50,7 +50,7 @@ test('a second `up` on the same ports refuses with a clear error', async () => {
 
 test('a bad topology file stops start-up naming the file and the key', () => {
   try {
-    execFileSync(process.execPath, ['src/cli/main.ts', '--config', 'test/fixtures/bad-topology.yaml', 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(process.execPath, ['src/cli/main.ts', '--config', 'test/fixtures/bad-topology.yaml', 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     assert.fail('started with a bad file');
   } catch (err) {
     const e = err as { status: number; stderr: string };

@@ -189,7 +189,7 @@ describe('supervision', () => {
     assert.ok(line, 'cell process not found');
     const pid = Number(line.trim().split(/\s+/)[0]);
     process.kill(pid, 'SIGKILL');
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 45_000; // a cell restart under a loaded CI machine can take a while
     let served = false;
     while (Date.now() < deadline) {
       const res = await chat('AE');
