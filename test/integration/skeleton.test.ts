@@ -13,20 +13,25 @@ const KEY_AE = 'sk-test-dubai-clinic';
 let c: Cluster;
 
 /**
- * POST with node:http, reading the answer even when the server refuses the body before it
- * has all been sent (as it does for 413: fetch reports that as a write error instead).
+ * Announces a body of `bytes` bytes (Content-Length) and waits for the answer before sending
+ * any of it: a gateway that checks the limit answers 413 at once, and the test never races a
+ * reset against a half-sent body.
  */
-function postRaw(url: string, body: string): Promise<{ status: number; body: string }> {
+function postOversized(url: string, bytes: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-sovereign-jurisdiction': 'DE' } }, (res) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(bytes), authorization: `Bearer ${KEY}`, 'x-sovereign-jurisdiction': 'DE' } }, (res) => {
       let text = '';
       res.on('data', (b: Buffer) => (text += b.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: text });
+        req.destroy();
+      });
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') reject(err);
     });
-    req.end(body);
+    req.setTimeout(30_000, () => req.destroy(new Error('no answer to an oversized body within 30 s')));
+    req.flushHeaders();
   });
 }
 
@@ -167,7 +172,7 @@ describe('bad input gets a clear JSON error and takes nothing down', () => {
     const unknownModel = await chat('DE', { body: { model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] } });
     assert.equal(unknownModel.status, 404);
 
-    const big = await postRaw(`${c.gateway}/v1/chat/completions`, JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }] }));
+    const big = await postOversized(`${c.gateway}/v1/chat/completions`, 2 * 1024 * 1024);
     assert.equal(big.status, 413);
     assert.match(big.body, /larger than the limit of 1048576 bytes/);
 
