@@ -71,6 +71,16 @@ export class Decider {
     }
   }
 
+  /**
+   * Does the law in force now still permit `region` for these jurisdictions and class? Asked
+   * again right before each attempt, so a suspension that lands while a request is being
+   * recorded or retried is obeyed by that request too (the table lookup is cached).
+   */
+  permitsNow(jurisdictions: readonly ApplicableJurisdiction[], dataClass: DataClass, region: string): boolean {
+    const names = [...new Set(jurisdictions.map((j) => j.jurisdiction))];
+    return this.#engine.table.permitted(names, dataClass).regions.includes(region);
+  }
+
   servesAnywhere(model: string): boolean {
     return this.#servesModel.has(model);
   }

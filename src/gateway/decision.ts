@@ -1,4 +1,5 @@
 // The decision a gateway takes for one request, and how a denial is answered (RFC 7725).
+import type { DataClass } from '../classify/index.ts';
 import { HttpError } from '../common/index.ts';
 import type { RoutingMode } from '../config/index.ts';
 import type { ApplicableJurisdiction } from './identify.ts';
@@ -14,7 +15,7 @@ export interface Decision {
   id: string;
   tenant: string | null;
   jurisdictions: ApplicableJurisdiction[];
-  dataClass: string;
+  dataClass: DataClass;
   detectedTypes: string[];
   mode: RoutingMode;
   model: string;

@@ -21,6 +21,8 @@ export interface ForwardRequest {
    * durable in that region's ledger; if it rejects, the region is not sent the request.
    */
   record: (region: string) => Promise<string>;
+  /** The law in force now: checked before recording and again right before sending. */
+  permitted: (region: string) => boolean;
 }
 
 const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering'] as const;
@@ -69,7 +71,7 @@ export class Forwarder {
       const pool = this.#pools.get(region);
       if (!pool) continue;
       if (deadline.aborted) break;
-      if (!this.#health.admits(region)) {
+      if (!this.#health.admits(region) || !req.permitted(region)) {
         d.attempts.push({ region, outcome: 'skipped', ms: 0 });
         continue;
       }
@@ -82,6 +84,11 @@ export class Forwarder {
       } catch (err) {
         d.attempts.push({ region, outcome: 'ledger_unavailable', ms: performance.now() - started });
         this.#health.recordFailure(region, `ledger: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
+        continue;
+      }
+      // A legal trigger may have landed while the entry was being recorded.
+      if (!req.permitted(region)) {
+        d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
         continue;
       }
       const cut = new AbortController();

@@ -94,6 +94,8 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
           ...(req.rawBody ? { body: req.rawBody } : {}),
           contentType: 'application/json',
           signal: ac.signal,
+          // The deps in force at each attempt (a reload or a legal trigger may change them).
+          permitted: (region) => holder.current.decider.permitsNow(d.jurisdictions, d.dataClass, region),
           // Record: durable in the destination region (and the subjects' home regions on a
           // cross-border transfer) before a single byte is forwarded there.
           record: async (region) => {
