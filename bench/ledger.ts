@@ -13,7 +13,8 @@ const record = (metric: string, value: number, unit: string, target: string, pas
   results.push({ metric, value: Math.round(value * 1000) / 1000, unit, target, pass });
 };
 
-// 1. Durable appends with 64 concurrent appenders (each awaits its fsync before the next append).
+// 1. Durable appends with 64 concurrent appenders for 10 s (each awaits its own durability before
+//    its next append; each entry is built, schema-validated and serialized as a caller's would be).
 {
   const l = await openLedger({ dir: path.join(root, 'a', 'ledger'), origin: 'bench.example/ledger/a', keyDir: path.join(root, 'a', 'keys') });
   const entry = (i: number) => ({
@@ -21,7 +22,7 @@ const record = (metric: string, value: number, unit: string, target: string, pas
     jurisdictions: [{ jurisdiction: 'EU', source: 'geoip' }], data_class: 'internal', detected_types: [], region: 'eu-frankfurt',
     mode: 'legal-first', outcome: 'routed', attempts: [{ region: 'eu-frankfurt', outcome: 'ok' }], policy_ids: ['p1'], model: 'm', model_digest: null,
   });
-  const durationMs = 5000;
+  const durationMs = 10_000;
   const lat: number[] = [];
   let n = 0;
   const t0 = performance.now();
@@ -40,6 +41,7 @@ const record = (metric: string, value: number, unit: string, target: string, pas
   const p99 = lat[Math.floor(lat.length * 0.99)] ?? NaN;
   record('append latency p50', lat[Math.floor(lat.length * 0.5)] ?? NaN, 'ms', '-', true);
   record('append latency p99', p99, 'ms', '<= 5', p99 <= 5);
+  record('append latency p99.9', lat[Math.floor(lat.length * 0.999)] ?? NaN, 'ms', '-', true);
   // Work counted, not timed: group commit must batch (WAL syncs/s << appends/s).
   const st = l.stats();
   record('appends per WAL sync (group commit batch)', st.appends / Math.max(1, st.walSyncs), 'appends', '-', true);

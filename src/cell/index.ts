@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { EmbeddedRuntime } from './embedded-runtime.ts';
 import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
+import { recordModelArrivals } from './model-arrivals.ts';
 import type { ModelRuntime } from './runtime.ts';
 import { buildCellServer } from './server.ts';
 import { UpstreamRuntime } from './upstream-runtime.ts';
@@ -52,6 +53,13 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   } catch (err) {
     await runtime.close();
     throw new Error(`region ${cfg.id}: cannot open the ledger in ${dataDir}: ${(err as Error).message}`);
+  }
+  try {
+    await recordModelArrivals(ledger.ledger, cfg.id, runtime.models, path.join(dataDir, 'ledger-models'), logger);
+  } catch (err) {
+    await runtime.close();
+    await ledger.close();
+    throw new Error(`region ${cfg.id}: cannot record the arrival of its models in the ledger: ${(err as Error).message}`);
   }
   const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
   registerLedgerRoutes(app, cfg.id, ledger, (m) => {

@@ -1,9 +1,10 @@
-// `sovereign ledger <verb>`: key, verify, prove, show — a thin layer over src/ledger.
+// `sovereign ledger <verb>`: key, verify, prove, show, check-receipt — a thin layer over src/ledger.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadTopology } from '../config/index.ts';
-import { LedgerError, openLedger, verifyLog, httpFetcher, parseEntry, type Ledger } from '../ledger/index.ts';
+import { LedgerError, openLedger, verifyLog, verifyProof, httpFetcher, parseEntry, type Ledger } from '../ledger/index.ts';
 
 interface RegionOpts {
   region: string;
@@ -113,7 +114,7 @@ async function witnessDefaults(program: Command, region: string, given: string[]
   return { witnesses, quorum: q };
 }
 
-/** Registers `ledger key|verify|prove|show` on the program (which owns the global --config). */
+/** Registers `ledger key|verify|prove|show|check-receipt` on the program (which owns the global --config). */
 export function register(program: Command): void {
   const ledger = program.command('ledger').description('region transparency logs (C2SP tlog-tiles)');
 
@@ -189,6 +190,32 @@ export function register(program: Command): void {
         }
         process.stdout.write(await l.proof(index));
       });
+    });
+
+  ledger
+    .command('check-receipt')
+    .description('verify a receipt (c2sp.org/tlog-proof@v1) offline with the public keys only, and print its entry')
+    .argument('<file>', "the receipt, as served at /sovereign/ledger/<region>/proof/<index> ('-' reads standard input)")
+    .requiredOption('--key <vkey>', 'the log\'s verifier key (from the operator, out of band)')
+    .option('--witness <vkey...>', 'witness cosigner keys whose cosignatures anchor the checkpoint')
+    .option('--quorum <n>', 'required witness cosignatures (default: 1 with --witness, else 0)')
+    .action((file: string, opts: { key: string; witness?: string[]; quorum?: string }) => {
+      const quorum = opts.quorum !== undefined ? Number(opts.quorum) : opts.witness !== undefined ? 1 : 0;
+      if (!Number.isInteger(quorum) || quorum < 0) fail(`--quorum: expected a whole number, got "${opts.quorum}"`);
+      let text: string;
+      try {
+        text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch (err) {
+        fail(`cannot read the receipt ${file}: ${(err as Error).message}`);
+      }
+      let v: ReturnType<typeof verifyProof>;
+      try {
+        v = verifyProof(text, { log: opts.key, witnesses: opts.witness ?? [], quorum });
+      } catch (err) {
+        fail(`receipt ${file} does NOT verify: ${(err as Error).message}`);
+      }
+      const anchored = v.cosigners.length > 0 ? `, cosigned by ${v.cosigners.join(', ')}` : quorum === 0 ? ' (witness cosignatures not checked: pass --witness)' : '';
+      process.stdout.write(`ok: entry ${v.index} of ${v.origin} is in its signed checkpoint of size ${v.size}, root ${v.root.toString('base64')}${anchored}\n${v.entry.toString('utf8')}\n`);
     });
 
   ledger

@@ -111,6 +111,32 @@ export function canonicalJson(v: unknown): string {
   }
 }
 
+/** A copy of `o` whose members were inserted in `order` (which JSON.stringify then follows). */
+function inOrder(o: Record<string, unknown>, order: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of order) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+// Member names of a decision's objects, sorted as RFC 8785, Section 3.2.3 sorts them.
+const DECISION_ORDER = Object.keys(DecisionEntrySchema.shape).sort();
+const JURISDICTION_ORDER = Object.keys(DecisionEntrySchema.shape.jurisdictions.element.shape).sort();
+const ATTEMPT_ORDER = Object.keys(DecisionEntrySchema.shape.attempts.element.shape).sort();
+
+/**
+ * RFC 8785 JSON of a validated decision (one per request: the hot path), made natively by
+ * JSON.stringify of copies whose members were inserted in JCS order (about 3x faster than
+ * canonicalJson). Exactly JCS because the schema is strict (no member outside these lists) and
+ * admits only ASCII strings without control characters, which JSON.stringify and JCS write
+ * alike; test/ledger/format.test.ts checks it against the canonicalize package.
+ */
+function decisionJson(d: DecisionEntry): string {
+  const o = inOrder(d, DECISION_ORDER);
+  o.jurisdictions = d.jurisdictions.map((j) => inOrder(j, JURISDICTION_ORDER));
+  o.attempts = d.attempts.map((a) => inOrder(a, ATTEMPT_ORDER));
+  return JSON.stringify(o);
+}
+
 /** Validates an entry and returns its RFC 8785 canonical JSON bytes (what the log stores). */
 export function serializeEntry(entry: unknown): Buffer {
   const parsed = EntrySchema.safeParse(entry);
@@ -121,7 +147,7 @@ export function serializeEntry(entry: unknown): Buffer {
   }
   let json: string;
   try {
-    json = canonicalJson(parsed.data);
+    json = parsed.data.kind === 'decision' ? decisionJson(parsed.data) : canonicalJson(parsed.data);
   } catch (err) {
     throw new LedgerError('SOVEREIGN_LEDGER_BAD_ENTRY', `ledger entry is not serializable: ${(err as Error).message}`);
   }

@@ -5,11 +5,10 @@
 // write-ahead log, the authoritative copy of the last signed checkpoint, the lock) lives in
 // the sibling `<dir>-state/`; keys live in `keyDir`.
 //
-// Write path: append -> WAL record -> one O_DSYNC write (group commit: everything queued while
-// the previous write ran shares the next one, so there is one synchronous write per batch, not
-// per append) -> resolve. WAL segments are zero-filled ahead of the write offset in the
-// background, so a commit overwrites allocated blocks and its sync carries no metadata; a segment
-// is rotated only above WAL_SEGMENT_BYTES and deleted once a checkpoint covers it.
+// Write path: append -> queue -> (next turn of the event loop) one WAL write for everything
+// queued in this turn -> resolve once durable (group commit: one synchronous write per batch, not
+// per append). Up to MAX_WRITES_IN_FLIGHT batches are written at once, so the next batch does not
+// wait for the previous one's flush; they are acknowledged strictly in order (walfile.ts).
 // Every checkpointIntervalMs (1 s) while there are new entries, tiles and bundles are written
 // and fsync'ed two files at a time (so they hold at most two of libuv's threads and never queue
 // ahead of a WAL write), and only then is a checkpoint signed (tlog-checkpoint, "Signatures":
@@ -21,13 +20,13 @@
 // a table shared by the region's replicas, and integration first reads entries back from it
 // (the sequencer: all of them; a follower: up to the latest stored checkpoint, whose root it
 // checks). Tiles, bundles and the checkpoint are still exported to `dir` by every replica.
-import { randomUUID } from 'node:crypto';
-import { constants as fsc, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync, openSync, closeSync, fsyncSync, ftruncateSync } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatCheckpoint, openCheckpoint } from './checkpoint.ts';
 import { serializeEntry } from './entries.ts';
 import { LedgerError } from './errors.ts';
+import { fsyncDir, fsyncDirSync, readIfExists, writeDurable } from './fsutil.ts';
 import { loadLogSigner, loadRequestHasher } from './keys.ts';
 import { consistencyProof, hashLeaf, inclusionProof, rangeHash, verifyConsistency, type SubtreeHashFn } from './merkle.ts';
 import { parseNote, parseVkey, signNote, type NoteVerifier } from './note.ts';
@@ -47,7 +46,8 @@ import {
   type Tile,
 } from './tiles.ts';
 import { formatTlogProof } from './tlogproof.ts';
-import { encodeRecords, parseWalName, scanRecords, walName } from './wal.ts';
+import { encodeRecords } from './wal.ts';
+import { WAL_SEGMENT_BYTES, WalFile } from './walfile.ts';
 
 export interface LedgerOptions {
   /** The static tlog-tiles directory for this region's log (e.g. `<regionDataDir>/ledger`). */
@@ -97,10 +97,14 @@ interface SignedState {
   cosignatures: string[];
 }
 
-interface WalSegment {
+/** A group-committed batch: its first index, its appends, and where it stands. */
+interface Batch {
   start: number;
-  end: number;
-  file: string;
+  items: Pending[];
+  /** WAL offset of its first record (where to cut if its write fails). */
+  at: number;
+  settled: boolean;
+  error: unknown;
 }
 
 /** Counters of the work done, for benchmarks and metrics (see {@link Ledger.stats}). */
@@ -120,55 +124,16 @@ export interface LedgerStats {
 }
 
 const CHECKPOINT = 'checkpoint';
-/** Default: a WAL segment is rotated once it holds this many bytes (and deleted once a checkpoint covers it). */
-const WAL_SEGMENT_BYTES = 32 * 1024 * 1024;
-/** Zero-fill WAL segments this far ahead of the write offset. */
-const WAL_PREALLOC_BYTES = 4 * 1024 * 1024;
-const ZEROS = Buffer.alloc(WAL_PREALLOC_BYTES);
+/**
+ * WAL writes in flight at once: the next batch is written while the previous one flushes, so a
+ * batch waits for at most one flush ahead of its own. Two keep the device busy; more only make
+ * batches smaller.
+ */
+const MAX_WRITES_IN_FLIGHT = 2;
 /** Tile and bundle files written concurrently by an integration (libuv has 4 threads). */
 const TILE_WRITERS = 2;
 const unavailable = (what: string, cause: unknown): LedgerError =>
   new LedgerError('SOVEREIGN_LEDGER_UNAVAILABLE', `ledger unavailable: ${what}: ${(cause as Error)?.message ?? String(cause)}; check the disk under the ledger directory`, { cause });
-
-/** Writes a file durably: temp file, synchronous (O_DSYNC) write, rename over the target. Directory fsync is the caller's. */
-async function writeDurable(file: string, data: Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${randomUUID()}`;
-  // O_DSYNC: the write returns once durable (one thread-pool hop instead of write + fdatasync).
-  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_DSYNC, 0o644);
-  try {
-    await fh.write(data, 0, data.length, 0);
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readIfExists(file: string): Buffer | null {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
 
 /** Small LRU of full tiles read back from disk (they're immutable). */
 class TileCache {
@@ -216,7 +181,11 @@ export class Ledger {
   readonly #unflushed = new Map<string, Buffer>();
   /** Full entry bundles not yet on disk, by bundle index: encoded as each fills, not all at once. */
   readonly #unflushedBundles = new Map<number, Buffer>();
-  /** Entries from #edgeBase (a multiple of 256) to size, for writing bundles. */
+  /**
+   * Entries from #edgeBase (a multiple of 256) to size: normally just the partial bundle's, as
+   * each full bundle is encoded into #unflushedBundles when it fills (after a rebuild from
+   * bundles, everything until the first integration).
+   */
   #edgeEntries: Buffer[] = [];
   #edgeBase = 0;
   /** Size up to which tiles and bundles are durably on disk. */
@@ -228,18 +197,17 @@ export class Ledger {
   readonly #bundles = new TileCache(64);
   readonly #stats: LedgerStats = { appends: 0, walSyncs: 0, walPreallocs: 0, walRotations: 0, fileSyncs: 0, checkpoints: 0 };
 
+  /** Appends not yet handed to a write. */
   #queue: Pending[] = [];
-  #committing = false;
-  #drained: (() => void)[] = [];
-  #wal!: FileHandle;
-  #walOffset = 0;
-  /** The open segment is zero-filled (durably) up to here. */
-  #walAllocated = 0;
-  /** A zero-fill in flight over [#walExtendFrom, #walExtendFrom + WAL_PREALLOC_BYTES). */
-  #walExtending: Promise<void> | null = null;
-  #walExtendFrom = 0;
-  /** WAL segments: start index and exclusive end index (Infinity for the open one). */
-  #walSegments: WalSegment[] = [];
+  #pumpScheduled = false;
+  /** Batches being written, oldest first; acknowledged in this order. */
+  #inflight: Batch[] = [];
+  /** Index of the next record to be written (size + entries in flight). */
+  #nextIndex = 0;
+  /** A rotation, a cut after a failed write, or a PostgreSQL commit holds the pipeline. */
+  #holding = false;
+  #idleWaiters: (() => void)[] = [];
+  #wal: WalFile | null = null;
   #broken: LedgerError | null = null;
   #closed = false;
   #integrating: Promise<string> | null = null;
@@ -310,61 +278,111 @@ export class Ledger {
     if (bytes.length > 0xffff) return Promise.reject(new LedgerError('SOVEREIGN_LEDGER_BAD_ENTRY', 'entry over 65535 bytes'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ bytes, leaf: hashLeaf(bytes), resolve, reject });
-      if (!this.#committing) void this.#commitLoop();
+      this.#schedulePump();
     });
   }
 
-  /** Group commit: one synchronous (O_DSYNC) write for everything queued meanwhile. */
-  async #commitLoop(): Promise<void> {
-    this.#committing = true;
-    try {
-      for (;;) {
-        if (this.#queue.length === 0) break;
-        if (this.#walOffset >= this.#walSegmentBytes && this.#broken === null) await this.#rotateWal();
-        const batch = this.#queue;
-        this.#queue = [];
-        if (this.#broken !== null) {
-          for (const p of batch) p.reject(this.#broken);
-          continue;
-        }
-        if (this.#pg !== null) {
-          await this.#commitPg(this.#pg, batch);
-          continue;
-        }
-        const start = this.#tree.size;
-        const buf = encodeRecords(start, batch.map((p) => p.bytes));
-        try {
-          // Never write into a range the background zero-fill is still writing.
-          if (this.#walExtending !== null && this.#walOffset + buf.length > this.#walExtendFrom) await this.#walExtending;
-          // The WAL is opened O_DSYNC: this one write is the batch's fdatasync.
-          await this.#wal.write(buf, 0, buf.length, this.#walOffset);
-          this.#stats.walSyncs++;
-        } catch (err) {
-          const e = unavailable('write-ahead log append failed', err);
-          // Cut any partial write so later records stay contiguous; if even that fails, stay closed.
-          try {
-            await this.#wal.truncate(this.#walOffset);
-            this.#walAllocated = this.#walOffset;
-          } catch {
-            this.#broken = e;
-          }
-          for (const p of batch) p.reject(e);
-          continue;
-        }
-        this.#walOffset += buf.length;
-        this.#stats.appends += batch.length;
-        this.#preallocateWal();
-        for (let i = 0; i < batch.length; i++) {
-          const p = batch[i] as Pending;
-          this.#edgeEntries.push(p.bytes);
-          this.#tree.pushLeafHash(p.leaf);
-          p.resolve({ index: start + i });
-        }
+  /**
+   * Group commit: the queue is written on the next turn of the event loop, so everything
+   * appended in this turn (for example by requests parsed from one read of the sockets) shares
+   * one write.
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(this.#pump);
+  }
+
+  #pump = (): void => {
+    this.#pumpScheduled = false;
+    while (this.#queue.length > 0 && !this.#holding) {
+      if (this.#broken !== null) {
+        for (const p of this.#queue.splice(0)) p.reject(this.#broken);
+        break;
       }
-    } finally {
-      this.#committing = false;
-      for (const d of this.#drained.splice(0)) d();
+      if (this.#pg !== null) {
+        this.#hold(this.#commitPg(this.#pg, this.#queue.splice(0)));
+        break;
+      }
+      const wal = this.#wal as WalFile;
+      // After a failed write nothing new is issued until the cut (see #cutAfterFailure).
+      if (this.#inflight.length >= MAX_WRITES_IN_FLIGHT || this.#inflight.some((b) => b.error !== null)) break;
+      if (wal.full) {
+        // A segment starts at a known index: rotate once the writes in flight are acknowledged.
+        if (this.#inflight.length === 0) this.#hold(this.#rotateWal(wal));
+        break;
+      }
+      const items = this.#queue.splice(0);
+      const batch: Batch = { start: this.#nextIndex, items, at: wal.offset, settled: false, error: null };
+      this.#nextIndex += items.length;
+      this.#inflight.push(batch);
+      wal.write(encodeRecords(batch.start, items.map((p) => p.bytes))).then(
+        () => this.#settle(batch, null),
+        (err: unknown) => this.#settle(batch, err),
+      );
     }
+    this.#notifyIdle();
+  };
+
+  /** Runs `work` with the pipeline held (no new writes), then resumes it. */
+  #hold(work: Promise<void>): void {
+    this.#holding = true;
+    void work.finally(() => {
+      this.#holding = false;
+      this.#pump();
+    });
+  }
+
+  /** A write finished: acknowledge every batch at the head that is durable, in order. */
+  #settle(batch: Batch, error: unknown): void {
+    batch.settled = true;
+    batch.error = error;
+    for (let head = this.#inflight[0]; head?.settled === true && head.error === null; head = this.#inflight[0]) {
+      this.#inflight.shift();
+      this.#stats.appends += head.items.length;
+      for (let i = 0; i < head.items.length; i++) {
+        const p = head.items[i] as Pending;
+        this.#edgeEntries.push(p.bytes);
+        this.#tree.pushLeafHash(p.leaf);
+        p.resolve({ index: head.start + i });
+      }
+    }
+    const failed = this.#inflight[0];
+    if (failed !== undefined && failed.error !== null && !this.#holding && this.#inflight.every((b) => b.settled)) {
+      this.#hold(this.#cutAfterFailure(failed));
+      return;
+    }
+    if (this.#queue.length > 0) this.#schedulePump();
+    this.#notifyIdle();
+  }
+
+  /**
+   * A WAL write failed: every batch from it on is rejected (a later one that did reach the disk
+   * sits behind the failed record, which recovery would cut), and the segment is cut where the
+   * failed batch began so later records stay contiguous. If even the cut fails, the log stays
+   * closed for appends (fail closed).
+   */
+  async #cutAfterFailure(failed: Batch): Promise<void> {
+    const e = unavailable('write-ahead log append failed', failed.error);
+    const rejected = this.#inflight.splice(0);
+    this.#nextIndex = failed.start;
+    try {
+      await (this.#wal as WalFile).truncate(failed.at);
+    } catch {
+      this.#broken = e;
+    }
+    for (const b of rejected) for (const p of b.items) p.reject(e);
+  }
+
+  #notifyIdle(): void {
+    if (this.#queue.length > 0 || this.#inflight.length > 0 || this.#holding) return;
+    for (const d of this.#idleWaiters.splice(0)) d();
+  }
+
+  /** Resolves once nothing is queued or being written. */
+  #idle(): Promise<void> {
+    if (this.#queue.length === 0 && this.#inflight.length === 0 && !this.#holding) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
   }
 
   /** PostgreSQL backend: one transaction per batch; the sequencer reads entries back in order. */
@@ -468,31 +486,6 @@ export class Ledger {
     }
   }
 
-  /**
-   * Zero-fills the open segment ahead of the write offset, in the background, so commits
-   * overwrite allocated blocks (their sync then needs no metadata update). A crash leaves a
-   * zero tail, which recovery reads as a torn record and cuts.
-   */
-  #preallocateWal(): void {
-    if (this.#walExtending !== null || this.#broken !== null || this.#closed || this.#pg !== null) return;
-    if (this.#walAllocated - this.#walOffset >= WAL_PREALLOC_BYTES / 2 || this.#walOffset >= this.#walSegmentBytes) return;
-    const fh = this.#wal;
-    const from = Math.max(this.#walAllocated, this.#walOffset);
-    this.#walExtendFrom = from;
-    this.#walExtending = fh
-      .write(ZEROS, 0, ZEROS.length, from)
-      .then(
-        () => {
-          this.#stats.walPreallocs++;
-          if (this.#wal === fh) this.#walAllocated = from + ZEROS.length;
-        },
-        () => undefined, // Not fatal: commits then extend the file themselves.
-      )
-      .finally(() => {
-        this.#walExtending = null;
-      });
-  }
-
   /** Counters of the work done so far (fsyncs per append = (walSyncs + fileSyncs) / appends). */
   stats(): LedgerStats {
     return { ...this.#stats };
@@ -504,7 +497,14 @@ export class Ledger {
     // Level-0 tile n is full, so bundle n is too: encode it now (spreads the work over appends
     // instead of pausing the event loop for every bundle at the once-a-second integration).
     const from = t.n * TILE_WIDTH - this.#edgeBase;
-    if (from >= 0 && from + TILE_WIDTH <= this.#edgeEntries.length) this.#unflushedBundles.set(t.n, encodeBundle(this.#edgeEntries.slice(from, from + TILE_WIDTH)));
+    if (from < 0 || from + TILE_WIDTH > this.#edgeEntries.length) return;
+    this.#unflushedBundles.set(t.n, encodeBundle(this.#edgeEntries.slice(from, from + TILE_WIDTH)));
+    if (from === 0) {
+      // The bundle now holds these entries: let go of them, so at most one bundle's worth of
+      // small buffers stays alive between integrations (fewer survivors for the GC to copy).
+      this.#edgeEntries = this.#edgeEntries.slice(TILE_WIDTH);
+      this.#edgeBase += TILE_WIDTH;
+    }
   };
 
   /** Tile source for proofs: in-memory edge, unflushed full tiles, then full tiles on disk. */
@@ -528,7 +528,7 @@ export class Ledger {
     if (!(Number.isSafeInteger(index) && index >= 0 && index < this.size)) throw new LedgerError('SOVEREIGN_LEDGER_NOT_FOUND', `no entry ${index} (log size ${this.size})`);
     if (index >= this.#edgeBase) return this.#edgeEntries[index - this.#edgeBase] as Buffer;
     const n = Math.floor(index / TILE_WIDTH);
-    const bundle = this.#bundles.get(String(n), () => readFileSync(path.join(this.dir, bundlePath(n))));
+    const bundle = this.#unflushedBundles.get(n) ?? this.#bundles.get(String(n), () => readFileSync(path.join(this.dir, bundlePath(n))));
     const entries = decodeBundle(bundle);
     const e = entries[index % TILE_WIDTH];
     if (e === undefined) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `${bundlePath(n)} has no entry ${index}`);
@@ -584,6 +584,7 @@ export class Ledger {
       const from = n * TILE_WIDTH;
       const to = Math.min(S, from + TILE_WIDTH);
       const ready = to - from === TILE_WIDTH ? this.#unflushedBundles.get(n) : undefined;
+      if (ready === undefined && from < this.#edgeBase) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `entry bundle ${n} missing from memory`);
       writes.push({ rel: bundlePath(n, to - from), data: ready ?? encodeBundle(this.#edgeEntries.slice(from - this.#edgeBase, to - this.#edgeBase)) });
     }
     const root = this.#tree.root();
@@ -617,8 +618,10 @@ export class Ledger {
     }
     const newBase = Math.floor(S / TILE_WIDTH) * TILE_WIDTH;
     for (const n of this.#unflushedBundles.keys()) if ((n + 1) * TILE_WIDTH <= S) this.#unflushedBundles.delete(n);
-    this.#edgeEntries = this.#edgeEntries.slice(newBase - this.#edgeBase);
-    this.#edgeBase = newBase;
+    if (newBase > this.#edgeBase) {
+      this.#edgeEntries = this.#edgeEntries.slice(newBase - this.#edgeBase);
+      this.#edgeBase = newBase;
+    }
     if (this.#pg !== null) await this.#publishPg(this.#pg, S, root, stored);
     else await this.#sign(S, root);
     return this.checkpoint();
@@ -653,50 +656,18 @@ export class Ledger {
       throw unavailable('writing checkpoint failed', err);
     }
     // Everything below `size` is now in tiles: closed WAL segments that end there can go.
-    await this.#pruneWal();
+    await this.#wal?.prune(size);
   }
 
-  /** Deletes closed WAL segments that end at or below the signed checkpoint. */
-  async #pruneWal(): Promise<void> {
-    const keep: WalSegment[] = [];
-    const drop: WalSegment[] = [];
-    for (const s of this.#walSegments) (s.end <= this.#signed.size ? drop : keep).push(s);
-    if (drop.length === 0) return;
-    this.#walSegments = keep;
-    for (const s of drop) await unlink(s.file).catch(() => undefined);
-  }
-
-  /** Starts a new WAL segment at the current size (called by the commit loop above WAL_SEGMENT_BYTES). */
-  async #rotateWal(): Promise<void> {
-    const start = this.#tree.size;
-    const open = this.#walSegments[this.#walSegments.length - 1];
-    if (open !== undefined && this.#walOffset > 0 && open.start !== start) {
-      try {
-        await this.#openWal(start);
-      } catch (err) {
-        this.#broken = unavailable('rotating the write-ahead log failed', err);
-        return;
-      }
+  /** Starts a new WAL segment at the next index (the pipeline is held and empty). */
+  async #rotateWal(wal: WalFile): Promise<void> {
+    try {
+      await wal.rotate(this.#nextIndex);
+    } catch (err) {
+      this.#broken = unavailable('rotating the write-ahead log failed', err);
+      return;
     }
-    await this.#pruneWal();
-  }
-
-  async #openWal(start: number): Promise<void> {
-    const file = path.join(this.stateDir, 'wal', walName(start));
-    const fh = await open(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_DSYNC, 0o600);
-    await fsyncDir(path.dirname(file));
-    this.#stats.walRotations++;
-    if (this.#walExtending !== null) await this.#walExtending;
-    this.#walSegments = this.#walSegments.filter((s) => s.file !== file);
-    const prev = this.#walSegments[this.#walSegments.length - 1];
-    if (prev !== undefined) prev.end = start;
-    const old = this.#wal as FileHandle | undefined;
-    this.#wal = fh;
-    this.#walOffset = 0;
-    this.#walAllocated = 0;
-    this.#walSegments.push({ start, end: Infinity, file });
-    await old?.close();
-    this.#preallocateWal();
+    await wal.prune(this.#signed.size);
   }
 
   /**
@@ -783,17 +754,16 @@ export class Ledger {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    if (this.#committing) await new Promise<void>((r) => this.#drained.push(r));
+    await this.#idle();
     if (this.#broken === null) {
       try {
         await this.publish();
       } catch {
         // Entries stay in the WAL; the next open() integrates them.
       }
-      if (this.#committing) await new Promise<void>((r) => this.#drained.push(r));
+      await this.#idle();
     }
-    if (this.#walExtending !== null) await this.#walExtending;
-    await (this.#wal as FileHandle | undefined)?.close().catch(() => undefined);
+    await this.#wal?.close();
     await this.#pg?.close();
     rmSync(this.#lockFile, { force: true });
   }
@@ -929,44 +899,20 @@ export class Ledger {
       this.#edgeEntries = S % TILE_WIDTH === 0 ? [] : this.#readBundleForWidth(Math.floor(S / TILE_WIDTH), S % TILE_WIDTH);
     }
 
-    // 3. Replay the WAL beyond S; cut a torn tail.
-    const walDir = path.join(this.stateDir, 'wal');
-    const segs = readdirSync(walDir)
-      .map((f) => ({ f, start: parseWalName(f) }))
-      .filter((s): s is { f: string; start: number } => s.start !== null)
-      .sort((a, b) => a.start - b.start);
-    for (let i = 0; i < segs.length; i++) {
-      const seg = segs[i] as { f: string; start: number };
-      const file = path.join(walDir, seg.f);
-      const { records, validBytes, torn } = scanRecords(readFileSync(file));
-      if (torn) {
-        const next = segs[i + 1];
-        const last = records[records.length - 1];
-        if (next !== undefined && (last === undefined ? seg.start : last.index + 1) !== next.start) {
-          // A damaged record before a later segment: acknowledged entries would be lost.
-          throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `write-ahead log ${file} is damaged at byte ${validBytes} before later segments`);
-        }
-        const fd = openSync(file, 'r+');
-        try {
-          // Cut the torn tail (never acknowledged: its fsync didn't complete).
-          ftruncateSync(fd, validBytes);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      }
-      for (const r of records) {
-        if (r.index < this.#tree.size) continue;
+    // 3. Replay the WAL beyond S (records below S are already in tiles); cut a torn tail.
+    // 4. A fresh WAL segment for new appends.
+    this.#wal = await WalFile.open(
+      path.join(this.stateDir, 'wal'),
+      { segmentBytes: this.#walSegmentBytes, stats: this.#stats },
+      (r, file) => {
+        if (r.index < this.#tree.size) return;
         if (r.index > this.#tree.size) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `write-ahead log ${file} skips from ${this.#tree.size} to ${r.index}`);
         this.#edgeEntries.push(r.entry);
         this.#tree.pushEntry(r.entry);
-      }
-      const end = records.length > 0 ? (records[records.length - 1] as { index: number }).index + 1 : seg.start;
-      this.#walSegments.push({ start: seg.start, end: Math.max(end, seg.start), file });
-    }
-
-    // 4. A fresh WAL segment for new appends (an existing one with this start held nothing valid).
-    await this.#openWal(this.#tree.size);
+      },
+      () => this.#tree.size,
+    );
+    this.#nextIndex = this.#tree.size;
 
     // 5. Extend tiles and sign a checkpoint covering everything recovered; republish if needed.
     if (this.#tree.size > this.#signed.size || this.#tiledSize < this.#tree.size || this.#signed.note === '') {
@@ -975,7 +921,7 @@ export class Ledger {
       writeFileSync(path.join(this.dir, CHECKPOINT), this.#signed.note);
       fsyncDirSync(this.dir);
     }
-    await this.#pruneWal();
+    await this.#wal.prune(this.#signed.size);
     this.#timer = setInterval(() => {
       if (this.#tree.size > this.#signed.size && this.#integrating === null && this.#broken === null) {
         this.publish().catch(() => undefined);

@@ -158,6 +158,23 @@ describe('receipts and the ledger', () => {
   });
 });
 
+test("each region's log records the arrival of the model it serves, with the digest it serves, before any decision", async () => {
+  for (const region of Object.keys(c.regions)) {
+    const models = (await (await request(`${c.regions[region]}/v1/models`)).body.json()) as { data: { id: string; digest: string }[] };
+    const served = models.data.find((m) => m.id === 'text-analysis');
+    assert.ok(served, `${region} serves text-analysis`);
+    const entries = await ledgerEntries(region);
+    const arrivals = entries.filter((e) => e.entry.kind === 'model');
+    assert.equal(arrivals.length, 1, `${region}: one arrival`);
+    assert.deepEqual(
+      { ...arrivals[0]?.entry, time: undefined },
+      { v: 1, kind: 'model', event: 'arrival', name: 'text-analysis', digest: served.digest, region, time: undefined },
+    );
+    const firstDecision = entries.find((e) => e.entry.kind === 'decision');
+    if (firstDecision) assert.ok((arrivals[0]?.index ?? Infinity) < firstDecision.index, `${region}: arrival before the first decision`);
+  }
+});
+
 test('an auditor verifies a region log as served, with its witness quorum from other jurisdictions', async () => {
   const key = (await (await request(`${c.gateway}/sovereign/ledger/eu-frankfurt/key`)).body.json()) as { log: string };
   const { execFile } = await import('node:child_process');

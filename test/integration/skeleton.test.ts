@@ -207,5 +207,8 @@ describe('supervision', () => {
     }
     assert.ok(served, `uae-dubai not served again:\n${c.output()}`);
     assert.match(c.output(), /uae-dubai exited \(SIGKILL\); restarting/);
+    // The restarted cell serves the same model: its arrival is not recorded a second time.
+    const log = (await (await fetch(`${c.gateway}/sovereign/ledger/uae-dubai/entries?from=0&to=1000`)).json()) as { entries: { entry: { kind: string } }[] };
+    assert.equal(log.entries.filter((e) => e.entry.kind === 'model').length, 1);
   });
 });

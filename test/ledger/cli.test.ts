@@ -1,7 +1,7 @@
-// `sovereign ledger key|verify|show|prove` through Commander, on a --dir log.
+// `sovereign ledger key|verify|show|prove|check-receipt` through Commander, on a --dir log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { register } from '../../src/cli/ledger.ts';
@@ -34,6 +34,12 @@ test('ledger CLI: key, show, prove, verify', async () => {
   assert.match(shown, /"decision_id":"dec-1"/);
   const proof = await run(['ledger', 'prove', '--region', 'eu-frankfurt', '--dir', dir, '--decision', 'dec-2']);
   assert.match(proof, /^c2sp\.org\/tlog-proof@v1\nextra .*\nindex 2\n/);
+  // An auditor checks the receipt offline with nothing but the log's public key.
+  const receipt = path.join(path.dirname(dir), 'receipt.txt');
+  writeFileSync(receipt, proof);
+  const checked = await run(['ledger', 'check-receipt', receipt, '--key', key.trim()]);
+  assert.match(checked, /^ok: entry 2 of sovereign\.example\/ledger\/eu-frankfurt is in its signed checkpoint of size 3/);
+  assert.match(checked, /"decision_id":"dec-2"/);
   const ok = await run(['ledger', 'verify', '--region', 'eu-frankfurt', '--dir', dir, '--quorum', '0']);
   assert.match(ok, /^ok: 3 entries/);
   appendFileSync(path.join(dir, 'tile', 'entries', '000.p', '3'), 'x');
@@ -46,8 +52,19 @@ test('ledger CLI: key, show, prove, verify', async () => {
   });
   try {
     await assert.rejects(run(['ledger', 'verify', '--region', 'eu-frankfurt', '--dir', dir, '--key', key.trim(), '--quorum', '0']));
+    assert.equal(code, 1);
+    // A receipt whose entry was altered, or one checked against a quorum it lacks, is refused.
+    code = undefined;
+    const altered = proof.replace(/^extra (\S+)$/m, (_, b64: string) => `extra ${Buffer.from(Buffer.from(b64, 'base64').toString().replace('dec-2', 'dec-9')).toString('base64')}`);
+    assert.notEqual(altered, proof);
+    writeFileSync(receipt, altered);
+    await assert.rejects(run(['ledger', 'check-receipt', receipt, '--key', key.trim()]));
+    assert.equal(code, 1);
+    code = undefined;
+    writeFileSync(receipt, proof);
+    await assert.rejects(run(['ledger', 'check-receipt', receipt, '--key', key.trim(), '--quorum', '1']));
+    assert.equal(code, 1);
   } finally {
     process.exit = exit;
   }
-  assert.equal(code, 1);
 });

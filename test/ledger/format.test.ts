@@ -37,7 +37,7 @@ import {
   signNote,
 } from '../../src/ledger/note.ts';
 import { formatCheckpoint, parseCheckpoint } from '../../src/ledger/checkpoint.ts';
-import { canonicalJson } from '../../src/ledger/entries.ts';
+import { canonicalJson, serializeEntry } from '../../src/ledger/entries.ts';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 
@@ -235,4 +235,38 @@ test('canonicalJson matches the canonicalize package (RFC 8785) and rejects what
   assert.equal(canonicalJson({ b: [1, 'x', null, true], a: { d: 1e21, c: -0 } }), '{"a":{"c":0,"d":1e+21},"b":[1,"x",null,true]}');
   assert.throws(() => canonicalJson('\ud800'));
   assert.throws(() => canonicalJson(Infinity));
+});
+
+test('a decision entry is stored as exactly what canonicalize (RFC 8785) makes of it, whatever its member order', () => {
+  const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,24}$/);
+  const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
+  // Members in a random order, so the stored order can only come from the serializer.
+  const shuffled = <T extends Record<string, unknown>>(arb: fc.Arbitrary<T>) =>
+    arb.chain((o) => fc.shuffledSubarray(Object.keys(o), { minLength: Object.keys(o).length }).map((keys) => Object.fromEntries(keys.map((k) => [k, o[k]])) as T));
+  const decision = shuffled(
+    fc.record({
+      v: fc.constant(1),
+      kind: fc.constant('decision'),
+      time: fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+      decision_id: id,
+      request_hash: hex,
+      tenant: id,
+      jurisdictions: fc.array(shuffled(fc.record({ jurisdiction: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,8}$/), source: fc.constantFrom('declared', 'geoip', 'tenant') })), { maxLength: 4 }),
+      data_class: fc.constantFrom('public', 'internal', 'personal', 'special'),
+      detected_types: fc.array(fc.stringMatching(/^[A-Za-z][A-Za-z0-9_.-]{0,12}$/), { maxLength: 4 }),
+      region: fc.option(id, { nil: null }),
+      mode: fc.constantFrom('legal-first', 'performance-first', 'hybrid'),
+      outcome: fc.constantFrom('routed', 'denied', 'failed_over', 'unavailable', 'transfer'),
+      attempts: fc.array(shuffled(fc.record({ region: id, outcome: fc.constantFrom('ok', 'timeout', 'reset') })), { maxLength: 4 }),
+      policy_ids: fc.array(id, { maxLength: 4 }),
+      model: id,
+      model_digest: fc.option(hex.map((h) => `sha256:${h}`), { nil: null }),
+    }),
+  );
+  fc.assert(
+    fc.property(decision, (e) => {
+      assert.equal(serializeEntry(e).toString('utf8'), canonicalize(e));
+    }),
+    { numRuns: 1000 },
+  );
 });

@@ -8,7 +8,7 @@ export function tempDir(prefix = 'ledger-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-export function decision(i: number): DecisionEntry {
+export function decision(i: number | string): DecisionEntry {
   return {
     v: 1,
     kind: 'decision',

@@ -1,0 +1,45 @@
+// Durable file-system helpers shared by the log, its WAL and its static layout.
+import { randomUUID } from 'node:crypto';
+import { closeSync, constants as fsc, fsyncSync, openSync, readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+
+/** Writes a file durably: temp file, synchronous (O_DSYNC) write, rename over the target. Directory fsync is the caller's. */
+export async function writeDurable(file: string, data: Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${randomUUID()}`;
+  // O_DSYNC: the write returns once durable (one thread-pool hop instead of write + fdatasync).
+  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_DSYNC, 0o644);
+  try {
+    await fh.write(data, 0, data.length, 0);
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The file's bytes, or null if it does not exist. */
+export function readIfExists(file: string): Buffer | null {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
