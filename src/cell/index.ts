@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createLogger, type Logger } from '../common/index.ts';
+import { createLogger, loadToken, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { EmbeddedRuntime } from './embedded-runtime.ts';
 import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
@@ -62,7 +62,8 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     throw new Error(`region ${cfg.id}: cannot record the arrival of its models in the ledger: ${(err as Error).message}`);
   }
   const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
-  registerLedgerRoutes(app, cfg.id, ledger, (m) => {
+  const appendToken = loadToken(opts.topology.ledgerAppendTokenFile(), opts.topology.data.ledger.appendTokenEnv, true) as string;
+  registerLedgerRoutes(app, cfg.id, ledger, appendToken, (m) => {
     const d = runtime.model(m)?.digest;
     return d && d.startsWith('sha256:') ? d : null;
   });

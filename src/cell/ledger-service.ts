@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { z } from 'zod';
-import { HttpError, badRequest, firstIssue, type Logger } from '../common/index.ts';
+import { HttpError, badRequest, bearer, firstIssue, tokenMatches, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { createWitness, openLedger, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
 
@@ -133,14 +133,20 @@ export async function openLedgerService(topology: Topology, region: string, data
   };
 }
 
-/** The cell's ledger routes. `region` is the cell's own region; it serves only its own log. */
-export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: LedgerService, modelDigest: (model: string) => string | null): void {
+/**
+ * The cell's ledger routes. `region` is the cell's own region; it serves only its own log.
+ * Appends need `appendToken` (the gateway holds it): nothing else may write to the log.
+ */
+export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: LedgerService, appendToken: string, modelDigest: (model: string) => string | null): void {
   const { ledger } = svc;
   const own = (r: string): void => {
     if (r !== region) throw new HttpError(404, 'not_found_error', `this cell serves the ledger of ${region} only; ask the cell of ${r}`);
   };
 
   app.post('/sovereign/ledger/append', async (req) => {
+    if (!tokenMatches(bearer(req.headers.authorization), appendToken)) {
+      throw new HttpError(401, 'authentication_error', 'ledger appends need "Authorization: Bearer <append token>": the token in <dataDir>/ledger-append-token, or the environment variable named by ledger.appendTokenEnv');
+    }
     const parsed = AppendBody.safeParse(req.body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'ledger append'));
     const { entry, body_sha256 } = parsed.data;

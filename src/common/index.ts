@@ -5,3 +5,4 @@ export * from './v2.ts';
 export { firstIssue } from './zod-message.ts';
 export { createHttpServer } from './http-server.ts';
 export { sseReadable, SSE_HEADERS } from './sse.ts';
+export { bearer, loadToken, tokenMatches } from './tokens.ts';

@@ -140,6 +140,11 @@ export const ConfigSchema = z.strictObject({
       backend: z.enum(['file', 'postgres']).default('file'),
       /** Environment variable holding the PostgreSQL connection string for the postgres backend. */
       postgresUrlEnv: z.string().default('SOVEREIGN_LEDGER_POSTGRES_URL'),
+      /**
+       * Environment variable holding the token the gateway presents to a cell's append endpoint;
+       * unset, both read <dataDir>/ledger-append-token (generated on first start, mode 0600).
+       */
+      appendTokenEnv: z.string().default('SOVEREIGN_LEDGER_APPEND_TOKEN'),
     })
     .prefault({}),
   classify: z

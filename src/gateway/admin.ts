@@ -2,10 +2,9 @@
 // admin token. A trigger returns only once every live gateway replica has it in force.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { HttpError, badRequest, firstIssue } from '../common/index.ts';
+import { HttpError, badRequest, bearer, firstIssue, tokenMatches } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { resume, suspend, type HealthMonitor, type RegionStateStore, type Suspension } from '../health/index.ts';
-import { tokenMatches } from './admin-token.ts';
 
 const SuspendBody = z.strictObject({
   for: z.array(z.string().min(1)).min(1).optional(),
@@ -41,8 +40,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
   const timeout = deps.replicaTimeoutMs ?? 5000;
 
   function authorize(req: FastifyRequest): void {
-    const auth = req.headers.authorization;
-    const presented = typeof auth === 'string' && /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, '').trim() : '';
+    const presented = bearer(req.headers.authorization);
     if (presented === '' || !tokenMatches(presented, deps.token)) {
       throw new HttpError(401, 'authentication_error', 'the admin API needs "Authorization: Bearer <admin token>" (the token is in the gateway data directory, file admin-token, or the environment variable named by gateway.adminTokenEnv)');
     }

@@ -3,7 +3,7 @@
 // SHA-256, which the region keys with its own secret (HMAC) before storing.
 import { createHash } from 'node:crypto';
 import { Pool } from 'undici';
-import { HttpError } from '../common/index.ts';
+import { HttpError, loadToken } from '../common/index.ts';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Attempt, Decision } from './decision.ts';
@@ -24,9 +24,12 @@ export class Recorder {
   readonly #pools = new Map<string, Pool>();
   readonly #topology: Topology;
   readonly #outbox: Outbox;
+  /** Presented to the cells' append endpoint (see ledger.appendTokenEnv). */
+  readonly #authorization: string;
 
   constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger) {
     this.#topology = topology;
+    this.#authorization = `Bearer ${loadToken(topology.ledgerAppendTokenFile(), topology.data.ledger.appendTokenEnv, true) as string}`;
     for (const r of topology.regions) this.#pools.set(r.id, new Pool(new URL(r.url).origin, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
     this.#outbox = new Outbox(outboxDir, replica, logger);
     this.#outbox.start((r) => this.append(r.region, r.entry, r.body_sha256).then(() => undefined));
@@ -43,7 +46,7 @@ export class Recorder {
     const res = await pool.request({
       method: 'POST',
       path: '/sovereign/ledger/append',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: this.#authorization },
       body: JSON.stringify({ entry, ...(bodySha ? { body_sha256: bodySha } : {}) }),
       headersTimeout: 5000,
       bodyTimeout: 5000,

@@ -2,7 +2,7 @@
 // Cedar decision table, receipts that verify offline, legal triggers and transfers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { request } from 'undici';
@@ -156,6 +156,25 @@ describe('receipts and the ledger', () => {
     assert.match(String(entry.request_hash), /^[0-9a-f]{64}$/);
     assert.match(String(entry.model_digest), /^sha256:[0-9a-f]{64}$/);
   });
+});
+
+test("only the gateway may append to a region's log: a cell refuses appends without the append token", async () => {
+  const before = await ledgerEntries('eu-paris');
+  const forged = { entry: { v: 1, kind: 'trigger', time: new Date().toISOString(), action: 'resume', region: 'eu-paris', jurisdictions: ['EU'], reason: 'forged', ref: 'none' } };
+  for (const authorization of [undefined, 'Bearer wrong-token']) {
+    const res = await request(`${c.regions['eu-paris']}/sovereign/ledger/append`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body: JSON.stringify(forged),
+    });
+    assert.equal(res.statusCode, 401);
+    assert.match(((await res.body.json()) as { error: { message: string } }).error.message, /append token/);
+  }
+  const after = await ledgerEntries('eu-paris');
+  assert.equal(after.length, before.length);
+  assert.ok(!after.some((e) => e.entry.reason === 'forged'));
+  // The token the gateway and the cells share was generated readable by the owner only.
+  assert.equal(statSync(path.join(c.dir, 'data/ledger-append-token')).mode & 0o777, 0o600);
 });
 
 test("each region's log records the arrival of the model it serves, with the digest it serves, before any decision", async () => {
