@@ -124,7 +124,9 @@ export class WalFile {
   async #writeAt(buf: Buffer, at: number): Promise<void> {
     // Never write into a range the background zero-fill is still writing.
     if (this.#extending !== null && at + buf.length > this.#extendFrom) await this.#extending;
-    await this.#fh.write(buf, 0, buf.length, at);
+    // A full disk shows first as a short write, then as ENOSPC: both are a failed write.
+    const { bytesWritten } = await this.#fh.write(buf, 0, buf.length, at);
+    if (bytesWritten !== buf.length) throw new Error(`short write: ${bytesWritten} of ${buf.length} bytes (disk full?)`);
     this.#stats.walSyncs++;
     this.#preallocate();
   }
@@ -191,9 +193,9 @@ export class WalFile {
     this.#extending = fh
       .write(ZEROS, 0, ZEROS.length, from)
       .then(
-        () => {
+        ({ bytesWritten }) => {
           this.#stats.walPreallocs++;
-          if (this.#fh === fh) this.#allocated = from + ZEROS.length;
+          if (this.#fh === fh) this.#allocated = from + bytesWritten;
         },
         () => undefined, // Not fatal: commits then extend the file themselves.
       )
