@@ -1,25 +1,19 @@
 // Starts Sovereign's processes (cells and gateways) one by one for benchmarks that must kill,
-// slow or restart them; stops everything it started, by pid, on exit.
-import { spawn, type ChildProcess } from 'node:child_process';
+// slow or restart them, each logging to a file in the work directory; a ProcessGroup stops
+// everything started, by pid, on exit and on Ctrl-C.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { stringify } from 'yaml';
+import { ProcessGroup } from './procs.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
-const started = new Set<ChildProcess>();
-
-function killAll(): void {
-  for (const p of started) if (p.exitCode === null) p.kill('SIGKILL');
-}
-process.once('exit', killAll);
-process.once('SIGINT', () => {
-  killAll();
-  process.exit(130);
-});
+const group = new ProcessGroup();
+group.installSignalHandlers();
 
 export function workDir(name: string): string {
   return mkdtempSync(path.join(tmpdir(), `sovereign-${name}-`));
@@ -33,11 +27,11 @@ export function writeConfig(dir: string, config: Record<string, unknown>): strin
 
 export function startProcess(dir: string, name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   const fd = openSync(path.join(dir, `${name}.log`), 'a');
-  const p = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
-  closeSync(fd);
-  started.add(p);
-  p.once('exit', () => started.delete(p));
-  return p;
+  try {
+    return group.start(name, process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } }).proc;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export async function waitReady(url: string, timeoutMs = 60_000): Promise<number> {

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { today } from './stats.ts';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
@@ -12,18 +13,11 @@ export function machine(): Record<string, unknown> {
 
 export function writeResults(name: string, json: unknown, markdown?: string): { json: string; md?: string } {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const day = new Date().toISOString().slice(0, 10);
+  const day = today();
   const jsonFile = path.join(RESULTS_DIR, `${name}-${day}.json`);
   writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
   if (markdown === undefined) return { json: jsonFile };
   const mdFile = path.join(RESULTS_DIR, `${name}-${day}.md`);
   writeFileSync(mdFile, markdown);
   return { json: jsonFile, md: mdFile };
-}
-
-/** Percentile of a sorted array (nearest rank). */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
 }

@@ -9,7 +9,7 @@ export function median(xs: readonly number[]): number {
 }
 
 /** The p-th percentile (0..100) of sorted samples, nearest-rank; NaN for none. */
-export function percentileSorted(sorted: readonly number[], p: number): number {
+export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;

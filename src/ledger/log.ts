@@ -46,7 +46,7 @@ import {
   type Tile,
 } from './tiles.ts';
 import { formatTlogProof } from './tlogproof.ts';
-import { encodeRecords } from './wal.ts';
+import { encodeRecords, recordsSize } from './wal.ts';
 import { WAL_SEGMENT_BYTES, WalFile } from './walfile.ts';
 
 export interface LedgerOptions {
@@ -103,6 +103,8 @@ interface Batch {
   items: Pending[];
   /** WAL offset of its first record (where to cut if its write fails). */
   at: number;
+  /** The allocation the records are encoded into (reused once the write is done). */
+  backing: Buffer;
   settled: boolean;
   error: unknown;
 }
@@ -130,6 +132,8 @@ const CHECKPOINT = 'checkpoint';
  * batches smaller.
  */
 const MAX_WRITES_IN_FLIGHT = 2;
+/** Smallest write buffer allocated (about 180 decision entries). */
+const WRITE_BUFFER_BYTES = 64 * 1024;
 /** Tile and bundle files written concurrently by an integration (libuv has 4 threads). */
 const TILE_WRITERS = 2;
 const unavailable = (what: string, cause: unknown): LedgerError =>
@@ -208,6 +212,11 @@ export class Ledger {
   #holding = false;
   #idleWaiters: (() => void)[] = [];
   #wal: WalFile | null = null;
+  /**
+   * Write buffers no write is using: reused, so a batch allocates nothing outside the heap
+   * (large short-lived buffers push V8 into frequent full collections, which stall appends).
+   */
+  #spareBuffers: Buffer[] = [];
   #broken: LedgerError | null = null;
   #closed = false;
   #integrating: Promise<string> | null = null;
@@ -313,10 +322,14 @@ export class Ledger {
         break;
       }
       const items = this.#queue.splice(0);
-      const batch: Batch = { start: this.#nextIndex, items, at: wal.offset, settled: false, error: null };
+      const bytes = items.map((p) => p.bytes);
+      const size = recordsSize(bytes);
+      const backing = this.#spareBuffer(size) ?? Buffer.allocUnsafeSlow(Math.max(WRITE_BUFFER_BYTES, size));
+      const buf = encodeRecords(this.#nextIndex, bytes, backing);
+      const batch: Batch = { start: this.#nextIndex, items, at: wal.offset, backing, settled: false, error: null };
       this.#nextIndex += items.length;
       this.#inflight.push(batch);
-      wal.write(encodeRecords(batch.start, items.map((p) => p.bytes))).then(
+      wal.write(buf).then(
         () => this.#settle(batch, null),
         (err: unknown) => this.#settle(batch, err),
       );
@@ -333,10 +346,18 @@ export class Ledger {
     });
   }
 
+  /** A spare write buffer of at least `size` bytes, if one is free and large enough. */
+  #spareBuffer(size: number): Buffer | undefined {
+    const i = this.#spareBuffers.findIndex((b) => b.length >= size);
+    return i < 0 ? undefined : this.#spareBuffers.splice(i, 1)[0];
+  }
+
   /** A write finished: acknowledge every batch at the head that is durable, in order. */
   #settle(batch: Batch, error: unknown): void {
     batch.settled = true;
     batch.error = error;
+    // The write no longer reads its buffer: keep it for a later batch (unless it is outsized).
+    if (this.#spareBuffers.length < MAX_WRITES_IN_FLIGHT && batch.backing.length <= 16 * WRITE_BUFFER_BYTES) this.#spareBuffers.push(batch.backing);
     for (let head = this.#inflight[0]; head?.settled === true && head.error === null; head = this.#inflight[0]) {
       this.#inflight.shift();
       this.#stats.appends += head.items.length;

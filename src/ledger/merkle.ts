@@ -12,12 +12,15 @@ export const HASH_SIZE = 32;
 /** SHA-256 of the empty string: MTH({}) per RFC 6962, Section 2.1. */
 export const EMPTY_ROOT: Buffer = hash('sha256', Buffer.alloc(0), 'buffer');
 
+/** Reused for 0x00 || d (hashing is synchronous): no allocation per leaf, which the GC would have to reclaim. */
+let leafScratch = Buffer.alloc(1 + 65536);
+
 /** MTH({d}) = SHA-256(0x00 || d) (RFC 6962, Section 2.1). */
 export function hashLeaf(entry: Uint8Array): Buffer {
-  const buf = Buffer.allocUnsafe(entry.length + 1);
-  buf[0] = 0x00;
-  buf.set(entry, 1);
-  return hash('sha256', buf, 'buffer');
+  if (entry.length + 1 > leafScratch.length) leafScratch = Buffer.alloc(entry.length + 1);
+  leafScratch[0] = 0x00;
+  leafScratch.set(entry, 1);
+  return hash('sha256', leafScratch.subarray(0, entry.length + 1), 'buffer');
 }
 
 const nodeScratch = Buffer.alloc(1 + 2 * HASH_SIZE);

@@ -9,10 +9,17 @@ import { crc32 } from 'node:zlib';
 
 const HEADER = 8;
 
-export function encodeRecords(startIndex: number, entries: readonly Uint8Array[]): Buffer {
+/** Bytes the records of `entries` take. */
+export function recordsSize(entries: readonly Uint8Array[]): number {
   let total = 0;
   for (const e of entries) total += HEADER + 8 + e.length;
-  const out = Buffer.allocUnsafe(total);
+  return total;
+}
+
+/** Encodes `entries` as records numbered from `startIndex`, into `into` when it is large enough. */
+export function encodeRecords(startIndex: number, entries: readonly Uint8Array[], into?: Buffer): Buffer {
+  const total = recordsSize(entries);
+  const out = into !== undefined && into.length >= total ? into.subarray(0, total) : Buffer.allocUnsafe(total);
   let off = 0;
   let index = startIndex;
   for (const e of entries) {
