@@ -45,6 +45,7 @@ import {
   topTileLevel,
   type Tile,
 } from './tiles.ts';
+import { BundleStore } from './bundle-store.ts';
 import { formatTlogProof } from './tlogproof.ts';
 import { encodeRecords, recordsSize } from './wal.ts';
 import { WAL_SEGMENT_BYTES, WalFile } from './walfile.ts';
@@ -184,7 +185,7 @@ export class Ledger {
   /** Full tiles not yet on disk, keyed "L/n". */
   readonly #unflushed = new Map<string, Buffer>();
   /** Full entry bundles not yet on disk, by bundle index: encoded as each fills, not all at once. */
-  readonly #unflushedBundles = new Map<number, Buffer>();
+  readonly #unflushedBundles = new BundleStore();
   /**
    * Entries from #edgeBase (a multiple of 256) to size: normally just the partial bundle's, as
    * each full bundle is encoded into #unflushedBundles when it fills (after a rebuild from
@@ -519,7 +520,7 @@ export class Ledger {
     // instead of pausing the event loop for every bundle at the once-a-second integration).
     const from = t.n * TILE_WIDTH - this.#edgeBase;
     if (from < 0 || from + TILE_WIDTH > this.#edgeEntries.length) return;
-    this.#unflushedBundles.set(t.n, encodeBundle(this.#edgeEntries.slice(from, from + TILE_WIDTH)));
+    this.#unflushedBundles.add(t.n, this.#edgeEntries.slice(from, from + TILE_WIDTH));
     if (from === 0) {
       // The bundle now holds these entries: let go of them, so at most one bundle's worth of
       // small buffers stays alive between integrations (fewer survivors for the GC to copy).
@@ -549,11 +550,13 @@ export class Ledger {
     if (!(Number.isSafeInteger(index) && index >= 0 && index < this.size)) throw new LedgerError('SOVEREIGN_LEDGER_NOT_FOUND', `no entry ${index} (log size ${this.size})`);
     if (index >= this.#edgeBase) return this.#edgeEntries[index - this.#edgeBase] as Buffer;
     const n = Math.floor(index / TILE_WIDTH);
-    const bundle = this.#unflushedBundles.get(n) ?? this.#bundles.get(String(n), () => readFileSync(path.join(this.dir, bundlePath(n))));
+    const unflushed = this.#unflushedBundles.get(n);
+    const bundle = unflushed ?? this.#bundles.get(String(n), () => readFileSync(path.join(this.dir, bundlePath(n))));
     const entries = decodeBundle(bundle);
     const e = entries[index % TILE_WIDTH];
     if (e === undefined) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `${bundlePath(n)} has no entry ${index}`);
-    return e;
+    // An unflushed bundle's memory is reused once its file is written: hand out a copy.
+    return unflushed === undefined ? e : Buffer.from(e);
   }
 
   /** The latest signed checkpoint note, with any witness cosignatures ('' before the first). */
@@ -638,7 +641,7 @@ export class Ledger {
       this.#unflushed.delete(k);
     }
     const newBase = Math.floor(S / TILE_WIDTH) * TILE_WIDTH;
-    for (const n of this.#unflushedBundles.keys()) if ((n + 1) * TILE_WIDTH <= S) this.#unflushedBundles.delete(n);
+    this.#unflushedBundles.release(S);
     if (newBase > this.#edgeBase) {
       this.#edgeEntries = this.#edgeEntries.slice(newBase - this.#edgeBase);
       this.#edgeBase = newBase;

@@ -169,3 +169,21 @@ test('fail closed: append rejects with SOVEREIGN_LEDGER_UNAVAILABLE when the WAL
   await assert.rejects(l.append(decision(3)), (e: LedgerError) => e.code === 'SOVEREIGN_LEDGER_UNAVAILABLE');
   await l.close();
 });
+
+test('entries read before their bundle is written stay intact while the log moves on', async () => {
+  const root = tempDir();
+  const l = await openLedger({ dir: path.join(root, 'ledger'), origin: ORIGIN, keyDir: path.join(root, 'keys'), checkpointIntervalMs: 60_000 });
+  // Bundle 0 is full but not yet written: its entries are read from memory.
+  await Promise.all(Array.from({ length: 300 }, (_, i) => l.append(decision(i))));
+  const early = [l.entry(7), l.entry(255)];
+  const proof = await l.proof(7);
+  // Many more bundles fill, are written and their memory reused.
+  for (let round = 0; round < 5; round++) {
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => l.append(decision(`r${round}-${i}`))));
+    await l.publish();
+  }
+  assert.deepEqual(early.map((b) => b.toString()), [serializeEntry(decision(7)).toString(), serializeEntry(decision(255)).toString()]);
+  assert.equal(verifyProof(proof, l.verifierKey).entry.toString(), serializeEntry(decision(7)).toString());
+  assert.equal(l.entry(255).toString(), serializeEntry(decision(255)).toString());
+  await l.close();
+});
