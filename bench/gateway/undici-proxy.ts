@@ -19,12 +19,19 @@ function forwardHeaders(h: IncomingHttpHeaders): Record<string, string> {
 }
 
 const server = createServer((req, res) => {
+  // A client that goes away mid-request (wrk stopping) must not take the proxy down.
+  req.on('error', () => res.destroy());
+  res.on('error', () => undefined);
   const parts: Buffer[] = [];
   req.on('data', (b: Buffer) => parts.push(b));
   req.on('end', () => {
     const method = req.method === 'POST' ? 'POST' : 'GET';
     pool.request({ method, path: req.url ?? '/', headers: forwardHeaders(req.headers), ...(method === 'POST' ? { body: Buffer.concat(parts) } : {}) }).then(
       (up) => {
+        if (res.destroyed) {
+          up.body.destroy();
+          return;
+        }
         const headers: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v;
         res.writeHead(up.statusCode, headers);
