@@ -11,12 +11,16 @@ import { HttpError, badRequest, bearer, firstIssue, tokenMatches, type Logger } 
 import type { Topology } from '../config/index.ts';
 import { createWitness, openLedger, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
 
-const AppendBody = z.strictObject({
+const AppendRecord = z.strictObject({
   /** The entry without request_hash; the region keys the hash with its own secret. */
   entry: z.record(z.string(), z.unknown()),
   /** SHA-256 (hex) of the request body; stored only as HMAC-SHA-256 under the region's secret. */
   body_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
+/** Most records in one batched append. */
+export const MAX_APPEND_BATCH = 256;
+/** One record, or a batch of them (`records`) answered record by record. */
+const AppendBody = z.union([AppendRecord, z.strictObject({ records: z.array(AppendRecord).min(1).max(MAX_APPEND_BATCH) })]);
 
 interface PeerKeys {
   log: string;
@@ -149,7 +153,17 @@ export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: 
     }
     const parsed = AppendBody.safeParse(req.body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'ledger append'));
-    const { entry, body_sha256 } = parsed.data;
+    if ('records' in parsed.data) {
+      // A batch: all its appends are made in this turn, so they share one durable write.
+      const settled = await Promise.allSettled(parsed.data.records.map((r) => appendOne(r)));
+      return {
+        results: settled.map((s) => (s.status === 'fulfilled' ? s.value : { error: { type: (s.reason as HttpError).type ?? 'api_error', message: (s.reason as Error).message } })),
+      };
+    }
+    return appendOne(parsed.data);
+  });
+
+  async function appendOne({ entry, body_sha256 }: z.infer<typeof AppendRecord>): Promise<{ origin: string; index: number }> {
     // Decisions get the region's keyed request hash and, when this region serves the model,
     // the digest of the model version that will process the request.
     const full =
@@ -168,7 +182,7 @@ export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: 
       if (err instanceof LedgerError) throw new HttpError(503, 'ledger_unavailable', `the ledger of ${region} cannot record: ${err.message}`);
       throw err;
     }
-  });
+  }
 
   app.get<{ Params: { region: string } }>('/sovereign/ledger/:region/key', async (req) => {
     own(req.params.region);

@@ -16,6 +16,15 @@ export interface Receipt {
 
 export type DecisionOutcome = 'routed' | 'denied' | 'failed_over' | 'unavailable' | 'transfer';
 
+/** Records to one region's append endpoint in one request, at most (the cell takes up to 256). */
+const MAX_BATCH = 128;
+
+interface QueuedRecord {
+  record: { entry: Record<string, unknown>; body_sha256?: string };
+  resolve: (r: Receipt) => void;
+  reject: (e: Error) => void;
+}
+
 export function bodyDigest(body: Buffer | null): string {
   return createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
 }
@@ -26,6 +35,8 @@ export class Recorder {
   readonly #outbox: Outbox;
   /** Presented to the cells' append endpoint (see ledger.appendTokenEnv). */
   readonly #authorization: string;
+  /** Records waiting for this turn of the event loop to end, by region. */
+  readonly #queued = new Map<string, QueuedRecord[]>();
 
   constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger) {
     this.#topology = topology;
@@ -39,21 +50,56 @@ export class Recorder {
     return this.#outbox.size;
   }
 
-  /** Appends durably in `region`'s ledger; rejects if the region cannot record it. */
-  async append(region: string, entry: Record<string, unknown>, bodySha?: string): Promise<Receipt> {
+  /**
+   * Appends durably in `region`'s ledger; rejects if the region cannot record it. Records for
+   * one region made in the same turn of the event loop go in one request (the cell commits
+   * them with one write), so under load a request costs a fraction of an append exchange.
+   */
+  append(region: string, entry: Record<string, unknown>, bodySha?: string): Promise<Receipt> {
     const pool = this.#pools.get(region);
-    if (!pool) throw new Error(`no region ${region}`);
+    if (!pool) return Promise.reject(new Error(`no region ${region}`));
+    return new Promise((resolve, reject) => {
+      let q = this.#queued.get(region);
+      if (q === undefined) {
+        q = [];
+        this.#queued.set(region, q);
+        setImmediate(() => this.#flush(region, pool));
+      }
+      q.push({ record: { entry, ...(bodySha ? { body_sha256: bodySha } : {}) }, resolve, reject });
+    });
+  }
+
+  #flush(region: string, pool: Pool): void {
+    const q = this.#queued.get(region) ?? [];
+    this.#queued.delete(region);
+    for (let i = 0; i < q.length; i += MAX_BATCH) {
+      const batch = q.slice(i, i + MAX_BATCH);
+      this.#send(region, pool, batch).catch((err: unknown) => {
+        for (const r of batch) r.reject(err as Error);
+      });
+    }
+  }
+
+  async #send(region: string, pool: Pool, batch: QueuedRecord[]): Promise<void> {
+    const single = batch.length === 1 ? (batch[0] as QueuedRecord) : null;
     const res = await pool.request({
       method: 'POST',
       path: '/sovereign/ledger/append',
       headers: { 'content-type': 'application/json', authorization: this.#authorization },
-      body: JSON.stringify({ entry, ...(bodySha ? { body_sha256: bodySha } : {}) }),
+      body: JSON.stringify(single !== null ? single.record : { records: batch.map((r) => r.record) }),
       headersTimeout: 5000,
       bodyTimeout: 5000,
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`ledger of ${region} answered ${res.statusCode}: ${text.slice(0, 200)}`);
-    return JSON.parse(text) as Receipt;
+    if (single !== null) return single.resolve(JSON.parse(text) as Receipt);
+    const { results } = JSON.parse(text) as { results: (Receipt | { error: { message: string } })[] };
+    if (results.length !== batch.length) throw new Error(`ledger of ${region} answered ${results.length} results for ${batch.length} records`);
+    batch.forEach((r, i) => {
+      const out = results[i] as Receipt | { error: { message: string } };
+      if ('error' in out) r.reject(new Error(`ledger of ${region} refused the record: ${out.error.message}`));
+      else r.resolve(out);
+    });
   }
 
   /** Appends now if the region can take it, otherwise keeps it in the outbox for later. */

@@ -128,21 +128,24 @@ describe('identify and decide by law', () => {
   });
 });
 
+/** The tlog-proof of entry `index`, once a checkpoint covers it (one is signed every second). */
+async function fetchProof(region: string, index: string): Promise<string> {
+  for (let i = 0; i < 40; i++) {
+    const res = await request(`${c.gateway}/sovereign/ledger/${region}/proof/${index}`);
+    if (res.statusCode === 200) return res.body.text();
+    await res.body.dump();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return '';
+}
+
 describe('receipts and the ledger', () => {
   test('every answer carries a receipt whose proof verifies offline with the public key only', async () => {
     const a = await chat('Please write to me at jane.doe@example.com', { ip: IP.DE });
     const [origin, index] = String(a.headers['x-sovereign-ledger']).split(' ');
     assert.equal(origin, 'sovereign.example/ledger/eu-frankfurt');
     const key = (await (await request(`${c.gateway}/sovereign/ledger/eu-frankfurt/key`)).body.json()) as { log: string };
-    let proof = '';
-    for (let i = 0; i < 40 && proof === ''; i++) {
-      const res = await request(`${c.gateway}/sovereign/ledger/eu-frankfurt/proof/${index}`);
-      if (res.statusCode === 200) proof = await res.body.text();
-      else {
-        await res.body.dump();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const proof = await fetchProof('eu-frankfurt', String(index));
     assert.ok(proof.startsWith('c2sp.org/tlog-proof@v1'), proof);
     const v = verifyProof(proof, key.log);
     const entry = JSON.parse(v.entry.toString('utf8')) as Record<string, unknown>;
@@ -175,6 +178,40 @@ test("only the gateway may append to a region's log: a cell refuses appends with
   assert.ok(!after.some((e) => e.entry.reason === 'forged'));
   // The token the gateway and the cells share was generated readable by the owner only.
   assert.equal(statSync(path.join(c.dir, 'data/ledger-append-token')).mode & 0o777, 0o600);
+});
+
+test('concurrent requests are recorded in shared appends, and each gets the receipt of its own entry', async () => {
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => chat(`Note ${i}: write to me at jane.doe@example.com`, { ip: IP.DE })));
+  const receipts = new Set<string>();
+  for (const a of answers) {
+    assert.equal(a.status, 200);
+    const receipt = String(a.headers['x-sovereign-ledger']);
+    receipts.add(receipt);
+    const [origin, index] = receipt.split(' ');
+    const region = String(origin).split('/').pop() as string;
+    assert.equal(region, a.headers['x-sovereign-region'], 'the region that served the request recorded it');
+    const key = ((await (await request(`${c.gateway}/sovereign/ledger/${region}/key`)).body.json()) as { log: string }).log;
+    const entry = JSON.parse(verifyProof(await fetchProof(region, String(index)), key).entry.toString()) as { decision_id: string };
+    assert.equal(entry.decision_id, a.headers['x-sovereign-decision-id']);
+  }
+  assert.equal(receipts.size, answers.length);
+});
+
+test('a batched append is answered record by record: a bad record is refused, the others are stored', async () => {
+  const token = readFileSync(path.join(c.dir, 'data/ledger-append-token'), 'utf8').trim();
+  const trigger = (reason: string) => ({ entry: { v: 1, kind: 'trigger', time: new Date().toISOString(), action: 'resume', region: 'eu-paris', jurisdictions: ['EU'], reason, ref: 'batch-test' } });
+  const res = await request(`${c.regions['eu-paris']}/sovereign/ledger/append`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ records: [trigger('first'), { entry: { v: 1, kind: 'trigger', email: 'jane.doe@example.com' } }, trigger('third')] }),
+  });
+  assert.equal(res.statusCode, 200);
+  const { results } = (await res.body.json()) as { results: ({ origin: string; index: number } | { error: { message: string } })[] };
+  assert.equal(results.length, 3);
+  assert.ok('index' in (results[0] as object) && 'index' in (results[2] as object));
+  assert.match((results[1] as { error: { message: string } }).error.message, /ledger entry rejected/);
+  const stored = (await ledgerEntries('eu-paris')).filter((e) => e.entry.ref === 'batch-test').map((e) => e.entry.reason);
+  assert.deepEqual(stored.sort(), ['first', 'third']);
 });
 
 test("each region's log records the arrival of the model it serves, with the digest it serves, before any decision", async () => {
