@@ -29,7 +29,8 @@ const server = createServer((req, res) => {
     pool.request({ method, path: req.url ?? '/', headers: forwardHeaders(req.headers), ...(method === 'POST' ? { body: Buffer.concat(parts) } : {}) }).then(
       (up) => {
         if (res.destroyed) {
-          up.body.destroy();
+          // The client left while the upstream answered: drain and drop the answer.
+          up.body.dump().catch(() => undefined);
           return;
         }
         const headers: Record<string, string | string[]> = {};
