@@ -18,9 +18,9 @@ const AppendRecord = z.strictObject({
   body_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 /** Most records in one batched append. */
-export const MAX_APPEND_BATCH = 256;
-/** One record, or a batch of them (`records`) answered record by record. */
-const AppendBody = z.union([AppendRecord, z.strictObject({ records: z.array(AppendRecord).min(1).max(MAX_APPEND_BATCH) })]);
+const MAX_APPEND_BATCH = 256;
+/** A batch of records, answered record by record. */
+const AppendBatch = z.strictObject({ records: z.array(AppendRecord).min(1).max(MAX_APPEND_BATCH) });
 
 interface PeerKeys {
   log: string;
@@ -151,15 +151,20 @@ export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: 
     if (!tokenMatches(bearer(req.headers.authorization), appendToken)) {
       throw new HttpError(401, 'authentication_error', 'ledger appends need "Authorization: Bearer <append token>": the token in <dataDir>/ledger-append-token, or the environment variable named by ledger.appendTokenEnv');
     }
-    const parsed = AppendBody.safeParse(req.body);
-    if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'ledger append'));
-    if ('records' in parsed.data) {
-      // A batch: all its appends are made in this turn, so they share one durable write.
-      const settled = await Promise.allSettled(parsed.data.records.map((r) => appendOne(r)));
+    // One record ({entry, body_sha256}) or a batch ({records: [...]}); the form picks the schema,
+    // so a bad body's error names the field at fault.
+    const body: unknown = req.body;
+    if (typeof body === 'object' && body !== null && 'records' in body) {
+      const batch = AppendBatch.safeParse(body);
+      if (!batch.success) throw badRequest(firstIssue(batch.error, 'ledger append batch'));
+      // All of the batch's appends are made in this turn, so they share one durable write.
+      const settled = await Promise.allSettled(batch.data.records.map((r) => appendOne(r)));
       return {
         results: settled.map((s) => (s.status === 'fulfilled' ? s.value : { error: { type: (s.reason as HttpError).type ?? 'api_error', message: (s.reason as Error).message } })),
       };
     }
+    const parsed = AppendRecord.safeParse(body);
+    if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'ledger append'));
     return appendOne(parsed.data);
   });
 

@@ -212,6 +212,14 @@ test('a batched append is answered record by record: a bad record is refused, th
   assert.match((results[1] as { error: { message: string } }).error.message, /ledger entry rejected/);
   const stored = (await ledgerEntries('eu-paris')).filter((e) => e.entry.ref === 'batch-test').map((e) => e.entry.reason);
   assert.deepEqual(stored.sort(), ['first', 'third']);
+  // A batch over the limit is refused whole, with an error naming the field.
+  const tooMany = await request(`${c.regions['eu-paris']}/sovereign/ledger/append`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ records: Array.from({ length: 300 }, () => trigger('over')) }),
+  });
+  assert.equal(tooMany.statusCode, 400);
+  assert.match(((await tooMany.body.json()) as { error: { message: string } }).error.message, /records/);
 });
 
 test("each region's log records the arrival of the model it serves, with the digest it serves, before any decision", async () => {
