@@ -1,7 +1,7 @@
 // A cell's HTTP API: the Open Inference Protocol V2 and the OpenAI-compatible API, served
 // by this region's runtime only. Every response names the region and the model version.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ChatRequestSchema, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, sseReadable, SSE_HEADERS, type Logger } from '../common/index.ts';
+import { ChatRequestSchema, HttpError, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, sseReadable, SSE_HEADERS, type Logger } from '../common/index.ts';
 import type { ModelInfo, ModelRuntime } from './runtime.ts';
 
 export interface CellServerOptions {
@@ -21,8 +21,15 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger });
   let draining = false;
 
-  app.addHook('onRequest', async (_req, reply) => {
+  app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-sovereign-region', region);
+    // A data plane that routes on Sovereign's decision (ext_authz, auth_request) names the
+    // region decided; a request that arrives anywhere else was misrouted and is refused
+    // (RFC 9110 §15.5.20, 421 Misdirected Request), so a routing mistake cannot cross a border.
+    const decided = req.headers['x-sovereign-region'];
+    if (decided !== undefined && decided !== region) {
+      throw new HttpError(421, 'misdirected_request', `this is region ${region}; the request was authorized for ${String(decided).slice(0, 64)} and is not served here`);
+    }
   });
 
   // Open Inference Protocol V2 — health, server and model metadata, inference.

@@ -156,6 +156,27 @@ export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: str
   };
 }
 
+/** The subject jurisdictions whose home regions also record a transfer to `region`. */
+export function transfersTo(topology: Topology, d: Decision, region: string): string[] {
+  const where = topology.region(region)?.jurisdiction;
+  return [...new Set(d.jurisdictions.map((j) => j.jurisdiction))].filter((j) => j !== where && topology.regionsIn(j).length > 0);
+}
+
+/**
+ * Records a decision to send `d` to `region`: durable in that region's ledger (rejects if it
+ * cannot be), and a transfer record in the subjects' home regions on a cross-border transfer
+ * (kept in the outbox when a home region is down). Resolves with the receipt "<origin> <index>".
+ */
+export async function recordRouted(recorder: Recorder, topology: Topology, d: Decision, policyIds: string[], region: string, bodySha: string): Promise<string> {
+  const outcome = d.attempts.some((a) => a.outcome !== 'skipped') ? 'failed_over' : 'routed';
+  const main = recorder.append(region, decisionEntry(d, outcome, region, policyIds), bodySha);
+  const homes = transfersTo(topology, d, region).map((j) =>
+    recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, policyIds), body_sha256: bodySha }),
+  );
+  const [receipt] = await Promise.all([main, ...homes]);
+  return `${receipt.origin} ${receipt.index}`;
+}
+
 export function ledgerUnavailable(region: string, err: unknown): HttpError {
   return new HttpError(503, 'ledger_unavailable', `the ledger of ${region} cannot record the decision (${(err as Error).message}); Sovereign forwards nothing it cannot record`);
 }

@@ -14,7 +14,8 @@ import type { Decided, Decider } from './decide.ts';
 import type { Forwarder } from './forward.ts';
 import { decideRequest, explanation } from './pipeline.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { bodyDigest, decisionEntry, ledgerUnavailable, type Recorder } from './record.ts';
+import { registerExtAuthz } from './ext-authz.ts';
+import { bodyDigest, decisionEntry, ledgerUnavailable, recordRouted, type Recorder } from './record.ts';
 
 /** Everything a request needs; replaced as a whole when the topology file is reloaded. */
 export interface GatewayDeps {
@@ -51,12 +52,6 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     const out = decideRequest(deps, { tenant, headers: req.headers, client, body: req.body, model });
     metrics.decisionSeconds.observe((performance.now() - started) / 1000);
     return out;
-  }
-
-  /** The subject jurisdictions whose home regions also record a transfer to `region`. */
-  function transfersTo(topology: Topology, d: Decision, region: string): string[] {
-    const where = topology.region(region)?.jurisdiction;
-    return [...new Set(d.jurisdictions.map((j) => j.jurisdiction))].filter((j) => j !== where && topology.regionsIn(j).length > 0);
   }
 
   async function route(req: FastifyRequest, reply: FastifyReply, r: InferenceRoute): Promise<FastifyReply> {
@@ -98,15 +93,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
           permitted: (region) => holder.current.decider.permitsNow(d.jurisdictions, d.dataClass, region),
           // Record: durable in the destination region (and the subjects' home regions on a
           // cross-border transfer) before a single byte is forwarded there.
-          record: async (region) => {
-            const outcome = d.attempts.some((a) => a.outcome !== 'skipped') ? 'failed_over' : 'routed';
-            const main = recorder.append(region, decisionEntry(d, outcome, region, decided.policiesFor(region)), bodySha);
-            const homes = transfersTo(topology, d, region).map((j) =>
-              recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, decided.policiesFor(region)), body_sha256: bodySha }),
-            );
-            const [receipt] = await Promise.all([main, ...homes]);
-            return `${receipt.origin} ${receipt.index}`;
-          },
+          record: (region) => recordRouted(recorder, topology, d, decided.policiesFor(region), region, bodySha),
         },
         reply,
       );
@@ -206,6 +193,9 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     }
     return reply.send(res.body);
   });
+
+  // The same decision for a data plane in front of the cells (Envoy ext_authz, nginx auth_request).
+  registerExtAuthz(app, holder, metrics);
 
   return app;
 }
