@@ -30,6 +30,8 @@ export interface StartCellOptions {
   region: string;
   /** Overrides the port of the region's configured URL (0 picks a free one). */
   port?: number;
+  /** Overrides the address to listen on (e.g. 0.0.0.0 in a container, where the URL names a Service). */
+  host?: string;
   logger?: Logger;
 }
 
@@ -70,13 +72,13 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   const configured = new URL(cfg.url);
   const port = opts.port ?? Number(configured.port || 80);
   try {
-    await app.listen({ host: configured.hostname, port });
+    await app.listen({ host: opts.host ?? configured.hostname, port });
   } catch (err) {
     await runtime.close();
     await ledger.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
-      throw new Error(`region ${cfg.id}: ${configured.hostname}:${port} is already in use; stop what listens there or change regions[].url in ${opts.topology.file}`);
+      throw new Error(`region ${cfg.id}: ${opts.host ?? configured.hostname}:${port} is already in use; stop what listens there or change regions[].url in ${opts.topology.file}`);
     }
     throw err;
   }
