@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .option('--max-replicas <n>', 'gateway replicas, at most', int('--max-replicas'), 10)
     .option('--dashboard <file>', 'Grafana dashboard to ship as a ConfigMap', path.join(ROOT, 'deploy/grafana/sovereign.json'))
     .action(async (o: RenderFlags, cmd: Command) => {
-      const { renderTree, objectsOf, validateObjects } = await import('../deploy/index.ts');
+      const { renderTree, objectsOf, securityViolations, validateObjects } = await import('../deploy/index.ts');
       if (o.maxReplicas < o.minReplicas) throw new Error(`--max-replicas (${o.maxReplicas}) is below --min-replicas (${o.minReplicas})`);
       const out = path.resolve(o.out);
       let existing: string[] = [];
@@ -57,7 +57,8 @@ export function register(program: Command): void {
         // a new directory
       }
       if (existing.length > 0 && !o.force) throw new Error(`--out ${out} is not empty; choose a new directory or pass --force to write over it`);
-      const { tree, notes } = renderTree(topologyOf(cmd), {
+      const topology = topologyOf(cmd);
+      const { tree, notes } = renderTree(topology, {
         image: { repository: o.image, tag: o.tag },
         hosts: o.host,
         tlsSecret: o.tlsSecret,
@@ -72,12 +73,14 @@ export function register(program: Command): void {
       if (failures.length > 0) {
         throw new Error(`the rendered tree does not validate; nothing was written:\n${failures.map((f) => `  ${f.file} ${f.kind}/${f.name}: ${f.error}`).join('\n')}`);
       }
+      const insecure = securityViolations(objects.map((x) => x.object), topology.regions.map((r) => r.id));
+      if (insecure.length > 0) throw new Error(`the rendered tree breaks Sovereign's security properties; nothing was written:\n${insecure.map((v) => `  ${v}`).join('\n')}`);
       for (const [rel, text] of tree) {
         const file = path.join(out, rel);
         mkdirSync(path.dirname(file), { recursive: true });
         writeFileSync(file, text);
       }
-      console.log(`rendered ${objects.length} objects in ${tree.size} files to ${out} (every object validated against its schema)`);
+      console.log(`rendered ${objects.length} objects in ${tree.size} files to ${out} (every object validated against its schema; security properties checked)`);
       for (const n of notes) console.log(`note: ${n}`);
       console.log(`next: kubectl kustomize ${path.join(out, 'overlays/global-ingress')} | kubectl apply -f -   (and each overlays/region-<id> in its region's cluster)`);
     });

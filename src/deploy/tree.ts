@@ -61,7 +61,7 @@ export function clusterTopology(topology: Topology, o: RenderOptions): string {
   // Several gateway replicas: legal triggers are shared through PostgreSQL.
   d.state = { ...d.state, backend: 'postgres' };
   d.policy = { file: `${CONFIG_DIR}/policy.cedar` };
-  delete (d.geo as { database?: string }).database;
+  delete (d.geo).database;
   return `# Rendered by \`sovereign deploy render\` from ${path.basename(topology.file)}: the cluster's view of the topology.\n${stringify(d, { lineWidth: 0 })}`;
 }
 
