@@ -94,7 +94,8 @@ describe('the rendered tree', () => {
     const inCluster = parseTopology(text, 'rendered sovereign.yaml');
     assert.equal(inCluster.region('eu-paris')?.url, 'http://cell.sovereign-eu-paris.svc.cluster.local:9100');
     assert.equal(inCluster.data.state.backend, 'postgres');
-    assert.equal(inCluster.region('sg-singapore')?.runtime.kind === 'upstream' && inCluster.region('sg-singapore')?.runtime.url, 'http://model-server-predictor.sovereign-sg-singapore.svc.cluster.local');
+    const rt = inCluster.region('sg-singapore')?.runtime;
+    assert.equal(rt?.kind === 'upstream' ? rt.url : rt?.kind, 'http://model-server-predictor.sovereign-sg-singapore.svc.cluster.local');
   });
 });
 
@@ -233,5 +234,21 @@ describe('sovereign deploy render', () => {
     const again = spawnSync(process.execPath, [MAIN, 'deploy', 'render', '--out', out], { encoding: 'utf8', cwd: ROOT });
     assert.equal(again.status, 1);
     assert.match(again.stderr, /is not empty/);
+  });
+});
+
+describe('container image build files', () => {
+  test('agree with the rendered pods: the non-root uid, the port, the entry point', async () => {
+    const { readFileSync } = await import('node:fs');
+    const objs = clone(rendered);
+    for (const [component, kind, port] of [['gateway', 'Deployment', '8080'], ['cell', 'StatefulSet', '9100']] as const) {
+      const file = readFileSync(path.join(ROOT, `deploy/containers/${component}.Containerfile`), 'utf8');
+      const pod = (find(objs, kind, component).spec as { template: { spec: { securityContext: { runAsUser: number }; containers: { image: string; ports: { containerPort: number }[] }[] } } }).template.spec;
+      assert.match(file, new RegExp(`^USER ${pod.securityContext.runAsUser}:${pod.securityContext.runAsUser}$`, 'm'));
+      assert.match(file, new RegExp(`^EXPOSE ${port}$`, 'm'));
+      assert.equal(String(pod.containers[0]?.ports[0]?.containerPort), port);
+      assert.match(pod.containers[0]?.image ?? '', new RegExp(`/${component}:test$`));
+      assert.match(file, /ENTRYPOINT \[.*"src\/cli\/main\.ts"\]/);
+    }
   });
 });
