@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { freePort, waitUntil, type ProcessGroup, type Started } from '../lib/procs.ts';
+import { startNginxAuthz } from './nginx-authz.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
@@ -14,7 +15,7 @@ const NODE = process.execPath;
 const SOVEREIGN_MAIN = path.join(ROOT, 'src/cli/main.ts');
 const PORTKEY_SERVER = path.join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js');
 
-export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'undici', 'portkey', 'sovereign'] as const;
+export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'undici', 'portkey', 'sovereign', 'nginx-authz'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export interface Target {
@@ -128,6 +129,17 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
 
     case 'sovereign':
       return startSovereign(o);
+
+    case 'nginx-authz': {
+      // Sovereign's decision endpoint behind nginx auth_request (bench/gateway/nginx-authz.ts).
+      const dir = path.join(o.dir, `nginx-authz-${await freePort()}`);
+      mkdirSync(dir, { recursive: true });
+      const cfg = await sovereignConfig(o, dir);
+      const sovereign = o.group.start('sovereign (nginx-authz)', NODE, [SOVEREIGN_MAIN, '--config', cfg.file, 'up'], { cwd: ROOT });
+      await sovereign.waitFor('Sovereign is up', 90_000);
+      const t = await startNginxAuthz({ group: o.group, dir, workers: o.workers, configFile: cfg.file, gateway: cfg.gateway, sovereign });
+      return { name, ...t };
+    }
   }
 }
 

@@ -28,6 +28,7 @@ interface RenderFlags {
   minReplicas: number;
   maxReplicas: number;
   dashboard: string;
+  trustDomain?: string;
 }
 
 export function register(program: Command): void {
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--model-storage <uri>', "where regions' model repositories are published (KServe storageUri prefix)", 'oci://registry.example/sovereign-models')
     .option('--min-replicas <n>', 'gateway replicas, at least', int('--min-replicas'), 2)
     .option('--max-replicas <n>', 'gateway replicas, at most', int('--max-replicas'), 10)
+    .option('--trust-domain <name>', "trust domain of the workloads' identities (default: the topology's mesh.trustDomain, else sovereign.internal)")
     .option('--dashboard <file>', 'Grafana dashboard to ship as a ConfigMap', path.join(ROOT, 'deploy/grafana/sovereign.json'))
     .action(async (o: RenderFlags, cmd: Command) => {
       const { renderTree, objectsOf, securityViolations, validateObjects } = await import('../deploy/index.ts');
@@ -67,6 +69,7 @@ export function register(program: Command): void {
         minReplicas: o.minReplicas,
         maxReplicas: o.maxReplicas,
         dashboard: o.dashboard,
+        ...(o.trustDomain ? { trustDomain: o.trustDomain } : {}),
       });
       const objects = objectsOf(tree);
       const failures = validateObjects(objects);

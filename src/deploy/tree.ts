@@ -27,6 +27,8 @@ export interface RenderOptions {
   maxReplicas: number;
   /** Grafana dashboard to ship as a ConfigMap, when it exists. */
   dashboard?: string;
+  /** Trust domain (default: the topology's mesh.trustDomain, else sovereign.internal). */
+  trustDomain?: string;
 }
 
 /** The rendered tree: relative path -> file content. */
@@ -72,7 +74,7 @@ function kustomization(body: Record<string, unknown>): string {
 export function renderTree(topology: Topology, o: RenderOptions): { tree: Tree; notes: string[] } {
   const tree: Tree = new Map();
   const notes: string[] = [];
-  const td = trustDomainOf(topology);
+  const td = o.trustDomain ?? trustDomainOf(topology);
   const topo = clusterTopology(topology, o);
   const policyFile = policyFilePath(topology);
   const policy = readFileSync(policyFile, 'utf8');
