@@ -26,10 +26,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, badRequest, notFound } from '../common/index.ts';
 import { authenticate } from './auth.ts';
-import { jurisdictionDenied, regionsUnavailable } from './decision.ts';
+import { regionsUnavailable } from './decision.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { CLASS_HEADER, decideRequest } from './pipeline.ts';
-import { bodyDigest, decisionEntry, ledgerUnavailable, recordRouted } from './record.ts';
+import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordRouted } from './record.ts';
 import type { DepsHolder } from './server.ts';
 
 export const EXT_AUTHZ_PREFIX = '/sovereign/ext-authz';
@@ -137,12 +137,8 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
     const bodySha = bodyDigest(req.rawBody);
 
     if (d.permitted.length === 0) {
-      const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
-      const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, decided.policiesFor(null)), body_sha256: bodySha });
       metrics.requests.inc({ outcome: 'denied', region: 'none' });
-      const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
-      if (receipt) err.headers[ALLOW_HEADERS.ledger] = `${receipt.origin} ${receipt.index}`;
-      throw err;
+      throw await recordDenial(recorder, d, decided.policiesFor(null), bodySha);
     }
 
     // The first candidate that is still permitted and records the decision gets the request;

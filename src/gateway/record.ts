@@ -6,7 +6,7 @@ import { Pool } from 'undici';
 import { HttpError, loadToken } from '../common/index.ts';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
-import type { Attempt, Decision } from './decision.ts';
+import { jurisdictionDenied, type Attempt, type Decision } from './decision.ts';
 import { Outbox, type PendingRecord } from './outbox.ts';
 
 export interface Receipt {
@@ -175,6 +175,18 @@ export async function recordRouted(recorder: Recorder, topology: Topology, d: De
   );
   const [receipt] = await Promise.all([main, ...homes]);
   return `${receipt.origin} ${receipt.index}`;
+}
+
+/**
+ * Records a denial in the subject's home region (kept in the outbox if that region is down)
+ * and returns the answer: 451 (RFC 7725) with the rationale, and the receipt when recorded.
+ */
+export async function recordDenial(recorder: Recorder, d: Decision, policyIds: string[], bodySha: string): Promise<HttpError> {
+  const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
+  const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, policyIds), body_sha256: bodySha });
+  const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
+  if (receipt) err.headers['x-sovereign-ledger'] = `${receipt.origin} ${receipt.index}`;
+  return err;
 }
 
 export function ledgerUnavailable(region: string, err: unknown): HttpError {

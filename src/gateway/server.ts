@@ -9,13 +9,13 @@ import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import { authenticate } from './auth.ts';
-import { jurisdictionDenied, type Decision } from './decision.ts';
+import type { Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
 import type { Forwarder } from './forward.ts';
 import { decideRequest, explanation } from './pipeline.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { registerExtAuthz } from './ext-authz.ts';
-import { bodyDigest, decisionEntry, ledgerUnavailable, recordRouted, type Recorder } from './record.ts';
+import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordRouted, type Recorder } from './record.ts';
 
 /** Everything a request needs; replaced as a whole when the topology file is reloaded. */
 export interface GatewayDeps {
@@ -66,13 +66,8 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     const bodySha = bodyDigest(req.rawBody);
 
     if (d.permitted.length === 0) {
-      // Record the denial in the subject's home region, then answer 451 (RFC 7725).
-      const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
-      const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, decided.policiesFor(null)), body_sha256: bodySha });
       metrics.requests.inc({ outcome: 'denied', region: 'none' });
-      const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
-      if (receipt) err.headers['x-sovereign-ledger'] = `${receipt.origin} ${receipt.index}`;
-      throw err;
+      throw await recordDenial(recorder, d, decided.policiesFor(null), bodySha);
     }
 
     const ac = new AbortController();
