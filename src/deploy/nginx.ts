@@ -20,7 +20,7 @@
 // (proxy_ssl_certificate) and verifies the cell's chain against the trust bundle. nginx checks
 // DNS names only, not SPIFFE URI SANs: it proves "a workload of the trust domain", not which.
 import type { Topology } from '../config/index.ts';
-import { ALLOW_HEADERS, AUTH_REQUEST_DENIAL, AUTH_REQUEST_PREFIX } from '../gateway/index.ts';
+import { ALLOW_HEADERS, AUTH_REQUEST_DENIAL, AUTH_REQUEST_PREFIX, ORIGINAL_METHOD_HEADER } from '../gateway/index.ts';
 
 export interface NginxOptions {
   /** host:port nginx listens on. */
@@ -125,6 +125,8 @@ ${tls.join('\n')}
       proxy_pass http://sovereign_gateway${AUTH_REQUEST_PREFIX}$request_uri;
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
+      # A subrequest is a GET: the original method goes in a header.
+      proxy_set_header ${ORIGINAL_METHOD_HEADER} $request_method;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_http_version 1.1;
       proxy_set_header Connection "";

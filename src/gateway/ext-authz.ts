@@ -37,6 +37,8 @@ export const AUTH_REQUEST_PREFIX = '/sovereign/auth-request';
 export const AUTH_REQUEST_DENIAL = '/sovereign/auth-request-denial';
 /** Names the model when the body is not available to read it from. */
 export const MODEL_HEADER = 'x-sovereign-model';
+/** The original request's method, set by the nginx configuration on its (GET) auth subrequest. */
+export const ORIGINAL_METHOD_HEADER = 'x-sovereign-original-method';
 /** Envoy marks a check request whose body was cut at max_request_bytes. */
 const PARTIAL_BODY_HEADER = 'x-envoy-auth-partial-body';
 
@@ -59,13 +61,19 @@ interface Original {
 
 /** The inference routes of Sovereign's ingress, and where each names its model. */
 function originalRequest(req: FastifyRequest, prefix: string): Original {
+  // nginx makes its auth subrequest a GET whatever the original method; its configuration
+  // passes the original in a header (Envoy keeps the method).
+  const forwarded = req.headers[ORIGINAL_METHOD_HEADER];
+  const method = prefix === AUTH_REQUEST_PREFIX && typeof forwarded === 'string' && forwarded !== '' ? forwarded.toUpperCase() : req.method;
   const full = req.url.slice(prefix.length);
   const path = full.split('?')[0] ?? '';
   const raw = req.rawBody;
   const partial = req.headers[PARTIAL_BODY_HEADER] === 'true';
   let body: unknown = null;
   let inspectable = false;
-  if (raw !== null && raw.length > 0 && !partial) {
+  // A GET carries no body: there is nothing to classify, and nothing unseen.
+  if (method === 'GET' || method === 'HEAD') inspectable = true;
+  else if (raw !== null && raw.length > 0 && !partial) {
     try {
       body = JSON.parse(raw.toString('utf8'));
       inspectable = true;
@@ -82,9 +90,9 @@ function originalRequest(req: FastifyRequest, prefix: string): Original {
     if (typeof m === 'string' && m !== '') model = m;
     else throw badRequest(inspectable ? 'the request body names no "model"' : `the body of this request is not available to the authorization check; name the model in the ${MODEL_HEADER} header`, { param: inspectable ? 'model' : MODEL_HEADER });
   } else {
-    throw notFound(`no inference route ${req.method} ${path}; Sovereign authorizes /v1/chat/completions, /v1/completions, /v1/embeddings and /v2/models/{model}[/infer]`);
+    throw notFound(`no inference route ${method} ${path}; Sovereign authorizes /v1/chat/completions, /v1/completions, /v1/embeddings and /v2/models/{model}[/infer]`);
   }
-  return { method: req.method, path, model, body, inspectable };
+  return { method, path, model, body, inspectable };
 }
 
 /** Denials waiting for nginx to fetch them (one read each, short-lived, bounded). */

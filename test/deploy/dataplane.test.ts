@@ -204,6 +204,11 @@ describe('nginx in front of the cells, auth_request to the decision endpoint', {
     const v2 = await send(`${base}/v2/models/text-analysis/infer`, 'POST', JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [PUBLIC] }] }), { 'x-forwarded-for': IP.DE });
     assert.equal(v2.status, 200, v2.text);
     seen.push(String(v2.headers['x-sovereign-decision-id']));
+    // A GET has no body to miss: nginx passes the original method, and the request is public.
+    const meta = await send(`${base}/v2/models/text-analysis`, 'GET', null, { 'x-forwarded-for': IP.SG });
+    assert.equal(meta.status, 200, meta.text);
+    seen.push(String(meta.headers['x-sovereign-decision-id']));
+    assert.equal((await allDecisions()).get(String(meta.headers['x-sovereign-decision-id']))?.[0]?.data_class, 'public');
   });
 
   test('a suspended region gets nothing; with every EU region suspended, EU special data gets 451', async () => {
