@@ -230,6 +230,20 @@ describe('nginx in front of the cells, auth_request to the decision endpoint', {
     }
   });
 
+  test('with mutual TLS to the cells, nginx presents a client certificate (the configuration nginx -t accepts)', () => {
+    const dir = path.join(c.dir, 'nginx-tls');
+    mkdirSync(dir, { recursive: true });
+    const [cert, key] = [path.join(dir, 'client.pem'), path.join(dir, 'client.key')];
+    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=nginx', '-addext', 'subjectAltName=URI:spiffe://sovereign.internal/gateway/nginx', '-days', '1', '-keyout', key, '-out', cert], { encoding: 'utf8' });
+    assert.equal(gen.status, 0, gen.stderr);
+    const conf = renderNginxConfig(loadTopology(c.configFile), { listen: '127.0.0.1:1', gateway: c.gateway, prefix: dir, upstreamTls: { certificate: cert, key, trustedCa: cert }, ...(process.getuid?.() === 0 ? { user: 'root root' } : {}) });
+    assert.match(conf, /proxy_pass https:\/\/\$sovereign_cell;/);
+    assert.match(conf, new RegExp(`proxy_ssl_certificate ${cert};`));
+    writeFileSync(path.join(dir, 'nginx.conf'), conf);
+    const t = spawnSync('nginx', ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { encoding: 'utf8' });
+    assert.equal(t.status, 0, t.stderr);
+  });
+
   test('the ledger has every decision nginx acted on', async () => {
     assert.ok(seen.length >= 14, `${seen.length} decisions seen`);
     const decisions = await allDecisions();

@@ -29,6 +29,10 @@ import { EU, MAIN, ROOT } from '../helpers/cluster.ts';
 
 type Obj = RenderedObject['object'];
 
+// A dashboard as another component ships it (deploy/grafana/sovereign.json), to see it included.
+const DASHBOARD = path.join(mkdtempSync(path.join(tmpdir(), 'sovereign-dash-')), 'sovereign.json');
+writeFileSync(DASHBOARD, JSON.stringify({ title: 'Sovereign', panels: [] }));
+
 const OPTS: RenderOptions = {
   image: { repository: 'registry.example/sovereign', tag: 'test' },
   hosts: ['inference.example.com'],
@@ -37,6 +41,7 @@ const OPTS: RenderOptions = {
   modelStorage: 'oci://registry.example/models',
   minReplicas: 2,
   maxReplicas: 6,
+  dashboard: DASHBOARD,
 };
 
 /** The shipped topology, with one region's runtime a V2 model server (so KServe is rendered). */
@@ -213,6 +218,9 @@ describe('kubectl kustomize', { skip: kubectlMissing ?? false }, () => {
     const sts = built.find((b) => b.file === 'region-eu-frankfurt' && b.object.kind === 'StatefulSet')?.object as unknown as { metadata: { namespace: string }; spec: { template: { spec: { volumes: { configMap?: { name: string } }[] } } } };
     assert.equal(sts.metadata.namespace, 'sovereign-eu-frankfurt');
     assert.match(sts.spec.template.spec.volumes.find((v) => v.configMap)?.configMap?.name ?? '', /^sovereign-topology-[a-z0-9]+$/, 'the generated topology ConfigMap is referenced by its hashed name');
+    const dash = built.find((b) => b.object.kind === 'ConfigMap' && b.object.metadata.name.startsWith('grafana-dashboard-sovereign'))?.object as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> } | undefined;
+    assert.equal(dash?.metadata.labels.grafana_dashboard, '1');
+    assert.equal((JSON.parse(dash?.data['sovereign.json'] ?? '{}') as { title?: string }).title, 'Sovereign');
   });
 
   test('a broken overlay fails to build', () => {
