@@ -55,12 +55,15 @@ export function renderNginxConfig(topology: Topology, o: NginxOptions): string {
   const bodyLimit = topology.data.gateway.bodyLimitBytes;
   const upstreams = topology.regions.map((r) => `  upstream ${cellUpstream(r.id)} { server ${new URL(r.url).host}; keepalive 64; }`);
   const map = topology.regions.map((r) => `    ${r.id} ${cellUpstream(r.id)};`);
+  // The name the cell's certificate is checked against: the host of the region's URL.
+  const names = topology.regions.map((r) => `    ${r.id} ${new URL(r.url).hostname};`);
   const tls = o.upstreamTls
     ? [
         `      proxy_ssl_certificate ${o.upstreamTls.certificate};`,
         `      proxy_ssl_certificate_key ${o.upstreamTls.key};`,
         `      proxy_ssl_trusted_certificate ${o.upstreamTls.trustedCa};`,
         '      proxy_ssl_verify on;',
+        '      proxy_ssl_name $sovereign_cell_name;',
         '      proxy_ssl_session_reuse on;',
       ]
     : [];
@@ -91,7 +94,7 @@ ${upstreams.join('\n')}
     default sovereign_no_region;
 ${map.join('\n')}
   }
-
+${o.upstreamTls ? `  map $sovereign_region $sovereign_cell_name {\n    default invalid.sovereign;\n${names.join('\n')}\n  }\n` : ''}
   server {
     listen ${o.listen};
     default_type application/json;
