@@ -118,6 +118,16 @@ export function crossNamespaceCallsNotByIdentity(objects: readonly Obj[]): strin
     for (const rule of arr(get(np, 'spec', 'ingress'))) {
       const froms = arr(rule.from);
       const netNs = new Set<string>();
+      // Transit through the east-west gateway (calls from other clusters): allowed only where
+      // the port is open to named identities and to nothing else.
+      const transit = froms.length > 0 && froms.every((f) => get(f, 'namespaceSelector', 'matchLabels', 'kubernetes.io/metadata.name') === 'istio-system' && get(f, 'podSelector', 'matchLabels', 'istio') === 'eastwestgateway');
+      if (transit) {
+        for (const port of arr(rule.ports).map((p) => String(p.port))) {
+          const named = allows.some((ap) => ap.metadata.namespace === ns && sameLabels(get(ap, 'spec', 'selector', 'matchLabels'), selector) && arr(get(ap, 'spec', 'rules')).some((r) => arr(r.to).some((t) => arr(get(t, 'operation', 'ports')).map(String).includes(port))));
+          if (!named) v.push(`${id(np)}: port ${port} is open across clusters with no identity allowed on it`);
+        }
+        continue;
+      }
       for (const f of froms) {
         if (f.ipBlock) v.push(`${id(np)}: ingress by IP block, not by identity`);
         const n = get(f, 'namespaceSelector', 'matchLabels', 'kubernetes.io/metadata.name');

@@ -153,6 +153,9 @@ describe('security properties', () => {
     const np = find(n, 'NetworkPolicy', 'allow-cell-http', 'sovereign-eu-paris') as unknown as { spec: { ingress: { from: unknown[] }[] } };
     np.spec.ingress[0]!.from.push({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } });
     assert.deepEqual(crossNamespaceCallsNotByIdentity(n), ['NetworkPolicy sovereign-eu-paris/allow-cell-http: port 9100 is open to namespace default with no identity of it allowed by an AuthorizationPolicy']);
+    // Calls from other clusters come through the east-west gateway: only where identities are named.
+    const x = objs().filter((o) => !(o.kind === 'AuthorizationPolicy' && o.metadata.namespace === 'sovereign-eu-paris' && o.metadata.name === 'allow-cell-callers'));
+    assert.ok(crossNamespaceCallsNotByIdentity(x).includes('NetworkPolicy sovereign-eu-paris/allow-cell-http-across-clusters: port 9100 is open across clusters with no identity allowed on it'));
   });
 
   test('a route that sends one region\'s decision to another region\'s cells, or inference not put to the law, is caught', () => {

@@ -97,12 +97,15 @@ export function gatewayPolicies(topology: Topology, trustDomain: string): object
     egressPolicy(ns, 'sovereign-gateway', 'allow-gateway-egress', [
       // To the cells: in this cluster by namespace, in the regions' clusters through the east-west gateway.
       { to: cells.map((c) => nsSelector(c)), ports: [tcp(PORTS.cell)] },
-      { to: [{ ...nsSelector(ISTIO.namespace), podSelector: { matchLabels: { istio: 'eastwestgateway' } } }], ports: [tcp(ISTIO.eastWestPort)] },
+      { to: [EAST_WEST], ports: [tcp(ISTIO.eastWestPort)] },
       { to: [nsSelector(POSTGRES.namespace)], ports: [tcp(POSTGRES.port)] },
     ]),
     ...meshSecurity(ns, 'sovereign-gateway', trustDomain, callers, 'gateway'),
   ];
 }
+
+/** The east-west gateway's pods: calls from other clusters arrive through it (mTLS passed through, identities kept). */
+export const EAST_WEST = { ...nsSelector(ISTIO.namespace), podSelector: { matchLabels: { istio: 'eastwestgateway' } } };
 
 export function cellPolicies(topology: Topology, trustDomain: string, region: string): object[] {
   const ns = regionNamespace(region);
@@ -111,10 +114,17 @@ export function cellPolicies(topology: Topology, trustDomain: string, region: st
   return [
     ...baseNetworkPolicies(ns),
     ...ingressFor(ns, 'sovereign-cell', callers),
+    // The callers live in other clusters (the gateway's, other regions'): their connections
+    // arrive from the east-west gateway, with the callers' own identities (AUTO_PASSTHROUGH),
+    // so the AuthorizationPolicy below still decides by identity.
+    new NetworkPolicy({
+      metadata: { name: 'allow-cell-http-across-clusters', namespace: ns },
+      spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'sovereign-cell' } }, policyTypes: ['Ingress'], ingress: [{ from: [EAST_WEST], ports: [tcp(PORTS.cell)] }] },
+    }),
     egressPolicy(ns, 'sovereign-cell', 'allow-cell-egress', [
       // Witnessing: cells of other jurisdictions (checkpoints only cross borders, never entries).
       ...(peers.length > 0 ? [{ to: peers.map((p) => nsSelector(p)), ports: [tcp(PORTS.cell)] }] : []),
-      { to: [{ ...nsSelector(ISTIO.namespace), podSelector: { matchLabels: { istio: 'eastwestgateway' } } }], ports: [tcp(ISTIO.eastWestPort)] },
+      { to: [EAST_WEST], ports: [tcp(ISTIO.eastWestPort)] },
       // The region's model server (KServe predictor) in its own namespace.
       { to: [{ podSelector: { matchExpressions: [{ key: 'serving.kserve.io/inferenceservice', operator: 'Exists' }] } }], ports: [tcp(8080)] },
     ]),
