@@ -56,6 +56,14 @@ export const PORTS = { gateway: 8080, cell: 9100 } as const;
 
 export type Caller = 'ingress' | 'gateway' | 'cells' | 'prometheus';
 
+/** Requests a caller may make on a port (Istio path syntax: exact, "prefix*" or "*suffix"; {region} is the callee's region). */
+export interface RouteGrant {
+  callers: readonly Caller[];
+  methods: readonly ('GET' | 'POST')[];
+  paths: readonly string[];
+  what: string;
+}
+
 export interface Listener {
   component: 'gateway' | 'cell';
   port: number;
@@ -63,12 +71,38 @@ export interface Listener {
   serves: string;
   /** Who may call this port; nobody else (NetworkPolicy and AuthorizationPolicy both say so). */
   callers: readonly Caller[];
+  /** What each caller may ask there; anything else is refused. */
+  routes: readonly RouteGrant[];
 }
 
-/** Every port Sovereign listens on, and its callers. */
+const INFERENCE = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v2/models/*'];
+
+/** Every port Sovereign listens on, its callers, and what each may ask. */
 export const EXPOSURE: readonly Listener[] = [
-  { component: 'gateway', port: PORTS.gateway, portName: 'http', serves: 'inference ingress, decision endpoint (/sovereign/ext-authz), admin API, ledger reads, /metrics', callers: ['ingress', 'prometheus'] },
-  { component: 'cell', port: PORTS.cell, portName: 'http', serves: 'inference routed by the decision, ledger append (gateway) and reads, witness (cells of other jurisdictions), /v2/health', callers: ['gateway', 'ingress', 'cells'] },
+  {
+    component: 'gateway',
+    port: PORTS.gateway,
+    portName: 'http',
+    serves: 'inference ingress, decision endpoint (/sovereign/ext-authz), admin API, ledger reads, /metrics',
+    callers: ['ingress', 'prometheus'],
+    routes: [
+      { callers: ['ingress'], methods: ['GET', 'POST'], paths: ['*'], what: 'the public API and the ingress gateway\'s ext_authz checks' },
+      { callers: ['prometheus'], methods: ['GET'], paths: ['/metrics'], what: 'metrics' },
+    ],
+  },
+  {
+    component: 'cell',
+    port: PORTS.cell,
+    portName: 'http',
+    serves: 'inference routed by the decision, ledger append (gateway) and reads, witness (cells of other jurisdictions), /v2/health',
+    callers: ['gateway', 'ingress', 'cells'],
+    routes: [
+      { callers: ['gateway', 'ingress'], methods: ['GET', 'POST'], paths: INFERENCE, what: 'inference, after the decision' },
+      { callers: ['gateway'], methods: ['GET', 'POST'], paths: ['/v2/health/*', '/v2', '/v1/models', '/sovereign/ledger/*'], what: 'health probes, metadata, ledger append and reads' },
+      { callers: ['cells'], methods: ['GET'], paths: ['/sovereign/ledger/{region}/key'], what: 'ledger and witness public keys' },
+      { callers: ['cells'], methods: ['POST'], paths: ['/sovereign/witness/add-checkpoint'], what: 'witness cosigning (C2SP tlog-witness)' },
+    ],
+  },
 ];
 
 /** The workloads behind a caller, for a topology. */

@@ -6,6 +6,7 @@
 //   - no namespace without a default-deny NetworkPolicy (ingress and egress) and STRICT mTLS;
 //   - no cross-namespace call allowed by the network unless an AuthorizationPolicy allows it
 //     by identity (principals only), for exactly the namespaces the network allows;
+//   - only the gateway may append to a region's ledger;
 //   - the law's routing: every inference route to a region's cells matches that region's
 //     decision header only, and the ingress puts every inference request to the law (CUSTOM).
 import { ALLOW_HEADERS } from '../gateway/index.ts';
@@ -173,6 +174,24 @@ export function lawRoutingViolations(objects: readonly Obj[], regions: readonly 
   return v;
 }
 
+const covers = (paths: unknown, p: string): boolean => {
+  if (!Array.isArray(paths) || paths.length === 0) return true;
+  return (paths as string[]).some((x) => x === p || x === '*' || (x.endsWith('*') && p.startsWith(x.slice(0, -1))) || (x.startsWith('*') && p.endsWith(x.slice(1))));
+};
+
+/** Only the gateway may write to a region's ledger (POST /sovereign/ledger/append on a cell). */
+export function ledgerWritersOtherThanGateway(objects: readonly Obj[]): string[] {
+  const v: string[] = [];
+  for (const ap of objects.filter((o) => o.kind === 'AuthorizationPolicy' && get(o, 'spec', 'selector', 'matchLabels', 'app.kubernetes.io/name') === 'sovereign-cell')) {
+    for (const r of arr(get(ap, 'spec', 'rules'))) {
+      const reaches = arr(r.to).length === 0 || arr(r.to).some((t) => covers(get(t, 'operation', 'paths'), '/sovereign/ledger/append') && (arr(get(t, 'operation', 'methods')).length === 0 || arr(get(t, 'operation', 'methods')).includes('POST' as never)));
+      if (!reaches) continue;
+      for (const f of arr(r.from)) for (const p of arr(get(f, 'source', 'principals')) as unknown as string[]) if (!/\/ns\/sovereign-gateway\/sa\/gateway$/.test(p)) v.push(`${id(ap)}: ${p} may append to the region's ledger`);
+    }
+  }
+  return v;
+}
+
 export function securityViolations(objects: readonly Obj[], regions: readonly string[]): string[] {
-  return [...podsWithoutLimits(objects), ...podsThatMayRunAsRoot(objects), ...namespacesWithoutDefaultDeny(objects), ...crossNamespaceCallsNotByIdentity(objects), ...lawRoutingViolations(objects, regions)];
+  return [...podsWithoutLimits(objects), ...podsThatMayRunAsRoot(objects), ...namespacesWithoutDefaultDeny(objects), ...crossNamespaceCallsNotByIdentity(objects), ...ledgerWritersOtherThanGateway(objects), ...lawRoutingViolations(objects, regions)];
 }

@@ -14,6 +14,7 @@ import { loadTopology, parseTopology, topologyFrom } from '../../src/config/inde
 import {
   crossNamespaceCallsNotByIdentity,
   lawRoutingViolations,
+  ledgerWritersOtherThanGateway,
   namespacesWithoutDefaultDeny,
   objectsOf,
   podsThatMayRunAsRoot,
@@ -144,7 +145,7 @@ describe('security properties', () => {
   test('a cross-namespace call allowed by namespace rather than identity, or opened on the network only, is caught', () => {
     const o = objs();
     const ap = find(o, 'AuthorizationPolicy', 'allow-cell-callers', 'sovereign-eu-frankfurt') as unknown as { spec: { rules: { from: { source: Record<string, unknown> }[] }[] } };
-    ap.spec.rules[0]!.from[0]!.source = { namespaces: ['sovereign-gateway'] };
+    for (const r of ap.spec.rules) r.from[0]!.source = { namespaces: ['sovereign-gateway'] };
     const v = crossNamespaceCallsNotByIdentity(o);
     assert.ok(v.some((x) => /allows by namespaces, not by identity/.test(x)), v.join('\n'));
     assert.ok(v.some((x) => /open to namespace sovereign-gateway with no identity/.test(x)), v.join('\n'));
@@ -156,6 +157,15 @@ describe('security properties', () => {
     // Calls from other clusters come through the east-west gateway: only where identities are named.
     const x = objs().filter((o) => !(o.kind === 'AuthorizationPolicy' && o.metadata.namespace === 'sovereign-eu-paris' && o.metadata.name === 'allow-cell-callers'));
     assert.ok(crossNamespaceCallsNotByIdentity(x).includes('NetworkPolicy sovereign-eu-paris/allow-cell-http-across-clusters: port 9100 is open across clusters with no identity allowed on it'));
+  });
+
+  test('a caller other than the gateway allowed to append to a ledger is caught', () => {
+    const o = objs();
+    const ap = find(o, 'AuthorizationPolicy', 'allow-cell-callers', 'sovereign-eu-frankfurt') as unknown as { spec: { rules: { from: { source: { principals: string[] } }[]; to: { operation: { paths?: string[] } }[] }[] } };
+    assert.deepEqual(ledgerWritersOtherThanGateway(o), []);
+    const gatewayOnly = ap.spec.rules.find((r) => r.to[0]?.operation.paths?.includes('/sovereign/ledger/*'));
+    gatewayOnly!.from[0]!.source.principals.push('sovereign.internal/ns/istio-ingress/sa/istio-ingressgateway');
+    assert.deepEqual(ledgerWritersOtherThanGateway(o), ["AuthorizationPolicy sovereign-eu-frankfurt/allow-cell-callers: sovereign.internal/ns/istio-ingress/sa/istio-ingressgateway may append to the region's ledger"]);
   });
 
   test('a route that sends one region\'s decision to another region\'s cells, or inference not put to the law, is caught', () => {

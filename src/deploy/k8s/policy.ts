@@ -7,7 +7,7 @@ import type { INetworkPolicyEgressRule, INetworkPolicyIngressRule } from 'kubern
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1';
 import { PeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1beta1';
 import type { Topology } from '../../config/index.ts';
-import { EXPOSURE, GATEWAY_NAMESPACE, PORTS, WORKLOADS, callerWorkloads, istioPrincipal, regionNamespace, type Listener, type Workload } from '../exposure.ts';
+import { EXPOSURE, GATEWAY_NAMESPACE, PORTS, WORKLOADS, callerWorkloads, istioPrincipal, regionNamespace, type Caller, type Listener, type Workload } from '../exposure.ts';
 
 /** Where PostgreSQL runs for the gateway's shared region state (see the deployment guide). */
 export const POSTGRES = { namespace: 'sovereign-postgres', port: 5432 } as const;
@@ -21,16 +21,21 @@ export interface CallerSet {
   listener: Listener;
   /** The workloads allowed to call it, in this deployment. */
   workloads: Workload[];
+  /** What each group of them may ask. */
+  grants: { workloads: Workload[]; methods: readonly string[]; paths: string[] }[];
 }
 
 /** The callers of a component's listeners, resolved for one namespace (a cell's peers: cells of other jurisdictions). */
 export function callersOf(component: Listener['component'], topology: Topology, region?: string): CallerSet[] {
   const me = region ? topology.region(region) : undefined;
+  const resolve = (c: Caller): Workload[] =>
+    c === 'cells' ? topology.regions.filter((r) => me && r.jurisdiction !== me.jurisdiction).map((r) => WORKLOADS.cell(r.id)) : callerWorkloads(c, topology);
   return EXPOSURE.filter((l) => l.component === component).map((listener) => ({
     listener,
-    workloads: listener.callers.flatMap((c) =>
-      c === 'cells' ? topology.regions.filter((r) => me && r.jurisdiction !== me.jurisdiction).map((r) => WORKLOADS.cell(r.id)) : callerWorkloads(c, topology),
-    ),
+    workloads: listener.callers.flatMap(resolve),
+    grants: listener.routes
+      .map((g) => ({ workloads: g.callers.flatMap(resolve), methods: g.methods, paths: g.paths.map((p) => p.replace('{region}', region ?? '')) }))
+      .filter((g) => g.workloads.length > 0),
   }));
 }
 
@@ -76,12 +81,13 @@ function meshSecurity(namespace: string, podLabel: string, trustDomain: string, 
       spec: {
         selector: { matchLabels: { 'app.kubernetes.io/name': podLabel } },
         action: 'ALLOW',
-        rules: callers
-          .filter((c) => c.workloads.length > 0)
-          .map(({ listener, workloads }) => ({
-            from: [{ source: { principals: workloads.map((w) => istioPrincipal(trustDomain, w)).sort() } }],
-            to: [{ operation: { ports: [String(listener.port)] } }],
+        // One rule per grant of the exposure table: these identities, these requests, this port.
+        rules: callers.flatMap(({ listener, grants }) =>
+          grants.map((g) => ({
+            from: [{ source: { principals: g.workloads.map((w) => istioPrincipal(trustDomain, w)).sort() } }],
+            to: [{ operation: { ports: [String(listener.port)], methods: [...g.methods], ...(g.paths.includes('*') ? {} : { paths: g.paths }) } }],
           })),
+        ),
       },
     }),
   ];
