@@ -49,7 +49,7 @@ function serial(): string {
 }
 
 async function keyPair(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']));
 }
 
 export async function privateKeyPem(key: CryptoKey): Promise<string> {
@@ -59,7 +59,7 @@ export async function privateKeyPem(key: CryptoKey): Promise<string> {
 
 /** Imports a PEM private key (PKCS#8, SEC1 "EC PRIVATE KEY") as a WebCrypto signing key. */
 export function importSigningKey(pem: string): CryptoKey {
-  return createPrivateKey(pem).toCryptoKey(EC, false, ['sign']) as unknown as CryptoKey;
+  return createPrivateKey(pem).toCryptoKey(EC, false, ['sign']);
 }
 
 /**

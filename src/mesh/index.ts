@@ -7,5 +7,5 @@ export { CELL_ROUTES, EXPOSURE, allowedIds, callerMatches, type Caller, type Exp
 export { initTrustDomain, issueFor, issuances, loadRoot, loadSigningCa, readBundle, recordIssuance, MeshError, type InitResult, type IssuanceRecord } from './trust-domain.ts';
 export { caPaths, issuerFor, issuerName, issuers, trustDomainPaths, type Issuer } from './paths.ts';
 export { readRevocations, writeRevocations, revokedBecause, type Revocation, type RevocationList } from './revocation.ts';
-export { issueSvid, parsePemCerts, BACKDATE_MS, type IssuedSvid } from './certs.ts';
+export { createRootCa, issueSvid, parsePemCerts, privateKeyPem, x509, BACKDATE_MS, type IssuedSvid } from './certs.ts';
 export { checkPeer, type PeerCheck } from './verify.ts';

@@ -21,13 +21,20 @@ export interface PoolOptions {
   connectTimeout?: number;
 }
 
-/** TLS settings of a server that takes only peers with an SVID of the trust domain. */
+/**
+ * TLS settings of a server that takes only peers with an SVID of the trust domain. The server
+ * asks every peer for its certificate; the chain verdict of the TLS stack is enforced by
+ * guardServer right after the handshake rather than by rejectUnauthorized, because Node drops
+ * a connection refused that way without telling why, and every refusal must be logged with its
+ * reason. A socket the guard has not accepted has no identity, and the authorization hook
+ * refuses every request without one, so a missing guard fails closed.
+ */
 export interface ServerTls {
   key: string;
   cert: string;
   ca: string;
   requestCert: true;
-  rejectUnauthorized: true;
+  rejectUnauthorized: false;
   minVersion: 'TLSv1.3';
 }
 
@@ -180,7 +187,7 @@ export class Mesh {
   serverTls(): ServerTls | null {
     const s = this.#svid;
     if (this.mode === 'plaintext' || !s) return null;
-    return { key: s.keyPem, cert: s.chainPem, ca: this.#bundle, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' };
+    return { key: s.keyPem, cert: s.chainPem, ca: this.#bundle, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' };
   }
 
   /**
@@ -191,7 +198,22 @@ export class Mesh {
    */
   guardServer(server: HttpsServer): void {
     if (this.mode === 'plaintext') return;
-    server.on('secureConnection', (sock: TLSSocket) => {
+    // First in line: a refused socket is destroyed before the HTTP server reads a byte from it.
+    server.prependListener('secureConnection', (sock: TLSSocket) => {
+      // RFC 5280 path validation by the TLS stack: expired, not yet valid, unknown CA, self-signed.
+      if (!sock.authorized) {
+        const peer = sock.getPeerCertificate(true);
+        const presented = peer?.raw !== undefined;
+        let reason = presented ? String(sock.authorizationError) : 'no client certificate';
+        if (presented) {
+          // Name the SPIFFE-level fault too when there is one (e.g. a name outside the trust domain's name constraints).
+          const c = this.check(peer);
+          reason += c.ok ? ` (${c.id})` : `: ${c.reason}`;
+        }
+        this.#logger.warn({ remote: `${sock.remoteAddress}:${sock.remotePort}`, reason }, 'mTLS handshake refused');
+        sock.destroy();
+        return;
+      }
       const c = this.check(sock.getPeerCertificate(true));
       if (!c.ok) {
         this.#logger.warn({ remote: `${sock.remoteAddress}:${sock.remotePort}`, reason: c.reason }, 'mTLS peer refused');
@@ -201,6 +223,7 @@ export class Mesh {
       this.#track(sock, c.id);
     });
     server.on('tlsClientError', (err: NodeJS.ErrnoException, sock: TLSSocket) => {
+      if (err.code === 'ECONNRESET') return; // the peer went away mid-handshake: nothing to refuse
       this.#logger.warn({ remote: `${sock.remoteAddress}:${sock.remotePort}`, reason: err.code ?? err.message, detail: err.message }, 'mTLS handshake refused');
     });
     this.onChange(() => {
@@ -225,7 +248,7 @@ export class Mesh {
       ...rest,
       connect: (o, cb) => {
         connector(o, (err, sock) => {
-          if (err || !sock) return cb(err as Error, null);
+          if (err || !sock) return cb(err, null);
           this.#track(sock as TLSSocket, expectId);
           cb(null, sock);
         });

@@ -34,7 +34,8 @@ export async function defaultTopology(dir: string, extra: Record<string, unknown
   const regions: Record<string, string> = {};
   const list = [];
   for (const [id, jurisdiction, country, transfers] of ids) {
-    const url = `http://127.0.0.1:${await freePort()}`;
+    // Cells take mutual TLS only (test/helpers/mesh.ts calls them with an issued SVID).
+    const url = `https://127.0.0.1:${await freePort()}`;
     regions[id] = url;
     list.push({ id, jurisdiction, country, url, transfers });
   }
