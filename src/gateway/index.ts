@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../common/index.ts';
 import { loadTopology, type Topology } from '../config/index.ts';
 import { createClientAddressResolver, databasePathOf, openGeoForTopology, type Geo } from '../geo/index.ts';
 import { FileRegionStateStore, HealthMonitor, PgRegionStateStore, type RegionState, type RegionStateStore } from '../health/index.ts';
-import { Mesh, spiffeId } from '../mesh/index.ts';
+import { followRevocations, Mesh, spiffeId } from '../mesh/index.ts';
 import { PolicyEngine, policyFilePath } from '../policy/index.ts';
 import { registerAdmin, type TriggerRecord } from './admin.ts';
 import { adminToken } from './admin-token.ts';
@@ -129,6 +129,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   const replica = opts.replica ?? 'gateway';
   // The gateway's identity (spiffe://<td>/gateway/<replica>) before anything talks to a cell.
   const mesh = await Mesh.open(opts.topology, spiffeId.gateway(opts.topology.data.mesh.trustDomain, replica), logger);
+  // Revocations made on another machine reach this replica through the shared state database.
+  const revocations =
+    opts.topology.data.mesh.mode === 'mtls'
+      ? await followRevocations(opts.topology, (l) => mesh.setSharedRevocations(l), (err) => logger.error({ err: err.message }, 'shared revocation list'))
+      : null;
   const store = await openStateStore(opts.topology, logger, opts.replica);
   let applied: RegionState = await store.load();
   const holder: DepsHolder & { current: Deps } = { current: await buildDeps(opts.topology, applied, logger, replica, mesh) };
@@ -229,6 +234,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     await d.recorder.close();
     await store.close();
     await mesh.closeClients();
+    await revocations?.close();
     mesh.close();
   };
   try {

@@ -4,8 +4,9 @@ export { spiffeId, parseSpiffeId, requireSpiffeId, workloadOf, type ParsedSpiffe
 export { Mesh, type PoolOptions, type ServerTls } from './workload.ts';
 export { authorizeByIdentity } from './authz.ts';
 export { CELL_ROUTES, EXPOSURE, allowedIds, callerMatches, type Caller, type ExposureRow, type RouteRule } from './exposure.ts';
-export { initTrustDomain, issueFor, issuances, loadRoot, loadSigningCa, readBundle, recordIssuance, MeshError, type InitResult, type IssuanceRecord } from './trust-domain.ts';
+export { initTrustDomain, rotateRoot, rotateSigningCas, retireOldRoots, issueFor, issuances, loadRoot, loadSigningCa, readBundle, recordIssuance, MeshError, type InitResult, type IssuanceRecord } from './trust-domain.ts';
 export { caPaths, issuerFor, issuerName, issuers, trustDomainPaths, type Issuer } from './paths.ts';
-export { readRevocations, writeRevocations, revokedBecause, type Revocation, type RevocationList } from './revocation.ts';
+export { addRevocation, readRevocations, writeRevocations, revokedBecause, type Revocation, type RevocationList } from './revocation.ts';
 export { createRootCa, issueSvid, parsePemCerts, privateKeyPem, x509, BACKDATE_MS, type IssuedSvid } from './certs.ts';
 export { checkPeer, type PeerCheck } from './verify.ts';
+export { followRevocations, publishRevocations } from './pg-revocations.ts';

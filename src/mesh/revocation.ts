@@ -95,3 +95,11 @@ export class RevocationWatch {
     this.#listeners = [];
   }
 }
+
+/** Adds a revocation to the list in `file` (a new version); returns the new list. */
+export async function addRevocation(file: string, r: Omit<Revocation, 'time'>): Promise<RevocationList> {
+  const cur = readRevocations(file);
+  const next: RevocationList = { version: cur.version + 1, revoked: [...cur.revoked, { ...r, time: new Date().toISOString() }] };
+  await writeRevocations(file, next);
+  return next;
+}

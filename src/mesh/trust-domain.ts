@@ -190,3 +190,41 @@ export function fileMode(file: string): number | null {
     return null;
   }
 }
+
+/**
+ * Rotates signing CAs: a new key and certificate for each of `which`, signed by the root.
+ * Processes that sign with it pick it up within a second (they watch its file) and renew their
+ * SVIDs at once; SVIDs from the old CA stay valid until they expire, since the root is the same.
+ */
+export async function rotateSigningCas(t: Topology, which: Issuer[]): Promise<InitResult> {
+  return initTrustDomain(t, { forceIssuers: which });
+}
+
+/**
+ * Rotates the root with an overlap window: the new root joins the trust bundle first (every
+ * process reloads the bundle within a second), then every signing CA is re-issued under it.
+ * The old root stays in the bundle, so SVIDs chained to it keep working until they expire;
+ * `retireOldRoots` removes it afterwards (after at least one SVID lifetime).
+ */
+export async function rotateRoot(t: Topology, opts: { settleMs?: number } = {}): Promise<InitResult> {
+  if (t.data.mesh.rootCertFile || t.data.mesh.rootKeyEnv) throw new MeshError('the root CA is the operator\'s own (mesh.rootCertFile / mesh.rootKeyEnv): rotate it with your PKI, then point the topology at the new files');
+  const p = trustDomainPaths(t);
+  const oldBundle = readBundle(t);
+  const root = await createRootCa(t.data.mesh.trustDomain);
+  await writeCert(p.bundle, `${oldBundle.trim()}\n${root.certPem.trim()}\n`);
+  await new Promise((r) => setTimeout(r, opts.settleMs ?? 1500));
+  await writeKey(p.rootKey, root.keyPem);
+  await writeCert(p.rootCert, root.certPem);
+  const out = await initTrustDomain(t, { forceIssuers: issuers(t) });
+  out.created.unshift(`root CA ${p.rootCert} (the previous root stays trusted until "sovereign mesh rotate --retire-old-roots")`);
+  return out;
+}
+
+/** Drops every root but the current one from the trust bundle (end of a root rotation's overlap window). */
+export async function retireOldRoots(t: Topology): Promise<number> {
+  const p = trustDomainPaths(t);
+  const current = readFileSync(p.rootCert, 'utf8');
+  const before = parsePemCerts(readBundle(t)).length;
+  await writeCert(p.bundle, `${current.trim()}\n`);
+  return before - 1;
+}

@@ -9,7 +9,7 @@ import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { IssuedSvid } from './certs.ts';
 import { caPaths, issuerFor, trustDomainPaths } from './paths.ts';
-import { RevocationWatch } from './revocation.ts';
+import { RevocationWatch, type Revocation } from './revocation.ts';
 import { requireSpiffeId, spiffeId } from './spiffe-id.ts';
 import { issueFor, readBundle } from './trust-domain.ts';
 import { checkPeer, type PeerCheck } from './verify.ts';
@@ -128,6 +128,11 @@ export class Mesh {
 
   #emit(): void {
     for (const l of this.#listeners) l();
+  }
+
+  /** Revocations from a shared source (PostgreSQL) join the file's; enforced at once on open connections. */
+  setSharedRevocations(list: Revocation[]): void {
+    this.#revocations?.setExtra(list);
   }
 
   /** Called whenever the SVID or the trust bundle changes. */
