@@ -1,6 +1,6 @@
 // Checks a peer's X.509-SVID after the TLS stack has validated its chain to the trust bundle
 // (RFC 5280 path validation, SPIFFE X509-SVID §5.1): what OpenSSL does not know about SPIFFE.
-import type { DetailedPeerCertificate } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { x509 } from './certs.ts';
 import { issuerFor, issuerName } from './paths.ts';
 import { revokedBecause, type RevocationList } from './revocation.ts';
@@ -32,7 +32,7 @@ function leafFacts(raw: Buffer, fingerprint: string): { uris: string[]; leafUsag
  * issuing CA is the one allowed to sign for the ID's path (a region's CA only for that region's
  * identities, the control-plane CA for the rest), and nothing of it is revoked.
  */
-export function checkPeer(cert: DetailedPeerCertificate | undefined, trustDomain: string, revoked: RevocationList): PeerCheck {
+export function checkPeer(cert: PeerCertificate | undefined, trustDomain: string, revoked: RevocationList): PeerCheck {
   if (!cert || !cert.raw) return { ok: false, reason: 'no client certificate' };
   const { uris, leafUsageOk } = leafFacts(cert.raw, cert.fingerprint256);
   if (uris.length !== 1) return { ok: false, reason: `certificate has ${uris.length} URI SANs; an X.509-SVID has exactly one (SPIFFE X509-SVID §2)` };

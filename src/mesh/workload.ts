@@ -3,13 +3,13 @@
 // revocation list in force, TLS for its server and pooled mTLS clients to its peers.
 import { existsSync, unwatchFile, watchFile, readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { IssuedSvid } from './certs.ts';
 import { caPaths, issuerFor, trustDomainPaths } from './paths.ts';
-import { RevocationWatch, type Revocation } from './revocation.ts';
+import { RevocationWatch, revokedBecause, type Revocation } from './revocation.ts';
 import { requireSpiffeId, spiffeId } from './spiffe-id.ts';
 import { issueFor, readBundle } from './trust-domain.ts';
 import { checkPeer, type PeerCheck } from './verify.ts';
@@ -145,7 +145,7 @@ export class Mesh {
   }
 
   /** Checks a peer's certificate (chain already validated by TLS) against the SPIFFE rules and the revocations in force. */
-  check(cert: DetailedPeerCertificate | undefined): PeerCheck {
+  check(cert: PeerCertificate | undefined): PeerCheck {
     return checkPeer(cert, this.topology.data.mesh.trustDomain, this.#revocations?.list ?? { version: 0, revoked: [] });
   }
 
@@ -171,9 +171,10 @@ export class Mesh {
   }
 
   #enforceRevocations(): void {
+    this.#sessions.clear();
     for (const [, set] of this.#conns) {
       for (const sock of set) {
-        const c = this.check(sock.getPeerCertificate(true));
+        const c = this.check(sock.getPeerCertificate());
         if (!c.ok) {
           this.#logger.warn({ peer: this.#peerIds.get(sock), reason: c.reason }, 'mTLS connection closed: peer revoked');
           sock.destroy();
@@ -207,7 +208,7 @@ export class Mesh {
     server.prependListener('secureConnection', (sock: TLSSocket) => {
       // RFC 5280 path validation by the TLS stack: expired, not yet valid, unknown CA, self-signed.
       if (!sock.authorized) {
-        const peer = sock.getPeerCertificate(true);
+        const peer = sock.getPeerCertificate();
         const presented = peer?.raw !== undefined;
         let reason = presented ? String(sock.authorizationError) : 'no client certificate';
         if (presented) {
@@ -219,7 +220,7 @@ export class Mesh {
         sock.destroy();
         return;
       }
-      const c = this.check(sock.getPeerCertificate(true));
+      const c = this.check(sock.getPeerCertificate());
       if (!c.ok) {
         this.#logger.warn({ remote: `${sock.remoteAddress}:${sock.remotePort}`, reason: c.reason }, 'mTLS peer refused');
         sock.destroy();
@@ -245,20 +246,42 @@ export class Mesh {
   pool(origin: string, expectId: string, opts: PoolOptions = {}): Pool {
     const { connectTimeout, ...rest } = opts;
     if (this.mode === 'plaintext') return new Pool(origin, { ...rest, ...(connectTimeout !== undefined ? { connectTimeout } : {}) });
-    let connector = this.#connector(expectId, connectTimeout);
-    this.onChange(() => {
-      connector = this.#connector(expectId, connectTimeout);
-    });
     return new Pool(origin, {
       ...rest,
       connect: (o, cb) => {
+        // TLS sessions are resumed from this process's own cache of sessions with peers it has
+        // verified: Node neither runs checkServerIdentity nor shows the peer certificate on a
+        // resumed session, so the identity verified at the full handshake travels with the
+        // session and is checked against the revocations in force on every connection.
+        const key = `${o.hostname}:${o.port} ${expectId}`;
+        const cached = this.#sessions.get(key);
+        const connector = this.#connector(expectId, connectTimeout, cached?.session);
         connector(o, (err, sock) => {
           if (err || !sock) return cb(err, null);
-          this.#track(sock as TLSSocket, expectId);
+          const t = sock as TLSSocket;
+          const reused = t.isSessionReused() && cached !== undefined;
+          const peer = reused ? null : t.getPeerCertificate();
+          const facts = reused ? cached : { id: '', serial: peer?.serialNumber ?? '', ca: String(peer?.issuer?.CN ?? '') };
+          const c = reused ? this.#checkKnown(cached) : this.check(peer ?? undefined);
+          if (!c.ok || c.id !== expectId) {
+            this.#sessions.delete(key);
+            t.destroy();
+            return cb(new Error(`mTLS: ${c.ok ? `expected ${expectId}, the peer is ${c.id}` : `peer refused: ${c.reason}`}`), null);
+          }
+          t.on('session', (session: Buffer) => this.#sessions.set(key, { ...facts, id: c.id, session }));
+          this.#track(t, expectId);
           cb(null, sock);
         });
       },
     });
+  }
+
+  /** Sessions with verified peers, by address and expected identity. */
+  readonly #sessions = new Map<string, { session: Buffer; id: string; serial: string; ca: string }>();
+
+  #checkKnown(k: { id: string; serial: string; ca: string }): PeerCheck {
+    const why = revokedBecause(this.#revocations?.list ?? { version: 0, revoked: [] }, k.id, k.serial, k.ca);
+    return why ? { ok: false, reason: why } : { ok: true, id: k.id };
   }
 
   readonly #clients = new Map<string, Pool>();
@@ -282,7 +305,7 @@ export class Mesh {
     return this.pool(this.cellOrigin(region), this.cellId(region), opts);
   }
 
-  #connector(expectId: string, timeout?: number): buildConnector.connector {
+  #connector(expectId: string, timeout?: number, session?: Buffer): buildConnector.connector {
     const s = this.#svid;
     if (!s) throw new Error('no SVID yet');
     return buildConnector({
@@ -290,11 +313,12 @@ export class Mesh {
       cert: s.chainPem,
       ca: this.#bundle,
       minVersion: 'TLSv1.3',
-      maxCachedSessions: 100,
+      maxCachedSessions: 0,
+      ...(session ? { session } : {}),
       ...(timeout !== undefined ? { timeout } : {}),
       // The peer is named by its SPIFFE ID, not by a host name (SPIFFE X509-SVID §5.2).
-      checkServerIdentity: (_host: string, cert: import('node:tls').PeerCertificate) => {
-        const c = this.check(cert as DetailedPeerCertificate);
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+        const c = this.check(cert);
         if (!c.ok) return new Error(`mTLS: peer refused: ${c.reason}`);
         if (c.id !== expectId) return new Error(`mTLS: expected ${expectId}, the peer is ${c.id}`);
         return undefined;
