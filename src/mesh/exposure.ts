@@ -5,10 +5,10 @@ import type { Topology } from '../config/index.ts';
 import { spiffeId, workloadOf, type ParsedSpiffeId } from './spiffe-id.ts';
 
 /**
- * Who may call: any gateway replica; a cell of a region in another jurisdiction than the
- * callee's (witness cosigning, learning keys); anyone (public ingress, no identity).
+ * Who may call: any gateway replica; any cell; a cell of a region in another jurisdiction than
+ * the callee's (witness cosigning, learning keys); anyone (public ingress, no identity).
  */
-export type Caller = 'gateway' | 'cell-other-jurisdiction' | 'anyone';
+export type Caller = 'gateway' | 'cell' | 'cell-other-jurisdiction' | 'anyone';
 
 export interface RouteRule {
   method: 'GET' | 'POST';
@@ -54,7 +54,7 @@ export const CELL_ROUTES: readonly RouteRule[] = [
 export const EXPOSURE: readonly ExposureRow[] = [
   { component: 'gateway', port: 'gateway.host, gateway.port', protocol: 'http', bind: '127.0.0.1:8080', callers: ['anyone'], routes: [] },
   { component: 'cell', port: 'regions[].url', protocol: 'https-mtls', bind: '127.0.0.1 (loopback only)', callers: ['gateway', 'cell-other-jurisdiction'], routes: CELL_ROUTES },
-  { component: 'postgres', port: 'state.postgresUrlEnv, ledger.postgresUrlEnv', protocol: 'postgres', bind: 'as the server is configured', callers: ['gateway', 'cell-other-jurisdiction'], routes: [] },
+  { component: 'postgres', port: 'state.postgresUrlEnv, ledger.postgresUrlEnv', protocol: 'postgres', bind: 'as the server is configured', callers: ['gateway', 'cell'], routes: [] },
 ];
 
 /** Does the caller `p` fit `c` for a callee in `selfRegion` (undefined: the gateway)? */
@@ -64,6 +64,7 @@ export function callerMatches(c: Caller, p: ParsedSpiffeId | null, t: Topology, 
   const w = workloadOf(p);
   if (c === 'gateway') return w.kind === 'gateway';
   if (w.kind !== 'cell') return false;
+  if (c === 'cell') return true;
   const mine = selfRegion ? t.region(selfRegion)?.jurisdiction : undefined;
   const theirs = t.region(w.region)?.jurisdiction;
   return theirs !== undefined && mine !== undefined && theirs !== mine;
@@ -74,6 +75,7 @@ export function allowedIds(c: Caller, t: Topology, selfRegion?: string): string[
   const td = t.data.mesh.trustDomain;
   if (c === 'anyone') return ['*'];
   if (c === 'gateway') return [spiffeId.gateway(td, '*')];
+  if (c === 'cell') return t.regions.map((r) => spiffeId.cell(td, r.id));
   const mine = selfRegion ? t.region(selfRegion)?.jurisdiction : undefined;
   return t.regions.filter((r) => r.jurisdiction !== mine).map((r) => spiffeId.cell(td, r.id));
 }
