@@ -9,25 +9,16 @@
 // so each Sovereign identity is given its own namespace and service account, one for one, and
 // the AuthorizationPolicies name the Istio principal of that pair (istioPrincipal below).
 import type { Topology } from '../config/index.ts';
+import { CELL_ROUTES, spiffeId, type Caller as MeshCaller } from '../mesh/index.ts';
 
-/** Trust domain when the topology names none (mesh.trustDomain). */
-export const DEFAULT_TRUST_DOMAIN = 'sovereign.internal';
-
-/** The trust domain of a topology: mesh.trustDomain when the topology has it, else the default. */
+/** The trust domain of a topology (mesh.trustDomain). */
 export function trustDomainOf(topology: Topology): string {
-  const mesh = (topology.data as { mesh?: { trustDomain?: unknown } }).mesh;
-  return typeof mesh?.trustDomain === 'string' && mesh.trustDomain !== '' ? mesh.trustDomain : DEFAULT_TRUST_DOMAIN;
+  return topology.data.mesh.trustDomain;
 }
 
-/** Sovereign's SPIFFE ID of a region's cell. */
-export function cellSpiffeId(trustDomain: string, region: string): string {
-  return `spiffe://${trustDomain}/region/${region}/cell`;
-}
-
-/** Sovereign's SPIFFE ID of a gateway replica. */
-export function gatewaySpiffeId(trustDomain: string, replica: string): string {
-  return `spiffe://${trustDomain}/gateway/${replica}`;
-}
+/** Sovereign's SPIFFE IDs, as the mesh issues them (one builder each, in src/mesh). */
+export const cellSpiffeId = spiffeId.cell;
+export const gatewaySpiffeId = spiffeId.gateway;
 
 /** A workload as Kubernetes places it: namespace and service account (its Istio identity). */
 export interface Workload {
@@ -75,7 +66,28 @@ export interface Listener {
   routes: readonly RouteGrant[];
 }
 
-const INFERENCE = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v2/models/*'];
+/** The decision data plane (ingress after ext_authz, nginx) sends the inference routes. */
+const INFERENCE_ROUTE = /^\/(v1\/(chat\/completions|completions|embeddings)|v2\/models\/:model(\/infer)?)$/;
+
+/** An Istio path for a Fastify route pattern: the callee's region named, other parameters matched as a prefix. */
+function istioPath(url: string): string {
+  const p = url.replace(':region', '{region}');
+  const i = p.indexOf(':');
+  return i < 0 ? p : `${p.slice(0, i)}*`;
+}
+
+const fromMesh = (c: MeshCaller): Caller[] => (c === 'gateway' ? ['gateway'] : c === 'cell-other-jurisdiction' ? ['cells'] : []);
+
+/**
+ * The cell's grants: the mesh's route table (src/mesh/exposure.ts), one grant per route, plus
+ * the ingress on the inference routes (in a cluster the ingress forwards after the decision).
+ */
+const CELL_GRANTS: RouteGrant[] = CELL_ROUTES.map((r) => ({
+  callers: [...r.allow.flatMap(fromMesh), ...(INFERENCE_ROUTE.test(r.url) ? (['ingress'] as const) : [])],
+  methods: [r.method],
+  paths: [istioPath(r.url)],
+  what: r.what,
+}));
 
 /** Every port Sovereign listens on, its callers, and what each may ask. */
 export const EXPOSURE: readonly Listener[] = [
@@ -96,12 +108,7 @@ export const EXPOSURE: readonly Listener[] = [
     portName: 'http',
     serves: 'inference routed by the decision, ledger append (gateway) and reads, witness (cells of other jurisdictions), /v2/health',
     callers: ['gateway', 'ingress', 'cells'],
-    routes: [
-      { callers: ['gateway', 'ingress'], methods: ['GET', 'POST'], paths: INFERENCE, what: 'inference, after the decision' },
-      { callers: ['gateway'], methods: ['GET', 'POST'], paths: ['/v2/health/*', '/v2', '/v1/models', '/sovereign/ledger/*'], what: 'health probes, metadata, ledger append and reads' },
-      { callers: ['cells'], methods: ['GET'], paths: ['/sovereign/ledger/{region}/key'], what: 'ledger and witness public keys' },
-      { callers: ['cells'], methods: ['POST'], paths: ['/sovereign/witness/add-checkpoint'], what: 'witness cosigning (C2SP tlog-witness)' },
-    ],
+    routes: CELL_GRANTS,
   },
 ];
 

@@ -62,6 +62,10 @@ export function clusterTopology(topology: Topology, o: RenderOptions): string {
   d.gateway = { ...d.gateway, host: '0.0.0.0', port: PORTS.gateway, trustedProxies: o.trustedProxies };
   // Several gateway replicas: legal triggers are shared through PostgreSQL.
   d.state = { ...d.state, backend: 'postgres' };
+  // In the cluster Istio is the mesh: its sidecars terminate mutual TLS with the workloads'
+  // identities and its AuthorizationPolicies carry the mesh's route table identity by identity
+  // (k8s/policy.ts), so the processes themselves speak plain HTTP to their sidecars.
+  d.mesh = { ...d.mesh, mode: 'plaintext' };
   d.policy = { file: `${CONFIG_DIR}/policy.cedar` };
   delete (d.geo).database;
   return `# Rendered by \`sovereign deploy render\` from ${path.basename(topology.file)}: the cluster's view of the topology.\n${stringify(d, { lineWidth: 0 })}`;
@@ -91,7 +95,7 @@ export function renderTree(topology: Topology, o: RenderOptions): { tree: Tree; 
   };
 
   // Bases.
-  const env = { ledgerAppend: topology.data.ledger.appendTokenEnv, admin: topology.data.gateway.adminTokenEnv, statePostgres: topology.data.state.postgresUrlEnv, ledgerPostgres: topology.data.ledger.postgresUrlEnv };
+  const env = { admin: topology.data.gateway.adminTokenEnv, statePostgres: topology.data.state.postgresUrlEnv, ledgerPostgres: topology.data.ledger.postgresUrlEnv };
   tree.set('base/gateway/kustomization.yaml', kustomization({ resources: put('base/gateway', gatewayBase(o.image, o, env)) }));
   tree.set('base/cell/kustomization.yaml', kustomization({ resources: put('base/cell', cellBase(o.image, env)) }));
 
@@ -167,7 +171,7 @@ topology and render again; adjust with kustomize overlays of your own on top of 
 - \`overlays/region-<id>\`: one cluster per region: ${topology.regions.map((r) => r.id).join(', ')}.
 
 Apply with \`kubectl apply -k overlays/<overlay>\` against each cluster's context. Secrets are not
-rendered: create \`sovereign-ledger-append\` (key \`token\`) in every namespace, and \`sovereign-admin\`,
-\`sovereign-postgres\` (key \`url\`) in ${GATEWAY_NAMESPACE}. See the deployment guide in Sovereign's README.
+rendered: create \`sovereign-admin\` (key \`token\`) and \`sovereign-postgres\` (key \`url\`) in
+${GATEWAY_NAMESPACE}. See the deployment guide in Sovereign's README.
 `;
 }

@@ -5,10 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from '@cdktf/hcl2json';
 import { ROOT } from '../helpers/cluster.ts';
 
 const TF = path.join(ROOT, 'deploy/terraform');
+
+// Loaded by name so that its type declarations (which pull in the DOM library and clash with
+// Node's WebCrypto types) stay out of the program; its one function is typed here.
+const HCL2JSON = '@cdktf/hcl2json';
+const { parse } = (await import(HCL2JSON)) as { parse: (file: string, text: string) => Promise<unknown> };
 
 function tfFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

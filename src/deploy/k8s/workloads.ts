@@ -24,7 +24,6 @@ export const DATA_DIR = '/var/lib/sovereign';
 export const TOPOLOGY_CONFIGMAP = 'sovereign-topology';
 /** Secrets the operator creates (never rendered: no secret is in the tree). */
 export const SECRETS = {
-  ledgerAppend: 'sovereign-ledger-append',
   admin: 'sovereign-admin',
   postgres: 'sovereign-postgres',
 } as const;
@@ -60,7 +59,6 @@ const labels = (component: string): Record<string, string> => ({ 'app.kubernetes
 
 /** Names of the environment variables that carry secrets (the topology's *Env settings). */
 export interface SecretEnvNames {
-  ledgerAppend: string;
   admin: string;
   statePostgres: string;
   ledgerPostgres: string;
@@ -76,7 +74,6 @@ export function gatewayBase(image: ImageSettings, opts: { minReplicas: number; m
     ports: [{ name: 'http', containerPort: PORTS.gateway, protocol: 'TCP' }],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      secretEnv(envNames.ledgerAppend, SECRETS.ledgerAppend, 'token'),
       secretEnv(envNames.admin, SECRETS.admin, 'token'),
       // Several replicas share region state (legal triggers) through PostgreSQL.
       secretEnv(envNames.statePostgres, SECRETS.postgres, 'url'),
@@ -143,7 +140,6 @@ export function cellBase(image: ImageSettings, envNames: SecretEnvNames): object
     ports: [{ name: 'http', containerPort: PORTS.cell, protocol: 'TCP' }],
     env: [
       { name: 'SOVEREIGN_REGION', valueFrom: { configMapKeyRef: { name: 'cell-region', key: 'region' } } },
-      secretEnv(envNames.ledgerAppend, SECRETS.ledgerAppend, 'token'),
       // Only with ledger.backend postgres (several cell replicas sharing one log).
       secretEnv(envNames.ledgerPostgres, SECRETS.postgres, 'url', true),
     ],
