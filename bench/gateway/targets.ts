@@ -140,7 +140,9 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
       // Sovereign's decision endpoint behind nginx auth_request (bench/gateway/nginx-authz.ts).
       const dir = path.join(o.dir, `nginx-authz-${await freePort()}`);
       mkdirSync(dir, { recursive: true });
-      const cfg = await sovereignConfig(o, dir);
+      // Cells in plaintext: nginx verifies mTLS peers by DNS name only and these cells listen on
+      // 127.0.0.1 (src/deploy/nginx.ts); compare with the Sovereign target run with mesh plaintext.
+      const cfg = await sovereignConfig({ ...o, mesh: 'plaintext' }, dir);
       const sovereign = o.group.start('sovereign (nginx-authz)', NODE, [SOVEREIGN_MAIN, '--config', cfg.file, 'up'], { cwd: ROOT });
       await sovereign.waitFor('Sovereign is up', 90_000);
       const t = await startNginxAuthz({ group: o.group, dir, workers: o.workers, configFile: cfg.file, gateway: cfg.gateway, sovereign });

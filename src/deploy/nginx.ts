@@ -19,6 +19,7 @@
 // Mutual TLS to the cells: with `upstreamTls`, nginx presents a client certificate
 // (proxy_ssl_certificate) and verifies the cell's chain against the trust bundle. nginx checks
 // DNS names only, not SPIFFE URI SANs: it proves "a workload of the trust domain", not which.
+import { isIP } from 'node:net';
 import type { Topology } from '../config/index.ts';
 import { ALLOW_HEADERS, AUTH_REQUEST_DENIAL, AUTH_REQUEST_PREFIX, ORIGINAL_METHOD_HEADER } from '../gateway/index.ts';
 
@@ -51,6 +52,14 @@ const upstreamVar = (header: string): string => `$upstream_http_${header.replace
 
 export function renderNginxConfig(topology: Topology, o: NginxOptions): string {
   const scheme = o.upstreamTls ? 'https' : 'http';
+  if (o.upstreamTls) {
+    // nginx checks an upstream certificate against a DNS name only (OpenSSL X509_check_host);
+    // a cell addressed by IP carries an IP SAN nginx cannot check. Refuse rather than not verify.
+    const byIp = topology.regions.filter((r) => isIP(new URL(r.url).hostname.replace(/^\[|\]$/g, '')) !== 0);
+    if (byIp.length > 0) {
+      throw new Error(`mutual TLS to the cells: nginx can verify a cell's certificate only by DNS name, and ${byIp.map((r) => `${r.id} (${r.url})`).join(', ')} use an IP address; give those cells a host name in regions[].url`);
+    }
+  }
   const gateway = new URL(o.gateway);
   const bodyLimit = topology.data.gateway.bodyLimitBytes;
   const upstreams = topology.regions.map((r) => `  upstream ${cellUpstream(r.id)} { server ${new URL(r.url).host}; keepalive 64; }`);
@@ -62,6 +71,8 @@ export function renderNginxConfig(topology: Topology, o: NginxOptions): string {
         `      proxy_ssl_certificate ${o.upstreamTls.certificate};`,
         `      proxy_ssl_certificate_key ${o.upstreamTls.key};`,
         `      proxy_ssl_trusted_certificate ${o.upstreamTls.trustedCa};`,
+        // The mesh speaks TLS 1.3 only (nginx before 1.23.4 does not offer it by default).
+        '      proxy_ssl_protocols TLSv1.3;',
         '      proxy_ssl_verify on;',
         '      proxy_ssl_name $sovereign_cell_name;',
         '      proxy_ssl_session_reuse on;',

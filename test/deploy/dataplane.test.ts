@@ -9,10 +9,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { request } from 'undici';
-import { loadTopology } from '../../src/config/index.ts';
+import { loadTopology, topologyFrom } from '../../src/config/index.ts';
 import { renderNginxConfig } from '../../src/deploy/index.ts';
-import { startCluster, type Cluster } from '../helpers/cluster.ts';
+import { EU, startCluster, type Cluster } from '../helpers/cluster.ts';
 import { freePort } from '../helpers/ports.ts';
+import { meshClient, type MeshClient } from '../helpers/mesh.ts';
+import { spiffeId } from '../../src/mesh/index.ts';
 
 // Requests come from 127.0.0.2 (a stand-in load balancer the gateway trusts, like
 // test/integration/law.test.ts); nginx reaches the gateway from 127.0.0.1, also trusted.
@@ -74,7 +76,11 @@ async function allDecisions(): Promise<Map<string, Record<string, unknown>[]>> {
 }
 
 before(async () => {
-  c = await startCluster({ gateway: { trustedProxies: ['127.0.0.1', LB] } });
+  // Cells by host name: their certificates then carry a DNS name, which nginx can check.
+  c = await startCluster({ gateway: { trustedProxies: ['127.0.0.1', LB] } }, (config) => {
+    for (const r of config.regions as { url: string }[]) r.url = r.url.replace('127.0.0.1', 'localhost');
+  });
+  for (const id of Object.keys(c.regions)) c.regions[id] = (c.regions[id] as string).replace('127.0.0.1', 'localhost');
   adminToken = readFileSync(path.join(c.dir, 'data/gateway/admin-token'), 'utf8').trim();
 });
 after(async () => {
@@ -128,8 +134,14 @@ describe('the decision endpoint, with the contract of Envoy ext_authz (HTTP serv
   });
 
   test('a cell refuses a request decided for another region (421), whatever routed it there', async () => {
-    const res = await request(`${c.regions['sg-singapore']}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-region': 'eu-frankfurt' }, body: chatBody(PUBLIC) });
-    assert.equal(res.statusCode, 421, await res.body.text());
+    // Called as the gateway would (its identity may send inference to a cell).
+    const client = await meshClient(c.configFile);
+    try {
+      const res = await client.request(`${c.regions['sg-singapore']}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-region': 'eu-frankfurt' }, body: chatBody(PUBLIC) });
+      assert.equal(res.statusCode, 421, await res.body.text());
+    } finally {
+      await client.close();
+    }
   });
 });
 
@@ -137,13 +149,25 @@ describe('nginx in front of the cells, auth_request to the decision endpoint', {
   let nginx: ChildProcess | undefined;
   let base = '';
   let nginxLog = '';
+  let svid: MeshClient | undefined;
   const seen: string[] = [];
 
   before(async () => {
     const dir = path.join(c.dir, 'nginx');
     mkdirSync(dir, { recursive: true });
     const port = await freePort();
-    const conf = renderNginxConfig(loadTopology(c.configFile), { listen: `127.0.0.1:${port}`, gateway: c.gateway, prefix: dir, foreground: true, ...(process.getuid?.() === 0 ? { user: 'root root' } : {}) });
+    // The cells take mutual TLS only: nginx presents an identity the mesh issued for it (a
+    // gateway identity: the mesh lets gateways send inference to cells).
+    const topology = loadTopology(c.configFile);
+    svid = await meshClient(topology, spiffeId.gateway(topology.data.mesh.trustDomain, 'nginx'));
+    const conf = renderNginxConfig(topology, {
+      listen: `127.0.0.1:${port}`,
+      gateway: c.gateway,
+      prefix: dir,
+      foreground: true,
+      upstreamTls: { certificate: svid.files.cert, key: svid.files.key, trustedCa: svid.files.bundle },
+      ...(process.getuid?.() === 0 ? { user: 'root root' } : {}),
+    });
     writeFileSync(path.join(dir, 'nginx.conf'), conf);
     const t = spawnSync('nginx', ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { encoding: 'utf8' });
     assert.equal(t.status, 0, `nginx -t refused the rendered configuration:\n${t.stderr}`);
@@ -160,6 +184,7 @@ describe('nginx in front of the cells, auth_request to the decision endpoint', {
     }
   });
   after(async () => {
+    await svid?.close();
     if (nginx && nginx.exitCode === null) {
       const exited = new Promise((r) => nginx?.once('exit', r));
       nginx.kill('SIGQUIT');
@@ -238,6 +263,9 @@ describe('nginx in front of the cells, auth_request to the decision endpoint', {
     assert.equal(gen.status, 0, gen.stderr);
     const conf = renderNginxConfig(loadTopology(c.configFile), { listen: '127.0.0.1:1', gateway: c.gateway, prefix: dir, upstreamTls: { certificate: cert, key, trustedCa: cert }, ...(process.getuid?.() === 0 ? { user: 'root root' } : {}) });
     assert.match(conf, /proxy_pass https:\/\/\$sovereign_cell;/);
+    // A cell addressed by IP cannot be verified by nginx: refused, not rendered unverified.
+    const byIp = topologyFrom({ jurisdictions: { EU }, regions: [{ id: 'eu-x', jurisdiction: 'EU', country: 'DE', url: 'https://127.0.0.1:9' }] });
+    assert.throws(() => renderNginxConfig(byIp, { listen: '127.0.0.1:1', gateway: c.gateway, prefix: dir, upstreamTls: { certificate: cert, key, trustedCa: cert } }), /only by DNS name.*eu-x/);
     assert.match(conf, new RegExp(`proxy_ssl_certificate ${cert};`));
     writeFileSync(path.join(dir, 'nginx.conf'), conf);
     const t = spawnSync('nginx', ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { encoding: 'utf8' });

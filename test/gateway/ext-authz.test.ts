@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { topologyFrom } from '../../src/config/index.ts';
 import { createLogger } from '../../src/common/index.ts';
 import { startGateway, type RunningGateway } from '../../src/gateway/index.ts';
+import { initTrustDomain } from '../../src/mesh/index.ts';
 import { EU } from '../helpers/cluster.ts';
 import { freePort } from '../helpers/ports.ts';
 
@@ -27,6 +28,7 @@ before(async () => {
       { id: 'eu-b', jurisdiction: 'EU', country: 'FR', url: `http://127.0.0.1:${await freePort()}` },
     ],
   }, path.join(dir, 'sovereign.yaml'));
+  await initTrustDomain(topology); // as `sovereign up` does on first start
   gw = await startGateway({ topology, port: 0, watch: false, logger: createLogger('test') });
 });
 after(async () => {
