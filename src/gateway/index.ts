@@ -6,6 +6,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createClassifier } from '../classify/index.ts';
+import { consoleToken, registerConsole } from '../console/index.ts';
 import { createLogger, type Logger } from '../common/index.ts';
 import { loadTopology, type Topology } from '../config/index.ts';
 import { createClientAddressResolver, databasePathOf, openGeoForTopology, type Geo } from '../geo/index.ts';
@@ -161,7 +162,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
 
   const metrics = createGatewayMetrics();
   const app = buildGatewayServer(holder, metrics, logger);
-  registerAdmin(app, { current: () => holder.current, token: adminToken(opts.topology, true) as string, store, recordTrigger });
+  const admin = adminToken(opts.topology, true) as string;
+  registerAdmin(app, { current: () => holder.current, token: admin, store, recordTrigger });
+  // The operator's console (src/console): read-only with the console token, actions with the admin token.
+  registerConsole(app, { current: () => holder.current, store, metrics, tokens: { admin, viewer: consoleToken(opts.topology, true) as string } });
+  metrics.healthSource = { snapshot: () => holder.current.health.snapshot() };
 
   // Hot reload of the topology and policy files.
   let reloading: Promise<{ ok: boolean; reason?: string }> | null = null;
