@@ -70,6 +70,7 @@ export async function verifyReport(report: Report, opts: VerifyReportOptions): P
         continue;
       }
     }
+    if (r.indexes !== null && startSize > r.indexes.first) p(`the start checkpoint (size ${startSize}) is not at or before the period's first entry (index ${r.indexes.first})`);
     if (end !== null && startRoot !== null) {
       const proof = r.consistency.map((h) => Buffer.from(h, 'base64'));
       if (!verifyConsistency(startSize, endSize, proof, startRoot, end.root)) p(`the consistency proof from size ${startSize} to ${endSize} does not verify: the log was rewritten between the period's checkpoints`);

@@ -166,6 +166,8 @@ describe('compliance reports', () => {
         assert.deepEqual(JSON.parse(v.entry.toString('utf8')), x.entry);
       }
       assert.ok(r.checkpoint_start.size <= (r.indexes?.first ?? r.checkpoint_end.size));
+      // Each log's first checkpoint (its model arrival, before the period) is archived and cited.
+      assert.notEqual(r.checkpoint_start.note, null, `${r.region}: no signed start checkpoint`);
     }
   });
 
@@ -292,7 +294,7 @@ describe('operator console', () => {
   });
 
   test('metrics: requests by region, jurisdiction, class and outcome; latency histograms; witness lag', async () => {
-    const text = await (await fetch(`${c.gateway}/metrics`)).text();
+    const text = await (await fetch(`${c.gateway}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } })).text();
     assert.match(text, /sovereign_requests_total\{outcome="denied",region="none",jurisdiction="US",class="personal"\} 1/);
     assert.match(text, /sovereign_requests_total\{outcome="routed",region="uae-dubai",jurisdiction="AE",class="special"\} 1/);
     assert.match(text, /sovereign_ledger_append_seconds_count \d+/);
