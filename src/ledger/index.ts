@@ -20,7 +20,7 @@ export { formatCheckpoint, parseCheckpoint, openCheckpoint, type Checkpoint } fr
 export { parseVkey, formatVkey } from './note.ts';
 // What a report or an auditor needs to recompute a tree from served entry bundles.
 export { TILE_WIDTH, TreeBuilder, bundlePath, decodeBundle } from './tiles.ts';
-export { hashLeaf, hashChildren, rangeHash, type SubtreeHashFn, inclusionProof, consistencyProof, verifyConsistency, verifyInclusion, EMPTY_ROOT } from './merkle.ts';
+export { HASH_SIZE, hashLeaf, hashChildren, rangeHash, type SubtreeHashFn, inclusionProof, consistencyProof, verifyConsistency, verifyInclusion, EMPTY_ROOT } from './merkle.ts';
 export { verifiedCosigners } from './tlogproof.ts';
 export { parseNote } from './note.ts';
 export { writeDurable } from './fsutil.ts';

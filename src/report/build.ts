@@ -9,10 +9,9 @@ import {
   parseVkey,
   rangeHash,
   verifiedCosigners,
-  type SubtreeHashFn,
 } from '../ledger/index.ts';
 import { ReportError } from './errors.ts';
-import { computeRegion, type Period } from './figures.ts';
+import { computeRegion, relevantTo, type Period } from './figures.ts';
 import { logSource, readLog, type LogSource } from './log-source.ts';
 import { REPORT_FORMAT, type RegionReport, type Report } from './model.ts';
 
@@ -23,12 +22,6 @@ export interface BuildOptions {
   period: Period;
   onProgress?: (region: string, done: number, total: number) => void;
 }
-
-export const subtreeOf = (levels: Buffer[][]): SubtreeHashFn => (level, index) => {
-  const h = levels[level]?.[index];
-  if (h === undefined) throw new RangeError(`no subtree ${level}/${index}`);
-  return h;
-};
 
 interface Keys {
   log: string;
@@ -54,8 +47,8 @@ export async function buildReport(opts: BuildOptions): Promise<Report> {
     const endNote = endBuf?.toString('utf8') ?? null;
     const end = endNote === null ? null : openCheckpoint(endNote, logKey);
     const size = end?.size ?? 0;
-    const log = await readLog(src, size, (d, t) => opts.onProgress?.(region, d, t));
-    const sub = subtreeOf(log.levels);
+    const log = await readLog(src, size, relevantTo(opts.period), (d, t) => opts.onProgress?.(region, d, t));
+    const sub = log.subtree;
     const rootAt = (n: number): Buffer => rangeHash(sub, 0, n);
     if (end !== null && !rootAt(size).equals(end.root)) {
       throw new ReportError('SOVEREIGN_REPORT_LOG_DAMAGED', `the entries ${src.prefix} serves do not hash to its signed checkpoint of size ${size}; run \`sovereign ledger verify --region ${region}\``);
@@ -88,7 +81,7 @@ export async function buildReport(opts: BuildOptions): Promise<Report> {
       figures: figs.figures,
       cited: figs.cited.map((c) => ({
         ...c,
-        proof: formatTlogProof({ index: c.index, proof: inclusionProof(sub, c.index, size), checkpoint: endNote as string, extra: (log.entries[c.index] as { bytes: Buffer }).bytes }),
+        proof: formatTlogProof({ index: c.index, proof: inclusionProof(sub, c.index, size), checkpoint: endNote as string, extra: (log.byIndex.get(c.index) as { bytes: Buffer }).bytes }),
       })),
     });
   }

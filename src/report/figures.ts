@@ -127,16 +127,20 @@ export function computeRegion(region: string, entries: readonly { index: number;
     if (entry.kind === 'model' && servedDigests.has(entry.digest) && !citedArrivals.has(index)) cited.push({ kind: 'arrival', index, entry });
   }
   cited.sort((a, b) => a.index - b.index);
-  let interleaved = 0;
-  if (first >= 0) {
-    for (const { index, entry } of entries) {
-      if (index < first || index > last) continue;
-      const t = Date.parse(entry.time);
-      if (!(t >= from && t < to)) interleaved++;
-    }
-  }
+  // Every entry of the period lies in [first, last]; the others there were recorded late.
+  const interleaved = first < 0 ? 0 : last - first + 1 - n;
   const sorted = [...figures.values()].sort((a, b) => (a.section === b.section ? a.id.localeCompare(b.id) : SECTIONS.indexOf(a.section) - SECTIONS.indexOf(b.section)));
   return { entries: n, indexes: first < 0 ? null : { first, last }, interleaved, figures: sorted, cited };
+}
+
+/** The entries a report needs of a log: those of the period, and model arrivals (cited for the versions served). */
+export function relevantTo(period: Period): (e: LedgerEntry) => boolean {
+  const from = Date.parse(period.from);
+  const to = Date.parse(period.to);
+  return (e) => {
+    const t = Date.parse(e.time);
+    return (t >= from && t < to) || e.kind === 'model';
+  };
 }
 
 export const SECTIONS: readonly Section[] = ['requests', 'transfers_out', 'transfers_in', 'denials', 'unavailable', 'failovers', 'models', 'triggers'];

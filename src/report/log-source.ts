@@ -2,7 +2,7 @@
 // tlog-tiles entry bundles, the checkpoint, the key, the checkpoint archive) and rebuilds its
 // Merkle tree from the entries, so every figure and proof of a report comes from entry bytes
 // whose hashes are checked against a signed checkpoint (RFC 9162, Section 2.1.1).
-import { TILE_WIDTH, bundlePath, decodeBundle, hashChildren, hashLeaf, parseCheckpoint, parseEntry, parseNote, type LedgerEntry } from '../ledger/index.ts';
+import { HASH_SIZE, TILE_WIDTH, bundlePath, decodeBundle, hashChildren, hashLeaf, parseCheckpoint, parseEntry, parseNote, type LedgerEntry, type SubtreeHashFn } from '../ledger/index.ts';
 import { ReportError } from './errors.ts';
 
 /** One served log, by the URL prefix of its static resources. */
@@ -45,9 +45,11 @@ export interface ReadEntry {
 }
 
 export interface ReadLog {
+  /** The entries `keep` selected, in index order. */
   entries: ReadEntry[];
-  /** Leaf hashes, level by level: levels[L][i] is the hash of the perfect subtree of 2^L leaves at i. */
-  levels: Buffer[][];
+  byIndex: Map<number, ReadEntry>;
+  /** Hash of the perfect subtree of 2^level leaves at `index` (every entry's leaf hash is kept: 64 bytes an entry). */
+  subtree: SubtreeHashFn;
 }
 
 /** The size of the checkpoint the log serves now (its signature is not needed: sizes only pick bundle widths). */
@@ -58,14 +60,17 @@ export async function servedSize(src: LogSource): Promise<number> {
 }
 
 /**
- * Reads entries [0, size) from the served entry bundles. A bundle is read at the width the log
- * serves now (entries are append-only, so its first entries are those at `size`).
+ * Reads entries [0, size) from the served entry bundles, hashing every one into the tree and
+ * keeping those `keep` selects (so memory grows with the period's entries, not the log's). A
+ * bundle is read at the width the log serves now: entries are append-only, so its first
+ * entries are those at `size`.
  */
-export async function readLog(src: LogSource, size: number, onProgress?: (done: number, total: number) => void): Promise<ReadLog> {
+export async function readLog(src: LogSource, size: number, keep: (e: LedgerEntry) => boolean, onProgress?: (done: number, total: number) => void): Promise<ReadLog> {
   let served = await servedSize(src);
   if (served < size) throw new ReportError('SOVEREIGN_REPORT_LOG_SHORT', `the log of ${src.region} serves ${served} entries, fewer than the ${size} the report covers: it is not the same log`);
   const bundles = Math.ceil(size / TILE_WIDTH);
-  const entries = new Array<ReadEntry>(size);
+  const leaves = Buffer.alloc(size * HASH_SIZE);
+  const kept: ReadEntry[][] = new Array<ReadEntry[]>(bundles);
   const fetchBundle = async (n: number): Promise<Buffer[]> => {
     for (let tries = 0; tries < 3; tries++) {
       const buf = await src.get(bundlePath(n, Math.min(TILE_WIDTH, served - n * TILE_WIDTH)));
@@ -84,34 +89,43 @@ export async function readLog(src: LogSource, size: number, onProgress?: (done: 
       const got = await fetchBundle(n);
       const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
       if (got.length < width) throw new ReportError('SOVEREIGN_REPORT_LOG_DAMAGED', `${bundlePath(n)} of ${src.region} holds ${got.length} entries, expected at least ${width}`);
+      const mine: ReadEntry[] = [];
       for (let i = 0; i < width; i++) {
         const index = n * TILE_WIDTH + i;
         const bytes = got[i] as Buffer;
+        hashLeaf(bytes).copy(leaves, index * HASH_SIZE);
         let entry: LedgerEntry;
         try {
           entry = parseEntry(bytes);
         } catch {
           throw new ReportError('SOVEREIGN_REPORT_LOG_DAMAGED', `entry ${index} of ${src.region} is not a valid ledger entry`);
         }
-        entries[index] = { index, bytes, entry };
+        if (keep(entry)) mine.push({ index, bytes, entry });
       }
+      kept[n] = mine;
       done += width;
       onProgress?.(done, size);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, bundles) }, worker));
-  return { entries, levels: buildLevels(entries.map((e) => hashLeaf(e.bytes))) };
+  const entries = kept.flat();
+  return { entries, byIndex: new Map(entries.map((e) => [e.index, e])), subtree: flatSubtree(leaves) };
 }
 
-/** Every perfect subtree hash of a tree, bottom up (2n hashes kept for n leaves). */
-function buildLevels(leaves: Buffer[]): Buffer[][] {
-  const levels: Buffer[][] = [leaves];
+/** Every perfect subtree hash of a tree, level by level in flat buffers (about 2n hashes for n leaves). */
+function flatSubtree(leaves: Buffer): SubtreeHashFn {
+  const levels: Buffer[] = [leaves];
   let cur = leaves;
-  while (cur.length > 1) {
-    const up: Buffer[] = [];
-    for (let i = 0; i + 1 < cur.length; i += 2) up.push(hashChildren(cur[i] as Buffer, cur[i + 1] as Buffer));
+  while (cur.length >= 2 * HASH_SIZE) {
+    const pairs = Math.floor(cur.length / (2 * HASH_SIZE));
+    const up = Buffer.alloc(pairs * HASH_SIZE);
+    for (let i = 0; i < pairs; i++) hashChildren(cur.subarray(2 * i * HASH_SIZE, (2 * i + 1) * HASH_SIZE), cur.subarray((2 * i + 1) * HASH_SIZE, (2 * i + 2) * HASH_SIZE)).copy(up, i * HASH_SIZE);
     levels.push(up);
     cur = up;
   }
-  return levels;
+  return (level, index) => {
+    const buf = levels[level];
+    if (buf === undefined || (index + 1) * HASH_SIZE > buf.length) throw new RangeError(`no subtree ${level}/${index}`);
+    return buf.subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE);
+  };
 }

@@ -5,8 +5,7 @@
 // inclusion proof (C2SP tlog-proof). Problems are collected, each naming what no longer matches.
 import { isDeepStrictEqual } from 'node:util';
 import { openCheckpoint, parseVkey, rangeHash, verifiedCosigners, verifyConsistency, verifyProof, type Checkpoint } from '../ledger/index.ts';
-import { subtreeOf } from './build.ts';
-import { computeRegion, type Figure } from './figures.ts';
+import { computeRegion, relevantTo, type Figure } from './figures.ts';
 import { logSource, readLog } from './log-source.ts';
 import type { RegionReport, Report } from './model.ts';
 
@@ -84,8 +83,8 @@ export async function verifyReport(report: Report, opts: VerifyReportOptions): P
 
     // The entries, from the served log, against the signed end checkpoint's root.
     const src = logSource(opts.gateway ?? report.source, r.region);
-    const log = await readLog(src, endSize, (d, t) => opts.onProgress?.(r.region, d, t));
-    const sub = subtreeOf(log.levels);
+    const log = await readLog(src, endSize, relevantTo(report.period), (d, t) => opts.onProgress?.(r.region, d, t));
+    const sub = log.subtree;
     if (end !== null && !rangeHash(sub, 0, endSize).equals(end.root)) {
       p(`the entries served at ${src.prefix} do not hash to the end checkpoint's root: the served log is not the log the report was made from`);
       continue;
@@ -112,7 +111,7 @@ export async function verifyReport(report: Report, opts: VerifyReportOptions): P
     const got = r.cited.map((c) => `${c.kind}@${c.index}`).join(',');
     if (want !== got) p(`cited entries: the report cites [${got}], the log gives [${want}]`);
     for (const c of r.cited) {
-      const fetched = log.entries[c.index];
+      const fetched = log.byIndex.get(c.index);
       if (fetched === undefined) {
         p(`cited ${c.kind} entry ${c.index} is beyond the end checkpoint`);
         continue;
