@@ -139,7 +139,7 @@ function regionHtml(report: Report, r: RegionReport): string {
   if (r.checkpoint_start.note !== null) h += `<pre>${esc(r.checkpoint_start.note)}</pre>`;
   if (r.checkpoint_end.note !== null) h += `<pre>${esc(r.checkpoint_end.note)}</pre>`;
   if (r.consistency.length > 0) h += `<pre class="small">${esc(r.consistency.join('\n'))}</pre>`;
-  if (r.cited.length > 0) h += `<details><summary>Inclusion proofs of the ${r.cited.length} cited entries (c2sp.org/tlog-proof@v1)</summary>${r.cited.map((c) => `<pre class="small">${esc(c.proof)}</pre>`).join('')}</details>`;
+  if (r.cited.length > 0) h += `<h4>Inclusion proofs of the ${r.cited.length} cited entries (c2sp.org/tlog-proof@v1)</h4>${r.cited.map((c) => `<pre class="small">${esc(c.proof)}</pre>`).join('')}`;
   return `${h}</section>`;
 }
 
@@ -149,7 +149,7 @@ table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}th,td{border:1px 
 th{background:#eee}pre{white-space:pre-wrap;word-break:break-all;font-size:.75rem;background:#f6f6f6;padding:.5rem;border:1px solid #ddd}
 pre.small{font-size:.65rem}.none{color:#555;font-style:italic}.empty{border:2px solid #111;padding:.5rem}
 .verify{border:1px solid #111;padding:.5rem 1rem;background:#fafafa}figure{margin:.5rem 0}
-@media print{details{display:block}details>summary{display:none}section.region{page-break-before:always}a{color:#000}}`;
+@media print{section.region{page-break-before:always}a{color:#000}pre{page-break-inside:avoid}}`;
 
 export function renderHtml(report: Report): string {
   const empty = report.regions.every((r) => r.entries === 0);

@@ -3,10 +3,11 @@
 import { existsSync } from 'node:fs';
 import { ReportError } from './errors.ts';
 
-/** Where Chromium is looked for: $SOVEREIGN_CHROMIUM, then the usual Debian/Ubuntu paths. */
+/** Where Chromium is: $SOVEREIGN_CHROMIUM when set (and only there), else the usual Debian/Ubuntu paths. */
 export function chromiumPath(): string | null {
-  const candidates = [process.env.SOVEREIGN_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-  for (const c of candidates) if (c !== undefined && c !== '' && existsSync(c)) return c;
+  const chosen = process.env.SOVEREIGN_CHROMIUM;
+  const candidates = chosen !== undefined && chosen !== '' ? [chosen] : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  for (const c of candidates) if (existsSync(c)) return c;
   return null;
 }
 
@@ -18,7 +19,7 @@ export async function renderPdf(html: string): Promise<Buffer> {
   if (executablePath === null) {
     throw new ReportError(
       'SOVEREIGN_REPORT_NO_BROWSER',
-      'PDF needs headless Chromium and none was found (looked at $SOVEREIGN_CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser, /usr/bin/google-chrome): install it (Debian: apt-get install chromium) or set SOVEREIGN_CHROMIUM, or write --format html and print that',
+      `PDF needs headless Chromium and none was found (looked at ${process.env.SOVEREIGN_CHROMIUM ? `$SOVEREIGN_CHROMIUM=${process.env.SOVEREIGN_CHROMIUM}` : '/usr/bin/chromium, /usr/bin/chromium-browser, /usr/bin/google-chrome'}): install it (Debian: apt-get install chromium) or point SOVEREIGN_CHROMIUM at it, or write --format html and print that`,
     );
   }
   const { chromium } = await import('playwright-core');

@@ -36,9 +36,9 @@ let t0: string;
 let dir: string;
 
 /** Runs the CLI against the test cluster (asynchronously: the test process keeps serving its own fetches). */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, '--config', c.configFile, ...args], { cwd: ROOT });
+    const p = spawn(process.execPath, [MAIN, '--config', c.configFile, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -224,7 +224,7 @@ describe('compliance reports', () => {
     assert.ok(pngs.length >= 2, `pages: ${pngs.join(', ')}`);
     for (const p of pngs) assert.ok(readFileSync(path.join(ARTEFACTS, p)).length > 5000, `${p} looks blank`);
     const text = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
-    for (const h of ['Sovereign compliance report', 'How to verify this report', 'Region eu-frankfurt', 'Region sg-singapore', 'Requests by subject jurisdiction and data class', 'Cross-border transfers', 'Denials (HTTP 451) by policy', 'Legal triggers', 'Failovers', 'Models and versions served', 'Checkpoints and proofs']) {
+    for (const h of ['Sovereign compliance report', 'How to verify this report', 'Region eu-frankfurt', 'Region sg-singapore', 'Requests by subject jurisdiction and data class', 'Cross-border transfers', 'Denials (HTTP 451) by policy', 'Legal triggers', 'Failovers', 'Models and versions served', 'Checkpoints and proofs', 'Inclusion proofs of the']) {
       assert.ok(text.includes(h), `PDF lacks the heading "${h}"`);
     }
     assert.match(text, /PDPC-2026-042/);
@@ -257,6 +257,11 @@ describe('compliance reports', () => {
     const g = await cli(['report', '--region', 'eu-paris', '--from', '2026-01-01', '--to', '2026-02-01', '--gateway', `http://127.0.0.1:${port}`]);
     assert.notEqual(g.code, 0);
     assert.match(g.stderr, /the log of eu-paris cannot be read at http:\/\/127\.0\.0\.1:\d+\/sovereign\/ledger\/eu-paris\/key .*is the gateway running\?/);
+    // Without a Chromium, a PDF is refused with the fix named, and nothing is written.
+    const noPdf = await cli(['report', '--region', 'eu-paris', '--from', '2026-01-01', '--to', '2026-02-01', '--out', path.join(dir, 'none.pdf')], { SOVEREIGN_CHROMIUM: path.join(dir, 'no-chromium') });
+    assert.notEqual(noPdf.code, 0);
+    assert.match(noPdf.stderr, /PDF needs headless Chromium and none was found .*apt-get install chromium.*--format html/);
+    assert.throws(() => readFileSync(path.join(dir, 'none.pdf')));
     const p = await cli(['report', 'verify', path.join(dir, 'missing.json'), '--key', 'x']);
     assert.match(p.stderr, /cannot read the report .*missing\.json/);
   });
