@@ -84,6 +84,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     ticking = true;
     try {
       await rates.sample();
+      deps.metrics.syncEjections();
       for (const h of await heads.poll()) {
         deps.metrics.witnessLagEntries.set({ region: h.region }, h.lagEntries);
         deps.metrics.witnessLagSeconds.set({ region: h.region }, h.lagSeconds);

@@ -18,6 +18,8 @@ export interface GatewayMetrics {
   witnessLagSeconds: Gauge<'region'>;
   /** Reads region health at scrape time (set by the gateway once its deps exist). */
   healthSource: { snapshot: () => RegionHealth[] } | null;
+  /** Counts new outlier ejections seen in the health snapshot (called every second by the console's sampler, and at scrape time). */
+  syncEjections: () => void;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -46,6 +48,18 @@ export function createGatewayMetrics(): GatewayMetrics {
     witnessLagEntries: new Gauge({ name: 'sovereign_witness_lag_entries', help: 'Log entries not yet covered by a witness-cosigned checkpoint', labelNames: ['region'], registers: [registry] }),
     witnessLagSeconds: new Gauge({ name: 'sovereign_witness_lag_seconds', help: 'Seconds the log has had entries not covered by a witness-cosigned checkpoint', labelNames: ['region'], registers: [registry] }),
     healthSource: null,
+    syncEjections: () => undefined,
+  };
+  // The monitor keeps each region's ejection streak (reset once stable); the counter adds each rise.
+  const ejections = new Counter({ name: 'sovereign_ejections_total', help: 'Outlier ejections of a region by live traffic', labelNames: ['region'], registers: [registry], collect: () => m.syncEjections() });
+  const seen = new Map<string, number>();
+  m.syncEjections = () => {
+    for (const h of m.healthSource?.snapshot() ?? []) {
+      const before = seen.get(h.region) ?? 0;
+      if (h.ejections > before) ejections.inc({ region: h.region }, h.ejections - before);
+      else ejections.inc({ region: h.region }, 0);
+      seen.set(h.region, h.ejections);
+    }
   };
   const perRegion = (name: string, help: string, value: (h: RegionHealth) => number): Gauge<'region'> =>
     new Gauge({
