@@ -77,7 +77,7 @@ export function register(program: Command): void {
       const bars = progress();
       let built: Report;
       try {
-        built = await buildReport({ gateway: o.gateway ?? `http://${g.host}:${g.port}`, regions, period, onProgress: bars.update });
+        built = await buildReport({ gateway: o.gateway ?? `http://${g.host}:${g.port}`, regions, peers: known, period, onProgress: bars.update });
       } finally {
         bars.stop();
       }

@@ -19,6 +19,8 @@ export interface BuildOptions {
   /** Gateway base URL (its public /sovereign/ledger/<region>/ paths are read). */
   gateway: string;
   regions: readonly string[];
+  /** Every region of the deployment: their witnesses' keys name who cosigned (default: `regions`). */
+  peers?: readonly string[];
   period: Period;
   onProgress?: (region: string, done: number, total: number) => void;
 }
@@ -39,6 +41,13 @@ export async function buildReport(opts: BuildOptions): Promise<Report> {
   const regions: RegionReport[] = [];
   const keys = new Map<string, Keys>();
   for (const region of opts.regions) keys.set(region, await keysOf(logSource(opts.gateway, region)));
+  const witnessKeys: string[] = [...keys.values()].map((k) => k.witness);
+  for (const peer of opts.peers ?? []) {
+    if (keys.has(peer)) continue;
+    // A peer that cannot be reached now only leaves its name out of `cosigned_by`.
+    const k = await keysOf(logSource(opts.gateway, peer)).catch(() => null);
+    if (k !== null) witnessKeys.push(k.witness);
+  }
   for (const region of opts.regions) {
     const src = logSource(opts.gateway, region);
     const k = keys.get(region) as Keys;
@@ -66,7 +75,7 @@ export async function buildReport(opts: BuildOptions): Promise<Report> {
       if (cp.size <= size && rangeHash(sub, 0, cp.size).equals(cp.root)) start = { size: cp.size, note };
       else throw new ReportError('SOVEREIGN_REPORT_LOG_DAMAGED', `the archived checkpoint of size ${cp.size} of ${region} is not a prefix of its log`);
     }
-    const witnesses = [...keys.values()].filter((w) => w.origin !== k.origin).map((w) => parseVkey(w.witness));
+    const witnesses = witnessKeys.filter((w) => w !== k.witness).map(parseVkey);
     regions.push({
       region,
       origin: k.origin,

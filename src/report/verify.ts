@@ -119,7 +119,7 @@ export async function verifyReport(report: Report, opts: VerifyReportOptions): P
       if (!isDeepStrictEqual(c.entry, fetched.entry)) p(`cited ${c.kind} entry ${c.index}: the report's copy differs from the log's entry`);
       try {
         const v = verifyProof(c.proof, { log: key, witnesses, quorum }, fetched.bytes);
-        if (v.index !== c.index || v.size !== endSize) p(`cited ${c.kind} entry ${c.index}: its proof is for index ${v.index} in a tree of size ${v.size}`);
+        if (v.index !== c.index || v.size !== endSize || (end !== null && !v.root.equals(end.root))) p(`cited ${c.kind} entry ${c.index}: its proof is for index ${v.index} in another tree (size ${v.size}) than the end checkpoint's`);
       } catch (err) {
         p(`cited ${c.kind} entry ${c.index}: ${(err as Error).message}`);
       }

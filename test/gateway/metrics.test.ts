@@ -1,5 +1,5 @@
-// The Grafana dashboard shipped in deploy/grafana asks only for metrics, and labels, that the
-// gateway exposes: a renamed metric or label breaks this test, not an operator's dashboard.
+// The gateway's metrics: the Grafana dashboard shipped in deploy/grafana asks only for metrics,
+// and labels, that the gateway exposes (a renamed metric breaks this test, not a dashboard).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -39,4 +39,18 @@ test('every dashboard query names an exposed metric, by its exposed labels', asy
       for (const sel of expr.matchAll(/\{([^}]*)\}/g)) for (const l of (sel[1] as string).split(',').map((s) => s.trim().split(/[=!~]/)[0] as string).filter(Boolean)) assert.ok(labels.has(l), `${panel}: ${n} has no label ${l}`);
     }
   }
+});
+
+test('sovereign_ejections_total adds every rise of a region\'s ejection streak, across resets', async () => {
+  const m = createGatewayMetrics();
+  let streak = 0;
+  m.healthSource = { snapshot: () => [{ region: 'uae-dubai', healthy: streak === 0, reason: '', latencyMs: 1, inflight: 0, lastProbeAt: null, consecutiveFailures: 0, ejections: streak, ejectedUntil: null }] };
+  // The monitor's streak: two ejections, stable again (reset), then one more.
+  for (const s of [0, 1, 2, 2, 0, 0, 1]) {
+    streak = s;
+    m.syncEjections();
+  }
+  const text = await m.registry.metrics();
+  assert.match(text, /sovereign_ejections_total\{region="uae-dubai"\} 3\n/);
+  assert.match(text, /sovereign_region_ejections\{region="uae-dubai"\} 1\n/);
 });
