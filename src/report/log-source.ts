@@ -28,7 +28,8 @@ export function logSource(gateway: string, region: string): LogSource {
       }
       if (res.status === 404) {
         const body = await res.text();
-        if (rel === 'key' && body.includes(`no region`)) throw new ReportError('SOVEREIGN_REPORT_UNKNOWN_REGION', `the gateway at ${gateway} has no region "${region}"`);
+        // The gateway's answer for a region it does not have (a missing resource names the resource).
+        if (body.includes(`no region "${region}"`)) throw new ReportError('SOVEREIGN_REPORT_UNKNOWN_REGION', `the gateway at ${gateway} has no region "${region}"; is the report from another deployment? (--gateway <url>)`);
         return null;
       }
       if (!res.ok) throw new ReportError('SOVEREIGN_REPORT_UNREACHABLE', `GET ${prefix}/${rel} answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
