@@ -29,13 +29,23 @@ export function logSource(gateway: string, region: string): LogSource {
       if (res.status === 404) {
         const body = await res.text();
         // The gateway's answer for a region it does not have (a missing resource names the resource).
-        if (body.includes(`no region "${region}"`)) throw new ReportError('SOVEREIGN_REPORT_UNKNOWN_REGION', `the gateway at ${gateway} has no region "${region}"; is the report from another deployment? (--gateway <url>)`);
+        if (notFoundMessage(body).startsWith(`no region "${region}"`)) throw new ReportError('SOVEREIGN_REPORT_UNKNOWN_REGION', `the gateway at ${gateway} has no region "${region}"; is the report from another deployment? (--gateway <url>)`);
         return null;
       }
       if (!res.ok) throw new ReportError('SOVEREIGN_REPORT_UNREACHABLE', `GET ${prefix}/${rel} answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
       return Buffer.from(await res.arrayBuffer());
     },
   };
+}
+
+/** The message of a JSON error body ({"error": {"message"}}), else the body. */
+function notFoundMessage(body: string): string {
+  try {
+    const m = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    return typeof m === 'string' ? m : body;
+  } catch {
+    return body;
+  }
 }
 
 /** A log entry as read from its bundle: index, exact bytes and parsed form. */

@@ -83,6 +83,8 @@ before(async () => {
     keys.push(k.log);
     witnesses.push(k.witness);
   }
+  // Each cell archives its first checkpoint (its model arrival) for reports to start from.
+  for (const r of Object.keys(c.regions)) await waitFor(`${r}'s first archived checkpoint`, async () => (await fetch(`${c.gateway}/sovereign/ledger/${r}/checkpoint-at/1`)).status === 200);
   t0 = new Date(Date.now() - 1000).toISOString();
 
   // Traffic: EU personal data at home, Singapore public data, an AE special category, and a
@@ -267,6 +269,12 @@ describe('compliance reports', () => {
     assert.notEqual(noPdf.code, 0);
     assert.match(noPdf.stderr, /PDF needs headless Chromium and none was found .*apt-get install chromium.*--format html/);
     assert.throws(() => readFileSync(path.join(dir, 'none.pdf')));
+    const elsewhere = JSON.parse(readFileSync(jsonFile(), 'utf8')) as Report;
+    (elsewhere.regions[0] as Report['regions'][number]).region = 'mars-olympus';
+    writeFileSync(path.join(dir, 'elsewhere.json'), JSON.stringify(elsewhere));
+    const e = await cli(['report', 'verify', path.join(dir, 'elsewhere.json'), '--key', ...keys]);
+    assert.notEqual(e.code, 0);
+    assert.match(e.stderr, /the gateway at http:\/\/127\.0\.0\.1:\d+ has no region "mars-olympus"/);
     const p = await cli(['report', 'verify', path.join(dir, 'missing.json'), '--key', 'x']);
     assert.match(p.stderr, /cannot read the report .*missing\.json/);
   });
