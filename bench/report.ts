@@ -10,6 +10,7 @@ import path from 'node:path';
 import { openLedgerService, registerLedgerRoutes } from '../src/cell/ledger-service.ts';
 import { createHttpServer, createLogger } from '../src/common/index.ts';
 import { topologyFrom } from '../src/config/index.ts';
+import { Mesh, spiffeId } from '../src/mesh/index.ts';
 import { buildReport, verifyReport } from '../src/report/index.ts';
 
 const N = Number(process.env.SOVEREIGN_BENCH_REPORT_N ?? 300_000);
@@ -27,10 +28,13 @@ const topology = topologyFrom({
     { id: 'sg-singapore', jurisdiction: 'SG', country: 'SG', url: 'http://127.0.0.1:2', runtime: { kind: 'embedded' }, models: ['text-analysis'] },
   ],
   routing: { mode: 'legal-first', preference: ['eu-paris', 'sg-singapore'] },
+  // The report's work is measured, not the channel: the log is read over plain HTTP here.
+  mesh: { mode: 'plaintext' },
 });
-const svc = await openLedgerService(topology, 'eu-paris', path.join(root, 'eu-paris'), logger);
+const mesh = await Mesh.open(topology, spiffeId.cell(topology.data.mesh.trustDomain, 'eu-paris'), logger);
+const svc = await openLedgerService(topology, 'eu-paris', path.join(root, 'eu-paris'), logger, mesh);
 const app = createHttpServer({ bodyLimit: 1 << 20, logger });
-registerLedgerRoutes(app, 'eu-paris', svc, 'bench-token', () => null);
+registerLedgerRoutes(app, 'eu-paris', svc, () => null);
 await app.listen({ host: '127.0.0.1', port: 0 });
 const addr = app.server.address();
 const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -121,4 +125,5 @@ writeFileSync(`${out}.md`, md);
 process.stdout.write(md);
 await app.close();
 await svc.close();
+mesh.close();
 rmSync(root, { recursive: true, force: true });

@@ -3,10 +3,11 @@
 // candidate of the same ordered permitted list — never to a region outside it.
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { errors as undiciErrors, type Dispatcher, type Pool } from 'undici';
 import { sseData } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import { regionsUnavailable, type Attempt, type Decision } from './decision.ts';
 
 export interface ForwardRequest {
@@ -53,9 +54,10 @@ export class Forwarder {
   /** In-flight requests per region, so a legal trigger with --cut can abort them. */
   readonly #inflight = new Map<string, Set<AbortController>>();
 
-  constructor(topology: Topology, health: HealthMonitor) {
+  constructor(topology: Topology, health: HealthMonitor, mesh: Mesh) {
     for (const r of topology.regions) {
-      this.#pools.set(r.id, new Pool(new URL(r.url).origin, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: 2_000 }));
+      // mTLS to the region's cell, which must present its own SVID; connections pooled, sessions resumed.
+      this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: 2_000 }));
     }
     this.#health = health;
     this.#timeoutMs = topology.data.gateway.requestTimeoutMs;
