@@ -47,6 +47,7 @@ export const CELL_ROUTES: readonly RouteRule[] = [
   { method: 'GET', url: '/sovereign/ledger/:region/key', allow: ['gateway', 'cell-other-jurisdiction'], what: 'ledger and witness public keys' },
   { method: 'GET', url: '/sovereign/ledger/:region/proof/:index', allow: G, what: 'ledger receipt' },
   { method: 'GET', url: '/sovereign/ledger/:region/entries', allow: G, what: 'ledger entries' },
+  { method: 'GET', url: '/sovereign/ledger/:region/checkpoint-at/:size', allow: G, what: 'archived checkpoints, for compliance reports (public through the gateway)' },
   { method: 'GET', url: '/sovereign/ledger/:region/*', allow: G, what: 'ledger tiles and checkpoint (public through the gateway)' },
   { method: 'POST', url: '/sovereign/witness/add-checkpoint', allow: ['cell-other-jurisdiction'], what: 'witness cosigning (C2SP tlog-witness)' },
 ];
