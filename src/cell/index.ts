@@ -3,13 +3,16 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
 import { createLogger, loadToken, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { EmbeddedRuntime } from './embedded-runtime.ts';
 import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
 import { recordModelArrivals } from './model-arrivals.ts';
 import type { ModelRuntime } from './runtime.ts';
+import type { RegionStore } from '../store/index.ts';
 import { buildCellServer } from './server.ts';
+import { openStoreService, registerStoreRoutes } from './store-service.ts';
 import { UpstreamRuntime } from './upstream-runtime.ts';
 
 export type { ModelRuntime, ModelInfo } from './runtime.ts';
@@ -22,6 +25,8 @@ export interface RunningCell {
   app: FastifyInstance;
   runtime: ModelRuntime;
   ledger: LedgerService;
+  /** The region's store of served requests (null when store.enabled is false). */
+  store: RegionStore | null;
   close(): Promise<void>;
 }
 
@@ -61,8 +66,18 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     await ledger.close();
     throw new Error(`region ${cfg.id}: cannot record the arrival of its models in the ledger: ${(err as Error).message}`);
   }
+  const registry = new Registry();
+  let store: RegionStore | null;
+  try {
+    store = await openStoreService(opts.topology, cfg.id, ledger.ledger, logger, registry);
+  } catch (err) {
+    await runtime.close();
+    await ledger.close();
+    throw new Error(`region ${cfg.id}: cannot open the store: ${(err as Error).message}`);
+  }
   const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
   const appendToken = loadToken(opts.topology.ledgerAppendTokenFile(), opts.topology.data.ledger.appendTokenEnv, true) as string;
+  registerStoreRoutes(app, cfg.id, store, registry, appendToken);
   registerLedgerRoutes(app, cfg.id, ledger, appendToken, (m) => {
     const d = runtime.model(m)?.digest;
     return d && d.startsWith('sha256:') ? d : null;
@@ -73,6 +88,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     await app.listen({ host: configured.hostname, port });
   } catch (err) {
     await runtime.close();
+    await store?.close();
     await ledger.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
@@ -90,9 +106,12 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     app,
     runtime,
     ledger,
+    store,
     async close() {
       await app.close();
       await runtime.close();
+      // The store's last records are written (and its erasures recorded) before the ledger closes.
+      await store?.close();
       await ledger.close();
     },
   };

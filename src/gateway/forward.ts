@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
-import { sseData } from '../common/index.ts';
+import { SERVED_FOR_HEADERS, loadToken, servedForHeaders, sseData } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import { regionsUnavailable, type Attempt, type Decision } from './decision.ts';
@@ -52,6 +52,8 @@ export class Forwarder {
   readonly #timeoutMs: number;
   /** In-flight requests per region, so a legal trigger with --cut can abort them. */
   readonly #inflight = new Map<string, Set<AbortController>>();
+  /** Shows a cell that the request's decision headers come from the gateway (see served-for.ts). */
+  readonly #credential: string;
 
   constructor(topology: Topology, health: HealthMonitor) {
     for (const r of topology.regions) {
@@ -59,13 +61,18 @@ export class Forwarder {
     }
     this.#health = health;
     this.#timeoutMs = topology.data.gateway.requestTimeoutMs;
+    this.#credential = loadToken(topology.ledgerAppendTokenFile(), topology.data.ledger.appendTokenEnv, true) as string;
   }
 
   async send(d: Decision, req: ForwardRequest, reply: FastifyReply): Promise<FastifyReply> {
     const deadline = AbortSignal.any([req.signal, AbortSignal.timeout(this.#timeoutMs)]);
-    const headers: Record<string, string> = { 'x-sovereign-decision-id': d.id };
+    // What the region's store needs to keep its record of the request (src/common/served-for.ts).
+    const tenant = d.tenant ?? 'anonymous';
+    const headers: Record<string, string> = {
+      ...servedForHeaders({ decisionId: d.id, tenant, subject: d.subject ?? tenant, dataClass: d.dataClass, retentionDays: d.retentionDays, receipt: null }),
+      [SERVED_FOR_HEADERS.gateway]: this.#credential,
+    };
     if (req.contentType) headers['content-type'] = req.contentType;
-    if (d.tenant) headers['x-sovereign-tenant'] = d.tenant;
 
     for (const region of d.candidates) {
       const pool = this.#pools.get(region);
@@ -86,6 +93,7 @@ export class Forwarder {
         this.#health.recordFailure(region, `ledger: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
         continue;
       }
+      headers[SERVED_FOR_HEADERS.ledger] = receipt;
       // A legal trigger may have landed while the entry was being recorded.
       if (!req.permitted(region)) {
         d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });

@@ -15,6 +15,7 @@ import { registerAdmin, type TriggerRecord } from './admin.ts';
 import { adminToken } from './admin-token.ts';
 import { Decider } from './decide.ts';
 import { Forwarder } from './forward.ts';
+import { deliverErasure, registerDataRights, storeStatusOf } from './data-rights.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { Recorder } from './record.ts';
 import { buildGatewayServer, type DepsHolder, type GatewayDeps } from './server.ts';
@@ -95,13 +96,18 @@ async function buildDeps(topology: Topology, state: RegionState, logger: Logger,
     const h = health.get(id);
     return h ? { healthy: health.admits(id), latencyMs: h.latencyMs, inflight: h.inflight } : undefined;
   });
+  const recorder = new Recorder(topology, topology.gatewayDataDir(), replica, logger);
+  recorder.deliverErasuresWith(async (e) => {
+    const done = await deliverErasure(topology, e);
+    logger.warn({ region: e.region, status: done.status, ledger: done.ledger ?? null }, 'pending erasure delivered');
+  });
   return {
     topology,
     policy,
     health,
     decider,
     forwarder: new Forwarder(topology, health),
-    recorder: new Recorder(topology, topology.gatewayDataDir(), replica, logger),
+    recorder,
     classifier: createClassifier({ customPatterns: topology.data.classify.patterns }),
     geo,
     clientAddress: createClientAddressResolver(topology.data.gateway.trustedProxies),
@@ -161,7 +167,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
 
   const metrics = createGatewayMetrics();
   const app = buildGatewayServer(holder, metrics, logger);
-  registerAdmin(app, { current: () => holder.current, token: adminToken(opts.topology, true) as string, store, recordTrigger });
+  const token = adminToken(opts.topology, true) as string;
+  registerAdmin(app, { current: () => holder.current, token, store, recordTrigger, storeStatus: (region) => storeStatusOf(holder.current.topology, region) });
+  registerDataRights(app, { current: () => holder.current, token });
 
   // Hot reload of the topology and policy files.
   let reloading: Promise<{ ok: boolean; reason?: string }> | null = null;

@@ -6,15 +6,18 @@ export {
   DecisionEntrySchema,
   TriggerEntrySchema,
   ModelEntrySchema,
+  ErasureEntrySchema,
   serializeEntry,
   parseEntry,
   type LedgerEntry,
   type DecisionEntry,
   type TriggerEntry,
   type ModelEntry,
+  type ErasureEntry,
 } from './entries.ts';
 export { verifyProof, formatTlogProof, parseTlogProof, type VerifierKeys, type VerifiedProof } from './tlogproof.ts';
 export { verifyLog, dirFetcher, httpFetcher, type VerifyOptions, type VerifyResult, type Fetcher } from './verify.ts';
 export { createWitness, anchored, type Witness, type WitnessOptions } from './witness.ts';
 export { formatCheckpoint, parseCheckpoint, openCheckpoint, type Checkpoint } from './checkpoint.ts';
 export { parseVkey, formatVkey } from './note.ts';
+export { readOrCreate as readOrCreateSecret } from './keys.ts';
