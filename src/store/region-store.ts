@@ -103,6 +103,8 @@ export class RegionStore {
   readonly #m: ReturnType<typeof metricsOf>;
   readonly #now: () => number;
   #queue: Queued[] = [];
+  /** Records taken from the queue by the write in progress. */
+  #writing = 0;
   readonly #keys = new Map<string, CachedKey>();
   /** Flushes, erasures, exports and sweeps run one at a time, in order. */
   #chain: Promise<unknown> = Promise.resolve();
@@ -179,9 +181,11 @@ export class RegionStore {
   async #flushNow(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, MAX_BATCH);
+      this.#writing = batch.length;
       try {
         await this.#write(batch);
       } catch (err) {
+        this.#writing = 0;
         // Back at the head of the queue, in order; the newest beyond the bound are dropped.
         this.#queue.unshift(...batch);
         const over = this.#queue.length - this.#o.maxQueued;
@@ -206,6 +210,7 @@ export class RegionStore {
         }
         throw err;
       }
+      this.#writing = 0;
       this.#written += batch.length;
       this.#m.written.inc(batch.length);
       this.#m.queued.set(this.#queue.length);
@@ -363,7 +368,7 @@ export class RegionStore {
       region: this.region,
       backend: this.#b.kind,
       ok: this.#lastError === null,
-      queued: this.#queue.length,
+      queued: this.#queue.length + this.#writing,
       written: this.#written,
       failed_writes: this.#failed,
       dropped: this.#dropped,
