@@ -134,7 +134,9 @@ export function registerDataRights(app: FastifyInstance, deps: DataRightsDeps): 
             return await deliverErasure(topology, job);
           } catch (err) {
             recorder.keep(job);
-            return { region: r.id, status: 'pending', reason: (err as Error).message };
+            const e = err as Error;
+            const reason = e.name === 'TimeoutError' || e.name === 'AbortError' || /timeout/i.test(e.message) ? `no answer within ${ERASE_TIMEOUT_MS / 1000} s` : e.message;
+            return { region: r.id, status: 'pending', reason };
           }
         }),
       );

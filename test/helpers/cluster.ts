@@ -90,3 +90,12 @@ export async function startCluster(extra: Record<string, unknown> = {}, mutate?:
     },
   };
 }
+
+/**
+ * Calls a cell directly, bypassing the gateway (as an attacker on the network or a test would).
+ * The one place tests reach a cell: when cells require mutual TLS, only this changes.
+ */
+export async function callCell(cellUrl: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${cellUrl}${path}`, { method: init.method ?? 'GET', ...(init.headers ? { headers: init.headers } : {}), ...(init.body !== undefined ? { body: init.body } : {}) });
+  return { status: res.status, text: await res.text() };
+}
