@@ -148,7 +148,7 @@ function served(subject: string, i: number): ServedRecord {
 async function openStore(kind: 'sqlite' | 'postgres'): Promise<{ store: RegionStore; drop: () => Promise<void> }> {
   const schema = `bench_store_${randomBytes(4).toString('hex')}`;
   const backend: StoreBackend = kind === 'sqlite' ? new SqliteBackend(mkdtempSync(path.join(tmpdir(), 'bench-store-'))) : await PgBackend.open({ connectionString: PG_URL, schema }, () => undefined);
-  const secret = randomBytes(32);
+  const secret = createSecretKey(randomBytes(32));
   let n = 0;
   const store = await RegionStore.open({
     region: 'eu-frankfurt',

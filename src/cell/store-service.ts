@@ -2,6 +2,7 @@
 // gateway (input, output, model version, decision, receipt, tenant, subject, class), answers the
 // gateway's export and erasure calls, and serves the store's metrics and status. Records are
 // taken from the response as it is sent (onSend) and queued; the store writes them afterwards.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
@@ -47,10 +48,13 @@ function modelOf(req: FastifyRequest): string {
  * (the ledger append token): only requests carrying it are recorded, and only it may export or erase.
  */
 export function registerStoreRoutes(app: FastifyInstance, region: string, store: RegionStore | null, registry: Registry, gatewayToken: string): void {
+  // Digest of the credential computed once: each request costs one hash, compared in constant time.
+  const expected = createHash('sha256').update(gatewayToken).digest();
+  const fromGateway = (presented: string): boolean => timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
   app.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     if (store === null || reply.statusCode >= 400 || !isInference(req)) return payload;
     const presented = req.headers[SERVED_FOR_HEADERS.gateway];
-    if (typeof presented !== 'string' || !tokenMatches(presented, gatewayToken)) return payload;
+    if (typeof presented !== 'string' || !fromGateway(presented)) return payload;
     const ctx = servedForOf(req.headers);
     if (ctx === null) return payload;
     const mv = reply.getHeader('x-sovereign-model-version');

@@ -39,11 +39,11 @@ export function unwrapKey(kek: KeyObject, wrapped: Buffer, tenant: string, subje
   return open(kek, wrapped, keyAad(tenant, subjectHash, keyId));
 }
 
-export function sealRecord(dataKey: Buffer, plaintext: Buffer, id: string, tenant: string, subjectHash: string): Buffer {
+export function sealRecord(dataKey: KeyObject, plaintext: Buffer, id: string, tenant: string, subjectHash: string): Buffer {
   return seal(dataKey, plaintext, recordAad(id, tenant, subjectHash));
 }
 
-export function openRecord(dataKey: Buffer, sealed: Buffer, id: string, tenant: string, subjectHash: string): Buffer {
+export function openRecord(dataKey: KeyObject, sealed: Buffer, id: string, tenant: string, subjectHash: string): Buffer {
   return open(dataKey, sealed, recordAad(id, tenant, subjectHash));
 }
 

@@ -138,6 +138,24 @@ test('store, export and erasure across regions through `sovereign up`', { timeou
     assert.match(exp.stderr, /no data held about this subject in eu-frankfurt, eu-paris, uae-dubai, sg-singapore/);
   });
 
+  await t.test('the admin API: export and erase need the admin token; a bad subject header is refused naming it', async () => {
+    for (const p of ['export', 'erase']) {
+      const res = await fetch(`${c.gateway}/sovereign/admin/data/${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject }) });
+      assert.equal(res.status, 401, p);
+    }
+    const token = readFileSync(path.join(c.dir, 'data', 'gateway', 'admin-token'), 'utf8').trim();
+    const res = await fetch(`${c.gateway}/sovereign/admin/data/export`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ subject, region: 'uae-dubai' }) });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as Exported).records.length, 1);
+    const bad = await fetch(`${c.gateway}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE', 'x-sovereign-subject': 'x'.repeat(300) },
+      body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /x-sovereign-subject: expected one pseudonymous subject id of 1 to 256 characters/);
+  });
+
   await t.test('a cell records only what the gateway forwarded: forged headers sent to it directly store nothing', async () => {
     const res = await callCell(c.regions['eu-frankfurt'] as string, '/v1/chat/completions', {
       method: 'POST',

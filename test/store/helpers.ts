@@ -60,7 +60,8 @@ export async function openTestStore(kind: 'sqlite' | 'postgres', o: { kek?: KeyO
   const schema = kind === 'postgres' ? (o.schema ?? uniqueSchema()) : null;
   const backend: StoreBackend = kind === 'sqlite' ? new SqliteBackend(dir) : await PgBackend.open({ connectionString: PG_URL, schema: schema as string }, () => undefined);
   const kek = o.kek ?? createSecretKey(randomBytes(32));
-  const secret = o.secret ?? randomBytes(32);
+  const secretBytes = o.secret ?? randomBytes(32);
+  const secret = createSecretKey(secretBytes);
   const entries: Record<string, unknown>[] = [];
   const registry = new Registry();
   const clock = { now: Date.now() };
@@ -99,7 +100,7 @@ export async function openTestStore(kind: 'sqlite' | 'postgres', o: { kek?: KeyO
     clock,
     reopen: async (k) => {
       await store.close().catch(() => undefined);
-      return openTestStore(kind, { kek: k ?? kek, dir, ...(schema ? { schema } : {}), secret });
+      return openTestStore(kind, { kek: k ?? kek, dir, ...(schema ? { schema } : {}), secret: secretBytes });
     },
     cleanup: async () => {
       await store.close().catch(() => undefined);
