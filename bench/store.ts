@@ -225,7 +225,7 @@ async function killRun(): Promise<Record<string, number>> {
     const stored = new Set(exp.records.map((r) => r.decision_id));
     const lost = answered.filter((a) => !stored.has(a.decision as string));
     const lostLastMs = lost.length > 0 ? Math.max(...lost.map((a) => killedAt - a.at)) : 0;
-    return { answered: answered.length, stored: stored.size, lost: lost.length, oldestLostAnsweredMsBeforeKill: lostLastMs, flushIntervalMs: 100 };
+    return { answered: answered.length, stored: stored.size, lost: lost.length, oldestLostAnsweredMsBeforeKill: lostLastMs, flushIntervalMs: 20 };
   } finally {
     await stop(sys.gw);
     await stop(sys.cell);

@@ -210,7 +210,7 @@ export const ConfigSchema = z.strictObject({
       /** How often the sweeper removes expired and erased records (ms). */
       sweepIntervalMs: z.number().int().min(100).default(60_000),
       /** Records are written in batches this often after the responses (ms). */
-      flushIntervalMs: z.number().int().min(1).max(10_000).default(100),
+      flushIntervalMs: z.number().int().min(1).max(10_000).default(20),
       /** Records waiting for a write, at most; beyond it new records are dropped (and counted). */
       maxQueued: z.number().int().min(1).default(50_000),
     })
