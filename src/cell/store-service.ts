@@ -127,5 +127,3 @@ export function registerStoreRoutes(app: FastifyInstance, region: string, store:
     });
   });
 }
-
-export type { Logger };

@@ -2,6 +2,32 @@
 // database, PostgreSQL). Everything reaching a backend is already sealed or hashed.
 import type { SealedRecord, WrappedKey } from './records.ts';
 
+/** A row as a driver returns it (both backends use the same column names). */
+export type Row = Record<string, unknown>;
+
+export function rowToRecord(r: Row): SealedRecord {
+  return {
+    id: r.id as string,
+    tenant: r.tenant as string,
+    subjectHash: r.subject_hash as string,
+    keyId: r.key_id as string,
+    decisionId: r.decision_id as string,
+    dataClass: r.data_class as string,
+    receipt: (r.receipt as string | null) ?? null,
+    model: r.model as string,
+    modelVersion: (r.model_version as string | null) ?? null,
+    path: r.path as string,
+    status: Number(r.status),
+    time: Number(r.time),
+    expiresAt: Number(r.expires_at),
+    sealed: Buffer.from(r.sealed as Uint8Array),
+  };
+}
+
+export function rowToKey(r: Row): WrappedKey {
+  return { tenant: r.tenant as string, subjectHash: r.subject_hash as string, keyId: r.key_id as string, wrapped: Buffer.from(r.wrapped as Uint8Array), created: Number(r.created) };
+}
+
 export interface SweepResult {
   /** Records past their retention. */
   expired: number;

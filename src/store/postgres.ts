@@ -3,40 +3,13 @@
 // erasure, VACUUM marks the destroyed keys' tuples reusable; PostgreSQL's own WAL and free
 // space are the operator's to manage (see README, "Data subject rights").
 import pg from 'pg';
-import { KeyExistsError, type StoreBackend, type SweepResult } from './backend.ts';
+import { KeyExistsError, rowToKey as toKey, rowToRecord as toRecord, type Row, type StoreBackend, type SweepResult } from './backend.ts';
 import type { SealedRecord, WrappedKey } from './records.ts';
 
 export interface PgStoreOptions {
   connectionString: string;
   /** e.g. sovereign_store_eu_frankfurt (a SQL identifier). */
   schema: string;
-}
-
-interface Row {
-  [k: string]: unknown;
-}
-
-function toRecord(r: Row): SealedRecord {
-  return {
-    id: r.id as string,
-    tenant: r.tenant as string,
-    subjectHash: r.subject_hash as string,
-    keyId: r.key_id as string,
-    decisionId: r.decision_id as string,
-    dataClass: r.data_class as string,
-    receipt: (r.receipt as string | null) ?? null,
-    model: r.model as string,
-    modelVersion: (r.model_version as string | null) ?? null,
-    path: r.path as string,
-    status: Number(r.status),
-    time: Number(r.time),
-    expiresAt: Number(r.expires_at),
-    sealed: r.sealed as Buffer,
-  };
-}
-
-function toKey(r: Row): WrappedKey {
-  return { tenant: r.tenant as string, subjectHash: r.subject_hash as string, keyId: r.key_id as string, wrapped: r.wrapped as Buffer, created: Number(r.created) };
 }
 
 const RECORD_COLUMNS = ['id', 'tenant', 'subject_hash', 'key_id', 'decision_id', 'data_class', 'receipt', 'model', 'model_version', 'path', 'status', 'time', 'expires_at', 'sealed'] as const;

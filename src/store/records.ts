@@ -3,13 +3,11 @@ import type { Topology } from '../config/index.ts';
 
 export type DataClassName = 'public' | 'internal' | 'personal' | 'special';
 
-/** A served request as the cell saw it (plaintext: lives in memory only, until sealed). */
-export interface ServedRecord {
+/** What is kept in the clear about a served request (ids, classes, receipts: what the ledger holds too). */
+export interface RecordMeta {
   tenant: string;
-  /** The subject id as the tenant's application gave it (or the tenant); hashed before storing. */
-  subject: string;
   decisionId: string;
-  dataClass: DataClassName;
+  dataClass: string;
   /** The ledger receipt the gateway got for the decision ("<origin> <index>"), if any. */
   receipt: string | null;
   model: string;
@@ -19,26 +17,24 @@ export interface ServedRecord {
   status: number;
   /** Epoch milliseconds. */
   time: number;
+}
+
+/** A served request as the cell saw it (plaintext: lives in memory only, until sealed). */
+export interface ServedRecord extends RecordMeta {
+  /** The subject id as the tenant's application gave it (or the tenant); hashed before storing. */
+  subject: string;
+  dataClass: DataClassName;
   retentionDays: number;
   input: string;
   output: string;
 }
 
-/** A record as stored: metadata in the clear (ids, classes, receipts: what the ledger holds too), content sealed. */
-export interface SealedRecord {
+/** A record as stored: its metadata in the clear, its content sealed. */
+export interface SealedRecord extends RecordMeta {
   id: string;
-  tenant: string;
   subjectHash: string;
   /** The data key it is sealed under. */
   keyId: string;
-  decisionId: string;
-  dataClass: string;
-  receipt: string | null;
-  model: string;
-  modelVersion: string | null;
-  path: string;
-  status: number;
-  time: number;
   expiresAt: number;
   /** AES-256-GCM: 12-byte nonce || ciphertext || 16-byte tag, under the (tenant, subject) data key. */
   sealed: Buffer;

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { KeyExistsError, type StoreBackend, type SweepResult } from './backend.ts';
+import { KeyExistsError, rowToKey as toKey, rowToRecord as toRecord, type Row, type StoreBackend, type SweepResult } from './backend.ts';
 import type { SealedRecord, WrappedKey } from './records.ts';
 
 const SCHEMA = `
@@ -23,33 +23,6 @@ CREATE INDEX IF NOT EXISTS records_key ON records (key_id);
 -- Ids of destroyed data keys: records sealed under them are removed by the sweeper.
 CREATE TABLE IF NOT EXISTS shredded (key_id TEXT PRIMARY KEY);
 `;
-
-interface Row {
-  [k: string]: unknown;
-}
-
-function toRecord(r: Row): SealedRecord {
-  return {
-    id: r.id as string,
-    tenant: r.tenant as string,
-    subjectHash: r.subject_hash as string,
-    keyId: r.key_id as string,
-    decisionId: r.decision_id as string,
-    dataClass: r.data_class as string,
-    receipt: (r.receipt as string | null) ?? null,
-    model: r.model as string,
-    modelVersion: (r.model_version as string | null) ?? null,
-    path: r.path as string,
-    status: Number(r.status),
-    time: Number(r.time),
-    expiresAt: Number(r.expires_at),
-    sealed: Buffer.from(r.sealed as Uint8Array),
-  };
-}
-
-function toKey(r: Row): WrappedKey {
-  return { tenant: r.tenant as string, subjectHash: r.subject_hash as string, keyId: r.key_id as string, wrapped: Buffer.from(r.wrapped as Uint8Array), created: Number(r.created) };
-}
 
 export class SqliteBackend implements StoreBackend {
   readonly kind = 'sqlite' as const;

@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MAIN, ROOT, callCell, startCluster, type Cluster } from '../helpers/cluster.ts';
-import { PG_URL, pgQuery, pgUnreachable } from '../store/helpers.ts';
+import { PG_URL, filesContaining, pgQuery, pgUnreachable } from '../store/helpers.ts';
 
 const run = promisify(execFile);
 
@@ -33,20 +33,6 @@ async function chat(c: Cluster, jurisdiction: string, subject: string | null, co
   });
   await res.text();
   return { status: res.status, decision: res.headers.get('x-sovereign-decision-id') ?? '', ledger: res.headers.get('x-sovereign-ledger') ?? '', region: res.headers.get('x-sovereign-region') ?? '' };
-}
-
-function filesWith(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
 }
 
 function cellPid(c: Cluster, region: string): number {
@@ -103,8 +89,8 @@ test('store, export and erasure across regions through `sovereign up`', { timeou
     const exp = await cli(c, ['data', 'export', '--subject', subject]);
     assert.equal(exp.code, 0, exp.stderr);
     assert.equal((JSON.parse(exp.stdout) as Exported).records.length, 6, 'stored (so the check below is about sealed data)');
-    assert.deepEqual(filesWith(path.join(c.dir, 'data'), marker), []);
-    assert.deepEqual(filesWith(path.join(c.dir, 'data'), subject), [], 'nor the subject id');
+    assert.deepEqual(filesContaining(path.join(c.dir, 'data'), marker), []);
+    assert.deepEqual(filesContaining(path.join(c.dir, 'data'), subject), [], 'nor the subject id');
   });
 
   await t.test('export gathers every region, each record with the receipt its response carried', async () => {

@@ -4,33 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { fill, mountTmpfs } from '../helpers/tmpfs.ts';
 import { openTestStore, served } from './helpers.ts';
-
-function mountTmpfs(dir: string, size: string): string | null {
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return `mount -t tmpfs failed: ${(err as Error).message}`;
-  }
-}
-
-function fill(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(16 * 1024, 1);
-  try {
-    for (;;) if (writeSync(fd, chunk) < chunk.length) break;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const root = mkdtempSync(path.join(tmpdir(), 'store-diskfull-'));
 const mnt = path.join(root, 'mnt');
@@ -49,7 +28,7 @@ test('a full disk fails store writes visibly without losing or corrupting what w
   for (let i = 0; i < 50; i++) s.store.record(served('hank', `stored ${i}`));
   await s.store.flush();
   const filler = path.join(mnt, 'filler');
-  fill(filler);
+  fill(filler, 16 * 1024);
   // Big records, so the full disk shows within a few writes.
   const big = 'x'.repeat(64 * 1024);
   let failed = false;

@@ -8,21 +8,9 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { PgBackend, RegionStore, SqliteBackend, type ServedRecord, type StoreBackend } from '../../src/store/index.ts';
+import { PG_URL } from '../helpers/postgres.ts';
 
-export const PG_URL = process.env.SOVEREIGN_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-export async function pgUnreachable(): Promise<string | null> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return null;
-  } catch (err) {
-    return `PostgreSQL at ${PG_URL} is unreachable (${(err as Error).message}); set SOVEREIGN_TEST_PG`;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
+export { PG_URL, pgUnreachable } from '../helpers/postgres.ts';
 
 export async function pgQuery(sql: string): Promise<pg.QueryResult> {
   const c = new pg.Client({ connectionString: PG_URL });
