@@ -77,7 +77,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   }
   const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
   const appendToken = loadToken(opts.topology.ledgerAppendTokenFile(), opts.topology.data.ledger.appendTokenEnv, true) as string;
-  registerStoreRoutes(app, cfg.id, store, registry, appendToken);
+  registerStoreRoutes(app, cfg.id, store, registry, appendToken, ledger.ledger);
   registerLedgerRoutes(app, cfg.id, ledger, appendToken, (m) => {
     const d = runtime.model(m)?.digest;
     return d && d.startsWith('sha256:') ? d : null;

@@ -16,6 +16,7 @@ const SubjectBody = z.strictObject({
   subject: z.string().min(1).max(256),
   tenant: z.string().min(1).max(128).nullable().default(null),
 });
+const ExportBody = SubjectBody.extend({ proofs: z.boolean().default(false) });
 const EraseBody = SubjectBody.extend({ requested: z.iso.datetime({ offset: false }) });
 
 /** Inference routes whose requests are kept: POST /v1/... and /v2/models/{m}/infer. */
@@ -47,7 +48,7 @@ function modelOf(req: FastifyRequest): string {
  * Registers the recording hook and the store's routes. `gatewayToken` is the gateway's credential
  * (the ledger append token): only requests carrying it are recorded, and only it may export or erase.
  */
-export function registerStoreRoutes(app: FastifyInstance, region: string, store: RegionStore | null, registry: Registry, gatewayToken: string): void {
+export function registerStoreRoutes(app: FastifyInstance, region: string, store: RegionStore | null, registry: Registry, gatewayToken: string, ledger: Ledger): void {
   // Digest of the credential computed once: each request costs one hash, compared in constant time.
   const expected = createHash('sha256').update(gatewayToken).digest();
   const fromGateway = (presented: string): boolean => timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
@@ -111,9 +112,15 @@ export function registerStoreRoutes(app: FastifyInstance, region: string, store:
     });
     scope.get('/sovereign/store/status', async () => store?.status() ?? { region, enabled: false });
     scope.post('/sovereign/store/export', async (req) => {
-      const b = SubjectBody.safeParse(req.body ?? {});
+      const b = ExportBody.safeParse(req.body ?? {});
       if (!b.success) throw badRequest(firstIssue(b.error, 'export'));
       const out = await (store as RegionStore).export(b.data.subject, b.data.tenant);
+      if (b.data.proofs) {
+        // Each record's receipt as c2sp.org/tlog-proof@v1, checkable offline with the region's key.
+        for (const r of out.records) {
+          if (r.ledger && r.ledger.origin === ledger.origin && r.ledger.index < ledger.checkpointSize) r.proof = await ledger.proof(r.ledger.index);
+        }
+      }
       return { region, ...out };
     });
     scope.post('/sovereign/store/erase', async (req) => {

@@ -26,11 +26,12 @@ export function register(program: Command): void {
     .requiredOption('--subject <id>', 'the subject id (the x-sovereign-subject the application sent, or a tenant name)')
     .option('--tenant <name>', 'only what was stored for this tenant')
     .option('--region <id>', 'only this region')
+    .option('--proofs', "attach each record's receipt as a c2sp.org/tlog-proof@v1 text (check it with `sovereign ledger check-receipt`)")
     .option('--out <file>', 'write the JSON to this file (default: standard output)')
     .option('--gateway <url>', 'gateway URL (default: from the topology file)')
-    .action(async (o: { subject: string; tenant?: string; region?: string; out?: string; gateway?: string }, cmd: Command) => {
+    .action(async (o: { subject: string; tenant?: string; region?: string; proofs?: boolean; out?: string; gateway?: string }, cmd: Command) => {
       const t = target(cmd, o.gateway);
-      const out = (await call(t, 'POST', '/sovereign/admin/data/export', { subject: o.subject, ...(o.tenant ? { tenant: o.tenant } : {}), ...(o.region ? { region: o.region } : {}) })) as ExportOut;
+      const out = (await call(t, 'POST', '/sovereign/admin/data/export', { subject: o.subject, ...(o.tenant ? { tenant: o.tenant } : {}), ...(o.region ? { region: o.region } : {}), ...(o.proofs ? { proofs: true } : {}) })) as ExportOut;
       const json = `${JSON.stringify(out, null, 2)}\n`;
       if (o.out) writeFileSync(o.out, json, { mode: 0o600 });
       else process.stdout.write(json);

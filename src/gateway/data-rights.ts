@@ -11,7 +11,7 @@ import type { PendingErasure } from './outbox.ts';
 import type { Recorder } from './record.ts';
 
 const Subject = z.string().min(1, 'give the subject id (--subject)').max(256, 'a subject id has at most 256 characters');
-const ExportBody = z.strictObject({ subject: Subject, tenant: z.string().min(1).optional(), region: z.string().min(1).optional() });
+const ExportBody = z.strictObject({ subject: Subject, tenant: z.string().min(1).optional(), region: z.string().min(1).optional(), proofs: z.boolean().default(false) });
 const EraseBody = z.strictObject({ subject: Subject, tenant: z.string().min(1).optional() });
 
 /** How long a region has to answer an erasure before it is kept in the outbox. */
@@ -90,14 +90,14 @@ export function registerDataRights(app: FastifyInstance, deps: DataRightsDeps): 
     scope.post('/sovereign/admin/data/export', async (req) => {
       const parsed = ExportBody.safeParse(req.body ?? {});
       if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'export'));
-      const { subject, tenant, region } = parsed.data;
+      const { subject, tenant, region, proofs } = parsed.data;
       const { topology } = deps.current();
       if (region !== undefined && !topology.region(region)) throw new HttpError(404, 'not_found_error', `no region "${region}"; regions: ${topology.regions.map((r) => r.id).join(', ')}`);
       const regions = region !== undefined ? [region] : topology.regions.map((r) => r.id);
       const answers = await Promise.all(
         regions.map(async (id) => {
           try {
-            const out = (await callCell(topology, id, 'POST', '/sovereign/store/export', { subject, tenant: tenant ?? null }, EXPORT_TIMEOUT_MS)) as { records: unknown[]; unreadable: number };
+            const out = (await callCell(topology, id, 'POST', '/sovereign/store/export', { subject, tenant: tenant ?? null, proofs }, EXPORT_TIMEOUT_MS)) as { records: unknown[]; unreadable: number };
             return { region: id, ok: true as const, records: out.records, unreadable: out.unreadable };
           } catch (err) {
             return { region: id, ok: false as const, error: (err as Error).message };

@@ -64,6 +64,8 @@ export interface ExportedRecord {
   path: string;
   status: number;
   ledger: { origin: string; index: number } | null;
+  /** The receipt as c2sp.org/tlog-proof@v1 text, when asked for (export with proofs). */
+  proof?: string;
   input: unknown;
   output: unknown;
 }

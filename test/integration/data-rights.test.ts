@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MAIN, ROOT, callCell, startCluster, type Cluster } from '../helpers/cluster.ts';
@@ -55,7 +55,7 @@ interface Exported {
   message: string;
   complete: boolean;
   regions: { region: string; records?: number }[];
-  records: { region: string; decision_id: string; ledger: { origin: string; index: number } | null; input: { messages: { content: string }[] } }[];
+  records: { region: string; decision_id: string; ledger: { origin: string; index: number } | null; proof?: string; input: { messages: { content: string }[] } }[];
 }
 
 async function ledgerEntries(c: Cluster, region: string): Promise<Record<string, unknown>[]> {
@@ -105,8 +105,21 @@ test('store, export and erasure across regions through `sovereign up`', { timeou
     }
     assert.ok(!out.records.some((r) => r.decision_id === other.decision), "another subject's record is not exported");
     assert.ok(!out.records.some((r) => r.decision_id === zero.decision), 'a request with 0 days retention is not stored');
-    const one = JSON.parse((await cli(c, ['data', 'export', '--subject', subject, '--region', 'sg-singapore'])).stdout) as Exported;
+    // A receipt exists once the entry is in a signed checkpoint (within ledger.checkpointIntervalMs).
+    let one: Exported = { message: '', complete: false, regions: [], records: [] };
+    await until('the records to be in a signed checkpoint', async () => {
+      one = JSON.parse((await cli(c, ['data', 'export', '--subject', subject, '--region', 'sg-singapore', '--proofs'])).stdout) as Exported;
+      return one.records.length === 2 && one.records.every((r) => r.proof?.startsWith('c2sp.org/tlog-proof@v1'));
+    });
     assert.deepEqual(one.records.map((r) => r.region), ['sg-singapore', 'sg-singapore']);
+    // With --proofs each receipt is a c2sp.org/tlog-proof@v1 an auditor checks offline.
+    const key = (await cli(c, ['ledger', 'key', '--region', 'sg-singapore'])).stdout.trim();
+    const proofFile = path.join(c.dir, 'receipt.txt');
+    writeFileSync(proofFile, one.records[0]?.proof ?? '');
+    const checked = await cli(c, ['ledger', 'check-receipt', proofFile, '--key', key]);
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.match(checked.stdout, new RegExp(`ok: entry ${one.records[0]?.ledger?.index} of sovereign.example/ledger/sg-singapore`));
+    assert.match(checked.stdout, new RegExp(one.records[0]?.decision_id ?? 'none'));
   });
 
   await t.test('0 days retention: the ledger entry says so', async () => {
