@@ -1,5 +1,5 @@
 // npm run bench:store — what the region store costs and how it holds up:
-//  1. added CPU per request (gateway + cell processes, from /proc) with the store on against off,
+//  1. added CPU per request (gateway + cell processes, from /proc; mTLS between them) with the store on against off,
 //     at a fixed 200 requests/s, interleaved rounds (off, on, off, on, ...), medians;
 //  2. store write throughput of one region (records sealed and written per second), for the
 //     embedded file database and PostgreSQL (when reachable);
@@ -18,6 +18,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { Pool } from 'undici';
+import { loadTopology } from '../src/config/index.ts';
+import { initTrustDomain } from '../src/mesh/index.ts';
 import { PgBackend, RegionStore, SqliteBackend, type ServedRecord, type StoreBackend } from '../src/store/index.ts';
 import { freePort as freePortForBench } from '../test/helpers/ports.ts';
 import { startProcess, stop, waitReady, workDir, writeConfig } from './lib/processes.ts';
@@ -66,9 +68,11 @@ async function startSystem(store: Record<string, unknown>): Promise<System> {
     gateway: { host: '127.0.0.1', port: gwPort, probeIntervalMs: 1000 },
     store,
   });
+  // The real path: mutual TLS between the gateway and the cell (as `sovereign up` sets it up).
+  await initTrustDomain(loadTopology(config));
   const cell = startProcess(dir, 'eu-frankfurt', ['--config', config, 'cell', '--region', 'eu-frankfurt']);
-  await waitReady(`http://127.0.0.1:${cellPort}`);
   const gw = startProcess(dir, 'gateway', ['--config', config, 'gateway']);
+  // The gateway is ready once it reaches the cell (over mTLS).
   await waitReady(`http://127.0.0.1:${gwPort}`);
   return { dir, gateway: `http://127.0.0.1:${gwPort}`, cellUrl: `http://127.0.0.1:${cellPort}`, cellPort, config, cell, gw };
 }
@@ -218,7 +222,7 @@ async function killRun(): Promise<Record<string, number>> {
     const answered = answers.filter((a) => a.status === 200 && a.decision !== null);
     // Restart the cell on the same data directory and ask what it holds.
     sys.cell = startProcess(sys.dir, 'eu-frankfurt-restarted', ['--config', sys.config, 'cell', '--region', 'eu-frankfurt']);
-    await waitReady(sys.cellUrl);
+    await waitReady(sys.gateway);
     const token = readFileSync(path.join(sys.dir, 'data', 'gateway', 'admin-token'), 'utf8').trim();
     const res = await fetch(`${sys.gateway}/sovereign/admin/data/export`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ subject: 'kill-subject' }) });
     const exp = (await res.json()) as { records: { decision_id: string }[] };

@@ -4,8 +4,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { createLogger, loadToken, type Logger } from '../common/index.ts';
+import { createLogger, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
+import { authorizeByIdentity, Mesh, spiffeId } from '../mesh/index.ts';
 import { EmbeddedRuntime } from './embedded-runtime.ts';
 import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
 import { recordModelArrivals } from './model-arrivals.ts';
@@ -25,6 +26,8 @@ export interface RunningCell {
   app: FastifyInstance;
   runtime: ModelRuntime;
   ledger: LedgerService;
+  /** This cell's identity and mTLS channels. */
+  mesh: Mesh;
   /** The region's store of served requests (null when store.enabled is false). */
   store: RegionStore | null;
   close(): Promise<void>;
@@ -46,6 +49,9 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   const logger = opts.logger ?? createLogger('sovereign-cell', { region: cfg.id });
   const dataDir = opts.topology.regionDataDir(cfg.id);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The cell's identity first: without it the cell cannot serve anyone.
+  // Its address goes in the SVID too, so an operator's curl can check the server by address.
+  const mesh = await Mesh.open(opts.topology, spiffeId.cell(opts.topology.data.mesh.trustDomain, cfg.id), logger, { hosts: [new URL(cfg.url).hostname] });
 
   const runtime: ModelRuntime =
     cfg.runtime.kind === 'embedded'
@@ -54,9 +60,10 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
 
   let ledger: LedgerService;
   try {
-    ledger = await openLedgerService(opts.topology, cfg.id, dataDir, logger);
+    ledger = await openLedgerService(opts.topology, cfg.id, dataDir, logger, mesh);
   } catch (err) {
     await runtime.close();
+    mesh.close();
     throw new Error(`region ${cfg.id}: cannot open the ledger in ${dataDir}: ${(err as Error).message}`);
   }
   try {
@@ -64,6 +71,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   } catch (err) {
     await runtime.close();
     await ledger.close();
+    mesh.close();
     throw new Error(`region ${cfg.id}: cannot record the arrival of its models in the ledger: ${(err as Error).message}`);
   }
   const registry = new Registry();
@@ -73,12 +81,24 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   } catch (err) {
     await runtime.close();
     await ledger.close();
+    mesh.close();
     throw new Error(`region ${cfg.id}: cannot open the store: ${(err as Error).message}`);
   }
-  const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
-  const appendToken = loadToken(opts.topology.ledgerAppendTokenFile(), opts.topology.data.ledger.appendTokenEnv, true) as string;
-  registerStoreRoutes(app, cfg.id, store, registry, appendToken, ledger.ledger);
-  registerLedgerRoutes(app, cfg.id, ledger, appendToken, (m) => {
+  const app = buildCellServer({
+    region: cfg.id,
+    runtime,
+    bodyLimit: opts.topology.data.cell.bodyLimitBytes,
+    logger,
+    mesh: {
+      https: mesh.serverTls(),
+      secure: (a) => {
+        mesh.guardServer(a.server as import('node:https').Server);
+        authorizeByIdentity(a, mesh, cfg.id, logger);
+      },
+    },
+  });
+  registerStoreRoutes(app, cfg.id, store, registry, ledger.ledger);
+  registerLedgerRoutes(app, cfg.id, ledger, (m) => {
     const d = runtime.model(m)?.digest;
     return d && d.startsWith('sha256:') ? d : null;
   });
@@ -90,6 +110,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     await runtime.close();
     await store?.close();
     await ledger.close();
+    mesh.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
       throw new Error(`region ${cfg.id}: ${configured.hostname}:${port} is already in use; stop what listens there or change regions[].url in ${opts.topology.file}`);
@@ -98,7 +119,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   }
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
-  const url = `http://${configured.hostname}:${actualPort}`;
+  const url = `${new URL(mesh.cellOrigin(cfg.id)).protocol}//${configured.hostname}:${actualPort}`;
   logger.info({ url, models: runtime.models.map((m) => `${m.name}@${m.version}`), dataDir }, 'cell ready');
   return {
     region: cfg.id,
@@ -106,6 +127,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     app,
     runtime,
     ledger,
+    mesh,
     store,
     async close() {
       await app.close();
@@ -113,6 +135,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
       // The store's last records are written (and its erasures recorded) before the ledger closes.
       await store?.close();
       await ledger.close();
+      mesh.close();
     },
   };
 }

@@ -5,11 +5,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
+import type { Pool } from 'undici';
 import { z } from 'zod';
-import { HttpError, badRequest, bearer, firstIssue, tokenMatches, type Logger } from '../common/index.ts';
+import { HttpError, badRequest, firstIssue, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { createWitness, openLedger, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 
 const AppendRecord = z.strictObject({
   /** The entry without request_hash; the region keys the hash with its own secret. */
@@ -35,7 +36,7 @@ export interface LedgerService {
   close(): Promise<void>;
 }
 
-export async function openLedgerService(topology: Topology, region: string, dataDir: string, logger: Logger): Promise<LedgerService> {
+export async function openLedgerService(topology: Topology, region: string, dataDir: string, logger: Logger, mesh: Mesh): Promise<LedgerService> {
   const origin = topology.ledgerOrigin(region);
   const keyDir = path.join(dataDir, 'keys');
   const lc = topology.data.ledger;
@@ -54,6 +55,12 @@ export async function openLedgerService(topology: Topology, region: string, data
   const peers = topology.regions.filter((r) => r.jurisdiction !== me.jurisdiction);
   const pinFile = path.join(dataDir, 'peer-keys.json');
   const pinned: Record<string, PeerKeys> = existsSync(pinFile) ? (JSON.parse(readFileSync(pinFile, 'utf8')) as Record<string, PeerKeys>) : {};
+  const pools = new Map<string, Pool>();
+  const peerPool = (id: string): Pool => {
+    let p = pools.get(id);
+    if (!p) pools.set(id, (p = mesh.cellPool(id, { connections: 2, keepAliveTimeout: 60_000, connectTimeout: 2000 })));
+    return p;
+  };
   let witness = createWitness({ dir: path.join(dataDir, 'witness'), name: witnessName, keyDir, logs: Object.values(pinned).map((p) => p.log) });
 
   async function learn(peerId: string): Promise<PeerKeys | undefined> {
@@ -62,7 +69,8 @@ export async function openLedgerService(topology: Topology, region: string, data
     const peer = topology.region(peerId);
     if (!peer) return undefined;
     try {
-      const res = await request(`${peer.url}/sovereign/ledger/${peerId}/key`, { signal: AbortSignal.timeout(2000) });
+      // Over mTLS: the peer must present its cell's SVID, and it authorizes us as a cell of another jurisdiction.
+      const res = await peerPool(peerId).request({ method: 'GET', path: `/sovereign/ledger/${peerId}/key`, signal: AbortSignal.timeout(2000) });
       if (res.statusCode !== 200) {
         await res.body.dump();
         return undefined;
@@ -96,7 +104,7 @@ export async function openLedgerService(topology: Topology, region: string, data
           if (!keys) return;
           for (let tries = 0; tries < 2; tries++) {
             const old = witnessedSize.get(peer.id) ?? 0;
-            const res = await request(`${peer.url}/sovereign/witness/add-checkpoint`, { method: 'POST', body: ledger.witnessRequest(Math.min(old, size)), signal: AbortSignal.timeout(3000) });
+            const res = await peerPool(peer.id).request({ method: 'POST', path: '/sovereign/witness/add-checkpoint', body: ledger.witnessRequest(Math.min(old, size)), signal: AbortSignal.timeout(3000) });
             const text = await res.body.text();
             if (res.statusCode === 200) {
               witnessedSize.set(peer.id, size);
@@ -132,6 +140,7 @@ export async function openLedgerService(topology: Topology, region: string, data
     },
     async close() {
       clearInterval(timer);
+      await Promise.all([...pools.values()].map((p) => p.close()));
       await ledger.close();
     },
   };
@@ -139,18 +148,16 @@ export async function openLedgerService(topology: Topology, region: string, data
 
 /**
  * The cell's ledger routes. `region` is the cell's own region; it serves only its own log.
- * Appends need `appendToken` (the gateway holds it): nothing else may write to the log.
+ * Who may call each route (appends: gateway identities only) is decided by identity at the
+ * edge (src/mesh exposure table), before any handler runs.
  */
-export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: LedgerService, appendToken: string, modelDigest: (model: string) => string | null): void {
+export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: LedgerService, modelDigest: (model: string) => string | null): void {
   const { ledger } = svc;
   const own = (r: string): void => {
     if (r !== region) throw new HttpError(404, 'not_found_error', `this cell serves the ledger of ${region} only; ask the cell of ${r}`);
   };
 
   app.post('/sovereign/ledger/append', async (req) => {
-    if (!tokenMatches(bearer(req.headers.authorization), appendToken)) {
-      throw new HttpError(401, 'authentication_error', 'ledger appends need "Authorization: Bearer <append token>": the token in <dataDir>/ledger-append-token, or the environment variable named by ledger.appendTokenEnv');
-    }
     // One record ({entry, body_sha256}) or a batch ({records: [...]}); the form picks the schema,
     // so a bad body's error names the field at fault.
     const body: unknown = req.body;

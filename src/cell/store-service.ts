@@ -2,12 +2,13 @@
 // gateway (input, output, model version, decision, receipt, tenant, subject, class), answers the
 // gateway's export and erasure calls, and serves the store's metrics and status. Records are
 // taken from the response as it is sent (onSend) and queued; the store writes them afterwards.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// Who may call what is the mesh's exposure table (src/mesh/exposure.ts): the inference routes,
+// whose served-for headers are believed, and the store's routes answer the gateway's identity only.
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
-import { HttpError, SERVED_FOR_HEADERS, badRequest, bearer, firstIssue, servedForOf, tokenMatches, type Logger } from '../common/index.ts';
+import { HttpError, badRequest, firstIssue, servedForOf, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Ledger } from '../ledger/index.ts';
 import { openRegionStore, type RegionStore } from '../store/index.ts';
@@ -44,18 +45,10 @@ function modelOf(req: FastifyRequest): string {
   return typeof body?.model === 'string' ? body.model : 'unknown';
 }
 
-/**
- * Registers the recording hook and the store's routes. `gatewayToken` is the gateway's credential
- * (the ledger append token): only requests carrying it are recorded, and only it may export or erase.
- */
-export function registerStoreRoutes(app: FastifyInstance, region: string, store: RegionStore | null, registry: Registry, gatewayToken: string, ledger: Ledger): void {
-  // Digest of the credential computed once: each request costs one hash, compared in constant time.
-  const expected = createHash('sha256').update(gatewayToken).digest();
-  const fromGateway = (presented: string): boolean => timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
+/** Registers the recording hook and the store's routes. */
+export function registerStoreRoutes(app: FastifyInstance, region: string, store: RegionStore | null, registry: Registry, ledger: Ledger): void {
   app.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     if (store === null || reply.statusCode >= 400 || !isInference(req)) return payload;
-    const presented = req.headers[SERVED_FOR_HEADERS.gateway];
-    if (typeof presented !== 'string' || !fromGateway(presented)) return payload;
     const ctx = servedForOf(req.headers);
     if (ctx === null) return payload;
     const mv = reply.getHeader('x-sovereign-model-version');
@@ -105,9 +98,6 @@ export function registerStoreRoutes(app: FastifyInstance, region: string, store:
 
   void app.register(async (scope) => {
     scope.addHook('onRequest', async (req) => {
-      if (!tokenMatches(bearer(req.headers.authorization), gatewayToken)) {
-        throw new HttpError(401, 'authentication_error', 'the region store answers the gateway only ("Authorization: Bearer <ledger append token>"); use `sovereign data export|erase` or the gateway admin API');
-      }
       if (store === null && req.url !== '/sovereign/store/status') throw new HttpError(409, 'store_disabled', `region ${region} keeps no store (store.enabled is false)`);
     });
     scope.get('/sovereign/store/status', async () => store?.status() ?? { region, enabled: false });

@@ -17,6 +17,7 @@ const VERBS: Record<string, string> = {
   ledger: './ledger.ts',
   tenant: './tenant.ts',
   data: './data.ts',
+  mesh: './mesh.ts',
 };
 
 /** The verb on the command line: the first argument that is not a global option or its value. */

@@ -1,12 +1,10 @@
 // What the gateway tells a cell about a request it forwards, in headers: the decision, the
 // tenant, the data subject, the data class, the retention and the ledger receipt, so the cell
-// can keep its record of the request. A cell believes them only from the gateway: the request
-// must carry the gateway's credential (x-sovereign-gateway: the ledger append token), and,
-// with the service mesh, come over the gateway's mutual-TLS identity.
+// can keep its record of the request. A cell believes them only from the gateway: its
+// inference routes answer the gateway's mutual-TLS identity only (src/mesh/exposure.ts).
 import type { IncomingHttpHeaders } from 'node:http';
 
 export const SERVED_FOR_HEADERS = {
-  gateway: 'x-sovereign-gateway',
   decision: 'x-sovereign-decision-id',
   tenant: 'x-sovereign-tenant',
   subject: 'x-sovereign-subject',
@@ -26,7 +24,7 @@ export interface ServedFor {
 
 const CLASSES = new Set(['public', 'internal', 'personal', 'special']);
 
-/** The headers for `s` (the caller adds the gateway credential). */
+/** The headers for `s`. */
 export function servedForHeaders(s: ServedFor): Record<string, string> {
   const h: Record<string, string> = {
     [SERVED_FOR_HEADERS.decision]: s.decisionId,

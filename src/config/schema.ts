@@ -140,11 +140,6 @@ export const ConfigSchema = z.strictObject({
       backend: z.enum(['file', 'postgres']).default('file'),
       /** Environment variable holding the PostgreSQL connection string for the postgres backend. */
       postgresUrlEnv: z.string().default('SOVEREIGN_LEDGER_POSTGRES_URL'),
-      /**
-       * Environment variable holding the token the gateway presents to a cell's append endpoint;
-       * unset, both read <dataDir>/ledger-append-token (generated on first start, mode 0600).
-       */
-      appendTokenEnv: z.string().default('SOVEREIGN_LEDGER_APPEND_TOKEN'),
     })
     .prefault({}),
   classify: z
@@ -218,6 +213,30 @@ export const ConfigSchema = z.strictObject({
   cell: z
     .strictObject({
       bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),
+    })
+    .prefault({}),
+  mesh: z
+    .strictObject({
+      /**
+       * "mtls" (default): every service-to-service channel is mutual TLS with SPIFFE X.509-SVIDs
+       * and authorization by identity. "plaintext": plain HTTP and no identity checks, for
+       * benchmarks and development only (logged as a warning by every process).
+       */
+      mode: z.enum(['mtls', 'plaintext']).default('mtls'),
+      /** SPIFFE trust domain of every workload identity (spiffe://<trustDomain>/...). */
+      trustDomain: z
+        .string()
+        .regex(/^[a-z0-9._-]{1,255}$/, 'expected a SPIFFE trust domain: lower-case letters, digits, ".", "-", "_" (e.g. "sovereign.internal")')
+        .default('sovereign.internal'),
+      /** Lifetime of a workload's X.509-SVID, in seconds; renewed at half of it. */
+      svidTtlSeconds: z.number().int().min(2).max(30 * 24 * 3600).default(3600),
+      /** Directory of the root CA, trust bundle and revocation list; default <dataDir>/mesh. */
+      dir: z.string().optional(),
+      /** An operator's own root CA: its certificate (PEM file) ... */
+      rootCertFile: z.string().optional(),
+      /** ... and its private key (PEM file, mode 0600) or the environment variable holding it. */
+      rootKeyFile: z.string().optional(),
+      rootKeyEnv: z.string().optional(),
     })
     .prefault({}),
 });

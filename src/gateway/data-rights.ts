@@ -3,10 +3,10 @@
 // subject's data keys. A region that cannot be reached gets the erasure from the outbox when it
 // is back; the answer names the regions still pending.
 import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
 import { z } from 'zod';
-import { HttpError, badRequest, bearer, firstIssue, loadToken, tokenMatches } from '../common/index.ts';
+import { HttpError, badRequest, bearer, firstIssue, tokenMatches } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import type { PendingErasure } from './outbox.ts';
 import type { Recorder } from './record.ts';
 
@@ -28,13 +28,12 @@ export interface RegionErasure {
   reason?: string;
 }
 
-async function callCell(topology: Topology, region: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<unknown> {
-  const r = topology.region(region);
-  if (!r) throw new Error(`no region ${region}`);
-  const token = loadToken(topology.ledgerAppendTokenFile(), topology.data.ledger.appendTokenEnv, true) as string;
-  const res = await request(`${r.url}${path}`, {
+/** Calls a region's cell over the mesh (mutual TLS as the gateway's identity). */
+async function callCell(mesh: Mesh, region: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  const res = await mesh.cellClient(region).request({
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    path,
+    headers: { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
@@ -54,8 +53,8 @@ async function callCell(topology: Topology, region: string, method: 'GET' | 'POS
 }
 
 /** Delivers one erasure to its region; rejects when the region cannot take it now. */
-export async function deliverErasure(topology: Topology, e: PendingErasure): Promise<RegionErasure> {
-  const out = (await callCell(topology, e.region, 'POST', '/sovereign/store/erase', { subject: e.subject, tenant: e.tenant, requested: e.requested }, ERASE_TIMEOUT_MS)) as {
+export async function deliverErasure(mesh: Mesh, e: PendingErasure): Promise<RegionErasure> {
+  const out = (await callCell(mesh, e.region, 'POST', '/sovereign/store/erase', { subject: e.subject, tenant: e.tenant, requested: e.requested }, ERASE_TIMEOUT_MS)) as {
     keys: number;
     records: number;
     ledger: string | null;
@@ -65,16 +64,16 @@ export async function deliverErasure(topology: Topology, e: PendingErasure): Pro
 }
 
 /** A region's store status as its cell reports it; null when the cell cannot be reached. */
-export async function storeStatusOf(topology: Topology, region: string): Promise<unknown> {
+export async function storeStatusOf(mesh: Mesh, region: string): Promise<unknown> {
   try {
-    return await callCell(topology, region, 'GET', '/sovereign/store/status', undefined, 2000);
+    return await callCell(mesh, region, 'GET', '/sovereign/store/status', undefined, 2000);
   } catch {
     return null;
   }
 }
 
 export interface DataRightsDeps {
-  current: () => { topology: Topology; recorder: Recorder };
+  current: () => { topology: Topology; recorder: Recorder; mesh: Mesh };
   token: string;
 }
 
@@ -91,13 +90,13 @@ export function registerDataRights(app: FastifyInstance, deps: DataRightsDeps): 
       const parsed = ExportBody.safeParse(req.body ?? {});
       if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'export'));
       const { subject, tenant, region, proofs } = parsed.data;
-      const { topology } = deps.current();
+      const { topology, mesh } = deps.current();
       if (region !== undefined && !topology.region(region)) throw new HttpError(404, 'not_found_error', `no region "${region}"; regions: ${topology.regions.map((r) => r.id).join(', ')}`);
       const regions = region !== undefined ? [region] : topology.regions.map((r) => r.id);
       const answers = await Promise.all(
         regions.map(async (id) => {
           try {
-            const out = (await callCell(topology, id, 'POST', '/sovereign/store/export', { subject, tenant: tenant ?? null, proofs }, EXPORT_TIMEOUT_MS)) as { records: unknown[]; unreadable: number };
+            const out = (await callCell(mesh, id, 'POST', '/sovereign/store/export', { subject, tenant: tenant ?? null, proofs }, EXPORT_TIMEOUT_MS)) as { records: unknown[]; unreadable: number };
             return { region: id, ok: true as const, records: out.records, unreadable: out.unreadable };
           } catch (err) {
             return { region: id, ok: false as const, error: (err as Error).message };
@@ -125,13 +124,13 @@ export function registerDataRights(app: FastifyInstance, deps: DataRightsDeps): 
       const parsed = EraseBody.safeParse(req.body ?? {});
       if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'erasure'));
       const { subject, tenant } = parsed.data;
-      const { topology, recorder } = deps.current();
+      const { topology, recorder, mesh } = deps.current();
       const requested = new Date().toISOString();
       const results = await Promise.all(
         topology.regions.map(async (r): Promise<RegionErasure> => {
           const job: PendingErasure = { kind: 'erasure', region: r.id, subject, tenant: tenant ?? null, requested };
           try {
-            return await deliverErasure(topology, job);
+            return await deliverErasure(mesh, job);
           } catch (err) {
             recorder.keep(job);
             const e = err as Error;

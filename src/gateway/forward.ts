@@ -3,10 +3,11 @@
 // candidate of the same ordered permitted list — never to a region outside it.
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
-import { SERVED_FOR_HEADERS, loadToken, servedForHeaders, sseData } from '../common/index.ts';
+import { errors as undiciErrors, type Dispatcher, type Pool } from 'undici';
+import { SERVED_FOR_HEADERS, servedForHeaders, sseData } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import { regionsUnavailable, type Attempt, type Decision } from './decision.ts';
 
 export interface ForwardRequest {
@@ -52,26 +53,21 @@ export class Forwarder {
   readonly #timeoutMs: number;
   /** In-flight requests per region, so a legal trigger with --cut can abort them. */
   readonly #inflight = new Map<string, Set<AbortController>>();
-  /** Shows a cell that the request's decision headers come from the gateway (see served-for.ts). */
-  readonly #credential: string;
 
-  constructor(topology: Topology, health: HealthMonitor) {
+  constructor(topology: Topology, health: HealthMonitor, mesh: Mesh) {
     for (const r of topology.regions) {
-      this.#pools.set(r.id, new Pool(new URL(r.url).origin, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: 2_000 }));
+      // mTLS to the region's cell, which must present its own SVID; connections pooled, sessions resumed.
+      this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: 2_000 }));
     }
     this.#health = health;
     this.#timeoutMs = topology.data.gateway.requestTimeoutMs;
-    this.#credential = loadToken(topology.ledgerAppendTokenFile(), topology.data.ledger.appendTokenEnv, true) as string;
   }
 
   async send(d: Decision, req: ForwardRequest, reply: FastifyReply): Promise<FastifyReply> {
     const deadline = AbortSignal.any([req.signal, AbortSignal.timeout(this.#timeoutMs)]);
     // What the region's store needs to keep its record of the request (src/common/served-for.ts).
     const tenant = d.tenant ?? 'anonymous';
-    const headers: Record<string, string> = {
-      ...servedForHeaders({ decisionId: d.id, tenant, subject: d.subject ?? tenant, dataClass: d.dataClass, retentionDays: d.retentionDays, receipt: null }),
-      [SERVED_FOR_HEADERS.gateway]: this.#credential,
-    };
+    const headers: Record<string, string> = servedForHeaders({ decisionId: d.id, tenant, subject: d.subject ?? tenant, dataClass: d.dataClass, retentionDays: d.retentionDays, receipt: null });
     if (req.contentType) headers['content-type'] = req.contentType;
 
     for (const region of d.candidates) {

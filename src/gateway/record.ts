@@ -2,10 +2,11 @@
 // forwarded there. The entry carries no personal data: the request body is sent only as its
 // SHA-256, which the region keys with its own secret (HMAC) before storing.
 import { createHash } from 'node:crypto';
-import { Pool } from 'undici';
-import { HttpError, loadToken } from '../common/index.ts';
+import type { Pool } from 'undici';
+import { HttpError } from '../common/index.ts';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import type { Attempt, Decision } from './decision.ts';
 import { Outbox, type OutboxItem, type PendingErasure, type PendingRecord } from './outbox.ts';
 
@@ -33,17 +34,15 @@ export class Recorder {
   readonly #pools = new Map<string, Pool>();
   readonly #topology: Topology;
   readonly #outbox: Outbox;
-  /** Presented to the cells' append endpoint (see ledger.appendTokenEnv). */
-  readonly #authorization: string;
   /** Records waiting for this turn of the event loop to end, by region. */
   readonly #queued = new Map<string, QueuedRecord[]>();
   /** Delivers an erasure kept in the outbox (set by the data subject rights service). */
   #deliverErasure: ((e: PendingErasure) => Promise<void>) | null = null;
 
-  constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger) {
+  constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger, mesh: Mesh) {
     this.#topology = topology;
-    this.#authorization = `Bearer ${loadToken(topology.ledgerAppendTokenFile(), topology.data.ledger.appendTokenEnv, true) as string}`;
-    for (const r of topology.regions) this.#pools.set(r.id, new Pool(new URL(r.url).origin, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
+    // The cells' append endpoint takes gateway identities only: the SVID is the credential.
+    for (const r of topology.regions) this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
     this.#outbox = new Outbox(outboxDir, replica, logger);
     this.#outbox.start((r) => {
       if (r.kind === 'erasure') return this.#deliverErasure ? this.#deliverErasure(r) : Promise.reject(new Error('no erasure delivery yet'));
@@ -105,7 +104,7 @@ export class Recorder {
     const res = await pool.request({
       method: 'POST',
       path: '/sovereign/ledger/append',
-      headers: { 'content-type': 'application/json', authorization: this.#authorization },
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify(single !== null ? single.record : { records: batch.map((r) => r.record) }),
       headersTimeout: 5000,
       bodyTimeout: 5000,

@@ -2,12 +2,12 @@
 // identify -> classify -> decide -> record -> forward; 451 when the law permits no region,
 // 503 when every permitted region is down.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { request as undiciRequest } from 'undici';
 import { ChatRequestSchema, HttpError, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
 import type { Classifier } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import { authenticate } from './auth.ts';
 import { jurisdictionDenied, type Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
@@ -26,6 +26,8 @@ export interface GatewayDeps {
   classifier: Classifier;
   geo: Geo;
   clientAddress: ClientAddressResolver;
+  /** This gateway's mesh identity and mTLS clients to the cells. */
+  mesh: Mesh;
 }
 
 /** The deps in force; a request takes one snapshot at its start and keeps it to the end. */
@@ -195,7 +197,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     if (path.includes('..') || path.endsWith('/append')) throw notFound('no such ledger resource');
     let res;
     try {
-      res = await undiciRequest(`${region.url}${path}${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`, { signal: AbortSignal.timeout(10_000) });
+      res = await holder.current.mesh.cellClient(region.id).request({ method: 'GET', path: `${path}${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`, signal: AbortSignal.timeout(10_000) });
     } catch (err) {
       throw new HttpError(503, 'region_unavailable', `the cell of ${region.id} cannot be reached to serve its ledger (${(err as Error).message})`);
     }

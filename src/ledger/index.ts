@@ -21,3 +21,4 @@ export { createWitness, anchored, type Witness, type WitnessOptions } from './wi
 export { formatCheckpoint, parseCheckpoint, openCheckpoint, type Checkpoint } from './checkpoint.ts';
 export { parseVkey, formatVkey } from './note.ts';
 export { readOrCreate as readOrCreateSecret } from './keys.ts';
+export { writeDurable } from './fsutil.ts';

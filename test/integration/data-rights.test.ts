@@ -10,7 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { MAIN, ROOT, callCell, startCluster, type Cluster } from '../helpers/cluster.ts';
+import { loadTopology } from '../../src/config/index.ts';
+import { spiffeId } from '../../src/mesh/index.ts';
+import { MAIN, ROOT, startCluster, type Cluster } from '../helpers/cluster.ts';
+import { meshClient } from '../helpers/mesh.ts';
 import { PG_URL, filesContaining, pgQuery, pgUnreachable } from '../store/helpers.ts';
 
 const run = promisify(execFile);
@@ -155,15 +158,21 @@ test('store, export and erasure across regions through `sovereign up`', { timeou
     assert.match(await bad.text(), /x-sovereign-subject: expected one pseudonymous subject id of 1 to 256 characters/);
   });
 
-  await t.test('a cell records only what the gateway forwarded: forged headers sent to it directly store nothing', async () => {
-    const res = await callCell(c.regions['eu-frankfurt'] as string, '/v1/chat/completions', {
+  await t.test('a cell believes what a request says of itself only from the gateway: no other identity may call its inference or store routes', async () => {
+    const other = await meshClient(c.configFile, spiffeId.cell(loadTopology(c.configFile).data.mesh.trustDomain, 'uae-dubai'));
+    t.after(() => other.close());
+    const url = c.regions['eu-frankfurt'] as string;
+    const forged = await other.fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-sovereign-decision-id': 'forged', 'x-sovereign-tenant': 'anonymous', 'x-sovereign-subject': subject, 'x-sovereign-data-class': 'public', 'x-sovereign-retention-days': '30', 'x-sovereign-gateway': 'guess' },
+      headers: { 'content-type': 'application/json', 'x-sovereign-decision-id': 'forged', 'x-sovereign-tenant': 'anonymous', 'x-sovereign-subject': subject, 'x-sovereign-data-class': 'public', 'x-sovereign-retention-days': '30' },
       body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'forged' }] }),
     });
-    assert.equal(res.status, 200);
-    const exportDirect = await callCell(c.regions['eu-frankfurt'] as string, '/sovereign/store/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject }) });
-    assert.equal(exportDirect.status, 401, 'the store answers the gateway only');
+    assert.equal(forged.status, 403);
+    for (const p of ['export', 'erase']) {
+      const res = await other.fetch(`${url}/sovereign/store/${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subject, requested: new Date().toISOString() }) });
+      assert.equal(res.status, 403, `store ${p}`);
+    }
+    await assert.rejects(fetch(`${url.replace('https:', 'http:')}/sovereign/store/status`), 'no plaintext channel to a cell');
     const out = JSON.parse((await cli(c, ['data', 'export', '--subject', subject, '--region', 'eu-frankfurt'])).stdout) as Exported;
     assert.equal(out.records.length, 3);
   });
@@ -269,9 +278,11 @@ test('postgres backend: one schema per region; a broken database fails store wri
   await pgQuery(`ALTER TABLE ${prefix}_eu_frankfurt.records RENAME TO records_broken`);
   assert.equal((await chat(c, 'DE', 'pg-subject', `${marker} two`)).status, 200, 'the inference request does not fail');
   await until('region status to show the failing store', async () => /eu-frankfurt .*store FAILING/.test((await cli(c, ['region', 'status'])).stdout));
-  const metrics = await callCell(c.regions['eu-frankfurt'] as string, '/metrics');
-  assert.match(metrics.text, /sovereign_store_write_failures_total [1-9]/);
-  assert.match(metrics.text, /sovereign_store_up 0/);
+  const gw = await meshClient(c.configFile);
+  t.after(() => gw.close());
+  const metrics = await (await gw.fetch(`${c.regions['eu-frankfurt']}/metrics`)).text();
+  assert.match(metrics, /sovereign_store_write_failures_total [1-9]/);
+  assert.match(metrics, /sovereign_store_up 0/);
   assert.match(readFileSync(path.join(c.dir, 'data', 'logs', 'eu-frankfurt.log'), 'utf8'), /store write failed/);
 
   await pgQuery(`ALTER TABLE ${prefix}_eu_frankfurt.records_broken RENAME TO records`);
