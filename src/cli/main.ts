@@ -16,6 +16,7 @@ const VERBS: Record<string, string> = {
   classify: './classify.ts',
   ledger: './ledger.ts',
   tenant: './tenant.ts',
+  data: './data.ts',
   mesh: './mesh.ts',
   report: './report.ts',
 };

@@ -17,6 +17,7 @@ import { registerAdmin, type TriggerRecord } from './admin.ts';
 import { adminToken } from './admin-token.ts';
 import { Decider } from './decide.ts';
 import { Forwarder } from './forward.ts';
+import { deliverErasure, registerDataRights, storeStatusOf } from './data-rights.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { Recorder } from './record.ts';
 import { buildGatewayServer, type DepsHolder, type GatewayDeps } from './server.ts';
@@ -97,13 +98,18 @@ async function buildDeps(topology: Topology, state: RegionState, logger: Logger,
     const h = health.get(id);
     return h ? { healthy: health.admits(id), latencyMs: h.latencyMs, inflight: h.inflight } : undefined;
   });
+  const recorder = new Recorder(topology, topology.gatewayDataDir(), replica, logger, mesh);
+  recorder.deliverErasuresWith(async (e) => {
+    const done = await deliverErasure(mesh, e);
+    logger.warn({ region: e.region, status: done.status, ledger: done.ledger ?? null }, 'pending erasure delivered');
+  });
   return {
     topology,
     policy,
     health,
     decider,
     forwarder: new Forwarder(topology, health, mesh),
-    recorder: new Recorder(topology, topology.gatewayDataDir(), replica, logger, mesh),
+    recorder,
     classifier: createClassifier({ customPatterns: topology.data.classify.patterns }),
     geo,
     clientAddress: createClientAddressResolver(topology.data.gateway.trustedProxies),
@@ -173,7 +179,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   const metrics = createGatewayMetrics();
   const app = buildGatewayServer(holder, metrics, logger);
   const admin = adminToken(opts.topology, true) as string;
-  registerAdmin(app, { current: () => holder.current, token: admin, store, recordTrigger });
+  registerAdmin(app, { current: () => holder.current, token: admin, store, recordTrigger, storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });
+  registerDataRights(app, { current: () => holder.current, token: admin });
   // The operator's console (src/console): read-only with the console token, actions with the admin token.
   registerConsole(app, { current: () => holder.current, store, metrics, tokens: { admin, viewer: consoleToken(opts.topology, true) as string } });
   metrics.healthSource = { snapshot: () => holder.current.health.snapshot() };

@@ -8,7 +8,7 @@ import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import type { Attempt, Decision } from './decision.ts';
-import { Outbox, type PendingRecord } from './outbox.ts';
+import { Outbox, type OutboxItem, type PendingErasure, type PendingRecord } from './outbox.ts';
 
 export interface Receipt {
   origin: string;
@@ -36,17 +36,37 @@ export class Recorder {
   readonly #outbox: Outbox;
   /** Records waiting for this turn of the event loop to end, by region. */
   readonly #queued = new Map<string, QueuedRecord[]>();
+  /** Delivers an erasure kept in the outbox (set by the data subject rights service). */
+  #deliverErasure: ((e: PendingErasure) => Promise<void>) | null = null;
 
   constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger, mesh: Mesh) {
     this.#topology = topology;
     // The cells' append endpoint takes gateway identities only: the SVID is the credential.
     for (const r of topology.regions) this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
     this.#outbox = new Outbox(outboxDir, replica, logger);
-    this.#outbox.start((r) => this.append(r.region, r.entry, r.body_sha256).then(() => undefined));
+    this.#outbox.start((r) => {
+      if (r.kind === 'erasure') return this.#deliverErasure ? this.#deliverErasure(r) : Promise.reject(new Error('no erasure delivery yet'));
+      return this.append(r.region, r.entry, r.body_sha256).then(() => undefined);
+    });
   }
 
   get pending(): number {
     return this.#outbox.size;
+  }
+
+  /** How erasures kept in the outbox are delivered when their region is back. */
+  deliverErasuresWith(fn: (e: PendingErasure) => Promise<void>): void {
+    this.#deliverErasure = fn;
+  }
+
+  /** Keeps an item in the outbox until its region takes it. */
+  keep(item: OutboxItem): void {
+    this.#outbox.add(item);
+  }
+
+  /** Erasures waiting for their region. */
+  pendingErasures(): PendingErasure[] {
+    return this.#outbox.items().filter((i): i is PendingErasure => i.kind === 'erasure');
   }
 
   /**
@@ -164,6 +184,8 @@ export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: str
     policy_ids: policyIds,
     model: d.model,
     model_digest: null,
+    // Where the request goes, the ledger says how long its input and output are kept there.
+    ...(region !== null ? { retention_days: d.retentionDays } : {}),
   };
 }
 

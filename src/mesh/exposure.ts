@@ -50,6 +50,10 @@ export const CELL_ROUTES: readonly RouteRule[] = [
   { method: 'GET', url: '/sovereign/ledger/:region/checkpoint-at/:size', allow: G, what: 'archived checkpoints, for compliance reports (public through the gateway)' },
   { method: 'GET', url: '/sovereign/ledger/:region/*', allow: G, what: 'ledger tiles and checkpoint (public through the gateway)' },
   { method: 'POST', url: '/sovereign/witness/add-checkpoint', allow: ['cell-other-jurisdiction'], what: 'witness cosigning (C2SP tlog-witness)' },
+  { method: 'GET', url: '/sovereign/store/status', allow: G, what: 'region store status' },
+  { method: 'POST', url: '/sovereign/store/export', allow: G, what: "a data subject's records (export)" },
+  { method: 'POST', url: '/sovereign/store/erase', allow: G, what: "a data subject's erasure" },
+  { method: 'GET', url: '/metrics', allow: G, what: 'cell metrics (Prometheus)' },
 ];
 
 export const EXPOSURE: readonly ExposureRow[] = [
