@@ -166,6 +166,50 @@ export const ConfigSchema = z.strictObject({
       cluster: z.string().min(1).default('sovereign'),
     })
     .prefault({}),
+  store: z
+    .strictObject({
+      /**
+       * Each region keeps the inputs and outputs of the requests it served, encrypted, in its
+       * own data directory ("sqlite": a file database) or in PostgreSQL ("postgres": one schema
+       * per region). `enabled: false` keeps nothing (and the ledger says 0 days).
+       */
+      enabled: z.boolean().default(true),
+      backend: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      /** Environment variable holding the PostgreSQL connection string for the postgres backend. */
+      postgresUrlEnv: z.string().default('SOVEREIGN_STORE_POSTGRES_URL'),
+      /** Each region's schema is "<schemaPrefix>_<region id with - as _>". */
+      schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'expected a lower-case SQL identifier prefix such as "sovereign_store"').default('sovereign_store'),
+      /**
+       * The region's key-encryption key (32 bytes, base64 or hex), from the environment variable
+       * "<kekEnv>_<REGION_ID>" (e.g. SOVEREIGN_STORE_KEK_EU_FRANKFURT) when set, else from kekFile
+       * ("{region}" is replaced by the region id) when set, else from <region data dir>/keys/store-kek.key
+       * (generated on first start, mode 0600).
+       */
+      kekEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('SOVEREIGN_STORE_KEK'),
+      kekFile: z.string().min(1).optional(),
+      /** Days a record is kept, by tenant and data class: the first matching rule wins, else `days`. 0 = nothing stored. */
+      retention: z
+        .strictObject({
+          days: z.number().int().min(0).max(36_500).default(30),
+          rules: z
+            .array(
+              z.strictObject({
+                tenant: z.string().min(1).optional(),
+                dataClass: z.enum(['public', 'internal', 'personal', 'special']).optional(),
+                days: z.number().int().min(0).max(36_500),
+              }),
+            )
+            .default([]),
+        })
+        .prefault({}),
+      /** How often the sweeper removes expired and erased records (ms). */
+      sweepIntervalMs: z.number().int().min(100).default(60_000),
+      /** Records are written in batches this often after the responses (ms). */
+      flushIntervalMs: z.number().int().min(1).max(10_000).default(20),
+      /** Records waiting for a write, at most; beyond it new records are dropped (and counted). */
+      maxQueued: z.number().int().min(1).default(50_000),
+    })
+    .prefault({}),
   cell: z
     .strictObject({
       bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),

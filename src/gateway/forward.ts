@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { errors as undiciErrors, type Dispatcher, type Pool } from 'undici';
-import { sseData } from '../common/index.ts';
+import { SERVED_FOR_HEADERS, servedForHeaders, sseData } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
@@ -65,9 +65,10 @@ export class Forwarder {
 
   async send(d: Decision, req: ForwardRequest, reply: FastifyReply): Promise<FastifyReply> {
     const deadline = AbortSignal.any([req.signal, AbortSignal.timeout(this.#timeoutMs)]);
-    const headers: Record<string, string> = { 'x-sovereign-decision-id': d.id };
+    // What the region's store needs to keep its record of the request (src/common/served-for.ts).
+    const tenant = d.tenant ?? 'anonymous';
+    const headers: Record<string, string> = servedForHeaders({ decisionId: d.id, tenant, subject: d.subject ?? tenant, dataClass: d.dataClass, retentionDays: d.retentionDays, receipt: null });
     if (req.contentType) headers['content-type'] = req.contentType;
-    if (d.tenant) headers['x-sovereign-tenant'] = d.tenant;
 
     for (const region of d.candidates) {
       const pool = this.#pools.get(region);
@@ -88,6 +89,7 @@ export class Forwarder {
         this.#health.recordFailure(region, `ledger: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
         continue;
       }
+      headers[SERVED_FOR_HEADERS.ledger] = receipt;
       // A legal trigger may have landed while the entry was being recorded.
       if (!req.permitted(region)) {
         d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
