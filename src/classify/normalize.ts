@@ -1,0 +1,362 @@
+// Normalisation before scanning, so that a value written the way people (and evaders) write it is
+// scanned in the form the detectors know. One left-to-right pass; every step reads a bounded
+// number of characters ahead, so the cost stays linear in the input.
+//
+//  - Unicode compatibility decomposition (NFKD) per code point, then nonspacing marks removed:
+//    full-width letters and digits, ligatures and presentation forms become their plain letters,
+//    and accents are folded ("Müller" is scanned as "Muller", Arabic vowel marks disappear).
+//    Hangul syllables are kept whole.
+//  - Format and zero-width characters (Unicode Cf: ZWSP, ZWJ, soft hyphen, bidi controls, BOM),
+//    variation selectors and the Arabic tatweel are removed.
+//  - Decimal digits of every script (Unicode Nd: Arabic-Indic, Devanagari, full-width…) become
+//    ASCII digits; every space separator becomes " " and every dash "-".
+//  - Cyrillic and Greek letters that look like Latin ones (homoglyphs) become the Latin letter
+//    when they touch an ASCII letter or digit, i.e. inside an identifier ("DE89 37О4…").
+//  - ß, æ, œ, ø, ł, đ, þ are spelled out (ss, ae, oe, o, l, d, th).
+//  - Percent-encoding (%40, %E2%80%8B…) is decoded; "[at]", "(at)", "{at}" and "[dot]", "(dot)"
+//    between e-mail characters become "@" and ".".
+//  - A run of 16 or more base64 characters that decodes to UTF-8 text has its decoded text
+//    appended (after a line break) and scanned too; what is found there is reported on the run.
+//
+// Offsets: the scanner reads the normalised text; `originSpan` maps its spans back, so every
+// reported offset refers to the text the caller passed in (UTF-16 code units).
+
+import { Buffer } from 'node:buffer';
+
+export interface Normalized {
+  /** The text the scanner reads. */
+  readonly text: string;
+  /** Maps a span of `text` to a span of the original; undefined when text is the original. */
+  readonly startOf?: Int32Array;
+  readonly endOf?: Int32Array;
+}
+
+const MIN_BASE64 = 16;
+const MAX_BASE64 = 1 << 20;
+
+const B64 = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 65; c <= 90; c++) t[c] = 1;
+  for (let c = 97; c <= 122; c++) t[c] = 1;
+  for (let c = 48; c <= 57; c++) t[c] = 1;
+  t[43] = 1; // +
+  t[47] = 1; // /
+  t[45] = 1; // - (URL-safe)
+  t[95] = 1; // _ (URL-safe)
+  t[61] = 2; // = padding, only at the end
+  return t;
+})();
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  if (l >= 97 && l <= 102) return l - 87;
+  return -1;
+}
+
+/** Whether the text needs the slow path: anything non-ASCII, %XX, [at]-style or a long base64-ish run. */
+function needsWork(text: string): boolean {
+  let run = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) return true;
+    if ((B64[c] ?? 0) !== 0) {
+      if (++run >= MIN_BASE64) return true;
+      continue;
+    }
+    run = 0;
+    if (c === 37 && hexVal(text.charCodeAt(i + 1)) >= 0 && hexVal(text.charCodeAt(i + 2)) >= 0) return true;
+    if ((c === 91 || c === 40 || c === 123) && atToken(text, i) !== 0) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-code-point folding, computed once per code point and cached.
+
+const ND = /^\p{Nd}$/u;
+const ZS = /^\p{Zs}$/u;
+const PD = /^\p{Pd}$/u;
+const DROP = /^[\p{Cf}\p{Mn}\p{Me}\u0640\u034f\ufe00-\ufe0f\u180b-\u180f]$/u;
+const SPELLED: Readonly<Record<string, string>> = {
+  ß: 'ss', ẞ: 'SS', æ: 'ae', Æ: 'AE', œ: 'oe', Œ: 'OE', ø: 'o', Ø: 'O', ł: 'l', Ł: 'L', đ: 'd', Đ: 'D',
+  þ: 'th', Þ: 'Th', ı: 'i', '\u2212': '-', '\u00a0': ' ', '\u066b': '.', '\u066c': ',',
+};
+
+/** Latin homoglyphs of Cyrillic and Greek letters. */
+const HOMOGLYPHS: ReadonlyMap<number, number> = new Map(
+  [
+    ['А', 'A'], ['В', 'B'], ['Е', 'E'], ['К', 'K'], ['М', 'M'], ['Н', 'H'], ['О', 'O'], ['Р', 'P'], ['С', 'C'],
+    ['Т', 'T'], ['Х', 'X'], ['У', 'Y'], ['І', 'I'], ['Ј', 'J'], ['Ѕ', 'S'], ['а', 'a'], ['е', 'e'], ['о', 'o'],
+    ['р', 'p'], ['с', 'c'], ['х', 'x'], ['у', 'y'], ['і', 'i'], ['ј', 'j'], ['ѕ', 's'], ['Α', 'A'], ['Β', 'B'],
+    ['Ε', 'E'], ['Ζ', 'Z'], ['Η', 'H'], ['Ι', 'I'], ['Κ', 'K'], ['Μ', 'M'], ['Ν', 'N'], ['Ο', 'O'], ['Ρ', 'P'],
+    ['Τ', 'T'], ['Υ', 'Y'], ['Χ', 'X'], ['ο', 'o'], ['ν', 'v'],
+  ].map(([a, b]) => [(a ?? '').charCodeAt(0), (b ?? '').charCodeAt(0)]),
+);
+
+const foldCache = new Map<number, string>();
+
+function foldChar(ch: string): string {
+  const sp = SPELLED[ch];
+  if (sp !== undefined) return sp;
+  if (DROP.test(ch)) return '';
+  if (ND.test(ch)) return String.fromCharCode(48 + digitValue(ch.codePointAt(0) ?? 0));
+  if (ZS.test(ch)) return ' ';
+  if (PD.test(ch)) return '-';
+  return ch;
+}
+
+/** Nd code points come in contiguous runs of ten from a zero (UAX #44, Numeric_Type=Decimal). */
+function digitValue(cp: number): number {
+  let z = cp;
+  while (z > 0 && ND.test(String.fromCodePoint(z - 1)) && cp - z < 60) z--;
+  return (cp - z) % 10;
+}
+
+export function foldCodePoint(cp: number): string {
+  const hit = foldCache.get(cp);
+  if (hit !== undefined) return hit;
+  let out: string;
+  if (cp >= 0xac00 && cp <= 0xd7a3) out = String.fromCodePoint(cp); // Hangul syllables stay whole
+  else {
+    const base = String.fromCodePoint(cp);
+    const spelled = SPELLED[base];
+    if (spelled !== undefined) out = spelled;
+    else if (DROP.test(base)) out = '';
+    else {
+      out = '';
+      for (const part of base.normalize('NFKD')) out += foldChar(part);
+    }
+  }
+  if (foldCache.size < 65536) foldCache.set(cp, out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** At i an "[at]" / "(at)" / "{at}" (→ 64) or "[dot]"-style token (→ 46), else 0. */
+function atToken(text: string, i: number): number {
+  const open = text.charCodeAt(i);
+  const close = open === 91 ? 93 : open === 40 ? 41 : 125;
+  let p = i + 1;
+  while (text.charCodeAt(p) === 32 && p - i < 3) p++;
+  const a = text.charCodeAt(p) | 0x20;
+  let out = 0;
+  if (a === 97 && (text.charCodeAt(p + 1) | 0x20) === 116) {
+    out = 64;
+    p += 2;
+  } else if (a === 100 && (text.charCodeAt(p + 1) | 0x20) === 111 && (text.charCodeAt(p + 2) | 0x20) === 116) {
+    out = 46;
+    p += 3;
+  } else return 0;
+  while (text.charCodeAt(p) === 32 && p - i < 8) p++;
+  return text.charCodeAt(p) === close ? out : 0;
+}
+
+function atTokenEnd(text: string, i: number): number {
+  const open = text.charCodeAt(i);
+  const close = open === 91 ? 93 : open === 40 ? 41 : 125;
+  return text.indexOf(String.fromCharCode(close), i) + 1;
+}
+
+function isLocalChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c === 46 || c === 95 || c === 45 || c === 43;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 text a base64 run encodes, when it is printable text; else undefined. */
+function decodeBase64Text(run: string): string | undefined {
+  if (run.length > MAX_BASE64) return undefined;
+  const body = run.replace(/=+$/, '');
+  if (body.includes('=')) return undefined;
+  if (body.length % 4 === 1) return undefined;
+  // a plausible encoding mixes cases or digits; a long plain word does not
+  let lower = false;
+  let upper = false;
+  let digit = false;
+  for (let k = 0; k < body.length; k++) {
+    const c = body.charCodeAt(k);
+    if (c >= 97 && c <= 122) lower = true;
+    else if (c >= 65 && c <= 90) upper = true;
+    else if (c >= 48 && c <= 57) digit = true;
+  }
+  if (!(lower && (upper || digit))) return undefined;
+  let decoded: string;
+  try {
+    decoded = utf8.decode(Buffer.from(body.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+  } catch {
+    return undefined;
+  }
+  if (decoded.length < 4) return undefined;
+  let letters = 0;
+  for (let k = 0; k < decoded.length; k++) {
+    const c = decoded.charCodeAt(k);
+    if (c < 32 && c !== 9 && c !== 10 && c !== 13) return undefined;
+    if (c === 0xfffd) return undefined;
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c >= 0xc0) letters++;
+  }
+  return letters * 3 >= decoded.length ? decoded : undefined;
+}
+
+class Builder {
+  out: Uint16Array;
+  starts: Int32Array;
+  ends: Int32Array;
+  n = 0;
+  constructor(cap: number) {
+    this.out = new Uint16Array(cap);
+    this.starts = new Int32Array(cap);
+    this.ends = new Int32Array(cap);
+  }
+  push(c: number, from: number, to: number): void {
+    if (this.n === this.out.length) {
+      const cap = 2 * this.out.length + 16;
+      const o = new Uint16Array(cap);
+      o.set(this.out);
+      const s = new Int32Array(cap);
+      s.set(this.starts);
+      const e = new Int32Array(cap);
+      e.set(this.ends);
+      this.out = o;
+      this.starts = s;
+      this.ends = e;
+    }
+    this.out[this.n] = c;
+    this.starts[this.n] = from;
+    this.ends[this.n] = to;
+    this.n++;
+  }
+  last(): number {
+    return this.n > 0 ? (this.out[this.n - 1] ?? 0) : 0;
+  }
+}
+
+/**
+ * Normalises `text` into `b`. Characters are attributed to [from, to) of the original: their own
+ * position, or `span` (a base64 run) for decoded text.
+ */
+function normalizeInto(text: string, b: Builder, span: [number, number] | undefined, decoded: [number, number, string][] | undefined): void {
+  const n = text.length;
+  const at = (from: number, to: number): [number, number] => (span === undefined ? [from, to] : span);
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c < 128) {
+      if (c === 37 && hexVal(text.charCodeAt(i + 1)) >= 0 && hexVal(text.charCodeAt(i + 2)) >= 0) {
+        // a run of %XX triplets: decode as UTF-8 bytes (invalid sequences are kept as written)
+        const bytes: number[] = [];
+        let p = i;
+        while (text.charCodeAt(p) === 37 && hexVal(text.charCodeAt(p + 1)) >= 0 && hexVal(text.charCodeAt(p + 2)) >= 0 && bytes.length < 64) {
+          bytes.push(hexVal(text.charCodeAt(p + 1)) * 16 + hexVal(text.charCodeAt(p + 2)));
+          p += 3;
+        }
+        let s: string | undefined;
+        try {
+          s = utf8.decode(Uint8Array.from(bytes));
+        } catch {
+          s = undefined;
+        }
+        if (s !== undefined) {
+          const [f, t] = at(i, p);
+          for (const part of s) {
+            const cp = part.codePointAt(0) ?? 0;
+            const folded = cp < 128 ? part : foldCodePoint(cp);
+            for (let k = 0; k < folded.length; k++) b.push(folded.charCodeAt(k), f, t);
+          }
+          i = p;
+          continue;
+        }
+      } else if ((c === 91 || c === 40 || c === 123) && isLocalChar(lastNonSpace(b))) {
+        const tok = atToken(text, i);
+        if (tok !== 0) {
+          const e = atTokenEnd(text, i);
+          let q = e;
+          while (text.charCodeAt(q) === 32 && q - e < 2) q++;
+          const next = text.charCodeAt(q);
+          if ((next >= 48 && next <= 57) || ((next | 0x20) >= 97 && (next | 0x20) <= 122)) {
+            while (b.n > 0 && b.last() === 32) b.n--; // "jane [at] example": the spaces go too
+            const [f, t] = at(i, e);
+            b.push(tok, f, t);
+            i = q;
+            continue;
+          }
+        }
+      } else if (decoded !== undefined && (B64[c] ?? 0) === 1 && (i === 0 || (B64[text.charCodeAt(i - 1)] ?? 0) === 0)) {
+        let p = i;
+        while (p < n && (B64[text.charCodeAt(p)] ?? 0) === 1) p++;
+        while (p < n && text.charCodeAt(p) === 61 && p - i < MAX_BASE64) p++;
+        if (p - i >= MIN_BASE64) {
+          const s = decodeBase64Text(text.slice(i, p));
+          if (s !== undefined) decoded.push([i, p, s]);
+        }
+        // the run itself is scanned as written
+        for (let k = i; k < p; k++) {
+          const [f, t] = at(k, k + 1);
+          b.push(text.charCodeAt(k), f, t);
+        }
+        i = p;
+        continue;
+      }
+      const [f, t] = at(i, i + 1);
+      b.push(c, f, t);
+      i++;
+      continue;
+    }
+    let cp = c;
+    let w = 1;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        w = 2;
+      }
+    }
+    const folded = foldCodePoint(cp);
+    const [f, t] = at(i, i + w);
+    if (folded.length === 1) {
+      let o = folded.charCodeAt(0);
+      const h = HOMOGLYPHS.get(o);
+      if (h !== undefined && (isAsciiAlnum(b.last()) || isAsciiAlnum(text.charCodeAt(i + w)))) o = h;
+      b.push(o, f, t);
+    } else {
+      for (let k = 0; k < folded.length; k++) b.push(folded.charCodeAt(k), f, t);
+    }
+    i += w;
+  }
+}
+
+function lastNonSpace(b: Builder): number {
+  let k = b.n - 1;
+  while (k >= 0 && b.out[k] === 32 && b.n - k < 3) k--;
+  return k >= 0 ? (b.out[k] ?? 0) : 0;
+}
+
+function isAsciiAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 122);
+}
+
+/** Normalises text for scanning (see the top of this file); linear in its length. */
+export function normalize(text: string): Normalized {
+  if (!needsWork(text)) return { text };
+  const b = new Builder(text.length + 16);
+  const decoded: [number, number, string][] = [];
+  normalizeInto(text, b, undefined, decoded);
+  for (const [from, to, s] of decoded) {
+    b.push(10, from, to);
+    normalizeInto(s, b, [from, to], undefined);
+  }
+  const out = Buffer.from(b.out.buffer, b.out.byteOffset, 2 * b.n).toString('utf16le');
+  return { text: out, startOf: b.starts.subarray(0, b.n), endOf: b.ends.subarray(0, b.n) };
+}
+
+/** Maps a span of the normalised text back to the original. */
+export function originSpan(nz: Normalized, start: number, end: number): [number, number] {
+  if (nz.startOf === undefined || nz.endOf === undefined) return [start, end];
+  let s = nz.startOf[start] ?? 0;
+  let e = nz.endOf[end - 1] ?? s + 1;
+  // a span that ends inside a decoded base64 run covers the whole run
+  if (e < s) [s, e] = [e, s];
+  return [s, Math.max(e, s + 1)];
+}
