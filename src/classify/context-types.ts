@@ -95,6 +95,7 @@ export function address(sc: Scan, s: number, e: number, before: boolean): number
     if (hm !== null) {
       end += hm[0].length;
       start = before ? s : nameStartBefore(text, s);
+      if (start === s && !before) return -1; // "Ring 212": a street needs its name
     }
   }
   if (start < 0) return -1;

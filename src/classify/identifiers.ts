@@ -85,9 +85,12 @@ export function iban(sc: Scan, s: number): number {
   let count = 0;
   let sep = 0;
   let chars = '';
+  let cases = 0; // 1: upper-case letters seen, 2: lower-case letters seen
   while (count < len) {
     const c = ch(text, p);
     if (isDigit(c) || (c < 128 && (cls(c) & (UPPER | LOWER)) !== 0)) {
+      if (c >= 97) cases |= 2;
+      else if (c >= 65) cases |= 1;
       chars += String.fromCharCode(c >= 97 ? c - 32 : c);
       count++;
       p++;
@@ -114,8 +117,8 @@ export function iban(sc: Scan, s: number): number {
     }
   }
   if (isWord(ch(text, p))) return -1;
-  // lower case only when the whole IBAN is lower case (a mixed-case run is a word, not an IBAN)
-  if (!ibanValid(chars)) return -1;
+  // all upper or all lower case: "LV80 bANK…" is not how anyone writes an IBAN
+  if (cases === 3 || !ibanValid(chars)) return -1;
   sc.emit(K_IBAN, s, p);
   return p;
 }

@@ -316,7 +316,7 @@ export const PASSPORT_CUES: readonly string[] = [
 export const STREETS_AFTER: readonly string[] = [
   'street', 'st', 'road', 'rd', 'avenue', 'ave', 'lane', 'ln', 'drive', 'boulevard', 'blvd', 'court', 'ct',
   'place', 'way', 'close', 'crescent', 'terrace', 'square', 'parkway', 'highway', 'hwy', 'strasse', 'str',
-  'weg', 'platz', 'allee', 'gasse', 'ring', 'damm',
+  'weg', 'platz', 'allee', 'gasse', 'damm',
 ];
 
 /** Street types written before the name ("rue de la Paix", "Calle Mayor", "Jalan Ampang", "Via Roma"). */

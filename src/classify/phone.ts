@@ -30,6 +30,22 @@ function looksLikeDate(digits: string, seps: string): boolean {
   return /^[-./]{2}$/.test(seps) && (seps[0] === seps[1]);
 }
 
+/** Four upper-case letters or digits with at least one letter, at a. */
+function isIdGroup(text: string, a: number): boolean {
+  let letters = 0;
+  for (let k = a; k < a + 4; k++) {
+    const c = ch(text, k);
+    if (c >= 65 && c <= 90) letters++;
+    else if (!isDigit(c)) return false;
+  }
+  return letters > 0;
+}
+
+function sameSeparators(seps: string): boolean {
+  for (let k = 1; k < seps.length; k++) if (seps[k] !== seps[0]) return false;
+  return true;
+}
+
 /**
  * Tries a phone number at s (a digit, '+' or '('). Emits PHONE and returns its end, or -1.
  */
@@ -39,6 +55,8 @@ export function phone(sc: Scan, s: number): number {
   if (isWord(prev) || prev === 43) return -1;
   // inside a longer run of digit groups ("1 85 05 78…", "12.345-…"): not the start of a number
   if ((prev === 32 || prev === 45 || prev === 46 || prev === 47 || prev === 44) && isDigit(ch(text, s - 2))) return -1;
+  // after a group of an IBAN or other identifier ("GB82 WEST 1234…")
+  if (prev === 32 && isIdGroup(text, s - 5) && !isWord(ch(text, s - 6))) return -1;
   let p = s;
   const plus = ch(text, p) === 43;
   if (plus) p++;
@@ -91,20 +109,30 @@ export function phone(sc: Scan, s: number): number {
     if (m !== null) extEnd = q + m[0].length;
   }
   if (looksLikeDate(digits, seps) || (seps === '' && !plus && !paren && digits.length === 8 && /^(19|20)\d{6}$/.test(digits))) return -1;
+  // 784-YYYY-NNNNNNN-C is the shape of an Emirates ID (an invalid one when it got here)
+  if (digits.startsWith('784') && digits.length === 15 && groups === 4) return -1;
   const intl = plus || digits.startsWith('00');
+  // Numbers in a numbering plan (isValid) are phone numbers. Test data and fiction use ranges
+  // reserved for them (555-01xx, 07700 900xxx) that no plan assigns: a number of a possible
+  // length counts too when its shape is unmistakable (a country code, brackets, three or more
+  // groups, an extension, or a cue word such as "tel").
   let valid = false;
   if (intl) {
     const n = parsePhoneNumberFromString(`+${plus ? digits : digits.slice(2)}`);
-    valid = n !== undefined && n.isValid();
+    valid = n !== undefined && (n.isValid() || n.isPossible());
   } else {
+    const cue = contextBefore(text, s, 32, PHONE_CUES);
+    const strong = paren || extEnd > 0 || cue;
+    // dotted groups are versions and section numbers unless shaped like 212.555.0147 or cued
+    if (seps.includes('.') && !cue && !/^\d{3}\.\d{3}\.\d{4}$/.test(window(text, s, end))) return -1;
     // A national number needs some sign that it is one: a trunk 0, brackets, grouping, an
     // extension or a cue word before it. A bare run of digits is an order number.
-    const evidence = digits.charCodeAt(0) === 48 || paren || groups >= 3 || (groups >= 2 && digits.length >= 9) || extEnd > 0 || contextBefore(text, s, 32, PHONE_CUES);
+    const evidence = strong || digits.charCodeAt(0) === 48 || (groups >= 3 && sameSeparators(seps)) || (groups >= 2 && digits.length >= 9);
     if (!evidence) return -1;
     const national = window(text, s, end);
     for (const r of sc.phoneRegions as readonly CountryCode[]) {
       const n = parsePhoneNumberFromString(national, r);
-      if (n !== undefined && n.isValid()) {
+      if (n !== undefined && (n.isValid() || (strong && n.isPossible()))) {
         valid = true;
         break;
       }

@@ -30,7 +30,7 @@ describe('vocabulary', () => {
     }
   });
   test('detection types and special categories', () => {
-    assert.equal(DETECTION_TYPES.length, 19);
+    assert.equal(DETECTION_TYPES.length, 29);
     assert.deepEqual([...SPECIAL_CATEGORIES].sort(), ['BIOMETRIC', 'ETHNICITY', 'GENETIC', 'HEALTH', 'POLITICAL', 'RELIGION', 'SEXUAL_ORIENTATION', 'TRADE_UNION']);
   });
 });
