@@ -6,8 +6,8 @@
 import { RE2JS } from 're2js';
 import { extractSegments } from './extract.ts';
 import { K_UNINSPECTABLE, isSpecialKind, kindType } from './kinds.ts';
-import { normalize, originSpan, type Normalized } from './normalize.ts';
-import { resolveOverlaps } from './overlaps.ts';
+import { needsNormalizing, normalize, originSpan, type Normalized } from './normalize.ts';
+import { resolveOverlaps, type RawDetections } from './overlaps.ts';
 import { DEFAULT_PHONE_REGIONS } from './phone.ts';
 import { Scanner } from './scanner.ts';
 import { uninspectable } from './uninspectable.ts';
@@ -146,8 +146,21 @@ class DefaultClassifier implements Classifier {
   }
 
   private classify(text: string, uninspectableClass: UninspectableClass): Classification {
-    const nz = normalize(text);
-    const raw = this.scanner.scan(nz.text);
+    // Most text is plain ASCII: scan it as it is, and normalise only when it has something to
+    // normalise (non-ASCII, %XX, [at]) or the scan saw a word that may be base64.
+    let nz: Normalized = { text };
+    let raw: RawDetections;
+    if (needsNormalizing(text)) {
+      nz = normalize(text);
+      raw = this.scanner.scan(nz.text);
+    } else {
+      raw = this.scanner.scan(text);
+      if (this.scanner.sawEncoded) {
+        nz = normalize(text);
+        if (nz.startOf !== undefined && nz.text.length !== text.length) raw = this.scanner.scan(nz.text);
+        else nz = { text };
+      }
+    }
     uninspectable(text, raw as Scanner);
     const resolved = resolveOverlaps(raw);
     let cls: DataClass = 'public';

@@ -54,22 +54,17 @@ function hexVal(c: number): number {
   return -1;
 }
 
-/** Whether the text needs the slow path: anything non-ASCII, %XX, [at]-style or a long base64-ish run. */
-function needsWork(text: string): boolean {
-  let run = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 128) return true;
-    if ((B64[c] ?? 0) !== 0) {
-      if (++run >= MIN_BASE64) return true;
-      continue;
-    }
-    run = 0;
-    if (c === 37 && hexVal(text.charCodeAt(i + 1)) >= 0 && hexVal(text.charCodeAt(i + 2)) >= 0) return true;
-    if ((c === 91 || c === 40 || c === 123) && atToken(text, i) !== 0) return true;
-  }
-  return false;
+/**
+ * Whether the text needs the slow path for anything but base64: a non-ASCII character, %XX or an
+ * [at]-style token. One regular expression (irregexp compiles it to native code; each
+ * alternative reads at most a few characters per position). Base64 runs are noticed by the
+ * scanner instead (a long word mixing cases or digits), which costs nothing on prose.
+ */
+const NEEDS_WORK = /[^\x00-\x7f]|%[0-9A-Fa-f]{2}|[[({] ?(?:[Aa][Tt]|[Dd][Oo][Tt])/;
+
+/** Whether normalize(text) would differ from text, base64 aside. */
+export function needsNormalizing(text: string): boolean {
+  return NEEDS_WORK.test(text);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,7 +334,6 @@ function isAsciiAlnum(c: number): boolean {
 
 /** Normalises text for scanning (see the top of this file); linear in its length. */
 export function normalize(text: string): Normalized {
-  if (!needsWork(text)) return { text };
   const b = new Builder(text.length + 16);
   const decoded: [number, number, string][] = [];
   normalizeInto(text, b, undefined, decoded);

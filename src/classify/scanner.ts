@@ -8,7 +8,7 @@
 //   person.ts (names) · context-types.ts (date of birth, passport, address) · wide.ts (Arabic,
 //   Chinese) · overlaps.ts (overlap resolution) · kinds.ts (kinds and their priority)
 
-import { CLS, DIGIT, HEX, WORD, ch, cls, codeUnits, isDigit, isUpper, isWord, nonAsciiWord } from './chars.ts';
+import { CLS, DIGIT, HEX, LOWER, UPPER, WORD, ch, cls, codeUnits, isDigit, isUpper, isWord, nonAsciiWord } from './chars.ts';
 import { compoundStreet } from './context-types.ts';
 import { alnumId, wordId } from './identifiers.ts';
 import { email, ipv6 } from './network.ts';
@@ -33,8 +33,10 @@ export class Scanner implements Scan, RawDetections {
   starts: Int32Array = new Int32Array(64);
   ends: Int32Array = new Int32Array(64);
   count = 0;
-  /** Characters the main loop visited (each index at most once): the linear-time tests count it. */
+  /** Main-loop steps of the last scan (each index at most once): the linear-time tests count them. */
   visited = 0;
+  /** Whether the last scan saw a word that may be base64 (long, mixing cases or digits). */
+  sawEncoded = false;
 
   constructor(phoneRegions: readonly string[]) {
     this.phoneRegions = phoneRegions;
@@ -44,6 +46,7 @@ export class Scanner implements Scan, RawDetections {
   scan(text: string): RawDetections {
     this.text = text;
     this.count = 0;
+    this.sawEncoded = false;
     const n = text.length;
     const u = codeUnits(text);
     let i = 0;
@@ -111,6 +114,8 @@ export class Scanner implements Scan, RawDetections {
             j++;
           }
         }
+        if (j - s >= 12 && (seen & (UPPER | LOWER)) !== 0 && (seen & (UPPER | LOWER | DIGIT)) !== (seen & (UPPER | LOWER))) this.sawEncoded = true;
+        else if (j - s >= 12 && (seen & (UPPER | LOWER)) === (UPPER | LOWER)) this.sawEncoded = true;
         // Identifiers (numbers, IBAN, NINO, NRIC/FIN, IPv6, national IDs) need a digit at the start,
         // a digit inside the word, a two-character word ("AB 12 34 56 C") or a short hex word before ':'.
         if ((k & DIGIT) !== 0 || (seen & DIGIT) !== 0 || j - s === 2 || ((k & HEX) !== 0 && j - s <= 4)) {
