@@ -22,6 +22,7 @@
 // reported offset refers to the text the caller passed in (UTF-16 code units).
 
 import { Buffer } from 'node:buffer';
+import { work } from './chars.ts';
 
 export interface Normalized {
   /** The text the scanner reads. */
@@ -334,6 +335,7 @@ function isAsciiAlnum(c: number): boolean {
 
 /** Normalises text for scanning (see the top of this file); linear in its length. */
 export function normalize(text: string): Normalized {
+  work.reads += text.length;
   const b = new Builder(text.length + 16);
   const decoded: [number, number, string][] = [];
   normalizeInto(text, b, undefined, decoded);

@@ -8,7 +8,7 @@
 //   person.ts (names) · context-types.ts (date of birth, passport, address) · wide.ts (Arabic,
 //   Chinese) · overlaps.ts (overlap resolution) · kinds.ts (kinds and their priority)
 
-import { CLS, DIGIT, HEX, LOWER, UPPER, WORD, ch, cls, codeUnits, isDigit, isUpper, isWord, nonAsciiWord } from './chars.ts';
+import { CLS, DIGIT, HEX, LOWER, UPPER, WORD, ch, cls, codeUnits, isDigit, isUpper, isWord, nonAsciiWord, work } from './chars.ts';
 import { compoundStreet } from './context-types.ts';
 import { alnumId, wordId } from './identifiers.ts';
 import { email, ipv6 } from './network.ts';
@@ -155,6 +155,7 @@ export class Scanner implements Scan, RawDetections {
     } finally {
       this.text = '';
       this.visited = steps;
+      work.reads += steps;
     }
     return this;
   }

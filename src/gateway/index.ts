@@ -102,7 +102,7 @@ async function buildDeps(topology: Topology, state: RegionState, logger: Logger,
     decider,
     forwarder: new Forwarder(topology, health),
     recorder: new Recorder(topology, topology.gatewayDataDir(), replica, logger),
-    classifier: createClassifier({ customPatterns: topology.data.classify.patterns }),
+    classifier: createClassifier({ customPatterns: topology.data.classify.patterns, uninspectable: topology.data.classify.uninspectable }),
     geo,
     clientAddress: createClientAddressResolver(topology.data.gateway.trustedProxies),
   };
