@@ -2,7 +2,7 @@
 // German identity card, Italian codice fiscale. Each is checked by its check digit or letter.
 
 import { IBAN_LENGTHS, deIdCardValid, dniLetterValid, ibanValid, itFiscalCodeValid, sgNricValid } from './checksums.ts';
-import { LOWER, UPPER, ch, cls, isDigit, isLetter, isUpper, isWord } from './chars.ts';
+import { LOWER, UPPER, ch, cls, isDigit, isLetter, isWord } from './chars.ts';
 import { contextBefore } from './context.ts';
 import { K_DE_ID, K_ES_DNI, K_IBAN, K_IT_CF, K_NINO, K_SG } from './kinds.ts';
 import type { Scan } from './scan.ts';

@@ -238,19 +238,28 @@ class DefaultClassifier implements Classifier {
       if (a.length === 0 || b.length === 0) continue;
       const left = a.slice(Math.max(0, a.length - JUNCTION));
       const right = b.slice(0, JUNCTION);
-      const r = this.classify(`${left} ${right}`, rule);
-      for (const d of r.detections) {
-        if (!(d.start < left.length && d.end > left.length + 1)) continue; // does not cross
-        const start = junction - left.length + d.start;
-        const end = junction - left.length + d.end;
-        if (result.detections.some((x) => x.type === d.type && x.start < end && start < x.end)) continue;
-        result.detections.push({ type: d.type, start, end });
-        result.counts[d.type] = (result.counts[d.type] ?? 0) + 1;
-        const special = SPECIAL_CATEGORIES.has(d.type as DetectionType) || this.patterns.some((p) => p.type === d.type && p.special);
-        result.class = maxClass(result.class, special ? 'special' : d.type === 'UNINSPECTABLE' ? r.class : 'personal');
+      // joined by a space (digit groups: "4111 1111" / "1111 1111") and directly ("jane.doe" / "@example.com")
+      for (const gap of [1, 0]) {
+        const r = this.classify(gap === 1 ? `${left} ${right}` : left + right, rule);
+        this.addCrossing(r, left.length, gap, junction, result);
       }
     }
     result.detections.sort((x, y) => x.start - y.start || x.end - y.end);
+  }
+
+  /** Adds the detections of a junction window that cross from the left part into the right. */
+  private addCrossing(r: Classification, leftLength: number, gap: number, junction: number, result: Classification): void {
+    for (const d of r.detections) {
+      if (!(d.start < leftLength && d.end > leftLength + gap)) continue; // does not cross
+      const start = junction - leftLength + d.start;
+      // in the joined text the right part starts after the "\n" (one code unit), as with a gap of 1
+      const end = junction - leftLength + d.end + (1 - gap);
+      if (result.detections.some((x) => x.type === d.type && x.start < end && start < x.end)) continue;
+      result.detections.push({ type: d.type, start, end });
+      result.counts[d.type] = (result.counts[d.type] ?? 0) + 1;
+      const special = SPECIAL_CATEGORIES.has(d.type as DetectionType) || this.patterns.some((p) => p.type === d.type && p.special);
+      result.class = maxClass(result.class, special ? 'special' : d.type === 'UNINSPECTABLE' ? r.class : 'personal');
+    }
   }
 }
 

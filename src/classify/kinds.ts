@@ -73,7 +73,7 @@ export function kindType(kind: number): DetectionType {
 }
 
 export function kindOf(type: DetectionType): number {
-  return KIND_TYPES.indexOf(type as (typeof KIND_TYPES)[number]);
+  return KIND_TYPES.indexOf(type);
 }
 
 export function isSpecialKind(kind: number): boolean {

@@ -314,7 +314,10 @@ function normalizeInto(text: string, b: Builder, span: [number, number] | undefi
     if (folded.length === 1) {
       let o = folded.charCodeAt(0);
       const h = HOMOGLYPHS.get(o);
-      if (h !== undefined && (isAsciiAlnum(b.last()) || isAsciiAlnum(text.charCodeAt(i + w)))) o = h;
+      if (h !== undefined && (isAsciiAlnum(b.last()) || isAsciiAlnum(text.charCodeAt(i + w)))) {
+        // between digits a round letter is a zero ("37О4": Cyrillic O for 0)
+        o = (h === 79 || h === 111) && isDigitCode(b.last()) && isDigitCode(text.charCodeAt(i + w)) ? 48 : h;
+      }
       b.push(o, f, t);
     } else {
       for (let k = 0; k < folded.length; k++) b.push(folded.charCodeAt(k), f, t);
@@ -327,6 +330,10 @@ function lastNonSpace(b: Builder): number {
   let k = b.n - 1;
   while (k >= 0 && b.out[k] === 32 && b.n - k < 3) k--;
   return k >= 0 ? (b.out[k] ?? 0) : 0;
+}
+
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 function isAsciiAlnum(c: number): boolean {

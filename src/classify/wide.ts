@@ -57,7 +57,7 @@ function build(): Map<number, WidePhrase[]> {
     list.push({ text, prefix, kind: k, arg });
   };
   for (const cat of Object.keys(SPECIAL_LEXICONS) as SpecialCategory[]) {
-    for (const p of SPECIAL_LEXICONS[cat]) add(p, W_SPECIAL, kindOf(cat as DetectionType));
+    for (const p of SPECIAL_LEXICONS[cat]) add(p, W_SPECIAL, kindOf(cat));
   }
   for (const p of DOB_CUES) add(p, W_DOB, 0);
   for (const p of PASSPORT_CUES) add(p, W_PASSPORT, 0);

@@ -66,7 +66,7 @@ function buildWordTable(): WordTable {
   };
   const cats = Object.keys(SPECIAL_LEXICONS) as SpecialCategory[];
   cats.forEach((cat) => {
-    const kind = kindOf(cat as DetectionType);
+    const kind = kindOf(cat);
     for (const p of SPECIAL_LEXICONS[cat]) add(p, p.startsWith('!') ? E_NEGATIVE : E_SPECIAL, kind, cat);
   });
   for (const p of TITLES) add(p, E_TITLE, 0, 'TITLES');
