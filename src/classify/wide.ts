@@ -11,7 +11,6 @@ import { DOB_CUES, HAN_TITLES_AFTER, PASSPORT_CUES, SPECIAL_LEXICONS, WIDE_NAME_
 import { foldCodePoint } from './normalize.ts';
 import { arabicName, arabicNameAfterCue, hanNameAfterCue, hanNameBeforeTitle } from './person.ts';
 import type { Scan } from './scan.ts';
-import type { DetectionType } from './types.ts';
 import { isTriePhrase } from './words.ts';
 
 const W_SPECIAL = 0;

@@ -22,7 +22,6 @@ import { AMBIGUOUS_FIRST_NAMES, FIRST_NAMES } from './names.ts';
 import { nameRun } from './person.ts';
 import type { Scan } from './scan.ts';
 import { SYMBOLS, compileTrie, symbolOf, type CompiledTrie } from './trie.ts';
-import type { DetectionType } from './types.ts';
 
 export const E_SPECIAL = 0;
 export const E_NEGATIVE = 1;
