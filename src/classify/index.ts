@@ -123,6 +123,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
 }
 
+const ALNUM = /[\p{L}\p{N}]/u;
+
+function isAlnumAt(s: string, i: number): boolean {
+  return ALNUM.test(s[i] ?? '');
+}
+
 /** Characters of each side of a junction between two segments scanned together. */
 const JUNCTION = 48;
 
@@ -236,9 +242,17 @@ class DefaultClassifier implements Classifier {
       const junction = offset + a.length; // index of the "\n" between a and b
       offset = junction + 1;
       if (a.length === 0 || b.length === 0) continue;
-      const left = a.slice(Math.max(0, a.length - JUNCTION));
-      const right = b.slice(0, JUNCTION);
-      // joined by a space (digit groups: "4111 1111" / "1111 1111") and directly ("jane.doe" / "@example.com")
+      // whole words only: a window cut inside a value would see a shorter, different value
+      let from = Math.max(0, a.length - JUNCTION);
+      while (from > 0 && from < a.length && isAlnumAt(a, from - 1) && isAlnumAt(a, from)) from++;
+      let to = Math.min(b.length, JUNCTION);
+      while (to > 0 && to < b.length && isAlnumAt(b, to - 1) && isAlnumAt(b, to)) to--;
+      if (to === 0) to = Math.min(b.length, JUNCTION);
+      const left = a.slice(from);
+      const right = b.slice(0, to);
+      if (left.length === 0 || right.length === 0) continue;
+      // joined by a space (digit groups: "4111 1111" / "1111 1111") and directly ("jane.doe" / "@example.com");
+      // what the window finds inside one part alone is found by the main scan already
       for (const gap of [1, 0]) {
         const r = this.classify(gap === 1 ? `${left} ${right}` : left + right, rule);
         this.addCrossing(r, left.length, gap, junction, result);
@@ -247,13 +261,16 @@ class DefaultClassifier implements Classifier {
     result.detections.sort((x, y) => x.start - y.start || x.end - y.end);
   }
 
-  /** Adds the detections of a junction window that cross from the left part into the right. */
+  /**
+   * Adds the detections of a junction window not found already: values that cross the junction,
+   * and values whose context is on the other side ("my name" / "is Dan").
+   */
   private addCrossing(r: Classification, leftLength: number, gap: number, junction: number, result: Classification): void {
+    // in the joined text the right part starts after the "\n" (one code unit), as with a gap of 1
+    const at = (p: number): number => junction - leftLength + p + (p >= leftLength + gap ? 1 - gap : 0);
     for (const d of r.detections) {
-      if (!(d.start < leftLength && d.end > leftLength + gap)) continue; // does not cross
-      const start = junction - leftLength + d.start;
-      // in the joined text the right part starts after the "\n" (one code unit), as with a gap of 1
-      const end = junction - leftLength + d.end + (1 - gap);
+      const start = at(d.start);
+      const end = d.end > leftLength ? at(d.end - 1) + 1 : at(d.end);
       if (result.detections.some((x) => x.type === d.type && x.start < end && start < x.end)) continue;
       result.detections.push({ type: d.type, start, end });
       result.counts[d.type] = (result.counts[d.type] ?? 0) + 1;
