@@ -92,6 +92,8 @@ const HOMOGLYPHS: ReadonlyMap<number, number> = new Map(
 );
 
 const foldCache = new Map<number, string>();
+/** BMP code point → its folding when that is one code unit (≥ 0), nothing (-2), or not yet known / longer (-1). */
+const FOLD1 = new Int32Array(65536).fill(-1);
 
 function foldChar(ch: string): string {
   const sp = SPELLED[ch];
@@ -126,6 +128,7 @@ export function foldCodePoint(cp: number): string {
     }
   }
   if (foldCache.size < 65536) foldCache.set(cp, out);
+  if (cp < 65536) FOLD1[cp] = out.length === 1 ? out.charCodeAt(0) : out.length === 0 ? -2 : -1;
   return out;
 }
 
@@ -235,7 +238,9 @@ class Builder {
  */
 function normalizeInto(text: string, b: Builder, span: [number, number] | undefined, decoded: [number, number, string][] | undefined): void {
   const n = text.length;
-  const at = (from: number, to: number): [number, number] => (span === undefined ? [from, to] : span);
+  // characters of decoded text are all attributed to the run they came from
+  const fixedFrom = span === undefined ? -1 : span[0];
+  const fixedTo = span === undefined ? -1 : span[1];
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
@@ -255,7 +260,8 @@ function normalizeInto(text: string, b: Builder, span: [number, number] | undefi
           s = undefined;
         }
         if (s !== undefined) {
-          const [f, t] = at(i, p);
+          const f = fixedFrom < 0 ? i : fixedFrom;
+          const t = fixedFrom < 0 ? p : fixedTo;
           for (const part of s) {
             const cp = part.codePointAt(0) ?? 0;
             const folded = cp < 128 ? part : foldCodePoint(cp);
@@ -273,7 +279,8 @@ function normalizeInto(text: string, b: Builder, span: [number, number] | undefi
           const next = text.charCodeAt(q);
           if ((next >= 48 && next <= 57) || ((next | 0x20) >= 97 && (next | 0x20) <= 122)) {
             while (b.n > 0 && b.last() === 32) b.n--; // "jane [at] example": the spaces go too
-            const [f, t] = at(i, e);
+            const f = fixedFrom < 0 ? i : fixedFrom;
+            const t = fixedFrom < 0 ? e : fixedTo;
             b.push(tok, f, t);
             i = q;
             continue;
@@ -289,13 +296,15 @@ function normalizeInto(text: string, b: Builder, span: [number, number] | undefi
         }
         // the run itself is scanned as written
         for (let k = i; k < p; k++) {
-          const [f, t] = at(k, k + 1);
+          const f = fixedFrom < 0 ? k : fixedFrom;
+          const t = fixedFrom < 0 ? k + 1 : fixedTo;
           b.push(text.charCodeAt(k), f, t);
         }
         i = p;
         continue;
       }
-      const [f, t] = at(i, i + 1);
+      const f = fixedFrom < 0 ? i : fixedFrom;
+      const t = fixedFrom < 0 ? i + 1 : fixedTo;
       b.push(c, f, t);
       i++;
       continue;
@@ -309,11 +318,17 @@ function normalizeInto(text: string, b: Builder, span: [number, number] | undefi
         w = 2;
       }
     }
-    const folded = foldCodePoint(cp);
-    const [f, t] = at(i, i + w);
-    if (folded.length === 1) {
-      let o = folded.charCodeAt(0);
-      const h = HOMOGLYPHS.get(o);
+    const f = fixedFrom < 0 ? i : fixedFrom;
+    const t = fixedFrom < 0 ? i + w : fixedTo;
+    const quick = w === 1 ? (FOLD1[cp] ?? -1) : -1;
+    if (quick === -2) {
+      i += w;
+      continue;
+    }
+    const folded = quick >= 0 ? '' : foldCodePoint(cp);
+    if (quick >= 0 || folded.length === 1) {
+      let o = quick >= 0 ? quick : folded.charCodeAt(0);
+      const h = o >= 0x370 && o < 0x500 ? HOMOGLYPHS.get(o) : undefined;
       if (h !== undefined && (isAsciiAlnum(b.last()) || isAsciiAlnum(text.charCodeAt(i + w)))) {
         // between digits a round letter is a zero ("37О4": Cyrillic O for 0)
         o = (h === 79 || h === 111) && isDigitCode(b.last()) && isDigitCode(text.charCodeAt(i + w)) ? 48 : h;

@@ -187,11 +187,11 @@ export function capitalisedName(sc: Scan, s: number, j: number): number {
   const text = sc.text;
   if (isUpper(ch(text, s + 1))) return -1;
   const w1 = lowerWord(text, s, j);
-  if (STOP.has(w1) || NOT_PERSON_WORDS.has(w1)) return -1;
   const given = NAMES.given.has(w1);
   const ambiguous = AMBIGUOUS.has(w1);
   const surname1 = NAMES.surname.has(w1);
   if (!given && !ambiguous && !surname1) return -1;
+  if (STOP.has(w1) || NOT_PERSON_WORDS.has(w1)) return -1;
   // the run of name words after it
   let end = j;
   let last = w1;

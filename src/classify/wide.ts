@@ -1,8 +1,8 @@
 // Lexicon matching for scripts outside the word trie: Arabic (words separated by spaces, with
 // attached clitics: و ف ب ل ك and the article ال, and pronoun or plural endings) and Chinese
-// (no spaces: a phrase may start at any character). Phrases are grouped by their first code unit;
-// at each start only the phrases beginning with that character are tried, so the cost per
-// character is bounded by the lexicon, not the text.
+// (no spaces: a phrase may start at any character). Phrases are grouped by their first two code
+// units (one-character phrases by the first); at each start only the phrases beginning with those
+// characters are tried, so the cost per character is bounded by the lexicon, not the text.
 
 import { ch, isArabic, isHan, nonAsciiWord } from './chars.ts';
 import { dateOfBirth, passport } from './context-types.ts';
@@ -46,7 +46,7 @@ function build(): Map<number, WidePhrase[]> {
     const prefix = p.endsWith('*');
     const text = fold(prefix ? p.slice(0, -1) : p);
     if (text.length === 0) return;
-    const first = text.charCodeAt(0);
+    const first = text.length === 1 ? text.charCodeAt(0) : key2(text.charCodeAt(0), text.charCodeAt(1));
     let list = byFirst.get(first);
     if (list === undefined) {
       list = [];
@@ -65,6 +65,10 @@ function build(): Map<number, WidePhrase[]> {
   // longest first: the longest phrase at a position wins
   for (const list of byFirst.values()) list.sort((a, b) => b.text.length - a.text.length);
   return byFirst;
+}
+
+function key2(a: number, b: number): number {
+  return 0x10000 + a * 0x10000 + b;
 }
 
 const PHRASES: Map<number, WidePhrase[]> = build();
@@ -88,7 +92,11 @@ function arabicTailOk(text: string, e: number, we: number): boolean {
 
 /** Tries the phrases starting at p; returns [phrase, end] of the longest that fits, or undefined. */
 function matchAt(text: string, p: number, arabic: boolean): [WidePhrase, number] | undefined {
-  const list = PHRASES.get(ch(text, p));
+  const c = ch(text, p);
+  return matchIn(PHRASES.get(key2(c, ch(text, p + 1))), text, p, arabic) ?? matchIn(PHRASES.get(c), text, p, arabic);
+}
+
+function matchIn(list: WidePhrase[] | undefined, text: string, p: number, arabic: boolean): [WidePhrase, number] | undefined {
   if (list === undefined) return undefined;
   for (const ph of list) {
     if (!text.startsWith(ph.text, p)) continue;
