@@ -1,7 +1,7 @@
 // Lexicon matching for scripts outside the word trie: Arabic (words separated by spaces, with
 // attached clitics: و ف ب ل ك and the article ال, and pronoun or plural endings) and Chinese
-// (no spaces: a phrase may start at any character). Phrases are grouped by their first two code
-// units (one-character phrases by the first); at each start only the phrases beginning with those
+// (no spaces: a phrase may start at any character). Phrases are grouped by their first three code
+// units (shorter phrases by all of theirs); at each start only the phrases beginning with those
 // characters are tried, so the cost per character is bounded by the lexicon, not the text.
 
 import { ch, isArabic, isHan, nonAsciiWord } from './chars.ts';
@@ -46,7 +46,7 @@ function build(): Map<number, WidePhrase[]> {
     const prefix = p.endsWith('*');
     const text = fold(prefix ? p.slice(0, -1) : p);
     if (text.length === 0) return;
-    const first = text.length === 1 ? text.charCodeAt(0) : key2(text.charCodeAt(0), text.charCodeAt(1));
+    const first = text.length === 1 ? text.charCodeAt(0) : text.length === 2 ? key2(text.charCodeAt(0), text.charCodeAt(1)) : key3(text.charCodeAt(0), text.charCodeAt(1), text.charCodeAt(2));
     let list = byFirst.get(first);
     if (list === undefined) {
       list = [];
@@ -71,10 +71,15 @@ function key2(a: number, b: number): number {
   return 0x10000 + a * 0x10000 + b;
 }
 
+function key3(a: number, b: number, c: number): number {
+  return 0x100000000 * (a + 0x10000) + b * 0x10000 + c;
+}
+
 const PHRASES: Map<number, WidePhrase[]> = build();
 
 /** Arabic clitics that may precede a word (longest first). */
 const ARABIC_PREFIXES = ['وال', 'بال', 'فال', 'كال', 'لل', 'و', 'ف', 'ب', 'ل', 'ك'];
+const PREFIX_FIRST: ReadonlySet<number> = new Set(ARABIC_PREFIXES.map((p) => p.charCodeAt(0)));
 /** Arabic endings that may follow a listed word (pronouns, feminine, plural, nisba). */
 const ARABIC_SUFFIXES = ['ها', 'هم', 'هن', 'كم', 'نا', 'ات', 'ين', 'ون', 'ان', 'ية', 'ي', 'ه', 'ك', 'ة'];
 
@@ -93,7 +98,12 @@ function arabicTailOk(text: string, e: number, we: number): boolean {
 /** Tries the phrases starting at p; returns [phrase, end] of the longest that fits, or undefined. */
 function matchAt(text: string, p: number, arabic: boolean): [WidePhrase, number] | undefined {
   const c = ch(text, p);
-  return matchIn(PHRASES.get(key2(c, ch(text, p + 1))), text, p, arabic) ?? matchIn(PHRASES.get(c), text, p, arabic);
+  const c1 = ch(text, p + 1);
+  return (
+    matchIn(PHRASES.get(key3(c, c1, ch(text, p + 2))), text, p, arabic) ??
+    matchIn(PHRASES.get(key2(c, c1)), text, p, arabic) ??
+    matchIn(PHRASES.get(c), text, p, arabic)
+  );
 }
 
 function matchIn(list: WidePhrase[] | undefined, text: string, p: number, arabic: boolean): [WidePhrase, number] | undefined {
@@ -145,7 +155,7 @@ export function wideWord(sc: Scan, s: number): number {
     const we = arabicWordEnd(text, s);
     let m = matchAt(text, s, true);
     let at = s;
-    if (m === undefined) {
+    if (m === undefined && PREFIX_FIRST.has(c)) {
       for (const pre of ARABIC_PREFIXES) {
         if (we - s > pre.length + 1 && text.startsWith(pre, s)) {
           m = matchAt(text, s + pre.length, true);
