@@ -69,7 +69,7 @@ const POSTCODE_TAIL = new RegExp(
     "\\d{4,6}\\s+[A-Z][\\p{L}'-]+(?:\\s+[A-Z][\\p{L}'-]+)?" + // 10115 Berlin, 75002 Paris, 50450 Kuala Lumpur
     "|[A-Z][\\p{L}'-]+(?:\\s+[A-Z][\\p{L}'-]+)?,?\\s+(?:[A-Z]{2}\\s+)?\\d{4,6}(?:-\\d{4})?" + // Springfield, IL 62704; Singapore 079903
     '|[A-Z]{1,2}\\d[A-Z\\d]?\\s*\\d[A-Z]{2}' + // UK postcode
-    "|[A-Z][\\p{L}'-]+(?:\\s+[A-Z][\\p{L}'-]+)?,\\s+[A-Z][\\p{L}'-]+\\s+[A-Z]{1,2}\\d[A-Z\\d]?\\s*\\d[A-Z]{2}" + // London, SW1A 2AA
+    "|[A-Z][\\p{L}'-]+(?:\\s+[A-Z][\\p{L}'-]+)?,?\\s+[A-Z]{1,2}\\d[A-Z\\d]?\\s*\\d[A-Z]{2}" + // London SW1A 2AA, Bristol BS8 1AB
     '))?',
   'u',
 );
@@ -95,7 +95,8 @@ export function address(sc: Scan, s: number, e: number, before: boolean): number
     if (hm !== null) {
       end += hm[0].length;
       start = before ? s : nameStartBefore(text, s);
-      if (start === s && !before) return -1; // "Ring 212": a street needs its name
+      // "Ring 212", "the row 5": a street named after its type needs a capitalised name
+      if (!before && (start === s || !(ch(text, s) >= 65 && ch(text, s) <= 90))) return -1;
     }
   }
   if (start < 0) return -1;
@@ -104,6 +105,8 @@ export function address(sc: Scan, s: number, e: number, before: boolean): number
   sc.emit(K_ADDRESS, start, end);
   return end;
 }
+
+const SENTENCE_WORDS = new Set(['the', 'a', 'an', 'in', 'on', 'at', 'to', 'of', 'our', 'my', 'your', 'his', 'her', 'this', 'that']);
 
 /** Start of up to three capitalised words ending right before s ("Baker " in "Baker Street 5"). */
 function nameStartBefore(text: string, s: number): number {
@@ -114,6 +117,7 @@ function nameStartBefore(text: string, s: number): number {
     while (a > 0 && isWord(ch(text, a - 1)) && start - a < 24) a--;
     const c = ch(text, a);
     if (!(c >= 65 && c <= 90) || a === start - 1) break;
+    if (SENTENCE_WORDS.has(text.slice(a, start - 1).toLowerCase())) break;
     start = a;
   }
   return start;

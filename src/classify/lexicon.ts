@@ -315,7 +315,8 @@ export const PASSPORT_CUES: readonly string[] = [
 /** Street types written after the street's name ("Baker Street", "Berliner Strasse", "Main St"). */
 export const STREETS_AFTER: readonly string[] = [
   'street', 'st', 'road', 'rd', 'avenue', 'ave', 'lane', 'ln', 'drive', 'boulevard', 'blvd', 'court', 'ct',
-  'place', 'way', 'close', 'crescent', 'terrace', 'square', 'parkway', 'highway', 'hwy', 'strasse', 'str',
+  'place', 'way', 'close', 'crescent', 'terrace', 'square', 'parkway', 'highway', 'hwy', 'grove', 'gardens',
+  'mews', 'walk', 'row', 'strasse', 'str',
   'weg', 'platz', 'allee', 'gasse', 'damm',
 ];
 

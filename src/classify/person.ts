@@ -149,6 +149,10 @@ export function nameRun(sc: Scan, p: number, allowKnownLower: boolean, afterName
       const lw = lowerWord(text, q, e);
       if (STOP.has(lw) || NOT_PERSON_WORDS.has(lw)) break;
       end = e;
+    } else if (c >= 97 && c <= 122 && PARTICLES.has(lowerWord(text, q, wordEnd(text, q))) && isNameUpperAfterParticles(text, q)) {
+      // "van der Berg", "de la Cruz", "bin Ahmad": particles belong to the name that follows
+      q = wordEnd(text, q) + 1;
+      continue;
     } else if (allowKnownLower && w === 0 && c >= 97 && c <= 122) {
       const e = wordEnd(text, q);
       if (!NAMES.given.has(text.slice(q, e))) break;
@@ -160,6 +164,22 @@ export function nameRun(sc: Scan, p: number, allowKnownLower: boolean, afterName
     q = end + 1;
   }
   return end;
+}
+
+/** Lower-case name particles (Dutch, German, French, Spanish, Italian, Portuguese, Arabic, Malay). */
+const PARTICLES = new Set(['van', 'der', 'den', 'de', 'von', 'zu', 'da', 'di', 'du', 'la', 'le', 'del', 'della', 'dos', 'das', 'do', 'al', 'el', 'bin', 'binti', 'bte', 'ibn', 'ter', 'ten', 'y']);
+
+/** Whether, after the particles starting at q ("van der "), a capitalised word follows. */
+function isNameUpperAfterParticles(text: string, q: number): boolean {
+  let p = q;
+  for (let k = 0; k < 3; k++) {
+    const e = wordEnd(text, p);
+    if (e === p || ch(text, e) !== 32) return false;
+    p = e + 1;
+    if (isNameUpper(ch(text, p))) return true;
+    if (!PARTICLES.has(lowerWord(text, p, wordEnd(text, p)))) return false;
+  }
+  return false;
 }
 
 function prevWord(text: string, s: number): string {
@@ -186,7 +206,11 @@ function nextWord(text: string, e: number): string {
 export function capitalisedName(sc: Scan, s: number, j: number): number {
   const text = sc.text;
   if (isUpper(ch(text, s + 1))) return -1;
-  const w1 = lowerWord(text, s, j);
+  // "Jean-Pierre": the first part is looked up, the name runs to the whole word's end; "O'Brien"
+  // (a one-letter first part) is looked up whole
+  const whole = nameWordEnd(text, s);
+  const w1 = lowerWord(text, s, whole > j && j - s < 2 ? whole : j);
+  if (whole > j) j = whole;
   const given = NAMES.given.has(w1);
   const ambiguous = AMBIGUOUS.has(w1);
   const surname1 = NAMES.surname.has(w1);

@@ -135,7 +135,7 @@ export class Scanner implements Scan, RawDetections {
           }
         }
         // A capitalised word no lexicon claimed: a German compound street or a person's name?
-        if (isUpper(c) && j - s >= 2 && (seen & DIGIT) === 0) {
+        if (isUpper(c) && (j - s >= 2 || u[j] === 39 || u[j] === 0x2019) && (seen & DIGIT) === 0) {
           const next = u[j] ?? 0;
           if (next === 46 || (next === 32 && isDigit(ch(text, j + 1)))) {
             const e = compoundStreet(this, s, j);
