@@ -4,6 +4,7 @@
 // text (normalize.ts) and makes one linear pass over it (scanner.ts).
 
 import { RE2JS } from 're2js';
+import { assertionContext } from './assertion.ts';
 import { extractSegments } from './extract.ts';
 import { K_UNINSPECTABLE, isSpecialKind, kindType } from './kinds.ts';
 import { needsNormalizing, normalize, originSpan, type Normalized } from './normalize.ts';
@@ -188,7 +189,8 @@ class DefaultClassifier implements Classifier {
         if (isSpecialKind(kind)) cls = 'special';
         else if (cls !== 'special') cls = 'personal';
       }
-      detections.push({ type, start, end });
+      const context = isSpecialKind(kind) ? assertionContext(text, start) : undefined;
+      detections.push(context === undefined ? { type, start, end } : { type, start, end, context });
       counts[type] = (counts[type] ?? 0) + 1;
     }
     if (this.patterns.length > 0 && text.length > 0) {

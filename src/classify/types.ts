@@ -63,6 +63,11 @@ export interface Detection {
   type: DetectionType | string;
   start: number;
   end: number;
+  /**
+   * For special categories only: the mention is negated ("no history of diabetes") or
+   * hypothetical ("if the biopsy is positive"). It still counts for the class.
+   */
+  context?: 'negated' | 'hypothetical';
 }
 
 export interface Classification {

@@ -135,3 +135,24 @@ describe('names across cultures', () => {
     }
   });
 });
+
+describe('negated and hypothetical health mentions (NegEx-style) are marked and still special', () => {
+  const cases: [string, string, 'negated' | 'hypothetical' | undefined][] = [
+    ['Patient denies chest pain.', 'chest pain', 'negated'],
+    ['No history of diabetes.', 'diabetes', 'negated'],
+    ['Keine bekannten Allergien.', 'Allergien', 'negated'],
+    ['Pas de fièvre depuis hier.', 'fièvre', 'negated'],
+    ['If the biopsy is positive we will call.', 'biopsy', 'hypothetical'],
+    ['Sie hat Diabetes. Kein Fieber.', 'Diabetes', undefined],
+    ['我没有糖尿病。', '糖尿病', 'negated'],
+  ];
+  for (const [text, term, context] of cases) {
+    test(`${term}: ${context ?? 'asserted'}`, () => {
+      const r = classifier.classifyText(text);
+      assert.equal(r.class, 'special');
+      const d = r.detections.find((x) => text.slice(x.start, x.end) === term);
+      assert.ok(d, JSON.stringify(r.detections));
+      assert.equal(d.context, context);
+    });
+  }
+});
