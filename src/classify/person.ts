@@ -18,7 +18,10 @@ import { foldCodePoint } from './normalize.ts';
 import { AMBIGUOUS_FIRST_NAMES, FIRST_NAMES, NOT_SURNAMES } from './names.ts';
 import type { Scan } from './scan.ts';
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 function fold(s: string): string {
+  if (ASCII.test(s)) return s.toLowerCase(); // most listed names: no per-character folding needed
   let out = '';
   for (const part of s) {
     const cp = part.codePointAt(0) ?? 0;
