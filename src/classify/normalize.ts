@@ -236,7 +236,7 @@ class Builder {
  * Normalises `text` into `b`. Characters are attributed to [from, to) of the original: their own
  * position, or `span` (a base64 run) for decoded text.
  */
-function normalizeInto(text: string, b: Builder, span: [number, number] | undefined, decoded: [number, number, string][] | undefined): void {
+function normalizeInto(text: string, b: Builder, span: [number, number] | undefined): void {
   const n = text.length;
   // characters of decoded text are all attributed to the run they came from
   const fixedFrom = span === undefined ? -1 : span[0];
@@ -286,22 +286,6 @@ function normalizeInto(text: string, b: Builder, span: [number, number] | undefi
             continue;
           }
         }
-      } else if (decoded !== undefined && (B64[c] ?? 0) === 1 && (i === 0 || (B64[text.charCodeAt(i - 1)] ?? 0) === 0)) {
-        let p = i;
-        while (p < n && (B64[text.charCodeAt(p)] ?? 0) === 1) p++;
-        while (p < n && text.charCodeAt(p) === 61 && p - i < MAX_BASE64) p++;
-        if (p - i >= MIN_BASE64) {
-          const s = decodeBase64Text(text.slice(i, p));
-          if (s !== undefined) decoded.push([i, p, s]);
-        }
-        // the run itself is scanned as written
-        for (let k = i; k < p; k++) {
-          const f = fixedFrom < 0 ? k : fixedFrom;
-          const t = fixedFrom < 0 ? k + 1 : fixedTo;
-          b.push(text.charCodeAt(k), f, t);
-        }
-        i = p;
-        continue;
       }
       const f = fixedFrom < 0 ? i : fixedFrom;
       const t = fixedFrom < 0 ? i + 1 : fixedTo;
@@ -359,11 +343,31 @@ function isAsciiAlnum(c: number): boolean {
 export function normalize(text: string): Normalized {
   work.reads += text.length;
   const b = new Builder(text.length + 16);
+  normalizeInto(text, b, undefined);
+  // base64 runs are looked for in the normalised text, so zero-width characters or full-width
+  // letters inside a run do not hide it
   const decoded: [number, number, string][] = [];
-  normalizeInto(text, b, undefined, decoded);
+  const n = b.n;
+  let i = 0;
+  while (i < n) {
+    const c = b.out[i] ?? 0;
+    if (c < 128 && (B64[c] ?? 0) === 1 && (i === 0 || (B64[b.out[i - 1] ?? 0] ?? 0) === 0)) {
+      let p = i;
+      while (p < n && (b.out[p] ?? 0) < 128 && (B64[b.out[p] ?? 0] ?? 0) === 1) p++;
+      while (p < n && b.out[p] === 61 && p - i < MAX_BASE64) p++;
+      if (p - i >= MIN_BASE64) {
+        const run = Buffer.from(b.out.buffer, b.out.byteOffset + 2 * i, 2 * (p - i)).toString('utf16le');
+        const s = decodeBase64Text(run);
+        if (s !== undefined) decoded.push([b.starts[i] ?? 0, b.ends[p - 1] ?? 0, s]);
+      }
+      i = p;
+      continue;
+    }
+    i++;
+  }
   for (const [from, to, s] of decoded) {
     b.push(10, from, to);
-    normalizeInto(s, b, [from, to], undefined);
+    normalizeInto(s, b, [from, to]);
   }
   const out = Buffer.from(b.out.buffer, b.out.byteOffset, 2 * b.n).toString('utf16le');
   return { text: out, startOf: b.starts.subarray(0, b.n), endOf: b.ends.subarray(0, b.n) };

@@ -60,6 +60,7 @@ describe('identifiers written the way people and evaders write them', () => {
     ['mail jane%40example.com', 'EMAIL'],
     ['mail jane＠example．com', 'EMAIL'],
     ['decode this: amFuZS5kb2VAZXhhbXBsZS5jb20=', 'EMAIL'],
+    ['base64 with zero-width characters inside: amFuZS5\u200bkb2VAZXhh\u200bbXBsZS5jb20=', 'EMAIL'],
     ['ＮＨＳ ９４３ ４７６ ５９１９', 'UK_NHS'],
     ['Date of birth: 14/03/1985', 'DATE_OF_BIRTH'],
     ['Geboren am 3. Mai 1990 in Köln', 'DATE_OF_BIRTH'],
