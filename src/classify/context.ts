@@ -3,10 +3,22 @@
 
 import { window } from './chars.ts';
 
+const LETTER = /\p{L}/u;
+
 /** Whether one of `cues` (lower case) occurs in the `span` characters before `at`. */
 export function contextBefore(text: string, at: number, span: number, cues: readonly string[]): boolean {
   const from = at > span ? at - span : 0;
   const w = window(text, from, at).toLowerCase();
-  for (const c of cues) if (w.includes(c)) return true;
+  for (const c of cues) {
+    // Latin cues as whole words only ("tel" is no cue in "hotel", nor "ring" in "string"); Chinese
+    // has no spaces and Arabic attaches clitics, so their cues match inside words
+    if (!/^[a-z]/.test(c)) {
+      if (w.includes(c)) return true;
+      continue;
+    }
+    for (let k = w.indexOf(c); k >= 0; k = w.indexOf(c, k + 1)) {
+      if (!LETTER.test(w[k - 1] ?? ' ') && !LETTER.test(w[k + c.length] ?? ' ')) return true;
+    }
+  }
   return false;
 }

@@ -17,8 +17,8 @@ export const DEFAULT_PHONE_REGIONS: readonly string[] = [
 
 const PHONE_CUES = [
   'tel', 'phone', 'call', 'mobile', 'cell', 'fax', 'ring', 'whatsapp', 'sms', 'text me', 'contact', 'reach',
-  'handy', 'telefon', 'rufnummer', 'anruf', 'téléphone', 'portable', 'appel', 'numéro', 'teléfono', 'móvil',
-  'llamar', 'nombor', 'hubungi', 'هاتف', 'جوال', 'اتصل', '电话', '手机', '致电', 'number', 'no.', 'nr',
+  'handy', 'telefon', 'rufnummer', 'anruf', 'téléphone', 'portable', 'appel', 'teléfono', 'móvil',
+  'llamar', 'hubungi', 'هاتف', 'جوال', 'اتصل', '电话', '手机', '致电', 'phone number', 'mobile number',
 ];
 
 const MAX_DIGITS = 15;

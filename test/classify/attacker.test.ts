@@ -157,3 +157,9 @@ describe('negated and hypothetical health mentions (NegEx-style) are marked and 
     });
   }
 });
+
+describe('numbers that are not phone numbers', () => {
+  for (const text of ['Version 2.4.1 was released; see section 3.2.1 and call stack frame 0x7ffe. Order 123456789 shipped.', 'The hotel 20240315 booking ref', 'Build string 4155550132 in the test']) {
+    test(text, () => assert.ok(!found(text).includes('PHONE'), JSON.stringify(classifier.classifyText(text).detections)));
+  }
+});
