@@ -4,7 +4,7 @@
 // pass over the text.
 
 import { RE2JS } from 're2js';
-import { extractText } from './extract.ts';
+import { extractSegments } from './extract.ts';
 import { Scanner, isSpecialKind, kindType, resolveOverlaps } from './scanner.ts';
 import {
   DATA_CLASSES,
@@ -37,10 +37,11 @@ export interface ClassifierOptions {
 export interface Classifier {
   classifyText(text: string): Classification;
   /**
-   * Extracts user content from an inference request body and classifies it. Offsets in
-   * detections refer to the extracted text (segments joined by "\n").
+   * Classifies the segments of an inference request (the strings its model reads, as
+   * `requestSegments` of src/common yields them), or a request body whose segments are
+   * extracted first. Offsets in detections refer to the segments joined by "\n".
    */
-  classifyRequest(body: unknown, declared?: DataClass): Classification;
+  classifyRequest(segmentsOrBody: readonly string[] | unknown, declared?: DataClass): Classification;
 }
 
 export class ClassifyConfigError extends Error {
@@ -95,6 +96,10 @@ function compilePatterns(patterns: readonly CustomPattern[] | undefined): Compil
   });
 }
 
+function isSegments(v: unknown): v is readonly string[] {
+  return Array.isArray(v) && (v as unknown[]).every((s) => typeof s === 'string');
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
 }
@@ -143,8 +148,9 @@ class DefaultClassifier implements Classifier {
     return { class: cls, detections, counts };
   }
 
-  classifyRequest(body: unknown, declared?: DataClass): Classification {
-    const result = this.classifyText(extractText(body));
+  classifyRequest(segmentsOrBody: readonly string[] | unknown, declared?: DataClass): Classification {
+    const segments = isSegments(segmentsOrBody) ? segmentsOrBody : extractSegments(segmentsOrBody);
+    const result = this.classifyText(segments.length === 1 ? (segments[0] ?? '') : segments.join('\n'));
     const floor = typeof declared === 'string' ? parseDataClass(declared) : undefined;
     if (floor !== undefined) result.class = maxClass(result.class, floor);
     return result;
