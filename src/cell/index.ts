@@ -44,7 +44,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
 
   const runtime: ModelRuntime =
     cfg.runtime.kind === 'embedded'
-      ? EmbeddedRuntime.open(path.join(dataDir, 'models'), cfg.id)
+      ? EmbeddedRuntime.open(path.join(dataDir, 'models'), cfg.id, opts.topology.data.cell.maxConcurrentInference)
       : new UpstreamRuntime(cfg.runtime, cfg.models, cfg.id);
 
   let ledger: LedgerService;
@@ -61,7 +61,16 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     await ledger.close();
     throw new Error(`region ${cfg.id}: cannot record the arrival of its models in the ledger: ${(err as Error).message}`);
   }
-  const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
+  const cc = opts.topology.data.cell;
+  const app = buildCellServer({
+    region: cfg.id,
+    runtime,
+    bodyLimit: cc.bodyLimitBytes,
+    logger,
+    inputLimit: (m) => opts.topology.inputLimitBytes(m),
+    maxConcurrentInference: cc.maxConcurrentInference,
+    maxQueuedInference: cc.maxQueuedInference,
+  });
   const appendToken = loadToken(opts.topology.ledgerAppendTokenFile(), opts.topology.data.ledger.appendTokenEnv, true) as string;
   registerLedgerRoutes(app, cfg.id, ledger, appendToken, (m) => {
     const d = runtime.model(m)?.digest;

@@ -7,6 +7,9 @@ export type JurisdictionLookup =
   | { ok: true; jurisdiction: string; country?: string }
   | { ok: false; reason: string };
 
+/** Input limits of the models Sovereign ships: the embedded text-analysis model reads 256 KiB in about half a second. */
+const DEFAULT_INPUT_LIMITS: Record<string, number> = { 'text-analysis': 256 * 1024 };
+
 export class Topology {
   readonly data: ConfigData;
   /** Absolute path of the file this topology came from ('<inline>' when built in code). */
@@ -67,6 +70,11 @@ export class Topology {
 
   tenantByKeyHash(hash: string): TenantConfig | undefined {
     return this.#tenantByKeyHash.get(hash);
+  }
+
+  /** The input limit of a model, in UTF-8 bytes of model input (built-in default for the embedded model). */
+  inputLimitBytes(model: string): number | undefined {
+    return this.data.models[model]?.maxInputBytes ?? DEFAULT_INPUT_LIMITS[model];
   }
 
   get authRequired(): boolean {

@@ -25,7 +25,7 @@ export interface ForwardRequest {
   permitted: (region: string) => boolean;
 }
 
-const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering'] as const;
+const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering', 'retry-after'] as const;
 
 function failureKind(err: unknown): Attempt['outcome'] {
   const e = err as NodeJS.ErrnoException;

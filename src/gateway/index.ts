@@ -160,8 +160,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   };
 
   const metrics = createGatewayMetrics();
-  const app = buildGatewayServer(holder, metrics, logger);
-  registerAdmin(app, { current: () => holder.current, token: adminToken(opts.topology, true) as string, store, recordTrigger });
+  const token = adminToken(opts.topology, true) as string;
+  const app = buildGatewayServer(holder, metrics, logger, token);
+  registerAdmin(app, { current: () => holder.current, store, recordTrigger });
 
   // Hot reload of the topology and policy files.
   let reloading: Promise<{ ok: boolean; reason?: string }> | null = null;

@@ -18,3 +18,4 @@ export { verifyLog, dirFetcher, httpFetcher, type VerifyOptions, type VerifyResu
 export { createWitness, anchored, type Witness, type WitnessOptions } from './witness.ts';
 export { formatCheckpoint, parseCheckpoint, openCheckpoint, type Checkpoint } from './checkpoint.ts';
 export { parseVkey, formatVkey } from './note.ts';
+export { parseTilePath } from './tiles.ts';
