@@ -18,13 +18,6 @@ export interface CellServerOptions {
   bodyTimeoutMs?: number;
 }
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Inference routes pass the cell's inference gate; nothing else does. */
-    inference?: boolean;
-  }
-}
-
 function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefined): void {
   void reply.header('x-sovereign-region', region);
   if (m) void reply.header('x-sovereign-model-version', `${m.name}@${m.version} ${m.digest}`);

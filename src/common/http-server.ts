@@ -11,6 +11,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     rawBody: Buffer | null;
   }
+  interface FastifyContextConfig {
+    /** An inference route: its body is model input (input limits, the cell's inference gate). */
+    inference?: boolean;
+  }
 }
 
 export interface HttpServerOptions {
@@ -143,6 +147,14 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     if (err instanceof HttpError) {
+      if (err.headers.connection === 'close') {
+        // Refused before the body was read: answer, then close cleanly (see answerAndClose).
+        const { connection: _, ...headers } = err.headers;
+        void reply.hijack();
+        answerAndClose(req.raw.socket, err.statusCode, err.body(), headers);
+        req.raw.resume();
+        return;
+      }
       void reply.code(err.statusCode).headers(err.headers).send(err.body());
       return;
     }

@@ -77,6 +77,24 @@ export class Topology {
     return this.data.models[model]?.maxInputBytes ?? DEFAULT_INPUT_LIMITS[model];
   }
 
+  /**
+   * The largest request body an inference route reads: a body holds its model input once, as
+   * JSON strings (escapes at most double typical text), so a body over 4x the largest input
+   * limit of any served model, plus 1 MiB for the rest of the request, cannot be within its
+   * model's limit and is refused from its Content-Length. Undefined when some model has no limit.
+   */
+  inferenceBodyLimitBytes(): number | undefined {
+    let most = 0;
+    for (const r of this.regions) {
+      for (const m of r.models) {
+        const l = this.inputLimitBytes(m);
+        if (l === undefined) return undefined;
+        most = Math.max(most, l);
+      }
+    }
+    return Math.min(this.data.gateway.bodyLimitBytes, 4 * most + 1024 * 1024);
+  }
+
   get authRequired(): boolean {
     return this.data.tenants.length > 0;
   }

@@ -44,6 +44,15 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   const gw = holder.current.topology.data.gateway;
   const app = createHttpServer({ bodyLimit: gw.bodyLimitBytes, logger, bodyTimeoutMs: gw.bodyTimeoutMs, headersTimeoutMs: gw.headersTimeoutMs, maxConnectionsPerClient: gw.maxConnectionsPerClient });
   registerAccess(app, { topology: () => holder.current.topology, adminToken });
+  // An inference body larger than any served model could read is refused from its declared
+  // length, before a byte of it is read or parsed (the parse would cost every other user).
+  app.addHook('onRequest', async (req) => {
+    if (!req.routeOptions.config.inference) return;
+    const limit = holder.current.topology.inferenceBodyLimitBytes();
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (limit === undefined || !(declared > limit)) return;
+    throw new HttpError(413, 'request_too_large', `the request body is ${declared} bytes; no model served here reads more than a ${limit}-byte body (4x the largest models.<name>.maxInputBytes, plus 1 MiB); send less input`, { code: 'context_length_exceeded' }, { connection: 'close' });
+  });
 
   /** identify -> classify -> decide, for a request (also what /sovereign/explain returns). */
   function decideFor(deps: GatewayDeps, req: FastifyRequest, model: string): { d: Decision; decided: Decided } {
@@ -132,7 +141,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
 
   // OpenAI-compatible ingress: chat, completions, embeddings and responses, each routed by law.
   for (const e of Object.values(OPENAI_ENDPOINTS)) {
-    app.post(e.path, { config: { access: 'tenant' } }, async (req, reply) => {
+    app.post(e.path, { config: { access: 'tenant', inference: true } }, async (req, reply) => {
       const parsed = e.schema.safeParse(req.body);
       if (!parsed.success) throw badRequest(firstIssue(parsed.error, e.what));
       return route(req, reply, { model: parsed.data.model, method: 'POST', path: e.path });
@@ -158,7 +167,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   app.get<{ Params: { model: string } }>('/v2/models/:model', async (req, reply) =>
     route(req, reply, { model: req.params.model, method: 'GET', path: `/v2/models/${encodeURIComponent(req.params.model)}` }),
   );
-  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', async (req, reply) => {
+  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { inference: true } }, async (req, reply) => {
     const parsed = V2InferRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'inference request'));
     return route(req, reply, { model: req.params.model, method: 'POST', path: `/v2/models/${encodeURIComponent(req.params.model)}/infer` });

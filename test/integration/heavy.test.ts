@@ -1,0 +1,119 @@
+// Heavy requests do not wear a region down: a request over its model's input limit is refused
+// before any work, a cell bounds the inference it runs (then 429 with Retry-After) and answers
+// its health probe outside that bound, and memory returns below its ceiling afterwards.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { cellFetch, startCluster, type Cluster } from '../helpers/cluster.ts';
+
+let c: Cluster;
+
+before(async () => {
+  c = await startCluster({ gateway: { bodyLimitBytes: 10 * 1024 * 1024 }, cell: { maxConcurrentInference: 1, maxQueuedInference: 1 } });
+});
+after(async () => {
+  await c?.stop();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const cpuMs = (pid: number): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+};
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+const small = JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'What a wonderful morning in Frankfurt.' }] });
+
+async function smallRequest(): Promise<{ ms: number; status: number; attempts: string }> {
+  const t0 = performance.now();
+  const res = await request(`${c.gateway}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: small });
+  await res.body.dump();
+  return { ms: performance.now() - t0, status: res.statusCode, attempts: String(res.headers['x-sovereign-attempts'] ?? '') };
+}
+
+test('three concurrent 9 MB chats: refused at once, others keep their latency, no ejection, memory back under 300 MB', async (t) => {
+  for (let i = 0; i < 10; i++) await smallRequest(); // warm up
+  // Another user, in its own process: three concurrent 9 MB bodies, again and again. It is
+  // paused and resumed (SIGSTOP, SIGCONT) so idle and loaded windows alternate: the machine's
+  // other load then weighs on both alike.
+  const sender = spawn(process.execPath, [fileURLToPath(new URL('../helpers/heavy-sender.ts', import.meta.url)), `${c.gateway}/v1/chat/completions`, String(9 * 1024 * 1024), 'DE'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let senderOut = '';
+  sender.stdout.on('data', (b: Buffer) => (senderOut += b.toString()));
+  while (!senderOut.includes('\n')) await sleep(20);
+  const idle: number[] = [];
+  const loaded: { ms: number; status: number; attempts: string }[] = [];
+  const gw = c.pidOf('gateway');
+  const cpu = { idle: 0, loaded: 0, idleMs: 0, loadedMs: 0 };
+  const measure = async (key: 'idle' | 'loaded', f: () => Promise<void>): Promise<void> => {
+    const c0 = cpuMs(gw);
+    const t0 = performance.now();
+    await f();
+    cpu[key] += cpuMs(gw) - c0;
+    cpu[`${key}Ms`] += performance.now() - t0;
+  };
+  try {
+    for (let round = 0; round < 4; round++) {
+      sender.kill('SIGSTOP');
+      await sleep(100);
+      await measure('idle', async () => {
+        for (let i = 0; i < 10; i++) idle.push((await smallRequest()).ms);
+      });
+      sender.kill('SIGCONT');
+      await sleep(100);
+      await measure('loaded', async () => {
+        for (let i = 0; i < 10; i++) loaded.push(await smallRequest());
+      });
+    }
+    t.diagnostic(`gateway CPU: ${((100 * cpu.idle) / cpu.idleMs).toFixed(0)}% in idle windows, ${((100 * cpu.loaded) / cpu.loadedMs).toFixed(0)}% in loaded windows`);
+  } finally {
+    sender.kill('SIGKILL');
+  }
+  const heavyStatuses = senderOut.trim().split('\n');
+
+  const idleMs = median(idle);
+  const loadedMs = median(loaded.map((x) => x.ms));
+  t.diagnostic(`small requests: median ${idleMs.toFixed(1)} ms idle, ${loadedMs.toFixed(1)} ms beside three 9 MB bodies (${heavyStatuses.length} bodies refused: ${[...new Set(heavyStatuses)].join(', ')})`);
+  assert.ok(heavyStatuses.length >= 3 && heavyStatuses.every((s) => s === '413 context_length_exceeded'), heavyStatuses.join('|'));
+  assert.ok(loaded.every((x) => x.status === 200));
+  // No failover, no ejection: every small request was served by the first region it tried.
+  assert.ok(loaded.every((x) => !x.attempts.includes(',')), loaded.map((x) => x.attempts).join(' | '));
+  assert.ok(loadedMs <= 2 * idleMs + 2, `median ${loadedMs.toFixed(1)} ms under load vs ${idleMs.toFixed(1)} ms idle`);
+  const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean }[] };
+  assert.ok(regions.regions.every((r) => r.healthy), JSON.stringify(regions));
+  assert.doesNotMatch(c.output(), /"healthy":false/);
+
+  await sleep(3000);
+  const rss = { gateway: rssMb(c.pidOf('gateway')), 'eu-frankfurt': rssMb(c.pidOf('eu-frankfurt')) };
+  t.diagnostic(`RSS after 3 s idle: gateway ${rss.gateway.toFixed(0)} MB, eu-frankfurt ${rss['eu-frankfurt'].toFixed(0)} MB`);
+  assert.ok(rss.gateway < 300 && rss['eu-frankfurt'] < 300, JSON.stringify(rss));
+});
+
+test('a cell runs a bounded number of inferences, refuses the overflow with 429 and Retry-After, and answers its probe meanwhile', async () => {
+  const cell = c.regions['eu-paris'] as string;
+  const text = 'The committee met on Tuesday in Paris and praised the excellent new bridge. '.repeat(3000); // ~230 KB: under the input limit, ~0.5 s of analysis
+  const send = (): Promise<Response> => cellFetch(cell, '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: text }] }) });
+  const inflight = [send(), send(), send(), send()];
+  await sleep(100);
+  const t0 = performance.now();
+  const probe = await cellFetch(cell, '/v2/health/ready');
+  const probeMs = performance.now() - t0;
+  const answers = await Promise.all(inflight);
+  const statuses = answers.map((r) => r.status);
+  assert.equal(probe.status, 200);
+  assert.ok(probeMs < 250, `health probe took ${probeMs.toFixed(0)} ms while the cell was busy`);
+  assert.equal(statuses.filter((s) => s === 200).length, 2, statuses.join(','));
+  const refused = answers.filter((r) => r.status === 429);
+  assert.equal(refused.length, 2);
+  assert.equal(refused[0]?.headers.get('retry-after'), '1');
+  assert.equal(((await refused[0]?.json()) as { error: { code: string } }).error.code, 'cell_busy');
+});
+
+test('the cell applies the same input limit as the gateway', async () => {
+  const res = await cellFetch(c.regions['eu-paris'] as string, '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'x'.repeat(300 * 1024) }] }) });
+  assert.equal(res.status, 400);
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'context_length_exceeded');
+});
