@@ -8,7 +8,7 @@ import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import { registerAccess } from './access.ts';
-import { authenticate } from './auth.ts';
+import { authenticate, tenantIfAny } from './auth.ts';
 import { jurisdictionDenied, type Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
 import type { Forwarder } from './forward.ts';
@@ -55,10 +55,11 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   });
 
   /** identify -> classify -> decide, for a request (also what /sovereign/explain returns). */
-  function decideFor(deps: GatewayDeps, req: FastifyRequest, model: string): { d: Decision; decided: Decided } {
+  function decideFor(deps: GatewayDeps, req: FastifyRequest, model: string, admitted = false): { d: Decision; decided: Decided } {
     const { topology } = deps;
     const started = performance.now();
-    const tenant = authenticate(topology, req.headers);
+    // Inference authenticates its tenant here; explain was admitted by the access hook.
+    const tenant = admitted ? tenantIfAny(topology, req.headers) : authenticate(topology, req.headers);
     const client = deps.clientAddress(req.raw.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
     const out = decideRequest(deps, { tenant, headers: req.headers, client, body: req.body, model });
     metrics.decisionSeconds.observe((performance.now() - started) / 1000);
@@ -179,7 +180,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     const { topology } = deps;
     const body = req.body as { model?: unknown } | undefined;
     const model = typeof body?.model === 'string' ? body.model : (req.query.model ?? topology.regions[0]?.models[0] ?? '');
-    const { d, decided } = decideFor(deps, req, model);
+    const { d, decided } = decideFor(deps, req, model, true);
     return explanation(d, decided);
   });
 
