@@ -19,3 +19,4 @@ export { createWitness, anchored, type Witness, type WitnessOptions } from './wi
 export { formatCheckpoint, parseCheckpoint, openCheckpoint, type Checkpoint } from './checkpoint.ts';
 export { parseVkey, formatVkey } from './note.ts';
 export { parseTilePath } from './tiles.ts';
+export { verifierKeyFromFile } from './keys.ts';
