@@ -45,7 +45,7 @@ export class AnalysisPool {
       if (slot.chars > RECYCLE_AFTER_CHARS) this.#replace(slot);
       this.#dispatch();
     });
-    worker.on('error', (err) => {
+    worker.on('error', (err: Error) => {
       slot.job?.reject(new Error(`the analysis worker failed: ${err.message}`));
       slot.job = null;
     });

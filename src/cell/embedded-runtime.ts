@@ -45,7 +45,7 @@ function lastUserText(items: readonly { role?: unknown; content?: unknown }[]): 
  */
 export const embeddedReads = {
   chat: (req: ChatRequest): string[] => [lastUserText(req.messages)],
-  completions: (req: CompletionRequest): string[] | null => (typeof req.prompt === 'string' ? [req.prompt] : req.prompt.every((p) => typeof p === 'string') ? (req.prompt as string[]) : null),
+  completions: (req: CompletionRequest): string[] | null => (typeof req.prompt === 'string' ? [req.prompt] : req.prompt.every((p) => typeof p === 'string') ? req.prompt : null),
   responses: (req: ResponsesRequest): string[] => [typeof req.input === 'string' ? req.input : lastUserText(req.input)],
   infer: (req: V2InferRequest): string[] | null => {
     const input = req.inputs.find((t) => t.datatype === 'BYTES');

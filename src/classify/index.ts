@@ -41,7 +41,7 @@ export interface Classifier {
    * `requestSegments` of src/common yields them), or a request body whose segments are
    * extracted first. Offsets in detections refer to the segments joined by "\n".
    */
-  classifyRequest(segmentsOrBody: readonly string[] | unknown, declared?: DataClass): Classification;
+  classifyRequest(segmentsOrBody: unknown, declared?: DataClass): Classification;
 }
 
 export class ClassifyConfigError extends Error {
@@ -148,7 +148,7 @@ class DefaultClassifier implements Classifier {
     return { class: cls, detections, counts };
   }
 
-  classifyRequest(segmentsOrBody: readonly string[] | unknown, declared?: DataClass): Classification {
+  classifyRequest(segmentsOrBody: unknown, declared?: DataClass): Classification {
     const segments = isSegments(segmentsOrBody) ? segmentsOrBody : extractSegments(segmentsOrBody);
     const result = this.classifyText(segments.length === 1 ? (segments[0] ?? '') : segments.join('\n'));
     const floor = typeof declared === 'string' ? parseDataClass(declared) : undefined;
