@@ -168,7 +168,8 @@ async function sovereignConfig(o: TargetOptions, dir: string): Promise<{ file: s
     regions,
     tenants: [],
     routing: { mode: 'legal-first', preference: defs.map((d) => d[0]) },
-    gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024 },
+    // maxConnectionsPerClient 0: the load generator opens every connection from one address.
+    gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024, maxConnectionsPerClient: 0 },
   };
   const file = path.join(dir, 'sovereign.yaml');
   writeFileSync(file, stringify(config));
