@@ -86,6 +86,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     keepAliveTimeout: 72_000,
+    // A request (headers and body) must arrive within 2 minutes in all, however it trickles.
+    requestTimeout: 120_000,
     // Node checks header deadlines on this interval; the default (30 s) would let a stalled
     // client hold its connection up to 30 s past the deadline.
     http: { connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor((opts.headersTimeoutMs ?? 10_000) / 4))) } satisfies ServerOptions,
