@@ -48,9 +48,11 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   // length, before a byte of it is read or parsed (the parse would cost every other user).
   app.addHook('onRequest', async (req) => {
     if (!req.routeOptions.config.inference) return;
-    const limit = holder.current.topology.inferenceBodyLimitBytes();
+    const { topology } = holder.current;
+    const limit = topology.inferenceBodyLimitBytes();
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (limit === undefined || !(declared > limit)) return;
+    // At the body limit itself, the body limit's own 413 answers.
+    if (limit === undefined || limit >= topology.data.gateway.bodyLimitBytes || !(declared > limit)) return;
     throw new HttpError(413, 'request_too_large', `the request body is ${declared} bytes; no model served here reads more than a ${limit}-byte body (4x the largest models.<name>.maxInputBytes, plus 1 MiB); send less input`, { code: 'context_length_exceeded' }, { connection: 'close' });
   });
 

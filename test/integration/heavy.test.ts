@@ -117,3 +117,14 @@ test('the cell applies the same input limit as the gateway', async () => {
   assert.equal(res.status, 400);
   assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'context_length_exceeded');
 });
+
+test('the gateway refuses an input over the model limit with 400 context_length_exceeded before deciding or recording', async () => {
+  const before = (await (await fetch(`${c.gateway}/sovereign/ledger/eu-frankfurt/entries?from=0&to=1000`)).json()) as { size: number };
+  const res = await request(`${c.gateway}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'word '.repeat(60_000) }] }) });
+  const body = (await res.body.json()) as { error: { type: string; code: string; param: string } };
+  assert.equal(res.statusCode, 400);
+  assert.deepEqual([body.error.type, body.error.code, body.error.param], ['invalid_request_error', 'context_length_exceeded', 'messages']);
+  assert.equal(res.headers['x-sovereign-decision-id'], undefined, 'no decision was made');
+  const afterwards = (await (await fetch(`${c.gateway}/sovereign/ledger/eu-frankfurt/entries?from=0&to=1000`)).json()) as { size: number };
+  assert.equal(afterwards.size, before.size, 'nothing was recorded');
+});
