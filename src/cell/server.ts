@@ -1,7 +1,7 @@
 // A cell's HTTP API: the Open Inference Protocol V2 and the OpenAI-compatible API, served
 // by this region's runtime only. Every response names the region and the model version.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ChatRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema, OPENAI_ENDPOINTS, ResponsesRequestSchema, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, inputBytes, requestSegments, sseReadable, SSE_HEADERS, type Logger } from '../common/index.ts';
+import { ChatRequestSchema, CompletionRequestSchema, HttpError, EmbeddingRequestSchema, OPENAI_ENDPOINTS, ResponsesRequestSchema, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, inputBytes, requestSegments, sseReadable, SSE_HEADERS, type Logger } from '../common/index.ts';
 import { InferenceGate } from './inference-gate.ts';
 import type { ModelInfo, ModelRuntime } from './runtime.ts';
 
@@ -44,7 +44,18 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
       const bytes = inputBytes(requestSegments(req.body));
       if (bytes > limit) throw badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes`, { param: 'messages', code: 'context_length_exceeded' });
     }
+    // A client that leaves while waiting gives its slot back as soon as it gets one.
+    let gone = false;
+    const leave = (): void => {
+      gone = true;
+    };
+    reply.raw.once('close', leave);
     const release = await gate.acquire(region);
+    reply.raw.removeListener('close', leave);
+    if (gone) {
+      release();
+      throw new HttpError(499, 'client_closed', 'the client closed the connection while the request waited for an inference slot');
+    }
     reply.raw.once('close', release);
   });
 
