@@ -32,7 +32,8 @@ export class InferenceGate {
           'overloaded_error',
           `region ${region} is running ${this.#running} inference requests with ${this.#waiting.length} waiting, the most it takes (cell.maxConcurrentInference, cell.maxQueuedInference); retry after the time in Retry-After`,
           { code: 'cell_busy' },
-          { 'retry-after': '1' },
+          // The header tells the gateway the region is busy, not failing: it tries the next permitted region.
+          { 'retry-after': '1', 'x-sovereign-cell-busy': '1' },
         );
       }
       await new Promise<void>((resolve) => this.#waiting.push(resolve));

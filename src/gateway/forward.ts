@@ -117,6 +117,14 @@ export class Forwarder {
         continue;
       }
       const ms = performance.now() - started - recordMs;
+      if (res.statusCode === 429 && res.headers['x-sovereign-cell-busy'] !== undefined) {
+        // The region's inference queue is full: it is busy, not failing (no health penalty);
+        // the next permitted region may have room.
+        await res.body.dump().catch(() => undefined);
+        done();
+        d.attempts.push({ region, outcome: 'busy', status: res.statusCode, ms });
+        continue;
+      }
       if (res.statusCode >= 500) {
         await res.body.dump().catch(() => undefined);
         done();

@@ -121,3 +121,19 @@ test('the gateway refuses an input over the model limit with 400 context_length_
   const afterwards = (await (await fetch(`${c.gateway}/sovereign/ledger/eu-frankfurt/entries?from=0&to=1000`)).json()) as { size: number };
   assert.equal(afterwards.size, before.size, 'nothing was recorded');
 });
+
+test('a busy region is not a failing one: the gateway moves the overflow to the next permitted region', async () => {
+  const text = 'The committee met on Tuesday in Frankfurt and praised the excellent new bridge. '.repeat(2800);
+  const send = async (): Promise<{ status: number; region: string; attempts: string }> => {
+    const res = await request(`${c.gateway}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: text }] }) });
+    await res.body.dump();
+    return { status: res.statusCode, region: String(res.headers['x-sovereign-region']), attempts: String(res.headers['x-sovereign-attempts'] ?? '') };
+  };
+  // Each EU cell runs one and queues one: four fit in the two EU regions, never outside the EU.
+  const answers = await Promise.all([send(), send(), send(), send()]);
+  assert.ok(answers.every((a) => a.status === 200), JSON.stringify(answers));
+  assert.ok(answers.every((a) => a.region === 'eu-frankfurt' || a.region === 'eu-paris'), JSON.stringify(answers));
+  assert.ok(answers.some((a) => a.attempts.includes('eu-frankfurt=busy')), JSON.stringify(answers));
+  const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean }[] };
+  assert.ok(regions.regions.every((r) => r.healthy), 'busy is not unhealthy');
+});
