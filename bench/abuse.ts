@@ -68,6 +68,7 @@ try {
     return { ms: performance.now() - t0, status: res.statusCode, attempts: String(res.headers['x-sovereign-attempts'] ?? '') };
   };
   for (let i = 0; i < 20; i++) await one();
+  const rssBefore = { gateway: rssMb(gw), 'eu-frankfurt': rssMb(c.pidOf('eu-frankfurt')), 'eu-paris': rssMb(c.pidOf('eu-paris')) };
   const sender = spawn(process.execPath, [fileURLToPath(new URL('../test/helpers/heavy-sender.ts', import.meta.url)), `${c.gateway}/v1/chat/completions`, String(9 * 1024 * 1024), 'DE'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let senderOut = '';
   sender.stdout.on('data', (b: Buffer) => (senderOut += b.toString()));
@@ -99,6 +100,7 @@ try {
     },
     unhealthyRegionsAfter: regions.regions.filter((r) => !r.healthy).map((r) => r.region),
     healthChangesLogged: (c.output().match(/"healthy":false/g) ?? []).length,
+    rssMbBefore: rssBefore,
     rssMbAfter20sIdle: { gateway: rssMb(gw), 'eu-frankfurt': rssMb(c.pidOf('eu-frankfurt')), 'eu-paris': rssMb(c.pidOf('eu-paris')) },
   };
   console.log(heavy);
@@ -123,7 +125,7 @@ Command: \`npm run bench:abuse\` (sovereign up on this machine; ${m.cpus} cores,
 | small request, 9 MB bodies arriving | ${heavy.smallRequests.beside9MB.medianMs} ms | ${heavy.smallRequests.beside9MB.p95Ms} ms |
 
 Ratio of medians ${heavy.smallRequests.ratioOfMedians}x; 9 MB bodies answered: ${Object.entries(heavy.answers).map(([k, v]) => `${v} x ${k}`).join(', ')}; small requests not served ${heavy.smallRequests.notServed}, failed over ${heavy.smallRequests.failedOver}; unhealthy regions after: ${heavy.unhealthyRegionsAfter.length === 0 ? 'none' : heavy.unhealthyRegionsAfter.join(', ')}; health changes logged ${heavy.healthChangesLogged}.
-Resident memory 20 s later: gateway ${heavy.rssMbAfter20sIdle.gateway} MB, eu-frankfurt ${heavy.rssMbAfter20sIdle['eu-frankfurt']} MB, eu-paris ${heavy.rssMbAfter20sIdle['eu-paris']} MB.
+Resident memory before, and 20 s after: gateway ${heavy.rssMbBefore.gateway} → ${heavy.rssMbAfter20sIdle.gateway} MB, eu-frankfurt ${heavy.rssMbBefore['eu-frankfurt']} → ${heavy.rssMbAfter20sIdle['eu-frankfurt']} MB, eu-paris ${heavy.rssMbBefore['eu-paris']} → ${heavy.rssMbAfter20sIdle['eu-paris']} MB.
 `;
   const files = writeResults('abuse', result, md);
   console.log(`wrote ${files.json} and ${files.md}`);
