@@ -20,6 +20,12 @@ after(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+/** CPU time (user + system) of a process, in ms (clock ticks of 10 ms). */
+const cpuMs = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 const small = JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'What a wonderful morning in Frankfurt.' }] });
@@ -45,6 +51,7 @@ test('three concurrent 9 MB chats: refused at once, others keep their latency, n
   // slowdown (before the fix: seconds instead of milliseconds) fails all three.
   const attempts: { idleMs: number; loadedMs: number }[] = [];
   const loaded: { ms: number; status: number; attempts: string }[] = [];
+  let cpuPerBody = Number.NaN;
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       const idle: number[] = [];
@@ -64,6 +71,21 @@ test('three concurrent 9 MB chats: refused at once, others keep their latency, n
       attempts.push({ idleMs: median(idle), loadedMs: median(here) });
       if (median(here) <= 2 * median(idle)) break;
     }
+    // Count work as well as time: the CPU the gateway spends per 9 MB body (sender running, no
+    // small requests) beside its idle CPU (sender paused). Parsing 9 MB of JSON alone costs tens
+    // of milliseconds; a body refused from its Content-Length costs reading and dropping it.
+    const gw = c.pidOf('gateway');
+    sender.kill('SIGSTOP');
+    const i0 = cpuMs(gw);
+    await sleep(2000);
+    const idleCpuPerMs = (cpuMs(gw) - i0) / 2000;
+    sender.kill('SIGCONT');
+    const lines0 = senderOut.split('\n').length;
+    const c0 = cpuMs(gw);
+    const t0 = performance.now();
+    while (senderOut.split('\n').length - lines0 < 30) await sleep(20);
+    const bodies = senderOut.split('\n').length - lines0;
+    cpuPerBody = (cpuMs(gw) - c0 - idleCpuPerMs * (performance.now() - t0)) / bodies;
   } finally {
     sender.kill('SIGKILL');
   }
@@ -74,7 +96,13 @@ test('three concurrent 9 MB chats: refused at once, others keep their latency, n
   assert.ok(loaded.every((x) => x.status === 200));
   // No failover, no ejection: every small request was served by the first region it tried.
   assert.ok(loaded.every((x) => !x.attempts.includes(',')), loaded.map((x) => x.attempts).join(' | '));
-  assert.ok(attempts.some((a) => a.loadedMs <= 2 * a.idleMs), JSON.stringify(attempts));
+  t.diagnostic(`gateway CPU per refused 9 MB body: ${cpuPerBody.toFixed(1)} ms`);
+  assert.ok(cpuPerBody < 15, `the gateway spent ${cpuPerBody.toFixed(1)} ms of CPU per 9 MB body`);
+  // Latency ratios measure the machine, not Sovereign, once it is so loaded that an idle small
+  // request takes tens of milliseconds (other test suites running): then the CPU count above stands.
+  const calm = attempts.filter((a) => a.idleMs < 25);
+  if (calm.length > 0) assert.ok(calm.some((a) => a.loadedMs <= 2 * a.idleMs), JSON.stringify(attempts));
+  else t.diagnostic(`machine too loaded for a latency ratio (idle medians ${attempts.map((a) => a.idleMs.toFixed(0)).join(', ')} ms)`);
   const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean }[] };
   assert.ok(regions.regions.every((r) => r.healthy), JSON.stringify(regions));
   assert.doesNotMatch(c.output(), /"healthy":false/);
@@ -89,15 +117,16 @@ test('a cell runs a bounded number of inferences, refuses the overflow with 429 
   const cell = c.regions['eu-paris'] as string;
   const text = 'The committee met on Tuesday in Paris and praised the excellent new bridge. '.repeat(3000); // ~230 KB: under the input limit, ~0.5 s of analysis
   const send = (): Promise<Response> => cellFetch(cell, '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: text }] }) });
-  const inflight = [send(), send(), send(), send()];
+  const finished: string[] = [];
+  const inflight = [send(), send(), send(), send()].map((p) => p.then((r) => (finished.push(`inference ${r.status}`), r)));
   await sleep(100);
-  const t0 = performance.now();
   const probe = await cellFetch(cell, '/v2/health/ready');
-  const probeMs = performance.now() - t0;
+  finished.push('probe');
   const answers = await Promise.all(inflight);
   const statuses = answers.map((r) => r.status);
   assert.equal(probe.status, 200);
-  assert.ok(probeMs < 250, `health probe took ${probeMs.toFixed(0)} ms while the cell was busy`);
+  // The probe is answered while the inferences run, not after them.
+  assert.ok(finished.indexOf('probe') < finished.indexOf('inference 200'), finished.join(', '));
   assert.equal(statuses.filter((s) => s === 200).length, 2, statuses.join(','));
   const refused = answers.filter((r) => r.status === 429);
   assert.equal(refused.length, 2);

@@ -21,9 +21,9 @@ const run = (args: string[]): Promise<{ stdout: string; stderr: string }> => pro
 test('verify works on local files with everything stopped, witnesses included', async () => {
   const res = await fetch(`${c.gateway}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'FR' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'hello' }] }) });
   assert.equal(res.status, 200);
-  // Wait until the region's checkpoint carries a witness cosignature.
+  // Wait until the region's checkpoint carries a witness cosignature (up to a minute on a loaded machine).
   let cp = '';
-  for (let i = 0; i < 100 && !/— witness\./.test(cp); i++) {
+  for (let i = 0; i < 300 && !/— witness\./.test(cp); i++) {
     cp = await (await fetch(`${c.gateway}/sovereign/ledger/eu-paris/checkpoint`)).text();
     await new Promise((r) => setTimeout(r, 200));
   }

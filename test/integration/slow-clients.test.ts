@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 
-const BODY_TIMEOUT_MS = 1500;
+const BODY_TIMEOUT_MS = 3000;
 const HEADERS_TIMEOUT_MS = 2000;
 const PER_CLIENT = 230;
 
@@ -60,8 +60,12 @@ test('200 stalled bodies are all answered 408 and closed within the body timeout
   const baseline = fds(pid);
   const head = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\nx-sovereign-jurisdiction: DE\r\n\r\n{"mod`;
   const conns = Array.from({ length: 200 }, () => stalled(head, BODY_TIMEOUT_MS + 20_000));
-  await sleep(300);
-  const during = fds(pid);
+  // The most descriptors seen while the connections stall (a loaded machine accepts them slowly).
+  let during = 0;
+  for (let waited = 0; waited < BODY_TIMEOUT_MS - 500 && during < baseline + 200; waited += 100) {
+    during = Math.max(during, fds(pid));
+    await sleep(100);
+  }
   const outcomes = await Promise.all(conns.map((x) => x.done));
   const slowest = Math.max(...outcomes.map((o) => o.closedAfterMs));
   await sleep(300);
@@ -73,7 +77,7 @@ test('200 stalled bodies are all answered 408 and closed within the body timeout
     assert.equal(bodyOf(o.answer).error.type, 'request_timeout');
     assert.equal(o.error, undefined, 'closed cleanly, not reset');
   }
-  assert.ok(slowest < BODY_TIMEOUT_MS + 1500, `slowest close after ${slowest} ms`);
+  assert.ok(slowest < BODY_TIMEOUT_MS + 2500, `slowest close after ${slowest} ms`);
   assert.ok(afterwards <= baseline + 2, `descriptors ${afterwards} vs baseline ${baseline}`);
 });
 
