@@ -99,8 +99,9 @@ test('three concurrent 9 MB chats: refused at once, others keep their latency, n
   t.diagnostic(`gateway CPU per refused 9 MB body: ${cpuPerBody.toFixed(1)} ms`);
   assert.ok(cpuPerBody < 15, `the gateway spent ${cpuPerBody.toFixed(1)} ms of CPU per 9 MB body`);
   // Latency ratios measure the machine, not Sovereign, once it is so loaded that an idle small
-  // request takes tens of milliseconds (other test suites running): then the CPU count above stands.
-  const calm = attempts.filter((a) => a.idleMs < 25);
+  // request takes over 10 ms (about twice its time on an idle 2-core machine: other test suites
+  // are running); then the CPU count above stands alone.
+  const calm = attempts.filter((a) => a.idleMs < 10);
   if (calm.length > 0) assert.ok(calm.some((a) => a.loadedMs <= 2 * a.idleMs), JSON.stringify(attempts));
   else t.diagnostic(`machine too loaded for a latency ratio (idle medians ${attempts.map((a) => a.idleMs.toFixed(0)).join(', ')} ms)`);
   const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean }[] };
