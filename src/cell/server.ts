@@ -16,6 +16,8 @@ export interface CellServerOptions {
   maxConcurrentInference?: number;
   maxQueuedInference?: number;
   bodyTimeoutMs?: number;
+  /** Mutual TLS: the server's TLS settings and what secures the app (guards, authorization hook) before any route exists. */
+  mesh?: { https: object | null; secure: (app: FastifyInstance) => void };
 }
 
 function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefined): void {
@@ -25,7 +27,8 @@ function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefi
 
 export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   const { region, runtime } = opts;
-  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger, ...(opts.bodyTimeoutMs ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}) });
+  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger, https: opts.mesh?.https ?? null, ...(opts.bodyTimeoutMs ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}) });
+  opts.mesh?.secure(app);
   const gate = new InferenceGate(opts.maxConcurrentInference ?? 2, opts.maxQueuedInference ?? 32);
   let draining = false;
 

@@ -26,6 +26,8 @@ export interface HttpServerOptions {
   headersTimeoutMs?: number;
   /** Open connections allowed per client address (socket peer); more are answered 429 (0: no limit). */
   maxConnectionsPerClient?: number;
+  /** TLS settings (node:https server options); plain HTTP when absent. */
+  https?: object | null;
 }
 
 /** How long a closing connection keeps reading (and discarding) what the client still sends. */
@@ -79,6 +81,7 @@ function limitConnectionsPerClient(app: FastifyInstance, max: number): void {
 
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? 10_000;
+  const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor((opts.headersTimeoutMs ?? 10_000) / 4)));
   const app = Fastify({
     loggerInstance: opts.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -90,7 +93,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     requestTimeout: 120_000,
     // Node checks header deadlines on this interval; the default (30 s) would let a stalled
     // client hold its connection up to 30 s past the deadline.
-    http: { connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor((opts.headersTimeoutMs ?? 10_000) / 4))) } satisfies ServerOptions,
+    ...(opts.https ? { https: { ...opts.https, connectionsCheckingInterval } } : { http: { connectionsCheckingInterval } satisfies ServerOptions }),
     // Errors of the HTTP parser (431, conflicting lengths, header timeout) in the one error shape.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;

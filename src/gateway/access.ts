@@ -8,13 +8,15 @@
 //   operator      the admin token (/metrics, /sovereign/regions: they show cells' addresses)
 //   oracle        a tenant key or the admin token when tenants are configured
 //                 (/sovereign/classify, /sovereign/explain: they would help tune evasions)
+//   own           the route's plugin authenticates every request in its own onRequest hook
+//                 (the console: its read-only token or the admin token, bearer or cookie)
 // `gateway.openOperatorViews: true` opens `operator` and `oracle` routes, for development.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, bearer, tokenMatches } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { authenticate } from './auth.ts';
 
-export type Access = 'public' | 'tenant' | 'admin' | 'operator' | 'oracle';
+export type Access = 'public' | 'tenant' | 'admin' | 'operator' | 'oracle' | 'own';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -53,7 +55,7 @@ export function registerAccess(app: FastifyInstance, opts: AccessOptions): void 
   app.addHook('onRequest', async (req) => {
     if (!req.routeOptions.url) return; // no route: the not-found handler answers
     const access = accessOf(req);
-    if (access === 'public' || access === 'tenant') return;
+    if (access === 'public' || access === 'tenant' || access === 'own') return;
     const topology = opts.topology();
     const what = `${req.method} ${req.routeOptions.url}`;
     if (access === 'admin') {

@@ -1,5 +1,6 @@
 // Admin API: legal triggers (suspend / resume a region) and region status. Every route
-// declares `access: 'admin'` (the admin token; enforced by the hook in access.ts). A trigger returns only once every live gateway replica has it in force.
+// declares `access: 'admin'` (the admin token; enforced by the hook in access.ts). A trigger
+// returns only once every live gateway replica has it in force.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpError, badRequest, firstIssue } from '../common/index.ts';
@@ -32,6 +33,8 @@ export interface AdminDeps {
   recordTrigger: (t: TriggerRecord) => Promise<string[]>;
   /** Time allowed for every replica to apply a trigger. */
   replicaTimeoutMs?: number;
+  /** A region's store status (null when its cell cannot be reached). */
+  storeStatus?: (region: string) => Promise<unknown>;
 }
 
 export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
@@ -46,9 +49,11 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
 
   app.get('/sovereign/admin/regions', { config: { access: 'admin' } }, async () => {
     const state = await store.load();
+    const snapshot = deps.current().health.snapshot();
+    const stores = await Promise.all(snapshot.map((h) => (deps.storeStatus ? deps.storeStatus(h.region) : Promise.resolve(null))));
     return {
       version: state.version,
-      regions: deps.current().health.snapshot().map((h) => ({ ...h, suspension: state.suspensions[h.region] ?? null })),
+      regions: snapshot.map((h, i) => ({ ...h, suspension: state.suspensions[h.region] ?? null, store: stores[i] ?? null })),
     };
   });
 

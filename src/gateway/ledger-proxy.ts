@@ -3,7 +3,7 @@
 // router has decoded it once; anything left over that is not in the grammar (a "%", "..", a
 // second encoding) is refused, and the path sent to the cell is rebuilt from the parsed parts.
 import type { FastifyInstance } from 'fastify';
-import { request as undiciRequest } from 'undici';
+import type { Dispatcher } from 'undici';
 import { HttpError, notFound } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { parseTilePath } from '../ledger/index.ts';
@@ -18,11 +18,15 @@ const DECIMAL = /^(0|[1-9]\d{0,15})$/;
 
 /**
  * The grammar: `checkpoint` and `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]` (C2SP
- * tlog-tiles, "Checkpoints" and "Tiles"); `key`, `proof/<n>` and `entries` (Sovereign's key
- * listing, tlog-proof receipts and JSON entry listing; only `from` and `to`, decimal, as query).
+ * tlog-tiles, "Checkpoints" and "Tiles"); `key`, `proof/<n>`, `checkpoint-at/<size>` and
+ * `entries` (Sovereign's key listing, tlog-proof receipts, archived checkpoints and JSON entry
+ * listing; only `from` and `to`, decimal, as query).
  */
 export function ledgerResource(rest: string, query: Record<string, unknown>): LedgerResource | null {
   if (rest === 'checkpoint' || rest === 'key') return { path: rest, query: '' };
+  // Archived checkpoints, for compliance reports: checkpoint-at/<size>.
+  const archived = /^checkpoint-at\/(.+)$/.exec(rest);
+  if (archived) return DECIMAL.test(archived[1] as string) ? { path: rest, query: '' } : null;
   if (rest.startsWith('tile/')) return parseTilePath(rest) ? { path: rest, query: '' } : null;
   const proof = /^proof\/(.+)$/.exec(rest);
   if (proof) return DECIMAL.test(proof[1] as string) ? { path: rest, query: '' } : null;
@@ -38,15 +42,15 @@ export function ledgerResource(rest: string, query: Record<string, unknown>): Le
   return null;
 }
 
-export function registerLedgerProxy(app: FastifyInstance, topology: () => Topology): void {
+export function registerLedgerProxy(app: FastifyInstance, topology: () => Topology, cellClient: (region: string) => Dispatcher): void {
   app.get<{ Params: { region: string; '*': string }; Querystring: Record<string, unknown> }>('/sovereign/ledger/:region/*', { config: { access: 'public' } }, async (req, reply) => {
     const region = topology().region(req.params.region);
     if (!region) throw notFound(`no region "${req.params.region}"`);
     const resource = ledgerResource(req.params['*'], req.query);
-    if (!resource) throw notFound('no such ledger resource: the log serves checkpoint, tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>], key, proof/<n> and entries?from=&to=');
+    if (!resource) throw notFound('no such ledger resource: the log serves checkpoint, tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>], key, proof/<n>, checkpoint-at/<size> and entries?from=&to=');
     let res;
     try {
-      res = await undiciRequest(`${region.url}/sovereign/ledger/${region.id}/${resource.path}${resource.query}`, { signal: AbortSignal.timeout(10_000) });
+      res = await cellClient(region.id).request({ method: 'GET', path: `/sovereign/ledger/${region.id}/${resource.path}${resource.query}`, signal: AbortSignal.timeout(10_000) });
     } catch (err) {
       throw new HttpError(503, 'region_unavailable', `the cell of ${region.id} cannot be reached to serve its ledger (${(err as Error).message})`);
     }

@@ -7,6 +7,7 @@ import type { Classifier } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import { registerAccess } from './access.ts';
 import { authenticate, tenantIfAny } from './auth.ts';
 import { jurisdictionDenied, type Decision } from './decision.ts';
@@ -14,7 +15,7 @@ import type { Decided, Decider } from './decide.ts';
 import type { Forwarder } from './forward.ts';
 import { registerLedgerProxy } from './ledger-proxy.ts';
 import { decideRequest, explanation } from './pipeline.ts';
-import type { GatewayMetrics } from './metrics.ts';
+import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, type Recorder } from './record.ts';
 
 /** Everything a request needs; replaced as a whole when the topology file is reloaded. */
@@ -27,6 +28,8 @@ export interface GatewayDeps {
   classifier: Classifier;
   geo: Geo;
   clientAddress: ClientAddressResolver;
+  /** This gateway's mesh identity and mTLS clients to the cells. */
+  mesh: Mesh;
 }
 
 /** The deps in force; a request takes one snapshot at its start and keeps it to the end. */
@@ -91,7 +94,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
       // Record the denial in the subject's home region, then answer 451 (RFC 7725).
       const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
       const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, decided.policiesFor(null)), body_sha256: bodySha });
-      metrics.requests.inc({ outcome: 'denied', region: 'none' });
+      metrics.requests.inc({ outcome: 'denied', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
       if (receipt) err.headers['x-sovereign-ledger'] = `${receipt.origin} ${receipt.index}`;
       throw err;
@@ -117,20 +120,22 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
           // cross-border transfer) before a single byte is forwarded there.
           record: async (region) => {
             const outcome = d.attempts.some((a) => a.outcome !== 'skipped') ? 'failed_over' : 'routed';
-            const main = recorder.append(region, decisionEntry(d, outcome, region, decided.policiesFor(region)), bodySha);
+            const main = recorder.append(region, decisionEntry(d, outcome, region, decided.policiesFor(region), topology), bodySha);
             const homes = transfersTo(topology, d, region).map((j) =>
-              recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, decided.policiesFor(region)), body_sha256: bodySha }),
+              recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, decided.policiesFor(region), topology), body_sha256: bodySha }),
             );
+            const started = performance.now();
             const [receipt] = await Promise.all([main, ...homes]);
+            metrics.ledgerAppendSeconds.observe((performance.now() - started) / 1000);
             return `${receipt.origin} ${receipt.index}`;
           },
         },
         reply,
       );
-      metrics.requests.inc({ outcome: d.attempts.length > 1 ? 'failed_over' : 'routed', region: d.attempts[d.attempts.length - 1]?.region ?? 'none' });
+      metrics.requests.inc({ outcome: d.attempts.length > 1 ? 'failed_over' : 'routed', region: d.attempts[d.attempts.length - 1]?.region ?? 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       return res;
     } catch (err) {
-      metrics.requests.inc({ outcome: 'unavailable', region: 'none' });
+      metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       if (err instanceof HttpError && err.statusCode === 503) {
         const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
         void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null)), body_sha256: bodySha });
@@ -206,8 +211,8 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   });
   app.get('/metrics', { config: { access: 'operator' } }, async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  // Each region's log, read-only: the C2SP static paths only.
-  registerLedgerProxy(app, () => holder.current.topology);
+  // Each region's log, read-only: the C2SP static paths only, fetched from the cell over the mesh.
+  registerLedgerProxy(app, () => holder.current.topology, (region) => holder.current.mesh.cellClient(region));
 
   return app;
 }

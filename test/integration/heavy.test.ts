@@ -7,16 +7,23 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { cellFetch, startCluster, type Cluster } from '../helpers/cluster.ts';
+import { startCluster, type Cluster } from '../helpers/cluster.ts';
+import { meshClient, type MeshClient } from '../helpers/mesh.ts';
 
 let c: Cluster;
+let gw: MeshClient;
 
 before(async () => {
   c = await startCluster({ gateway: { bodyLimitBytes: 10 * 1024 * 1024 }, cell: { maxConcurrentInference: 1, maxQueuedInference: 1 } });
+  gw = await meshClient(c.configFile);
 });
 after(async () => {
+  await gw?.close();
   await c?.stop();
 });
+
+/** A cell called directly, over the mesh as the gateway would. */
+const cellFetch = (cellUrl: string, path: string, init?: Parameters<MeshClient['fetch']>[1]): ReturnType<MeshClient['fetch']> => gw.fetch(`${cellUrl}${path}`, init);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
