@@ -61,11 +61,13 @@ export interface ClassifierOptions {
 export interface Classifier {
   classifyText(text: string): Classification;
   /**
-   * Extracts user content from an inference request body and classifies it. Offsets in
-   * detections refer to the extracted text (segments joined by "\n"). A value split across two
-   * segments (messages, parts) is found too. `tenant` selects the tenant's uninspectable rule.
+   * Classifies the segments of an inference request (the strings its model reads, as
+   * `requestSegments` of src/common yields them), or a request body whose segments are
+   * extracted first. Offsets in detections refer to the segments joined by "\n". A value split
+   * across two segments (messages, parts) is found too. `tenant` selects the tenant's
+   * uninspectable rule.
    */
-  classifyRequest(body: unknown, declared?: DataClass, tenant?: string): Classification;
+  classifyRequest(segmentsOrBody: unknown, declared?: DataClass, tenant?: string): Classification;
 }
 
 export class ClassifyConfigError extends Error {
@@ -118,6 +120,10 @@ function compilePatterns(patterns: readonly CustomPattern[] | undefined): Compil
     }
     return { type: p.type, special: p.class === 'special', re };
   });
+}
+
+function isSegments(v: unknown): v is readonly string[] {
+  return Array.isArray(v) && (v as unknown[]).every((s) => typeof s === 'string');
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -220,9 +226,9 @@ class DefaultClassifier implements Classifier {
     return cls;
   }
 
-  classifyRequest(body: unknown, declared?: DataClass, tenant?: string): Classification {
+  classifyRequest(segmentsOrBody: unknown, declared?: DataClass, tenant?: string): Classification {
     const rule = (typeof tenant === 'string' && Object.hasOwn(this.uninspectable.tenants, tenant) ? this.uninspectable.tenants[tenant] : undefined) ?? this.uninspectable.default;
-    const segments = extractSegments(body);
+    const segments = isSegments(segmentsOrBody) ? segmentsOrBody : extractSegments(segmentsOrBody);
     const text = segments.length === 1 ? (segments[0] ?? '') : segments.join('\n');
     const result = this.classify(text, rule);
     if (segments.length > 1) this.junctions(segments, result, rule);
@@ -236,7 +242,7 @@ class DefaultClassifier implements Classifier {
    * the start of the next are scanned together, joined by a space, and what crosses the junction
    * is added. Each window is bounded, so this stays linear in the request.
    */
-  private junctions(segments: string[], result: Classification, rule: UninspectableClass): void {
+  private junctions(segments: readonly string[], result: Classification, rule: UninspectableClass): void {
     let offset = 0;
     for (let k = 0; k + 1 < segments.length; k++) {
       const a = segments[k] ?? '';
