@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { authorizeByIdentity, Mesh, spiffeId } from '../mesh/index.ts';
@@ -10,7 +11,9 @@ import { EmbeddedRuntime } from './embedded-runtime.ts';
 import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
 import { recordModelArrivals } from './model-arrivals.ts';
 import type { ModelRuntime } from './runtime.ts';
+import type { RegionStore } from '../store/index.ts';
 import { buildCellServer } from './server.ts';
+import { openStoreService, registerStoreRoutes } from './store-service.ts';
 import { UpstreamRuntime } from './upstream-runtime.ts';
 
 export type { ModelRuntime, ModelInfo } from './runtime.ts';
@@ -25,6 +28,8 @@ export interface RunningCell {
   ledger: LedgerService;
   /** This cell's identity and mTLS channels. */
   mesh: Mesh;
+  /** The region's store of served requests (null when store.enabled is false). */
+  store: RegionStore | null;
   close(): Promise<void>;
 }
 
@@ -52,7 +57,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
 
   const runtime: ModelRuntime =
     cfg.runtime.kind === 'embedded'
-      ? EmbeddedRuntime.open(path.join(dataDir, 'models'), cfg.id)
+      ? EmbeddedRuntime.open(path.join(dataDir, 'models'), cfg.id, opts.topology.data.cell.maxConcurrentInference)
       : new UpstreamRuntime(cfg.runtime, cfg.models, cfg.id);
 
   let ledger: LedgerService;
@@ -71,11 +76,25 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     mesh.close();
     throw new Error(`region ${cfg.id}: cannot record the arrival of its models in the ledger: ${(err as Error).message}`);
   }
+  const registry = new Registry();
+  let store: RegionStore | null;
+  try {
+    store = await openStoreService(opts.topology, cfg.id, ledger.ledger, logger, registry);
+  } catch (err) {
+    await runtime.close();
+    await ledger.close();
+    mesh.close();
+    throw new Error(`region ${cfg.id}: cannot open the store: ${(err as Error).message}`);
+  }
+  const cc = opts.topology.data.cell;
   const app = buildCellServer({
     region: cfg.id,
     runtime,
-    bodyLimit: opts.topology.data.cell.bodyLimitBytes,
+    bodyLimit: cc.bodyLimitBytes,
     logger,
+    inputLimit: (m) => opts.topology.inputLimitBytes(m),
+    maxConcurrentInference: cc.maxConcurrentInference,
+    maxQueuedInference: cc.maxQueuedInference,
     mesh: {
       https: mesh.serverTls(),
       secure: (a) => {
@@ -84,6 +103,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
       },
     },
   });
+  registerStoreRoutes(app, cfg.id, store, registry, ledger.ledger);
   registerLedgerRoutes(app, cfg.id, ledger, (m) => {
     const d = runtime.model(m)?.digest;
     return d && d.startsWith('sha256:') ? d : null;
@@ -94,6 +114,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     await app.listen({ host: opts.host ?? configured.hostname, port });
   } catch (err) {
     await runtime.close();
+    await store?.close();
     await ledger.close();
     mesh.close();
     const e = err as NodeJS.ErrnoException;
@@ -113,9 +134,12 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     runtime,
     ledger,
     mesh,
+    store,
     async close() {
       await app.close();
       await runtime.close();
+      // The store's last records are written (and its erasures recorded) before the ledger closes.
+      await store?.close();
       await ledger.close();
       mesh.close();
     },

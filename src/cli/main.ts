@@ -17,7 +17,9 @@ const VERBS: Record<string, string> = {
   ledger: './ledger.ts',
   tenant: './tenant.ts',
   deploy: './deploy.ts',
+  data: './data.ts',
   mesh: './mesh.ts',
+  report: './report.ts',
 };
 
 /** The verb on the command line: the first argument that is not a global option or its value. */

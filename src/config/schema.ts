@@ -108,8 +108,26 @@ export const ConfigSchema = z.strictObject({
       trustedProxies: z.array(z.string().min(1)).default([]),
       /** Shared secret for the admin API (environment variable name; never the token itself). */
       adminTokenEnv: z.string().default('SOVEREIGN_ADMIN_TOKEN'),
+      /** Silence allowed while a request body arrives, in ms; then 408 and the connection is closed. */
+      bodyTimeoutMs: z.number().int().positive().default(5000),
+      /** Time allowed for a request's headers to arrive, in ms; then 408 and the connection is closed. */
+      headersTimeoutMs: z.number().int().positive().default(10_000),
+      /** Open connections per client address (socket peer); more get 429. Behind a proxy, raise it (0: no limit). */
+      maxConnectionsPerClient: z.number().int().min(0).default(256),
+      /**
+       * Opens the operator views (/metrics, /sovereign/regions, /sovereign/classify,
+       * /sovereign/explain) without credentials: for development only.
+       */
+      openOperatorViews: z.boolean().default(false),
     })
     .prefault({}),
+  /**
+   * Input limits of models, by name: UTF-8 bytes of the model input (every string of the request
+   * a model reads). A request over its model's limit gets 400 context_length_exceeded before any work.
+   */
+  models: z
+    .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected a model name'), z.strictObject({ maxInputBytes: z.number().int().positive() }))
+    .default({}),
   geo: z
     .strictObject({
       /** A MaxMind-format (.mmdb) country database; default: the CC0 database shipped from npm. */
@@ -151,6 +169,16 @@ export const ConfigSchema = z.strictObject({
       patterns: z
         .array(z.strictObject({ type: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, 'expected an upper-case type name such as EMPLOYEE_ID'), pattern: z.string().min(1), class: z.enum(['personal', 'special']) }))
         .default([]),
+      /**
+       * What content that cannot be inspected (an image, audio or file sent as a data URL or a
+       * file id) makes a request: `personal` by default, per tenant by name in `tenants`.
+       */
+      uninspectable: z
+        .strictObject({
+          default: z.enum(['public', 'personal', 'special']).default('personal'),
+          tenants: z.record(z.string(), z.enum(['public', 'personal', 'special'])).default({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   state: z
@@ -166,9 +194,57 @@ export const ConfigSchema = z.strictObject({
       cluster: z.string().min(1).default('sovereign'),
     })
     .prefault({}),
+  store: z
+    .strictObject({
+      /**
+       * Each region keeps the inputs and outputs of the requests it served, encrypted, in its
+       * own data directory ("sqlite": a file database) or in PostgreSQL ("postgres": one schema
+       * per region). `enabled: false` keeps nothing (and the ledger says 0 days).
+       */
+      enabled: z.boolean().default(true),
+      backend: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      /** Environment variable holding the PostgreSQL connection string for the postgres backend. */
+      postgresUrlEnv: z.string().default('SOVEREIGN_STORE_POSTGRES_URL'),
+      /** Each region's schema is "<schemaPrefix>_<region id with - as _>". */
+      schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'expected a lower-case SQL identifier prefix such as "sovereign_store"').default('sovereign_store'),
+      /**
+       * The region's key-encryption key (32 bytes, base64 or hex), from the environment variable
+       * "<kekEnv>_<REGION_ID>" (e.g. SOVEREIGN_STORE_KEK_EU_FRANKFURT) when set, else from kekFile
+       * ("{region}" is replaced by the region id) when set, else from <region data dir>/keys/store-kek.key
+       * (generated on first start, mode 0600).
+       */
+      kekEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('SOVEREIGN_STORE_KEK'),
+      kekFile: z.string().min(1).optional(),
+      /** Days a record is kept, by tenant and data class: the first matching rule wins, else `days`. 0 = nothing stored. */
+      retention: z
+        .strictObject({
+          days: z.number().int().min(0).max(36_500).default(30),
+          rules: z
+            .array(
+              z.strictObject({
+                tenant: z.string().min(1).optional(),
+                dataClass: z.enum(['public', 'internal', 'personal', 'special']).optional(),
+                days: z.number().int().min(0).max(36_500),
+              }),
+            )
+            .default([]),
+        })
+        .prefault({}),
+      /** How often the sweeper removes expired and erased records (ms). */
+      sweepIntervalMs: z.number().int().min(100).default(60_000),
+      /** Records are written in batches this often after the responses (ms). */
+      flushIntervalMs: z.number().int().min(1).max(10_000).default(20),
+      /** Records waiting for a write, at most; beyond it new records are dropped (and counted). */
+      maxQueued: z.number().int().min(1).default(50_000),
+    })
+    .prefault({}),
   cell: z
     .strictObject({
       bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),
+      /** Inference requests a cell runs at once (health probes and metadata are never queued). */
+      maxConcurrentInference: z.number().int().positive().default(2),
+      /** Inference requests waiting for a slot; one more gets 429 with Retry-After. */
+      maxQueuedInference: z.number().int().min(0).default(32),
     })
     .prefault({}),
   mesh: z

@@ -27,7 +27,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, badRequest, notFound } from '../common/index.ts';
 import { authenticate } from './auth.ts';
 import { regionsUnavailable } from './decision.ts';
-import type { GatewayMetrics } from './metrics.ts';
+import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { CLASS_HEADER, decideRequest } from './pipeline.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordRouted } from './record.ts';
 import type { DepsHolder } from './server.ts';
@@ -145,7 +145,7 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
     const bodySha = bodyDigest(req.rawBody);
 
     if (d.permitted.length === 0) {
-      metrics.requests.inc({ outcome: 'denied', region: 'none' });
+      metrics.requests.inc({ outcome: 'denied', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       throw await recordDenial(recorder, d, decided.policiesFor(null), bodySha);
     }
 
@@ -171,7 +171,7 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
         d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - t0 });
         continue;
       }
-      metrics.requests.inc({ outcome: d.attempts.length > 0 ? 'failed_over' : 'routed', region });
+      metrics.requests.inc({ outcome: d.attempts.length > 0 ? 'failed_over' : 'routed', region, jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       return reply
         .code(200)
         .header(ALLOW_HEADERS.region, region)
@@ -180,7 +180,7 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
         .header('server-timing', `record;dur=${(performance.now() - t0).toFixed(2)}`)
         .send();
     }
-    metrics.requests.inc({ outcome: 'unavailable', region: 'none' });
+    metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
     const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
     void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null)), body_sha256: bodySha });
     if (d.attempts.length > 0 && d.attempts.every((a) => a.outcome === 'ledger_unavailable')) {

@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { errors as undiciErrors, type Dispatcher, type Pool } from 'undici';
-import { sseData } from '../common/index.ts';
+import { SERVED_FOR_HEADERS, servedForHeaders, sseData } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
@@ -26,7 +26,7 @@ export interface ForwardRequest {
   permitted: (region: string) => boolean;
 }
 
-const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering'] as const;
+const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering', 'retry-after'] as const;
 
 function failureKind(err: unknown): Attempt['outcome'] {
   const e = err as NodeJS.ErrnoException;
@@ -68,9 +68,10 @@ export class Forwarder {
 
   async send(d: Decision, req: ForwardRequest, reply: FastifyReply): Promise<FastifyReply> {
     const deadline = AbortSignal.any([req.signal, AbortSignal.timeout(this.#timeoutMs)]);
-    const headers: Record<string, string> = { 'x-sovereign-decision-id': d.id };
+    // What the region's store needs to keep its record of the request (src/common/served-for.ts).
+    const tenant = d.tenant ?? 'anonymous';
+    const headers: Record<string, string> = servedForHeaders({ decisionId: d.id, tenant, subject: d.subject ?? tenant, dataClass: d.dataClass, retentionDays: d.retentionDays, receipt: null });
     if (req.contentType) headers['content-type'] = req.contentType;
-    if (d.tenant) headers['x-sovereign-tenant'] = d.tenant;
 
     for (const region of d.candidates) {
       const pool = this.#pools.get(region);
@@ -91,6 +92,7 @@ export class Forwarder {
         this.#health.recordFailure(region, `ledger: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
         continue;
       }
+      headers[SERVED_FOR_HEADERS.ledger] = receipt;
       // A legal trigger may have landed while the entry was being recorded.
       if (!req.permitted(region)) {
         d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
@@ -122,6 +124,14 @@ export class Forwarder {
         continue;
       }
       const ms = performance.now() - started - recordMs;
+      if (res.statusCode === 429 && res.headers['x-sovereign-cell-busy'] !== undefined) {
+        // The region's inference queue is full: it is busy, not failing (no health penalty);
+        // the next permitted region may have room.
+        await res.body.dump().catch(() => undefined);
+        done();
+        d.attempts.push({ region, outcome: 'busy', status: res.statusCode, ms });
+        continue;
+      }
       if (res.statusCode >= 500) {
         await res.body.dump().catch(() => undefined);
         done();

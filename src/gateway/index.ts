@@ -6,6 +6,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createClassifier } from '../classify/index.ts';
+import { consoleToken, registerConsole } from '../console/index.ts';
 import { createLogger, type Logger } from '../common/index.ts';
 import { loadTopology, type Topology } from '../config/index.ts';
 import { createClientAddressResolver, databasePathOf, openGeoForTopology, type Geo } from '../geo/index.ts';
@@ -16,6 +17,7 @@ import { registerAdmin, type TriggerRecord } from './admin.ts';
 import { adminToken } from './admin-token.ts';
 import { Decider } from './decide.ts';
 import { Forwarder } from './forward.ts';
+import { deliverErasure, registerDataRights, storeStatusOf } from './data-rights.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { Recorder } from './record.ts';
 import { buildGatewayServer, type DepsHolder, type GatewayDeps } from './server.ts';
@@ -98,14 +100,19 @@ async function buildDeps(topology: Topology, state: RegionState, logger: Logger,
     const h = health.get(id);
     return h ? { healthy: health.admits(id), latencyMs: h.latencyMs, inflight: h.inflight } : undefined;
   });
+  const recorder = new Recorder(topology, topology.gatewayDataDir(), replica, logger, mesh);
+  recorder.deliverErasuresWith(async (e) => {
+    const done = await deliverErasure(mesh, e);
+    logger.warn({ region: e.region, status: done.status, ledger: done.ledger ?? null }, 'pending erasure delivered');
+  });
   return {
     topology,
     policy,
     health,
     decider,
     forwarder: new Forwarder(topology, health, mesh),
-    recorder: new Recorder(topology, topology.gatewayDataDir(), replica, logger, mesh),
-    classifier: createClassifier({ customPatterns: topology.data.classify.patterns }),
+    recorder,
+    classifier: createClassifier({ customPatterns: topology.data.classify.patterns, uninspectable: topology.data.classify.uninspectable }),
     geo,
     clientAddress: createClientAddressResolver(topology.data.gateway.trustedProxies),
     mesh,
@@ -172,8 +179,13 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   };
 
   const metrics = createGatewayMetrics();
-  const app = buildGatewayServer(holder, metrics, logger);
-  registerAdmin(app, { current: () => holder.current, token: adminToken(opts.topology, true) as string, store, recordTrigger });
+  const admin = adminToken(opts.topology, true) as string;
+  const app = buildGatewayServer(holder, metrics, logger, admin);
+  registerAdmin(app, { current: () => holder.current, store, recordTrigger, storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });
+  registerDataRights(app, { current: () => holder.current, token: admin });
+  // The operator's console (src/console): read-only with the console token, actions with the admin token.
+  registerConsole(app, { current: () => holder.current, store, metrics, tokens: { admin, viewer: consoleToken(opts.topology, true) as string } });
+  metrics.healthSource = { snapshot: () => holder.current.health.snapshot() };
 
   // Hot reload of the topology and policy files.
   let reloading: Promise<{ ok: boolean; reason?: string }> | null = null;

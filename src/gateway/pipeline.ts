@@ -2,15 +2,27 @@
 // per request, /sovereign/explain and `sovereign route --explain` show its result.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { badRequest } from '../common/index.ts';
+import { badRequest, inputBytes, requestSegments } from '../common/index.ts';
 import { parseDataClass, type Classifier, type DataClass } from '../classify/index.ts';
 import type { TenantConfig, Topology } from '../config/index.ts';
 import type { Geo } from '../geo/index.ts';
+import { retentionDays } from '../store/index.ts';
 import type { Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
 import { identify } from './identify.ts';
 
 export const CLASS_HEADER = 'x-data-classification';
+export const SUBJECT_HEADER = 'x-sovereign-subject';
+
+/** The data subject the tenant's application names: a pseudonymous id, one line, at most 256 characters. */
+function subjectOf(headers: IncomingHttpHeaders): string | null {
+  const v = headers[SUBJECT_HEADER];
+  if (v === undefined) return null;
+  if (typeof v !== 'string' || v.trim() === '' || v.length > 256 || /[\u0000-\u001f\u007f]/.test(v)) {
+    throw badRequest(`${SUBJECT_HEADER}: expected one pseudonymous subject id of 1 to 256 characters (no control characters), sent once`, { param: SUBJECT_HEADER });
+  }
+  return v.trim();
+}
 
 export interface PipelineDeps {
   topology: Topology;
@@ -28,8 +40,21 @@ export interface PipelineInput {
   model: string;
 }
 
+/** 400 context_length_exceeded (the OpenAI error for an input over the model's limit). */
+function contextLengthExceeded(model: string, bytes: number, limit: number): Error {
+  return badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes (models.${model}.maxInputBytes in the topology file); send less text`, { param: 'messages', code: 'context_length_exceeded' });
+}
+
 export function decideRequest(deps: PipelineDeps, input: PipelineInput): { d: Decision; decided: Decided } {
   const { headers, tenant } = input;
+  // The strings the model will read (one definition, shared with the cells): measured against
+  // the model's input limit before any other work, then classified, exactly these.
+  const segments = requestSegments(input.body);
+  const limit = deps.topology.inputLimitBytes(input.model);
+  if (limit !== undefined) {
+    const bytes = inputBytes(segments);
+    if (bytes > limit) throw contextLengthExceeded(input.model, bytes, limit);
+  }
   // Identify.
   const jurisdictions = identify(deps.topology, tenant, headers, deps.geo.lookup(input.client));
   // Classify: the higher of the declared class and what the user content shows.
@@ -39,7 +64,7 @@ export function decideRequest(deps: PipelineDeps, input: PipelineInput): { d: De
     declared = parseDataClass(declaredRaw);
     if (!declared) throw badRequest(`${CLASS_HEADER}: "${declaredRaw.slice(0, 32)}" is not a data class; use public, internal, personal or special`, { param: CLASS_HEADER });
   }
-  const cls = deps.classifier.classifyRequest(input.body, declared);
+  const cls = deps.classifier.classifyRequest(segments, declared, tenant?.name);
   // Decide.
   const decided = deps.decider.decide({ jurisdictions, dataClass: cls.class, tenant: tenant?.name ?? null, model: input.model });
   const d: Decision = {
@@ -55,6 +80,8 @@ export function decideRequest(deps: PipelineDeps, input: PipelineInput): { d: De
     rationale: decided.rationale,
     attempts: [],
     clientAddress: input.client,
+    subject: subjectOf(headers),
+    retentionDays: retentionDays(deps.topology, tenant?.name ?? null, cls.class),
   };
   return { d, decided };
 }
@@ -70,6 +97,7 @@ export function explanation(d: Decision, decided: Decided): Record<string, unkno
     resolved_jurisdictions: r.jurisdictions,
     data_class: d.dataClass,
     detected_types: d.detectedTypes,
+    retention_days: d.retentionDays,
     mode: r.mode,
     configured_mode: r.configuredMode,
     model: d.model,

@@ -43,12 +43,18 @@ export const CELL_ROUTES: readonly RouteRule[] = [
   { method: 'POST', url: '/v1/chat/completions', allow: G, what: 'inference (OpenAI chat)' },
   { method: 'POST', url: '/v1/completions', allow: G, what: 'inference (OpenAI completions)' },
   { method: 'POST', url: '/v1/embeddings', allow: G, what: 'inference (OpenAI embeddings)' },
+  { method: 'POST', url: '/v1/responses', allow: G, what: 'inference (OpenAI Responses API)' },
   { method: 'POST', url: '/sovereign/ledger/append', allow: G, what: 'ledger append' },
   { method: 'GET', url: '/sovereign/ledger/:region/key', allow: ['gateway', 'cell-other-jurisdiction'], what: 'ledger and witness public keys' },
   { method: 'GET', url: '/sovereign/ledger/:region/proof/:index', allow: G, what: 'ledger receipt' },
   { method: 'GET', url: '/sovereign/ledger/:region/entries', allow: G, what: 'ledger entries' },
+  { method: 'GET', url: '/sovereign/ledger/:region/checkpoint-at/:size', allow: G, what: 'archived checkpoints, for compliance reports (public through the gateway)' },
   { method: 'GET', url: '/sovereign/ledger/:region/*', allow: G, what: 'ledger tiles and checkpoint (public through the gateway)' },
   { method: 'POST', url: '/sovereign/witness/add-checkpoint', allow: ['cell-other-jurisdiction'], what: 'witness cosigning (C2SP tlog-witness)' },
+  { method: 'GET', url: '/sovereign/store/status', allow: G, what: 'region store status' },
+  { method: 'POST', url: '/sovereign/store/export', allow: G, what: "a data subject's records (export)" },
+  { method: 'POST', url: '/sovereign/store/erase', allow: G, what: "a data subject's erasure" },
+  { method: 'GET', url: '/metrics', allow: G, what: 'cell metrics (Prometheus)' },
 ];
 
 export const EXPOSURE: readonly ExposureRow[] = [
