@@ -197,7 +197,8 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
       req.rawBody = body as Buffer;
       done(null, undefined);
     });
-    envoy.all(`${EXT_AUTHZ_PREFIX}/*`, (req, reply) => check(req, reply, EXT_AUTHZ_PREFIX));
+    // The check authenticates the tenant itself, as the inference routes do.
+    envoy.all(`${EXT_AUTHZ_PREFIX}/*`, { config: { access: 'tenant' } }, (req, reply) => check(req, reply, EXT_AUTHZ_PREFIX));
   });
 
   void app.register(async (nginx) => {
@@ -208,8 +209,9 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
       denials.put(id, e);
       void reply.code(403).header('x-sovereign-denial', id).send();
     });
-    nginx.all(`${AUTH_REQUEST_PREFIX}/*`, (req, reply) => check(req, reply, AUTH_REQUEST_PREFIX));
-    nginx.get<{ Params: { id: string } }>(`${AUTH_REQUEST_DENIAL}/:id`, async (req, reply) => {
+    nginx.all(`${AUTH_REQUEST_PREFIX}/*`, { config: { access: 'tenant' } }, (req, reply) => check(req, reply, AUTH_REQUEST_PREFIX));
+    // Public: the id is random, known only to the data plane that was denied, and read once.
+    nginx.get<{ Params: { id: string } }>(`${AUTH_REQUEST_DENIAL}/:id`, { config: { access: 'public' } }, async (req, reply) => {
       const e = denials.take(req.params.id);
       if (!e) return reply.code(403).send({ error: { type: 'permission_error', message: 'the request was denied by the authorization check (its answer is no longer available)' } });
       return reply.code(e.statusCode).headers(e.headers).send(e.body());
