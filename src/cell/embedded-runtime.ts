@@ -7,10 +7,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import winkNLP from 'wink-nlp';
 import { HttpError, messageText, bytesTensorStrings, notFound, type ChatChunk, type ChatCompletion, type ChatRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
-import { ensureModel, requireFromStore, type StoredModel } from './model-store.ts';
+import type { ModelConfig } from '../registry/index.ts';
 import type { ModelInfo, ModelRuntime } from './runtime.ts';
 
 export const EMBEDDED_MODEL = 'text-analysis';
+/** The runtime kind a release's config must name for this runtime to load it. */
+export const EMBEDDED_RUNTIME = 'wink-nlp';
 
 interface Analysis {
   sentiment: number;
@@ -21,11 +23,26 @@ interface Analysis {
 
 type Nlp = ReturnType<typeof winkNLP>;
 
-function shippedModelDir(): { dir: string; version: string } {
+/**
+ * The model Sovereign ships (the wink-eng-lite-web-model npm package): its files and the config
+ * it is published with to golden at first start. Cells never load it from here: only from their
+ * region's registry.
+ */
+export function shippedModel(): { dir: string; config: ModelConfig } {
   const req = createRequire(import.meta.url);
   const pkgJson = req.resolve('wink-eng-lite-web-model/package.json');
-  const { version } = req(pkgJson) as { version: string };
-  return { dir: path.dirname(pkgJson), version };
+  const { version, license } = req(pkgJson) as { version: string; license: string };
+  const { version: winkVersion } = req('wink-nlp/package.json') as { version: string };
+  return {
+    dir: path.dirname(pkgJson),
+    config: {
+      name: EMBEDDED_MODEL,
+      version,
+      licence: license,
+      trainingData: { dataClass: 'public', jurisdictions: [], sources: [`wink-eng-lite-web-model ${version}: English model trained on public web text (npm)`] },
+      runtime: { kind: EMBEDDED_RUNTIME, version: `^${winkVersion.split('.')[0]}` },
+    },
+  };
 }
 
 function sentimentLabel(s: number): string {
@@ -44,18 +61,21 @@ export class EmbeddedRuntime implements ModelRuntime {
   readonly #nlp: Nlp;
   readonly #fingerprint: string;
 
-  private constructor(stored: StoredModel, nlp: Nlp, region: string) {
-    this.models = [{ name: EMBEDDED_MODEL, version: stored.version, digest: stored.digest, platform: 'wink-nlp' }];
+  private constructor(release: { version: string; digest: string }, nlp: Nlp, region: string) {
+    this.models = [{ name: EMBEDDED_MODEL, version: release.version, digest: release.digest, platform: EMBEDDED_RUNTIME }];
     this.#nlp = nlp;
-    this.#fingerprint = `${region}/${stored.digest.slice(7, 19)}`;
+    this.#fingerprint = `${region}/${release.digest.slice(7, 19)}`;
   }
 
-  /** Installs the model into the cell's own store if needed, verifies it and loads it from there. */
-  static open(storeDir: string, region: string): EmbeddedRuntime {
-    const shipped = shippedModelDir();
-    const stored = ensureModel(storeDir, EMBEDDED_MODEL, shipped.dir, shipped.version);
-    const model = requireFromStore<Parameters<typeof winkNLP>[0]>(stored);
-    return new EmbeddedRuntime(stored, winkNLP(model), region);
+  /**
+   * Loads a verified release from `dir` (the files of an artifact from the region's registry,
+   * checked against its signed manifest by the registry's loader just before).
+   */
+  static fromDir(dir: string, release: { version: string; digest: string }, region: string): EmbeddedRuntime {
+    const req = createRequire(path.join(dir, 'package.json'));
+    // A fresh require of this directory: a release's files are never shared with another's.
+    const model = req(dir) as Parameters<typeof winkNLP>[0];
+    return new EmbeddedRuntime(release, winkNLP(model), region);
   }
 
   model(name: string): ModelInfo | undefined {

@@ -1,20 +1,23 @@
-// A region's cell: one OS process with its own data directory, model store and runtime.
-// Nothing here reads another region's files: every path comes from this region's data dir.
-import { mkdirSync } from 'node:fs';
+// A region's cell: one OS process with its own data directory, registry, model and runtime.
+// Nothing here reads another region's files: every path comes from this region's data dir, and
+// models come from this region's registry only (verified against the publisher keys first).
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, loadToken, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
-import { EmbeddedRuntime } from './embedded-runtime.ts';
+import { writeDurable } from '../ledger/index.ts';
+import { materializeModel, RegistryError, regionRegistryDir, startRegionRegistry, trustedPublishers, type ActiveRelease, type RegionRegistry } from '../registry/index.ts';
+import { EMBEDDED_MODEL, EMBEDDED_RUNTIME, EmbeddedRuntime } from './embedded-runtime.ts';
 import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
 import { recordModelArrivals } from './model-arrivals.ts';
+import { ModelSlot } from './model-slot.ts';
 import type { ModelRuntime } from './runtime.ts';
 import { buildCellServer } from './server.ts';
 import { UpstreamRuntime } from './upstream-runtime.ts';
 
 export type { ModelRuntime, ModelInfo } from './runtime.ts';
-export { EMBEDDED_MODEL } from './embedded-runtime.ts';
-export { treeDigest } from './model-store.ts';
+export { EMBEDDED_MODEL, shippedModel } from './embedded-runtime.ts';
 
 export interface RunningCell {
   region: string;
@@ -22,6 +25,7 @@ export interface RunningCell {
   app: FastifyInstance;
   runtime: ModelRuntime;
   ledger: LedgerService;
+  registry: RegionRegistry;
   close(): Promise<void>;
 }
 
@@ -42,10 +46,8 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   const dataDir = opts.topology.regionDataDir(cfg.id);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
-  const runtime: ModelRuntime =
-    cfg.runtime.kind === 'embedded'
-      ? EmbeddedRuntime.open(path.join(dataDir, 'models'), cfg.id)
-      : new UpstreamRuntime(cfg.runtime, cfg.models, cfg.id);
+  const slot = cfg.runtime.kind === 'embedded' ? new ModelSlot(cfg.id) : null;
+  const runtime: ModelRuntime = slot ?? new UpstreamRuntime(cfg.runtime as Extract<typeof cfg.runtime, { kind: 'upstream' }>, cfg.models, cfg.id);
 
   let ledger: LedgerService;
   try {
@@ -54,12 +56,68 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     await runtime.close();
     throw new Error(`region ${cfg.id}: cannot open the ledger in ${dataDir}: ${(err as Error).message}`);
   }
+  const markerDir = path.join(dataDir, 'ledger-models');
   try {
-    await recordModelArrivals(ledger.ledger, cfg.id, runtime.models, path.join(dataDir, 'ledger-models'), logger);
+    await recordModelArrivals(ledger.ledger, cfg.id, runtime.models, markerDir, logger);
   } catch (err) {
     await runtime.close();
     await ledger.close();
     throw new Error(`region ${cfg.id}: cannot record the arrival of its models in the ledger: ${(err as Error).message}`);
+  }
+
+  // The release the cell serves: verified and loaded from this region's registry only.
+  const activeFile = path.join(regionRegistryDir(opts.topology, cfg.id), 'active.json');
+  let active: ActiveRelease | null = null;
+  let switching: Promise<unknown> = Promise.resolve();
+  let registry: RegionRegistry | undefined;
+  const activate = (name: string, version: string): Promise<ActiveRelease> => {
+    const run = switching.then(async () => {
+      if (!slot) throw new RegistryError('UNSUPPORTED', `region ${cfg.id} runs an upstream model server; it loads no release from the registry`);
+      if (name !== EMBEDDED_MODEL) throw new RegistryError('UNSUPPORTED', `the embedded runtime of ${cfg.id} serves ${EMBEDDED_MODEL} only, not ${name}`);
+      const loaded = await materializeModel((registry as RegionRegistry).reader, name, version, trustedPublishers(opts.topology), path.join(dataDir, 'models', name));
+      const kind = loaded.artifact.config.runtime.kind;
+      if (kind !== EMBEDDED_RUNTIME) throw new RegistryError('UNSUPPORTED', `${name}:${version} needs the ${kind} runtime; this cell runs ${EMBEDDED_RUNTIME}`);
+      const next = EmbeddedRuntime.fromDir(loaded.dir, { version: loaded.artifact.version, digest: loaded.artifact.digest }, cfg.id);
+      const release = { name, version: loaded.artifact.version, digest: loaded.artifact.digest };
+      await writeDurable(activeFile, Buffer.from(JSON.stringify(release)));
+      // Requests already running finish on the runtime they started with.
+      const prev = slot.swap(next);
+      active = release;
+      void prev?.close();
+      return release;
+    });
+    switching = run.catch(() => undefined);
+    return run;
+  };
+  try {
+    registry = await startRegionRegistry({
+      topology: opts.topology,
+      region: cfg.id,
+      ledger: ledger.ledger,
+      logger,
+      recordArrival: (a, from) => recordModelArrivals(ledger.ledger, cfg.id, [{ name: a.name, digest: a.digest, version: a.version, from }], markerDir, logger),
+      onArrival: (a) => {
+        // The region's first release of the model is served as soon as it is here.
+        if (slot && active === null && a.name === EMBEDDED_MODEL) {
+          activate(a.name, a.version).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'first release could not be activated'));
+        }
+      },
+      activate,
+      active: () => active,
+    });
+  } catch (err) {
+    await runtime.close();
+    await ledger.close();
+    throw err;
+  }
+  if (slot && existsSync(activeFile)) {
+    const want = JSON.parse(readFileSync(activeFile, 'utf8')) as ActiveRelease;
+    try {
+      await activate(want.name, want.version);
+    } catch (err) {
+      // Never serve what does not verify: the cell stays not ready and says why.
+      logger.error({ release: `${want.name}:${want.version}`, err: (err as Error).message }, 'the active release does not verify; not serving it');
+    }
   }
   const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
   const appendToken = loadToken(opts.topology.ledgerAppendTokenFile(), opts.topology.data.ledger.appendTokenEnv, true) as string;
@@ -72,6 +130,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   try {
     await app.listen({ host: configured.hostname, port });
   } catch (err) {
+    await registry.close();
     await runtime.close();
     await ledger.close();
     const e = err as NodeJS.ErrnoException;
@@ -90,8 +149,10 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     app,
     runtime,
     ledger,
+    registry,
     async close() {
       await app.close();
+      await registry.close();
       await runtime.close();
       await ledger.close();
     },

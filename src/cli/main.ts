@@ -16,6 +16,8 @@ const VERBS: Record<string, string> = {
   classify: './classify.ts',
   ledger: './ledger.ts',
   tenant: './tenant.ts',
+  model: './model.ts',
+  golden: './model.ts',
 };
 
 /** The verb on the command line: the first argument that is not a global option or its value. */

@@ -1,6 +1,6 @@
 // `sovereign up`: every cell of the topology and the gateway, as child processes, on this
 // machine; ready when all are; stops them all on Ctrl-C or SIGTERM.
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { rootOptions, topologyOf } from './options.ts';
@@ -24,6 +24,18 @@ function listening(host: string, port: number): Promise<boolean> {
     s.once('timeout', () => {
       s.destroy();
       resolve(true);
+    });
+  });
+}
+
+/** A port the OS says is free now (for golden when registry.golden.url leaves it open). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
     });
   });
 }
@@ -67,7 +79,15 @@ export function register(program: Command): void {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
 
-      console.log(`Sovereign: starting ${topology.regions.length} region cells and the gateway (config ${topology.file})`);
+      console.log(`Sovereign: starting the golden registry, ${topology.regions.length} region cells and the gateway (config ${topology.file})`);
+      // Golden beside the cells: it publishes the shipped model at first start and promotes it to
+      // the regions the law allows; a cell is ready once its region's release arrived and verified.
+      const goldenCfg = topology.data.registry.golden;
+      if (goldenCfg.kind === 'embedded') {
+        const host = goldenCfg.url ? new URL(goldenCfg.url).hostname : '127.0.0.1';
+        const port = goldenCfg.url ? Number(new URL(goldenCfg.url).port || 80) : await freePort(host);
+        sup.start({ name: 'golden', args: ['--config', config, 'golden', '--port', String(port)], readyUrl: `http://${host}:${port}/sovereign/golden/ready` });
+      }
       for (const r of topology.regions) {
         sup.start({ name: r.id, args: ['--config', config, 'cell', '--region', r.id], readyUrl: `${r.url}/v2/health/ready` });
       }
@@ -75,7 +95,7 @@ export function register(program: Command): void {
       try {
         await sup.waitReady(READY_TIMEOUT_MS, (name, ms) => {
           const r = topology.region(name);
-          const what = r ? `${r.url}  (${r.jurisdiction}, ${r.country})` : gatewayUrl;
+          const what = r ? `${r.url}  (${r.jurisdiction}, ${r.country})` : name === 'golden' ? 'model registry' : gatewayUrl;
           console.log(`  ready  ${name.padEnd(14)} ${what}  after ${(ms / 1000).toFixed(1)} s`);
         });
       } catch (err) {

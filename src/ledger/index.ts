@@ -6,6 +6,9 @@ export {
   DecisionEntrySchema,
   TriggerEntrySchema,
   ModelEntrySchema,
+  ModelArrivalEntrySchema,
+  ModelTransferEntrySchema,
+  ModelDeletionEntrySchema,
   serializeEntry,
   parseEntry,
   type LedgerEntry,
@@ -18,3 +21,4 @@ export { verifyLog, dirFetcher, httpFetcher, type VerifyOptions, type VerifyResu
 export { createWitness, anchored, type Witness, type WitnessOptions } from './witness.ts';
 export { formatCheckpoint, parseCheckpoint, openCheckpoint, type Checkpoint } from './checkpoint.ts';
 export { parseVkey, formatVkey } from './note.ts';
+export { writeDurable, commitDurable, fsyncDir } from './fsutil.ts';
