@@ -12,7 +12,7 @@ export { clientReader, layoutReader, type ArtifactReader } from './reader.ts';
 export { signManifest, verifyEnvelope, loadOrCreateSigningKey, publisherKey, keyId, type PublisherKey } from './dsse.ts';
 export { verifyArtifact, type VerifiedArtifact } from './verify.ts';
 export { replicateIntoLayout, replicateIntoRegistry, type ReplicateOptions } from './replicate.ts';
-export { publishModel, pushSignature, type Published } from './publish.ts';
+export { publishModel, pushSignature, signatureManifest, type Published } from './publish.ts';
 export { materializeModel, type LoadedModel } from './materialize.ts';
 export { startGolden, type RunningGolden } from './golden.ts';
 export { startRegionRegistry, checkOwnRegistry, type RegionRegistry, type ActiveRelease } from './region.ts';

@@ -245,16 +245,27 @@ export class LayoutStore {
     }
     try {
       for await (const chunk of src) {
-        const { bytesWritten } = await fh.write(chunk, 0, chunk.length);
-        if (bytesWritten !== chunk.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+        try {
+          const { bytesWritten } = await fh.write(chunk, 0, chunk.length);
+          if (bytesWritten !== chunk.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+        } catch (err) {
+          // A full disk: give the space back (the blob starts again once there is room).
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+            await fh.close().catch(() => undefined);
+            fh = null;
+            await unlink(file).catch(() => undefined);
+          }
+          throw storageError(err, `blob ${digest}`);
+        }
         onBytes?.(chunk.length);
       }
     } catch (err) {
-      await fh.close().catch(() => undefined);
-      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') await unlink(file).catch(() => undefined);
-      throw err instanceof RegistryError ? err : (err as NodeJS.ErrnoException).code ? storageError(err, `blob ${digest}`) : err;
+      if (err instanceof RegistryError) throw err;
+      // The source went away mid-blob: what was written stays for a resume.
+      throw new RegistryError('UNAVAILABLE', `blob ${digest}: the transfer was cut (${(err as Error).message})`);
+    } finally {
+      await fh?.close().catch(() => undefined);
     }
-    await fh.close();
   }
 
   /** Verifies a complete partial file (size and digest) and moves it into the repository. */
