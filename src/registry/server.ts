@@ -78,8 +78,20 @@ function parseRange(h: string | undefined, size: number): { start: number; end: 
   return { start, end };
 }
 
+/** Where stock clients get a bearer token (docker token authentication, the realm of the challenge). */
+const TOKEN_PATH = '/sovereign/registry/token';
+
 /** Registers the distribution API on `app` (an encapsulated context: its own body handling). */
 export function registerDistribution(app: FastifyInstance, opts: DistributionOptions): void {
+  // The realm: with Basic credentials whose password is the registry token, that token (writes);
+  // otherwise an anonymous one (reads are open; writes refused).
+  app.get(TOKEN_PATH, async (req) => {
+    const h = req.headers.authorization ?? '';
+    const basic = /^basic\s+(.+)$/i.exec(h);
+    const password = basic ? Buffer.from(basic[1] as string, 'base64').toString('utf8').split(':').slice(1).join(':') : '';
+    const token = opts.writeToken !== undefined && password !== '' && tokenMatches(password, opts.writeToken) ? opts.writeToken : 'anonymous';
+    return { token, access_token: token, expires_in: 3600 };
+  });
   void app.register(
     async (api: FastifyInstance) => {
       const { store } = opts;
@@ -107,8 +119,17 @@ export function registerDistribution(app: FastifyInstance, opts: DistributionOpt
         }
       });
 
-      // end-1: API version check.
-      api.get('/', { exposeHeadRoute: true }, async () => ({}));
+      // end-1: API version check. Stock clients (containers/image, docker) decide here whether
+      // to authenticate at all: without credentials they get the Bearer challenge (distribution
+      // "token authentication"), fetch a token from the realm, and send it from then on.
+      api.get('/', { exposeHeadRoute: true }, async (req, reply) => {
+        if (req.headers.authorization === undefined) {
+          const realm = `${req.protocol}://${req.headers.host ?? req.hostname}${TOKEN_PATH}`;
+          void reply.header('www-authenticate', `Bearer realm="${realm}",service="sovereign"`);
+          return reply.code(401).send(new RegistryError('UNAUTHORIZED', 'authenticate with the token from the realm (anonymous: read-only)').body());
+        }
+        return {};
+      });
 
       const headOrGet = async (req: FastifyRequest, reply: FastifyReply, head: boolean): Promise<unknown> => {
         const r = need(route(req.url), req.url);

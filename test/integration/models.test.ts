@@ -131,9 +131,9 @@ test('a model trained on EU personal data is refused outside the EU, naming the 
 test('a tampered release is refused at activation and the cell keeps serving its current version', async () => {
   // eu-paris holds 9.1.0-eu (previous test); damage one of its blobs on the region's disk.
   const blobs = path.join(c.dir, 'data', 'regions', 'eu-paris', 'registry', 'oci', 'repos', 'text-analysis', 'blobs', 'sha256');
-  const manifest = JSON.parse(
-    (await (await fetch(`${JSON.parse((await sov(['model', 'list', '--region', 'eu-paris', '--json'])).out).regions[0].registry}/v2/text-analysis/manifests/9.1.0-eu`)).text()),
-  ) as { layers: { digest: string; size: number }[] };
+  const listed = JSON.parse((await sov(['model', 'list', '--region', 'eu-paris', '--json'])).out) as { regions: { registry: string }[] };
+  const res = await fetch(`${listed.regions[0]!.registry}/v2/text-analysis/manifests/9.1.0-eu`);
+  const manifest = (await res.json()) as { layers: { digest: string; size: number }[] };
   const victim = manifest.layers.reduce((a, b) => (b.size > a.size ? b : a));
   const file = path.join(blobs, victim.digest.slice(7));
   const bytes = readFileSync(file);
