@@ -41,6 +41,9 @@ export const GW_ADDR = '10.77.0.1';
 export const CLIENT_ADDR = '10.77.100.2';
 const GW_PORT = 8080;
 const CELL_PORT = 9100;
+/** Each region's registry (on its own address) and golden (on the gateway's). */
+const REGISTRY_PORT = 9200;
+const GOLDEN_PORT = 9300;
 
 /** Added round-trip time (ms) of each link, by the far end's name. */
 export const DEFAULT_RTT_MS: Readonly<Record<string, number>> = {
@@ -309,7 +312,11 @@ function writeConfig(s: State, file: string, mode: RoutingMode): void {
   const config = {
     ...base,
     dataDir: path.join(s.dir, 'data'),
-    regions: base.regions.map((r) => ({ ...r, url: s.regions.find((x) => x.id === r.id)?.url })),
+    regions: base.regions.map((r) => {
+      const url = s.regions.find((x) => x.id === r.id)?.url;
+      return { ...r, url, registry: { url: url?.replace(`:${CELL_PORT}`, `:${REGISTRY_PORT}`) } };
+    }),
+    registry: { ...(base.registry as Record<string, unknown> | undefined), golden: { url: `http://${GW_ADDR}:${GOLDEN_PORT}` } },
     routing: { ...base.routing, mode },
     gateway: {
       ...base.gateway,
@@ -402,6 +409,8 @@ export async function up(opts: UpOptions = {}): Promise<State> {
       s.gatewayConfigFile = path.join(dir, `sovereign-${s.mode}.yaml`);
       writeConfig(s, s.gatewayConfigFile, s.mode);
     }
+    // Golden beside the gateway: it publishes the shipped model and promotes it to the cells.
+    startProc(s, 'golden', GW_NS, [process.execPath, MAIN, '--config', s.configFile, 'golden']);
     for (const r of s.regions) startProc(s, r.id, r.ns, [process.execPath, MAIN, '--config', s.configFile, 'cell', '--region', r.id]);
     for (const r of s.regions) log(`  ready  ${r.id.padEnd(14)} ${r.url} (ns ${r.ns}) after ${((await waitReady(s, r.id, r.url, 60_000)) / 1000).toFixed(1)} s`);
     startProc(s, 'gateway', GW_NS, [process.execPath, MAIN, '--config', s.gatewayConfigFile, 'gateway']);

@@ -48,7 +48,8 @@ export type ImageIndex = z.infer<typeof IndexSchema>;
 const jurisdiction = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, 'expected a jurisdiction name such as "EU"');
 
 /** The model's config blob: what the promotion policy and the cell read. */
-export const ModelConfigSchema = z.strictObject({
+export const ModelConfigSchema = z
+  .strictObject({
   name: z.string().regex(REPOSITORY_NAME, 'expected a lower-case model name such as "text-analysis"'),
   version: z.string().regex(TAG, 'expected a version usable as an OCI tag, e.g. "1.8.1"'),
   /** SPDX licence expression. */
@@ -67,7 +68,11 @@ export const ModelConfigSchema = z.strictObject({
     /** Semver range of the runtime it needs. */
     version: z.string().max(64).optional(),
   }),
-});
+  })
+  .refine((c) => c.trainingData.dataClass === 'public' || c.trainingData.dataClass === 'internal' || c.trainingData.jurisdictions.length > 0, {
+    path: ['trainingData', 'jurisdictions'],
+    message: 'a model trained on personal or special data must name the jurisdictions of its data subjects (the promotion policies decide by them)',
+  });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
 /** A built artifact: the manifest's bytes and every blob it refers to, with where the bytes are. */
