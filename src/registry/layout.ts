@@ -7,9 +7,9 @@
 // then fsynced and renamed into blobs/ (commitDurable); a manifest's blob is written before the
 // index.json that names it (writeDurable, temp + rename). A blob in blobs/ that no index entry
 // reaches is garbage, collected by gc().
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { open, stat, unlink } from 'node:fs/promises';
+import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { commitDurable, fsyncDir, writeDurable } from '../ledger/index.ts';
@@ -235,48 +235,82 @@ export class LayoutStore {
     }
   }
 
-  async appendPartial(digest: string, src: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): Promise<void> {
+  /**
+   * Appends a source's bytes to the partial file of `digest`, in writes of about 1 MiB, feeding
+   * `hash` with exactly the bytes written (so a cut leaves file and hash in step).
+   */
+  async appendPartial(digest: string, src: AsyncIterable<Uint8Array>, hash: Hash, onBytes?: (n: number) => void): Promise<void> {
     const file = path.join(this.root, 'partial', hexOf(checkDigest(digest, 'blob digest')));
-    let fh;
+    let fh: FileHandle | null;
     try {
       fh = await open(file, 'a');
     } catch (err) {
       throw storageError(err, `blob ${digest}`);
     }
-    try {
-      for await (const chunk of src) {
-        try {
-          const { bytesWritten } = await fh.write(chunk, 0, chunk.length);
-          if (bytesWritten !== chunk.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-        } catch (err) {
-          // A full disk: give the space back (the blob starts again once there is room).
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-            await fh.close().catch(() => undefined);
-            fh = null;
-            await unlink(file).catch(() => undefined);
-          }
-          throw storageError(err, `blob ${digest}`);
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (pendingBytes === 0) return;
+      const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      try {
+        const { bytesWritten } = await (fh as FileHandle).write(buf, 0, buf.length);
+        if (bytesWritten !== buf.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      } catch (err) {
+        // A full disk: give the space back (the blob starts again once there is room).
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+          await fh?.close().catch(() => undefined);
+          fh = null;
+          await unlink(file).catch(() => undefined);
         }
-        onBytes?.(chunk.length);
+        throw storageError(err, `blob ${digest}`);
       }
-    } catch (err) {
-      if (err instanceof RegistryError) throw err;
-      // The source went away mid-blob: what was written stays for a resume.
-      throw new RegistryError('UNAVAILABLE', `blob ${digest}: the transfer was cut (${(err as Error).message})`);
+      hash.update(buf);
+      onBytes?.(buf.length);
+    };
+    try {
+      try {
+        for await (const chunk of src) {
+          pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          pendingBytes += chunk.byteLength;
+          if (pendingBytes >= 1 << 20) await flush();
+        }
+      } catch (err) {
+        if (err instanceof RegistryError) throw err;
+        // The source went away mid-blob: what arrived is kept for a resume.
+        await flush();
+        throw new RegistryError('UNAVAILABLE', `blob ${digest}: the transfer was cut (${(err as Error).message})`);
+      }
+      await flush();
     } finally {
       await fh?.close().catch(() => undefined);
     }
   }
 
-  /** Verifies a complete partial file (size and digest) and moves it into the repository. */
-  async commitPartial(name: string, digest: string, size: number): Promise<void> {
+  async discardPartial(digest: string): Promise<void> {
+    await unlink(path.join(this.root, 'partial', hexOf(digest))).catch(() => undefined);
+  }
+
+  /** Feeds `hash` with the partial file's bytes so far (resuming a cut transfer). */
+  async hashPartial(digest: string, hash: Hash): Promise<void> {
+    const file = path.join(this.root, 'partial', hexOf(digest));
+    if (!existsSync(file)) return;
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  }
+
+  /**
+   * Verifies a complete partial file (size, and digest: `hashed` when the caller hashed the
+   * bytes as they were written, else read again) and moves it into the repository.
+   */
+  async commitPartial(name: string, digest: string, size: number, hashed?: string): Promise<void> {
     const file = path.join(this.root, 'partial', hexOf(digest));
     const st = await stat(file).catch(() => null);
     if (!st || st.size !== size) {
       await unlink(file).catch(() => undefined);
       throw new RegistryError('SIZE_INVALID', `blob ${digest} of ${name}: received ${st?.size ?? 0} bytes, the manifest says ${size} (truncated?): refused, nothing stored`);
     }
-    const actual = await hashFile(file);
+    const actual = hashed ?? (await hashFile(file));
     if (actual !== digest) {
       await unlink(file).catch(() => undefined);
       throw new RegistryError('DIGEST_INVALID', `blob of ${name} hashes to ${actual}, not ${digest} (tampered or corrupted in transit): refused, nothing stored`);

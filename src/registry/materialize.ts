@@ -1,9 +1,9 @@
 // Loading a model for a cell: from the region's own registry only, every file's digest and the
-// publisher's signature checked right before use. Files are written to a temporary directory
-// and renamed into <cacheDir>/<manifest hex>/ once all verified; a directory already there is
+// publisher's signature checked right before use. Files are linked (from the region's layout) or
+// written (from an external registry) to a temporary directory and renamed into <cacheDir>/<manifest hex>/ once all verified; a directory already there is
 // verified again (re-hashed) before it is used, so a file changed on disk is never loaded.
 import { createReadStream, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
+import { link, mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../ledger/index.ts';
 import { hexOf, newHash } from './digest.ts';
@@ -46,6 +46,16 @@ export async function materializeModel(src: ArtifactReader, name: string, refere
     for (const f of artifact.files) {
       const p = path.join(tmp, ...f.path.split('/'));
       await mkdir(path.dirname(p), { recursive: true });
+      // A blob on this disk (the region's layout) is linked, not copied: blobs are immutable and
+      // content-addressed, and the linked file is hashed here all the same.
+      const blob = src.blobFile?.(name, f.descriptor.digest) ?? null;
+      if (blob !== null && (await link(blob, p).then(() => true, () => false))) {
+        const actual = await hashLocal(p);
+        if (actual !== f.descriptor.digest) {
+          throw new RegistryError('DIGEST_INVALID', `${name}:${reference}: file ${f.path} hashes to ${actual}, the signed manifest says ${f.descriptor.digest} (tampered blob in ${src.where}): refused, not loaded`);
+        }
+        continue;
+      }
       const h = newHash();
       const fh = await open(p, 'w', 0o600);
       try {

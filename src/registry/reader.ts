@@ -14,6 +14,8 @@ export interface ArtifactReader {
   blobBytes(name: string, digest: string): Promise<Buffer>;
   /** The blob's bytes from `offset` on. */
   blobFrom(name: string, digest: string, offset: number): Promise<Readable>;
+  /** The blob's file when it is on this machine's disk (a layout), so it can be linked, not copied. */
+  blobFile?(name: string, digest: string): string | null;
 }
 
 export function clientReader(c: RegistryClient): ArtifactReader {
@@ -38,6 +40,9 @@ export function layoutReader(s: LayoutStore): ArtifactReader {
     },
     async blobBytes(n, d) {
       return s.readBlob(n, d);
+    },
+    blobFile(n, d) {
+      return s.blobSize(n, d) === null ? null : s.blobPath(n, d);
     },
     async blobFrom(n, d, o) {
       const size = s.blobSize(n, d);

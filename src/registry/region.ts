@@ -31,6 +31,7 @@ const Release = z.strictObject({
   name: z.string().regex(REPOSITORY_NAME, 'expected a model name'),
   version: z.string().regex(TAG, 'expected a version tag'),
 });
+/** An order to pull; the permitting policy ids the orderer saw are informative (the region decides again). */
 const PullOrder = Release.extend({ policy_ids: z.array(z.string().min(1).max(128)).max(64).default([]) });
 
 export interface ActiveRelease {
@@ -131,7 +132,7 @@ function registerOrders(app: FastifyInstance, o: RegionRegistryOptions, ctx: { s
     orders.post('/sovereign/registry/pull', async (req, reply) => {
       const p = PullOrder.safeParse(req.body);
       if (!p.success) throw badRequest(firstIssue(p.error, 'pull order'));
-      const { name, version, policy_ids } = p.data;
+      const { name, version } = p.data;
       const out = new PassThrough();
       void reply.type('application/x-ndjson').send(out);
       const key = `${name}:${version}`;
@@ -145,7 +146,7 @@ function registerOrders(app: FastifyInstance, o: RegionRegistryOptions, ctx: { s
       try {
         let job = inflight.get(key);
         if (!job) {
-          job = pull(name, version, policy_ids, progress).finally(() => inflight.delete(key));
+          job = pull(name, version, progress).finally(() => inflight.delete(key));
           inflight.set(key, job);
         }
         const a = await job;
@@ -193,18 +194,33 @@ function registerOrders(app: FastifyInstance, o: RegionRegistryOptions, ctx: { s
     });
   });
 
-  async function pull(name: string, version: string, policyIds: string[], onProgress: (d: number, t: number) => void): Promise<VerifiedArtifact> {
+  async function pull(name: string, version: string, onProgress: (d: number, t: number) => void): Promise<VerifiedArtifact> {
     const gurl = goldenUrl(topology);
     if (!gurl) throw new RegistryError('UNAVAILABLE', 'the golden registry is not known: set registry.golden.url or start Sovereign (sovereign up)');
     const source = new RegistryClient(gurl);
     const publishers = trustedPublishers(topology);
     if (publishers.length === 0) throw new RegistryError('PUBLISHER_UNKNOWN', `no publisher keys: list them in registry.publishers of ${topology.file}`);
     const from = goldenRegion(topology);
+    let permittedBy: string[] = [];
+    // The region asks the law itself before it copies anything (fail closed): an order the
+    // promotion policies do not permit here is refused, whoever sent it.
+    const admit = async (a: VerifiedArtifact): Promise<void> => {
+      const { PromotionPolicy } = await import('../policy/index.ts');
+      const verdict = PromotionPolicy.load(topology).verdict(
+        { name: a.config.name, version: a.config.version, licence: a.config.licence, runtime: a.config.runtime.kind, trainingDataClass: a.config.trainingData.dataClass, trainingJurisdictions: a.config.trainingData.jurisdictions },
+        region,
+      );
+      if (!verdict.allowed) {
+        const why = verdict.policies.map((p) => `@id("${p.id}"): ${p.rationale}`).join('; ') || verdict.errors.join('; ') || 'no promotion policy permits it';
+        throw new RegistryError('POLICY_DENIED', `${a.name}:${a.version} may not be held in ${region}: ${why}`);
+      }
+      permittedBy = verdict.policies.map((p) => p.id);
+    };
     const beforeCommit = async (a: VerifiedArtifact): Promise<void> => {
-      await recordTransfer(topology, from, region, a, policyIds, o.ledger);
+      await recordTransfer(topology, from, region, a, permittedBy, o.ledger);
       await o.recordArrival(a, from);
     };
-    const opts = { source, name, version, publishers, onProgress, beforeCommit };
+    const opts = { source, name, version, publishers, onProgress, admit, beforeCommit };
     return ctx.store ? replicateIntoLayout(ctx.store, opts) : replicateIntoRegistry(ctx.externalClient as RegistryClient, opts);
   }
 }

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Descriptor } from './artifact.ts';
 import type { RegistryClient } from './client.ts';
 import type { PublisherKey } from './dsse.ts';
+import { newHash } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import type { LayoutStore } from './layout.ts';
 import { OCI_EMPTY, OCI_EMPTY_DIGEST } from './media-types.ts';
@@ -20,6 +21,8 @@ export interface ReplicateOptions {
   version: string;
   publishers: readonly PublisherKey[];
   onProgress?: (done: number, total: number) => void;
+  /** Runs once the manifest and signature verified, before any blob is copied; throwing refuses the artifact. */
+  admit?: (a: VerifiedArtifact) => Promise<void>;
   /** Runs once everything is stored and verified, before the tag becomes visible; throwing aborts. */
   beforeCommit?: (a: VerifiedArtifact) => Promise<void>;
 }
@@ -33,6 +36,7 @@ function blobsOf(a: VerifiedArtifact): Descriptor[] {
 /** Copies into the region's layout, resuming a blob cut off earlier (kept in <root>/partial/). */
 export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOptions): Promise<VerifiedArtifact> {
   const a = await verifyArtifact(clientReader(o.source), o.name, o.version, o.publishers);
+  await o.admit?.(a);
   const missing = blobsOf(a).filter((d) => store.blobSize(o.name, d.digest) !== d.size);
   const total = missing.reduce((n, d) => n + d.size, 0);
   let done = 0;
@@ -44,13 +48,20 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
       continue;
     }
     let have = store.partialSize(d.digest);
-    if (have > d.size) have = 0;
+    // The digest is computed as the bytes are written (one pass); a resumed blob hashes its
+    // kept prefix first.
+    const hash = newHash();
+    if (have > d.size) {
+      await store.discardPartial(d.digest);
+      have = 0;
+    }
+    if (have > 0) await store.hashPartial(d.digest, hash);
     done += have;
     for (let attempt = 0; ; attempt++) {
       if (have >= d.size) break;
       try {
         const body = await o.source.blobFrom(o.name, d.digest, have);
-        await store.appendPartial(d.digest, body as AsyncIterable<Uint8Array>, (n) => {
+        await store.appendPartial(d.digest, body as AsyncIterable<Uint8Array>, hash, (n) => {
           done += n;
           o.onProgress?.(done, total);
         });
@@ -60,12 +71,10 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
         if (err instanceof RegistryError && err.code !== 'UNAVAILABLE') throw err;
         if (attempt >= o.source.retries) throw new RegistryError('UNAVAILABLE', `blob ${d.digest} of ${o.name}: the transfer was cut ${attempt + 1} times (${(err as Error).message}); run the promotion again to resume from byte ${store.partialSize(d.digest)}`);
         // Resume where the bytes on disk end (distribution-spec: GET with a Range).
-        const now = store.partialSize(d.digest);
-        done -= have - now;
-        have = now;
+        have = store.partialSize(d.digest);
       }
     }
-    await store.commitPartial(o.name, d.digest, d.size);
+    await store.commitPartial(o.name, d.digest, d.size, `sha256:${hash.digest('hex')}`);
   }
   for (const s of a.signatures) await store.putManifest(o.name, s.bytes, s.descriptor.digest);
   // The model manifest by digest (untagged: no cell resolves it) so the signatures' subject exists.
@@ -78,6 +87,7 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
 /** Copies into another registry over the distribution API (chunked, resumable pushes). */
 export async function replicateIntoRegistry(dest: RegistryClient, o: ReplicateOptions): Promise<VerifiedArtifact> {
   const a = await verifyArtifact(clientReader(o.source), o.name, o.version, o.publishers);
+  await o.admit?.(a);
   const blobs = blobsOf(a);
   const total = blobs.reduce((n, d) => n + d.size, 0);
   let done = 0;

@@ -126,6 +126,14 @@ test('a model trained on EU personal data is refused outside the EU, naming the 
   const list = JSON.parse((await sov(['model', 'list', '--region', 'uae-dubai', '--json'])).out) as { regions: { models: { version: string }[] }[] };
   assert.ok(!list.regions[0]!.models.some((m) => m.version === '9.1.0-eu'), 'nothing of it reached uae-dubai');
   assert.ok(!(await entries('eu-frankfurt')).some((e) => e.event === 'transfer' && e.version === '9.1.0-eu' && e.to !== 'eu-paris'));
+
+  // An order sent to the region directly, past the CLI: the region asks the law itself.
+  const registry = (JSON.parse((await sov(['model', 'list', '--region', 'uae-dubai', '--json'])).out) as { regions: { registry: string }[] }).regions[0]!.registry;
+  const token = readFileSync(path.join(c.dir, 'data', 'registry-token'), 'utf8').trim();
+  const res = await fetch(`${registry}/sovereign/registry/pull`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ name: 'text-analysis', version: '9.1.0-eu' }) });
+  const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { error?: { code: string; message: string } });
+  assert.equal(lines.at(-1)?.error?.code, 'POLICY_DENIED');
+  assert.match(lines.at(-1)?.error?.message ?? '', /may not be held in uae-dubai: @id\("model-eu-personal-training-stays-in-eu"\)/);
 });
 
 test('a tampered release is refused at activation and the cell keeps serving its current version', async () => {
