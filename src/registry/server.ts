@@ -153,7 +153,7 @@ export function registerDistribution(app: FastifyInstance, opts: DistributionOpt
         }
         if (head) throw new RegistryError('UNSUPPORTED', `HEAD is not defined for ${req.url.split('?')[0]}`);
         if (r.kind === 'tags') {
-          if (store.resolve(r.name, 'x') === null && store.tags(r.name).length === 0 && !store.repositories().includes(r.name)) throw new RegistryError('NAME_UNKNOWN', `repository ${r.name} is not in this registry`);
+          if (!store.repositories().includes(r.name)) throw new RegistryError('NAME_UNKNOWN', `repository ${r.name} is not in this registry`);
           const q = req.query as { n?: string; last?: string };
           let tags = store.tags(r.name);
           if (q.last) tags = tags.filter((t) => t > (q.last as string));

@@ -295,3 +295,48 @@ test('deleting a version collects the blobs only it referenced; the other versio
   assert.equal(store.resolve('demo', '1.0.0'), null);
   await materializeModel(layoutReader(store), 'demo', '2.0.0', pubs, tempDir('cache-'));
 });
+
+test('distribution API reads: tags with pagination, HEAD, byte ranges, referrers filtered by artifactType, anonymous token realm', async (t) => {
+  const g = await startTestGolden();
+  t.after(() => g.close());
+  const dir = modelDir({ 'package.json': '{}', 'w.bin': 50_000 });
+  const pubs = [];
+  for (const v of ['1.0.0', '1.1.0', '2.0.0']) pubs.push(await publishModel(g.client, dir, config('demo', v), g.key));
+  let res = await request(`${g.golden.url}/v2/demo/tags/list?n=2`);
+  assert.deepEqual(((await res.body.json()) as { tags: string[] }).tags, ['1.0.0', '1.1.0']);
+  assert.match(String(res.headers.link), /last=1\.1\.0>; rel="next"/);
+  res = await request(`${g.golden.url}/v2/demo/tags/list?n=2&last=1.1.0`);
+  assert.deepEqual(((await res.body.json()) as { tags: string[] }).tags.filter((x) => !x.startsWith('sha256-')), ['2.0.0']);
+  res = await request(`${g.golden.url}/v2/nothing/tags/list`);
+  assert.equal(res.statusCode, 404);
+  await res.body.dump();
+
+  res = await request(`${g.golden.url}/v2/demo/manifests/2.0.0`, { method: 'HEAD' });
+  await res.body.dump();
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.headers['docker-content-digest'], pubs[2]!.digest);
+
+  const m = JSON.parse(g.golden.store.readBlob('demo', pubs[0]!.digest).toString()) as { layers: { digest: string; size: number }[] };
+  const layer = m.layers.find((l) => l.size === 50_000)!;
+  res = await request(`${g.golden.url}/v2/demo/blobs/${layer.digest}`, { headers: { range: 'bytes=100-199' } });
+  assert.equal(res.statusCode, 206);
+  assert.equal(res.headers['content-range'], `bytes 100-199/50000`);
+  assert.deepEqual(Buffer.from(await res.body.arrayBuffer()), readFileSync(path.join(dir, 'w.bin')).subarray(100, 200));
+  res = await request(`${g.golden.url}/v2/demo/blobs/${layer.digest}`, { headers: { range: 'bytes=60000-' } });
+  assert.equal(res.statusCode, 416);
+  await res.body.dump();
+
+  res = await request(`${g.golden.url}/v2/demo/referrers/${pubs[1]!.digest}?artifactType=${encodeURIComponent(DSSE_ENVELOPE)}`);
+  assert.equal(res.headers['oci-filters-applied'], 'artifactType');
+  assert.equal(((await res.body.json()) as { manifests: unknown[] }).manifests.length, 1);
+  res = await request(`${g.golden.url}/v2/demo/referrers/${pubs[1]!.digest}?artifactType=application/x-other`);
+  assert.equal(((await res.body.json()) as { manifests: unknown[] }).manifests.length, 0);
+
+  // Stock clients: /v2/ challenges, the realm hands out an anonymous (read-only) token.
+  res = await request(`${g.golden.url}/v2/`);
+  await res.body.dump();
+  assert.equal(res.statusCode, 401);
+  assert.match(String(res.headers['www-authenticate']), /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/sovereign\/registry\/token"/);
+  res = await request(`${g.golden.url}/sovereign/registry/token`);
+  assert.equal(((await res.body.json()) as { token: string }).token, 'anonymous');
+});
