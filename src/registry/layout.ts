@@ -53,13 +53,33 @@ export class Upload {
       throw storageError(err, `upload ${this.id}`);
     }
     const start = this.offset;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    // Writes of about 1 MiB (a request body arrives in 64 KiB pieces); the hash follows the
+    // bytes written, so a cut leaves offset, file and hash in step.
+    const flush = async (): Promise<void> => {
+      if (pendingBytes === 0) return;
+      const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      const { bytesWritten } = await fh.write(buf, 0, buf.length, this.offset);
+      if (bytesWritten !== buf.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      this.#hash.update(buf);
+      this.offset += buf.length;
+    };
     try {
-      for await (const chunk of src as AsyncIterable<Uint8Array>) {
-        const { bytesWritten } = await fh.write(chunk, 0, chunk.length, this.offset);
-        if (bytesWritten !== chunk.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-        this.#hash.update(chunk);
-        this.offset += chunk.length;
+      try {
+        for await (const chunk of src as AsyncIterable<Uint8Array>) {
+          pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          pendingBytes += chunk.byteLength;
+          if (pendingBytes >= 1 << 20) await flush();
+        }
+      } catch (err) {
+        // The connection was cut: keep what arrived.
+        await flush();
+        throw err;
       }
+      await flush();
     } catch (err) {
       // A cut connection or a full disk: the bytes hashed so far are the bytes written so far,
       // so a client may resume at `offset` (distribution-spec: GET the upload for its Range).
