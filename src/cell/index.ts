@@ -4,16 +4,20 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createLogger, loadToken, type Logger } from '../common/index.ts';
+import { Registry } from 'prom-client';
+import { createLogger, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { writeDurable } from '../ledger/index.ts';
-import { materializeModel, RegistryError, regionRegistryDir, startRegionRegistry, trustedPublishers, type ActiveRelease, type RegionRegistry } from '../registry/index.ts';
+import { materializeModel, RegistryError, regionRegistryDir, registerTransferRoute, startRegionRegistry, trustedPublishers, type ActiveRelease, type RegionRegistry } from '../registry/index.ts';
+import { authorizeByIdentity, Mesh, spiffeId } from '../mesh/index.ts';
 import { EMBEDDED_MODEL, EMBEDDED_RUNTIME, EmbeddedRuntime } from './embedded-runtime.ts';
 import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
 import { recordModelArrivals } from './model-arrivals.ts';
 import { ModelSlot } from './model-slot.ts';
 import type { ModelRuntime } from './runtime.ts';
+import type { RegionStore } from '../store/index.ts';
 import { buildCellServer } from './server.ts';
+import { openStoreService, registerStoreRoutes } from './store-service.ts';
 import { UpstreamRuntime } from './upstream-runtime.ts';
 
 export type { ModelRuntime, ModelInfo } from './runtime.ts';
@@ -25,7 +29,14 @@ export interface RunningCell {
   app: FastifyInstance;
   runtime: ModelRuntime;
   ledger: LedgerService;
-  registry: RegionRegistry;
+  /** The region's own model registry (models are loaded from it only). */
+  modelRegistry: RegionRegistry;
+  /** Resolves once the cell serves a model (for the embedded runtime: once a release is active). */
+  ready: Promise<void>;
+  /** This cell's identity and mTLS channels. */
+  mesh: Mesh;
+  /** The region's store of served requests (null when store.enabled is false). */
+  store: RegionStore | null;
   close(): Promise<void>;
 }
 
@@ -45,15 +56,19 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   const logger = opts.logger ?? createLogger('sovereign-cell', { region: cfg.id });
   const dataDir = opts.topology.regionDataDir(cfg.id);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The cell's identity first: without it the cell cannot serve anyone.
+  // Its address goes in the SVID too, so an operator's curl can check the server by address.
+  const mesh = await Mesh.open(opts.topology, spiffeId.cell(opts.topology.data.mesh.trustDomain, cfg.id), logger, { hosts: [new URL(cfg.url).hostname] });
 
   const slot = cfg.runtime.kind === 'embedded' ? new ModelSlot(cfg.id) : null;
   const runtime: ModelRuntime = slot ?? new UpstreamRuntime(cfg.runtime as Extract<typeof cfg.runtime, { kind: 'upstream' }>, cfg.models, cfg.id);
 
   let ledger: LedgerService;
   try {
-    ledger = await openLedgerService(opts.topology, cfg.id, dataDir, logger);
+    ledger = await openLedgerService(opts.topology, cfg.id, dataDir, logger, mesh);
   } catch (err) {
     await runtime.close();
+    mesh.close();
     throw new Error(`region ${cfg.id}: cannot open the ledger in ${dataDir}: ${(err as Error).message}`);
   }
   const markerDir = path.join(dataDir, 'ledger-models');
@@ -62,6 +77,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   } catch (err) {
     await runtime.close();
     await ledger.close();
+    mesh.close();
     throw new Error(`region ${cfg.id}: cannot record the arrival of its models in the ledger: ${(err as Error).message}`);
   }
 
@@ -69,12 +85,16 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   const activeFile = path.join(regionRegistryDir(opts.topology, cfg.id), 'active.json');
   let active: ActiveRelease | null = null;
   let switching: Promise<unknown> = Promise.resolve();
-  let registry: RegionRegistry | undefined;
+  // Ready to serve: a release is active (an upstream runtime is ready at once).
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  if (!slot) markReady();
+  let modelRegistry: RegionRegistry | undefined;
   const activate = (name: string, version: string): Promise<ActiveRelease> => {
     const run = switching.then(async () => {
       if (!slot) throw new RegistryError('UNSUPPORTED', `region ${cfg.id} runs an upstream model server; it loads no release from the registry`);
       if (name !== EMBEDDED_MODEL) throw new RegistryError('UNSUPPORTED', `the embedded runtime of ${cfg.id} serves ${EMBEDDED_MODEL} only, not ${name}`);
-      const loaded = await materializeModel((registry as RegionRegistry).reader, name, version, trustedPublishers(opts.topology), path.join(dataDir, 'models', name));
+      const loaded = await materializeModel((modelRegistry as RegionRegistry).reader, name, version, trustedPublishers(opts.topology), path.join(dataDir, 'models', name));
       const kind = loaded.artifact.config.runtime.kind;
       if (kind !== EMBEDDED_RUNTIME) throw new RegistryError('UNSUPPORTED', `${name}:${version} needs the ${kind} runtime; this cell runs ${EMBEDDED_RUNTIME}`);
       const next = EmbeddedRuntime.fromDir(loaded.dir, { version: loaded.artifact.version, digest: loaded.artifact.digest }, cfg.id);
@@ -90,16 +110,25 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     return run;
   };
   try {
-    registry = await startRegionRegistry({
+    modelRegistry = await startRegionRegistry({
       topology: opts.topology,
       region: cfg.id,
       ledger: ledger.ledger,
       logger,
+      // A transfer out of golden goes to the ledger of golden's region over the mesh (cell to cell).
+      sendTransfer: async (from, entry) => {
+        const res = await mesh.cellClient(from).request({ method: 'POST', path: '/sovereign/registry/transfer', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entry), signal: AbortSignal.timeout(10_000) });
+        const body = await res.body.text();
+        if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode} ${body.slice(0, 200)}`);
+      },
       recordArrival: (a, from) => recordModelArrivals(ledger.ledger, cfg.id, [{ name: a.name, digest: a.digest, version: a.version, from }], markerDir, logger),
       onArrival: (a) => {
         // The region's first release of the model is served as soon as it is here.
         if (slot && active === null && a.name === EMBEDDED_MODEL) {
-          activate(a.name, a.version).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'first release could not be activated'));
+          activate(a.name, a.version).then(
+            () => markReady(),
+            (err: unknown) => logger.error({ err: (err as Error).message }, 'first release could not be activated'),
+          );
         }
       },
       activate,
@@ -108,20 +137,46 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   } catch (err) {
     await runtime.close();
     await ledger.close();
+    mesh.close();
     throw err;
   }
   if (slot && existsSync(activeFile)) {
     const want = JSON.parse(readFileSync(activeFile, 'utf8')) as ActiveRelease;
     try {
       await activate(want.name, want.version);
+      markReady();
     } catch (err) {
       // Never serve what does not verify: the cell stays not ready and says why.
       logger.error({ release: `${want.name}:${want.version}`, err: (err as Error).message }, 'the active release does not verify; not serving it');
     }
   }
-  const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
-  const appendToken = loadToken(opts.topology.ledgerAppendTokenFile(), opts.topology.data.ledger.appendTokenEnv, true) as string;
-  registerLedgerRoutes(app, cfg.id, ledger, appendToken, (m) => {
+  const registry = new Registry();
+  let store: RegionStore | null;
+  try {
+    store = await openStoreService(opts.topology, cfg.id, ledger.ledger, logger, registry);
+  } catch (err) {
+    await runtime.close();
+    await ledger.close();
+    mesh.close();
+    await modelRegistry.close();
+    throw new Error(`region ${cfg.id}: cannot open the store: ${(err as Error).message}`);
+  }
+  const app = buildCellServer({
+    region: cfg.id,
+    runtime,
+    bodyLimit: opts.topology.data.cell.bodyLimitBytes,
+    logger,
+    mesh: {
+      https: mesh.serverTls(),
+      secure: (a) => {
+        mesh.guardServer(a.server as import('node:https').Server);
+        authorizeByIdentity(a, mesh, cfg.id, logger);
+      },
+    },
+  });
+  registerStoreRoutes(app, cfg.id, store, registry, ledger.ledger);
+  registerTransferRoute(app, opts.topology, cfg.id, ledger.ledger);
+  registerLedgerRoutes(app, cfg.id, ledger, (m) => {
     const d = runtime.model(m)?.digest;
     return d && d.startsWith('sha256:') ? d : null;
   });
@@ -130,9 +185,11 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   try {
     await app.listen({ host: configured.hostname, port });
   } catch (err) {
-    await registry.close();
+    await modelRegistry.close();
     await runtime.close();
+    await store?.close();
     await ledger.close();
+    mesh.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
       throw new Error(`region ${cfg.id}: ${configured.hostname}:${port} is already in use; stop what listens there or change regions[].url in ${opts.topology.file}`);
@@ -141,7 +198,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   }
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
-  const url = `http://${configured.hostname}:${actualPort}`;
+  const url = `${new URL(mesh.cellOrigin(cfg.id)).protocol}//${configured.hostname}:${actualPort}`;
   logger.info({ url, models: runtime.models.map((m) => `${m.name}@${m.version}`), dataDir }, 'cell ready');
   return {
     region: cfg.id,
@@ -149,12 +206,18 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     app,
     runtime,
     ledger,
-    registry,
+    modelRegistry,
+    mesh,
+    store,
+    ready,
     async close() {
       await app.close();
-      await registry.close();
+      await modelRegistry.close();
       await runtime.close();
+      // The store's last records are written (and its erasures recorded) before the ledger closes.
+      await store?.close();
       await ledger.close();
+      mesh.close();
     },
   };
 }

@@ -18,6 +18,9 @@ const VERBS: Record<string, string> = {
   tenant: './tenant.ts',
   model: './model.ts',
   golden: './model.ts',
+  data: './data.ts',
+  mesh: './mesh.ts',
+  report: './report.ts',
 };
 
 /** The verb on the command line: the first argument that is not a global option or its value. */

@@ -1,8 +1,9 @@
 // `sovereign up`: every cell of the topology and the gateway, as child processes, on this
 // machine; ready when all are; stops them all on Ctrl-C or SIGTERM.
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { initTrustDomain } from '../mesh/index.ts';
 import { rootOptions, topologyOf } from './options.ts';
 import { Supervisor } from './supervise.ts';
 
@@ -24,18 +25,6 @@ function listening(host: string, port: number): Promise<boolean> {
     s.once('timeout', () => {
       s.destroy();
       resolve(true);
-    });
-  });
-}
-
-/** A port the OS says is free now (for golden when registry.golden.url leaves it open). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
     });
   });
 }
@@ -62,6 +51,13 @@ export function register(program: Command): void {
         process.exit(1);
       }
       const started = Date.now();
+      if (topology.data.mesh.mode === 'mtls') {
+        // First start: the trust domain's CAs (later starts keep them, replacing any near expiry).
+        const init = await initTrustDomain(topology);
+        for (const c of init.created) console.log(`  mesh   created ${c}`);
+      } else {
+        console.warn('! mesh.mode is plaintext: traffic between the gateway and the cells is neither encrypted nor authenticated (benchmarks and development only)');
+      }
       const sup = new Supervisor(path.join(topology.dataDir, 'logs'), {
         onExit: (name, code, signal, inMs) => {
           console.error(`! ${name} exited (${signal ?? `code ${code}`}); restarting in ${inMs} ms. Last log lines:\n${sup.tail(name, 5).replace(/^/gm, '    ')}`);
@@ -82,20 +78,18 @@ export function register(program: Command): void {
       console.log(`Sovereign: starting the golden registry, ${topology.regions.length} region cells and the gateway (config ${topology.file})`);
       // Golden beside the cells: it publishes the shipped model at first start and promotes it to
       // the regions the law allows; a cell is ready once its region's release arrived and verified.
-      const goldenCfg = topology.data.registry.golden;
-      if (goldenCfg.kind === 'embedded') {
-        const host = goldenCfg.url ? new URL(goldenCfg.url).hostname : '127.0.0.1';
-        const port = goldenCfg.url ? Number(new URL(goldenCfg.url).port || 80) : await freePort(host);
-        sup.start({ name: 'golden', args: ['--config', config, 'golden', '--port', String(port)], readyUrl: `http://${host}:${port}/sovereign/golden/ready` });
-      }
+      // Golden says it is ready over IPC once the shipped model is published (it listens on
+      // registry.golden.url, or a free port announced in its data directory).
+      if (topology.data.registry.golden.kind === 'embedded') sup.start({ name: 'golden', args: ['--config', config, 'golden'] });
       for (const r of topology.regions) {
-        sup.start({ name: r.id, args: ['--config', config, 'cell', '--region', r.id], readyUrl: `${r.url}/v2/health/ready` });
+        // A cell is ready when it says so over IPC: it answers mTLS peers of the trust domain only.
+        sup.start({ name: r.id, args: ['--config', config, 'cell', '--region', r.id] });
       }
       sup.start({ name: 'gateway', args: ['--config', config, 'gateway'], readyUrl: `${gatewayUrl}/v2/health/ready` });
       try {
         await sup.waitReady(READY_TIMEOUT_MS, (name, ms) => {
           const r = topology.region(name);
-          const what = r ? `${r.url}  (${r.jurisdiction}, ${r.country})` : name === 'golden' ? 'model registry' : gatewayUrl;
+          const what = r ? `${r.url}  (${r.jurisdiction}, ${r.country}${topology.data.mesh.mode === 'mtls' ? ', mTLS only' : ''})` : name === 'golden' ? 'model registry' : gatewayUrl;
           console.log(`  ready  ${name.padEnd(14)} ${what}  after ${(ms / 1000).toFixed(1)} s`);
         });
       } catch (err) {
@@ -110,6 +104,7 @@ Sovereign is up: ${topology.regions.length} regions and the gateway, ready in ${
   gateway   ${gatewayUrl}   (OpenAI-compatible /v1, Open Inference Protocol /v2)
   regions   ${gatewayUrl}/sovereign/regions
   metrics   ${gatewayUrl}/metrics
+  console   ${gatewayUrl}/sovereign/console   (token: ${path.join(topology.gatewayDataDir(), 'console-token')} read-only, admin-token to act)
   logs      ${path.join(topology.dataDir, 'logs')}
 
 Try it (an EU user; use AE or SG for the other regions, US gets 451):

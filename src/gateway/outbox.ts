@@ -1,20 +1,34 @@
 // Ledger records that could not be delivered right away (a transfer or denial record for a
-// home region that is down) are kept in the gateway's data directory and delivered when the
-// region is back: nothing is lost. Append-only JSON lines, fsync'd; rewritten after delivery.
+// home region that is down), and erasures asked while a region was down, are kept in the
+// gateway's data directory and delivered when the region is back: nothing is lost. Append-only
+// JSON lines, fsync'd; rewritten after delivery.
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../common/index.ts';
 
 export interface PendingRecord {
+  kind?: undefined;
   region: string;
   entry: Record<string, unknown>;
   body_sha256?: string;
 }
 
+/** A data subject's erasure for a region that could not be reached when it was asked. */
+export interface PendingErasure {
+  kind: 'erasure';
+  region: string;
+  /** The subject id as given (the gateway cannot key it: each region hashes with its own secret). */
+  subject: string;
+  tenant: string | null;
+  requested: string;
+}
+
+export type OutboxItem = PendingRecord | PendingErasure;
+
 export class Outbox {
   readonly #file: string;
   readonly #logger: Logger;
-  #pending: PendingRecord[];
+  #pending: OutboxItem[];
   #timer: NodeJS.Timeout | null = null;
   #flushing = false;
 
@@ -29,7 +43,7 @@ export class Outbox {
           .filter((l) => l.trim() !== '')
           .flatMap((l) => {
             try {
-              return [JSON.parse(l) as PendingRecord];
+              return [JSON.parse(l) as OutboxItem];
             } catch {
               return []; // a torn last line from a crash
             }
@@ -41,7 +55,12 @@ export class Outbox {
     return this.#pending.length;
   }
 
-  add(r: PendingRecord): void {
+  /** The items waiting (copies). */
+  items(): OutboxItem[] {
+    return [...this.#pending];
+  }
+
+  add(r: OutboxItem): void {
     const fd = openSync(this.#file, 'a', 0o600);
     try {
       appendFileSync(fd, `${JSON.stringify(r)}\n`);
@@ -50,20 +69,20 @@ export class Outbox {
       closeSync(fd);
     }
     this.#pending.push(r);
-    this.#logger.warn({ region: r.region, kind: r.entry.kind, pending: this.#pending.length }, 'ledger record kept in the outbox until the region is back');
+    this.#logger.warn({ region: r.region, kind: r.kind ?? r.entry.kind, pending: this.#pending.length }, `${r.kind ?? 'ledger record'} kept in the outbox until the region is back`);
   }
 
   /** Delivers pending records every `intervalMs` with `deliver`. */
-  start(deliver: (r: PendingRecord) => Promise<void>, intervalMs = 2000): void {
+  start(deliver: (r: OutboxItem) => Promise<void>, intervalMs = 2000): void {
     this.#timer = setInterval(() => void this.flush(deliver), intervalMs);
     this.#timer.unref();
   }
 
-  async flush(deliver: (r: PendingRecord) => Promise<void>): Promise<void> {
+  async flush(deliver: (r: OutboxItem) => Promise<void>): Promise<void> {
     if (this.#flushing || this.#pending.length === 0) return;
     this.#flushing = true;
     try {
-      const left: PendingRecord[] = [];
+      const left: OutboxItem[] = [];
       for (const r of this.#pending) {
         try {
           await deliver(r);

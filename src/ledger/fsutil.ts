@@ -8,10 +8,10 @@ import path from 'node:path';
  * Writes a file durably: temp file, synchronous (O_DSYNC) write, rename over the target. The
  * temp file is removed if the write fails (a full disk); directory fsync is the caller's.
  */
-export async function writeDurable(file: string, data: Uint8Array): Promise<void> {
+export async function writeDurable(file: string, data: Uint8Array, mode = 0o644): Promise<void> {
   const tmp = `${file}.tmp-${randomUUID()}`;
   // O_DSYNC: the write returns once durable (one thread-pool hop instead of write + fdatasync).
-  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_DSYNC, 0o644);
+  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_DSYNC, mode);
   try {
     const { bytesWritten } = await fh.write(data, 0, data.length, 0);
     if (bytesWritten !== data.length) throw new Error(`short write to ${tmp}: ${bytesWritten} of ${data.length} bytes (disk full?)`);

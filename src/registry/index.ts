@@ -15,7 +15,7 @@ export { replicateIntoLayout, replicateIntoRegistry, type ReplicateOptions } fro
 export { publishModel, pushSignature, signatureManifest, type Published } from './publish.ts';
 export { materializeModel, type LoadedModel } from './materialize.ts';
 export { startGolden, type RunningGolden } from './golden.ts';
-export { startRegionRegistry, checkOwnRegistry, type RegionRegistry, type ActiveRelease } from './region.ts';
+export { startRegionRegistry, checkOwnRegistry, registerTransferRoute, type RegionRegistry, type ActiveRelease } from './region.ts';
 export { promoteRelease, orderPull, type PromotionOutcome } from './promote.ts';
 export { goldenUrl, goldenDataDir, goldenRegion, regionRegistryUrl, regionAdminUrl, regionRegistryDir, registryToken, publisherKeyFile, trustedPublishers } from './endpoints.ts';
 export { registryDispatcher, registryHttpServer } from './transport.ts';

@@ -10,9 +10,8 @@
 import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
 import { z } from 'zod';
-import { HttpError, badRequest, bearer, firstIssue, loadToken, tokenMatches, type Logger } from '../common/index.ts';
+import { HttpError, badRequest, bearer, firstIssue, tokenMatches, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Ledger } from '../ledger/index.ts';
 import { REPOSITORY_NAME, TAG } from './artifact.ts';
@@ -45,6 +44,8 @@ export interface RegionRegistryOptions {
   region: string;
   ledger: Ledger;
   logger: Logger;
+  /** Sends a `model transfer` entry to the cell of golden's region (over the mesh). */
+  sendTransfer: (from: string, entry: Record<string, unknown>) => Promise<void>;
   /** Records the arrival in this region's ledger (the cell's marker-keeping recorder). */
   recordArrival: (a: VerifiedArtifact, from: string) => Promise<void>;
   /** After a release became visible here. */
@@ -217,7 +218,7 @@ function registerOrders(app: FastifyInstance, o: RegionRegistryOptions, ctx: { s
       permittedBy = verdict.policies.map((p) => p.id);
     };
     const beforeCommit = async (a: VerifiedArtifact): Promise<void> => {
-      await recordTransfer(topology, from, region, a, permittedBy, o.ledger);
+      await recordTransfer(from, region, a, permittedBy, o);
       await o.recordArrival(a, from);
     };
     const opts = { source, name, version, publishers, onProgress, admit, beforeCommit };
@@ -225,22 +226,36 @@ function registerOrders(app: FastifyInstance, o: RegionRegistryOptions, ctx: { s
   }
 }
 
-/** `model transfer` in the ledger of golden's region: directly when that is this region, else through its cell's append endpoint. */
-async function recordTransfer(t: Topology, from: string, to: string, a: VerifiedArtifact, policyIds: string[], own: Ledger): Promise<void> {
+/** `model transfer` in the ledger of golden's region: directly when that is this region, else sent to its cell. */
+async function recordTransfer(from: string, to: string, a: VerifiedArtifact, policyIds: string[], o: RegionRegistryOptions): Promise<void> {
   const entry = { v: 1, kind: 'model', time: new Date().toISOString(), event: 'transfer', name: a.name, version: a.version, digest: a.digest, region: from, to, policy_ids: policyIds };
   if (from === to) {
-    await own.append(entry);
+    await o.ledger.append(entry);
     return;
   }
-  const cell = t.region(from);
-  const token = loadToken(t.ledgerAppendTokenFile(), t.data.ledger.appendTokenEnv, false);
-  if (!cell || !token) throw new RegistryError('UNAVAILABLE', `cannot record the transfer in the ledger of ${from}: no append token`);
-  let res;
   try {
-    res = await request(`${cell.url}/sovereign/ledger/append`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ entry }), signal: AbortSignal.timeout(10_000) });
+    await o.sendTransfer(from, entry);
   } catch (err) {
-    throw new RegistryError('UNAVAILABLE', `cannot record the transfer in the ledger of ${from} (${cell.url}): ${(err as Error).message}; nothing was made visible, retry the promotion`);
+    throw new RegistryError('UNAVAILABLE', `cannot record the transfer in the ledger of ${from}: ${(err as Error).message}; nothing was made visible, retry the promotion`);
   }
-  const body = await res.body.text();
-  if (res.statusCode !== 200) throw new RegistryError('UNAVAILABLE', `the ledger of ${from} refused the transfer entry: HTTP ${res.statusCode} ${body.slice(0, 200)}; nothing was made visible`);
+}
+
+/**
+ * The receiving side, on the cell of golden's region: a destination region's cell (mesh
+ * identity checked by the exposure table) hands in the `model transfer` entry of a release it is
+ * taking; only that kind of entry, for this region's ledger, to a region of the topology.
+ */
+export function registerTransferRoute(app: FastifyInstance, topology: Topology, region: string, ledger: Ledger): void {
+  app.post('/sovereign/registry/transfer', async (req) => {
+    const e = req.body as Record<string, unknown> | undefined;
+    if (!e || e.kind !== 'model' || e.event !== 'transfer' || e.region !== region || typeof e.to !== 'string' || !topology.region(e.to)) {
+      throw badRequest(`a transfer entry must be {kind: "model", event: "transfer", region: "${region}", to: <a region>, ...}`);
+    }
+    try {
+      const { index } = await ledger.append(e);
+      return { origin: ledger.origin, index };
+    } catch (err) {
+      throw new HttpError(503, 'ledger_unavailable', `the ledger of ${region} cannot record the transfer: ${(err as Error).message}`);
+    }
+  });
 }

@@ -34,7 +34,8 @@ export async function defaultTopology(dir: string, extra: Record<string, unknown
   const regions: Record<string, string> = {};
   const list = [];
   for (const [id, jurisdiction, country, transfers] of ids) {
-    const url = `http://127.0.0.1:${await freePort()}`;
+    // Cells take mutual TLS only (test/helpers/mesh.ts calls them with an issued SVID).
+    const url = `https://127.0.0.1:${await freePort()}`;
     regions[id] = url;
     list.push({ id, jurisdiction, country, url, transfers });
   }
@@ -61,8 +62,13 @@ export async function startCluster(extra: Record<string, unknown> = {}, mutate?:
   let out = '';
   proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  // Generous: the machine running the tests may be heavily shared. A cluster that does not come
+  // up is stopped, so a failed start leaves no processes behind (and no test file hanging on them).
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sovereign up not ready in 60 s:\n${out}`)), 60_000);
+    const timer = setTimeout(() => {
+      proc.kill('SIGTERM');
+      reject(new Error(`sovereign up not ready in 120 s:\n${out}`));
+    }, 120_000);
     const check = (): void => {
       if (out.includes('Sovereign is up')) {
         clearTimeout(timer);

@@ -9,13 +9,18 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ROOT, MAIN, startCluster, type Cluster } from '../helpers/cluster.ts';
+import { meshClient, type MeshClient } from '../helpers/mesh.ts';
 
 let c: Cluster;
+/** Cells answer mTLS peers only: the test calls them as a gateway identity. */
+let gw: MeshClient;
 
 before(async () => {
   c = await startCluster();
+  gw = await meshClient(c.configFile);
 });
 after(async () => {
+  await gw?.close();
   await c?.stop();
 });
 
@@ -41,7 +46,7 @@ async function chat(jurisdiction: string): Promise<{ status: number; version: st
 }
 
 async function entries(region: string): Promise<Record<string, unknown>[]> {
-  const res = await fetch(`${c.regions[region]}/sovereign/ledger/${region}/entries?from=0&to=1000`);
+  const res = await gw.fetch(`${c.regions[region]}/sovereign/ledger/${region}/entries?from=0&to=1000`);
   return ((await res.json()) as { entries: { entry: Record<string, unknown> }[] }).entries.map((e) => e.entry);
 }
 
@@ -153,7 +158,7 @@ test('a tampered release is refused at activation and the cell keeps serving its
   assert.notEqual(act.code, 0);
   assert.match(act.err, /keeps serving text-analysis:/);
   assert.match(act.err, /tampered/);
-  const afterReq = await fetch(`${c.regions['eu-paris']}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'hello' }] }) });
+  const afterReq = await gw.fetch(`${c.regions['eu-paris']}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'hello' }] }) });
   await afterReq.arrayBuffer();
   assert.equal(afterReq.status, 200);
   assert.match(afterReq.headers.get('x-sovereign-model-version') ?? '', new RegExp(`^text-analysis@${shipped.version.replace(/\./g, '\\.')} `), 'still the version it served before');
