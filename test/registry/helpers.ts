@@ -1,7 +1,7 @@
 // Fixtures for registry tests: an in-process golden registry on a free port, model directories,
 // and a region layout to replicate into.
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -10,8 +10,16 @@ import { RegistryClient, loadOrCreateSigningKey, publisherKeyFile, registryToken
 
 export const silent = pino({ level: 'silent' });
 
+const made: string[] = [];
+// Temporary directories go when the test file's process ends.
+process.once('exit', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'registry-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  const d = mkdtempSync(path.join(tmpdir(), `sovereign-${prefix}`));
+  made.push(d);
+  return d;
 }
 
 export function config(name: string, version: string, extra: Partial<ModelConfig> = {}): ModelConfig {
