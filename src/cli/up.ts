@@ -7,7 +7,8 @@ import { initTrustDomain } from '../mesh/index.ts';
 import { rootOptions, topologyOf } from './options.ts';
 import { Supervisor } from './supervise.ts';
 
-const READY_TIMEOUT_MS = 60_000;
+// First start includes publishing the shipped model to golden and promoting it to every region.
+const READY_TIMEOUT_MS = 120_000;
 
 /**
  * True when something already accepts connections at host:port. No answer at all within the

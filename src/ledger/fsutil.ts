@@ -29,7 +29,7 @@ export async function writeDurable(file: string, data: Uint8Array, mode = 0o644)
  * fsync of its bytes, rename over the target, fsync of the directory. A crash leaves either
  * no target or the whole file.
  */
-export async function commitDurable(tmp: string, file: string): Promise<void> {
+export async function commitDurable(tmp: string, file: string, syncDir = true): Promise<void> {
   const fh = await open(tmp, 'r+');
   try {
     await fh.sync();
@@ -37,7 +37,8 @@ export async function commitDurable(tmp: string, file: string): Promise<void> {
     await fh.close();
   }
   await rename(tmp, file);
-  await fsyncDir(path.dirname(file));
+  // Callers committing many files into one directory may fsync it once after the last.
+  if (syncDir) await fsyncDir(path.dirname(file));
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

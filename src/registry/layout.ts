@@ -228,7 +228,7 @@ export class LayoutStore {
     }
   }
 
-  async #commitBlobFile(name: string, file: string, digest: string): Promise<void> {
+  async #commitBlobFile(name: string, file: string, digest: string, syncDir = true): Promise<void> {
     this.#ensureRepo(name);
     const target = this.blobPath(name, digest);
     if (existsSync(target)) {
@@ -236,7 +236,7 @@ export class LayoutStore {
       return;
     }
     try {
-      await commitDurable(file, target);
+      await commitDurable(file, target, syncDir);
     } catch (err) {
       throw storageError(err, `blob ${digest} of ${name}`);
     }
@@ -323,7 +323,7 @@ export class LayoutStore {
    * Verifies a complete partial file (size, and digest: `hashed` when the caller hashed the
    * bytes as they were written, else read again) and moves it into the repository.
    */
-  async commitPartial(name: string, digest: string, size: number, hashed?: string): Promise<void> {
+  async commitPartial(name: string, digest: string, size: number, hashed?: string, syncDir = true): Promise<void> {
     const file = path.join(this.root, 'partial', hexOf(digest));
     const st = await stat(file).catch(() => null);
     if (!st || st.size !== size) {
@@ -335,7 +335,16 @@ export class LayoutStore {
       await unlink(file).catch(() => undefined);
       throw new RegistryError('DIGEST_INVALID', `blob of ${name} hashes to ${actual}, not ${digest} (tampered or corrupted in transit): refused, nothing stored`);
     }
-    await this.#commitBlobFile(name, file, digest);
+    await this.#commitBlobFile(name, file, digest, syncDir);
+  }
+
+  /** fsync of a repository's blob directory (after commits made with syncDir false). */
+  async syncBlobs(name: string): Promise<void> {
+    try {
+      await fsyncDir(path.join(this.repoDir(name), 'blobs', 'sha256'));
+    } catch (err) {
+      throw storageError(err, `blobs of ${name}`);
+    }
   }
 
   async putBlobBytes(name: string, bytes: Uint8Array, digest = sha256Digest(bytes)): Promise<string> {

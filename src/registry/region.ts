@@ -92,6 +92,9 @@ export async function startRegionRegistry(o: RegionRegistryOptions): Promise<Reg
   const externalClient = external ? new RegistryClient(cfg.registry.url as string) : null;
   const reader = store ? layoutReader(store) : clientReader(externalClient as RegistryClient);
   const token = registryToken(topology, true) as string;
+  // An empty registry is about to take its first release: load the promotion policies' engine
+  // now, beside the rest of the start, rather than when the release arrives.
+  if (store && store.repositories().length === 0) void import('../policy/index.ts').catch(() => undefined);
 
   const app = registryHttpServer(logger);
   if (store) registerDistribution(app, { store, readOnlyReason: `the registry of ${region} is read-only: releases arrive only by promotion from golden (sovereign model promote)` });

@@ -74,8 +74,10 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
         have = store.partialSize(d.digest);
       }
     }
-    await store.commitPartial(o.name, d.digest, d.size, `sha256:${hash.digest('hex')}`);
+    await store.commitPartial(o.name, d.digest, d.size, `sha256:${hash.digest('hex')}`, false);
   }
+  // One directory fsync for all the blobs, before any manifest names them.
+  if (missing.length > 0) await store.syncBlobs(o.name);
   for (const s of a.signatures) await store.putManifest(o.name, s.bytes, s.descriptor.digest);
   // The model manifest by digest (untagged: no cell resolves it) so the signatures' subject exists.
   await store.putManifest(o.name, a.manifestBytes, a.digest);
