@@ -56,7 +56,7 @@ export async function bootstrapShippedModel(t: Topology, golden: RunningGolden, 
             logger.warn({ region: r.id, err: (err as Error).message }, 'promotion of the shipped model failed; retrying');
           }
         }
-        await new Promise((res) => setTimeout(res, delay));
+        await new Promise((res) => setTimeout(res, delay).unref());
       }
       logger.error({ region: r.id }, 'the shipped model could not be promoted to this region within 120 s');
     })();
