@@ -316,7 +316,8 @@ function writeConfig(s: State, file: string, mode: RoutingMode): void {
     dataDir: path.join(s.dir, 'data'),
     regions: base.regions.map((r) => {
       const url = s.regions.find((x) => x.id === r.id)?.url;
-      return { ...r, url, registry: { url: url?.replace(`:${CELL_PORT}`, `:${REGISTRY_PORT}`) } };
+      // The registries are plain HTTP (registry traffic is not on the mesh yet).
+      return { ...r, url, registry: { url: url?.replace(`:${CELL_PORT}`, `:${REGISTRY_PORT}`).replace(/^https:/, 'http:') } };
     }),
     registry: { ...(base.registry as Record<string, unknown> | undefined), golden: { url: `http://${GW_ADDR}:${GOLDEN_PORT}` } },
     routing: { ...base.routing, mode },
