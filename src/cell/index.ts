@@ -97,13 +97,14 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
       const loaded = await materializeModel((modelRegistry as RegionRegistry).reader, name, version, trustedPublishers(opts.topology), path.join(dataDir, 'models', name));
       const kind = loaded.artifact.config.runtime.kind;
       if (kind !== EMBEDDED_RUNTIME) throw new RegistryError('UNSUPPORTED', `${name}:${version} needs the ${kind} runtime; this cell runs ${EMBEDDED_RUNTIME}`);
-      const next = EmbeddedRuntime.fromDir(loaded.dir, { version: loaded.artifact.version, digest: loaded.artifact.digest }, cfg.id);
+      const next = EmbeddedRuntime.fromDir(loaded.dir, { version: loaded.artifact.version, digest: loaded.artifact.digest }, cfg.id, opts.topology.data.cell.maxConcurrentInference);
       const release = { name, version: loaded.artifact.version, digest: loaded.artifact.digest };
       await writeDurable(activeFile, Buffer.from(JSON.stringify(release)));
       // Requests already running finish on the runtime they started with.
       const prev = slot.swap(next);
       active = release;
-      void prev?.close();
+      // Its workers go once the requests it took have had time to finish.
+      if (prev) setTimeout(() => void prev.close(), 30_000).unref();
       return release;
     });
     switching = run.catch(() => undefined);
@@ -161,11 +162,15 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     await modelRegistry.close();
     throw new Error(`region ${cfg.id}: cannot open the store: ${(err as Error).message}`);
   }
+  const cc = opts.topology.data.cell;
   const app = buildCellServer({
     region: cfg.id,
     runtime,
-    bodyLimit: opts.topology.data.cell.bodyLimitBytes,
+    bodyLimit: cc.bodyLimitBytes,
     logger,
+    inputLimit: (m) => opts.topology.inputLimitBytes(m),
+    maxConcurrentInference: cc.maxConcurrentInference,
+    maxQueuedInference: cc.maxQueuedInference,
     mesh: {
       https: mesh.serverTls(),
       secure: (a) => {

@@ -2,7 +2,7 @@
 // runtime in the slot when it starts and finishes on it, so a switch (activation of another
 // version) affects only requests that start after it. Empty until the region's first release
 // arrives; then not ready (503), never served from anywhere else.
-import { HttpError, type ChatChunk, type ChatCompletion, type ChatRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
+import { HttpError, type ChatChunk, type ChatCompletion, type ChatRequest, type CompletionRequest, type EmbeddingRequest, type ResponsesRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
 import type { ModelInfo, ModelRuntime } from './runtime.ts';
 
 export class ModelSlot implements ModelRuntime {
@@ -47,6 +47,18 @@ export class ModelSlot implements ModelRuntime {
 
   chatStream(req: ChatRequest, signal: AbortSignal): AsyncIterable<ChatChunk> {
     return this.#rt().chatStream(req, signal);
+  }
+
+  complete(req: CompletionRequest, signal: AbortSignal): Promise<unknown> {
+    return this.#rt().complete(req, signal);
+  }
+
+  embed(req: EmbeddingRequest, signal: AbortSignal): Promise<unknown> {
+    return this.#rt().embed(req, signal);
+  }
+
+  respond(req: ResponsesRequest, signal: AbortSignal): Promise<unknown> {
+    return this.#rt().respond(req, signal);
   }
 
   infer(model: string, req: V2InferRequest, signal: AbortSignal): Promise<V2InferResponse> {
