@@ -169,6 +169,16 @@ export const ConfigSchema = z.strictObject({
       patterns: z
         .array(z.strictObject({ type: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, 'expected an upper-case type name such as EMPLOYEE_ID'), pattern: z.string().min(1), class: z.enum(['personal', 'special']) }))
         .default([]),
+      /**
+       * What content that cannot be inspected (an image, audio or file sent as a data URL or a
+       * file id) makes a request: `personal` by default, per tenant by name in `tenants`.
+       */
+      uninspectable: z
+        .strictObject({
+          default: z.enum(['public', 'personal', 'special']).default('personal'),
+          tenants: z.record(z.string(), z.enum(['public', 'personal', 'special'])).default({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   state: z

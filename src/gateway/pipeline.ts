@@ -64,7 +64,7 @@ export function decideRequest(deps: PipelineDeps, input: PipelineInput): { d: De
     declared = parseDataClass(declaredRaw);
     if (!declared) throw badRequest(`${CLASS_HEADER}: "${declaredRaw.slice(0, 32)}" is not a data class; use public, internal, personal or special`, { param: CLASS_HEADER });
   }
-  const cls = deps.classifier.classifyRequest(segments, declared);
+  const cls = deps.classifier.classifyRequest(segments, declared, tenant?.name);
   // Decide.
   const decided = deps.decider.decide({ jurisdictions, dataClass: cls.class, tenant: tenant?.name ?? null, model: input.model });
   const d: Decision = {

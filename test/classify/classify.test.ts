@@ -31,7 +31,7 @@ describe('vocabulary', () => {
     }
   });
   test('detection types and special categories', () => {
-    assert.equal(DETECTION_TYPES.length, 19);
+    assert.equal(DETECTION_TYPES.length, 29);
     assert.deepEqual([...SPECIAL_CATEGORIES].sort(), ['BIOMETRIC', 'ETHNICITY', 'GENETIC', 'HEALTH', 'POLITICAL', 'RELIGION', 'SEXUAL_ORIENTATION', 'TRADE_UNION']);
   });
 });
@@ -85,7 +85,7 @@ describe('classifyText', () => {
     const r = classifier.classifyText(`pay with ${secret}`);
     assert.equal(r.class, 'personal');
     assert.ok(!JSON.stringify(r).includes('1111'));
-    for (const d of r.detections) assert.deepEqual(Object.keys(d).sort(), ['end', 'start', 'type']);
+    for (const d of r.detections) assert.ok(['end,start,type', 'context,end,start,type'].includes(Object.keys(d).sort().join()));
   });
   test('lexicon is case-insensitive, word-bounded, and honours negatives', () => {
     assert.deepEqual(types('DIABETES'), ['HEALTH']);
@@ -128,7 +128,7 @@ describe('classifyRequest', () => {
     const r = classifier.classifyRequest(body);
     assert.equal(r.class, 'personal');
     assert.deepEqual(r.counts, { EMAIL: 2 });
-    assert.equal(extractText(body), 'bob@example.com\nsystem\nYou are helpful.\nuser\nEmail me at jane@example.com\ntext\ntext\nimage_url\nhttps://x/y.png\nuser\nthanks');
+    assert.equal(extractText(body), 'bob@example.com\nYou are helpful.\nEmail me at jane@example.com\nhttps://x/y.png\nthanks');
     const d = r.detections.find((x) => x.start > 20);
     assert.equal(extractText(body).slice(d?.start, d?.end), 'jane@example.com');
     // The classifier reads segments as the gateway hands them over: the same result.
