@@ -2,14 +2,15 @@
 // its own key), the append endpoint the gateway records decisions through, read-only serving
 // of the log, receipts (tlog-proof), and this region's witness for the logs of regions in
 // other jurisdictions. Only checkpoints cross borders, never entries.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'undici';
 import { z } from 'zod';
 import { HttpError, badRequest, firstIssue, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
-import { createWitness, openLedger, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
+import { createWitness, openLedger, parseCheckpoint, parseNote, writeDurable, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 
 const AppendRecord = z.strictObject({
@@ -20,6 +21,8 @@ const AppendRecord = z.strictObject({
 });
 /** Most records in one batched append. */
 const MAX_APPEND_BATCH = 256;
+/** Shortest time between two archived checkpoints. */
+const ARCHIVE_INTERVAL_MS = 5000;
 /** A batch of records, answered record by record. */
 const AppendBatch = z.strictObject({ records: z.array(AppendRecord).min(1).max(MAX_APPEND_BATCH) });
 
@@ -33,6 +36,8 @@ export interface LedgerService {
   witness: () => Witness;
   /** Learns (and pins) the keys of the peer region whose log has this origin. */
   learnOrigin: (origin: string) => Promise<void>;
+  /** The latest archived checkpoint (with its cosignatures) of size at most `size`, or null. */
+  archivedCheckpoint: (size: number) => Promise<string | null>;
   close(): Promise<void>;
 }
 
@@ -88,6 +93,24 @@ export async function openLedgerService(topology: Topology, region: string, data
     }
   }
 
+  // Checkpoint archive: signed checkpoints with the cosignatures they gathered, one file per
+  // size, at most one per ARCHIVE_INTERVAL_MS. The log serves only its latest checkpoint; a
+  // compliance report cites the archived one in force when its period began, and proves the
+  // period's entries consistent with it (RFC 9162, Section 2.1.4).
+  const archiveDir = path.join(dataDir, 'checkpoints');
+  mkdirSync(archiveDir, { recursive: true, mode: 0o700 });
+  const archived = readdirSync(archiveDir).filter((n) => /^(0|[1-9]\d*)$/.test(n)).map(Number).sort((a, b) => a - b);
+  let archivedAt = 0;
+  async function archive(): Promise<void> {
+    const note = ledger.checkpoint();
+    if (note === '' || Date.now() - archivedAt < ARCHIVE_INTERVAL_MS) return;
+    const { size } = parseCheckpoint(parseNote(note).text);
+    if (archived.length > 0 && (archived[archived.length - 1] as number) >= size) return;
+    await writeDurable(path.join(archiveDir, String(size)), Buffer.from(note));
+    archived.push(size);
+    archivedAt = Date.now();
+  }
+
   // Anchoring: push each new checkpoint to the witnesses of other jurisdictions (C2SP
   // tlog-witness add-checkpoint) and attach the cosignatures they return.
   const witnessedSize = new Map<string, number>();
@@ -121,6 +144,7 @@ export async function openLedgerService(topology: Topology, region: string, data
         }),
       );
       lastPushed = size;
+      await archive();
     } catch (err) {
       logger.debug({ err: (err as Error).message }, 'anchoring attempt failed; will retry');
     } finally {
@@ -137,6 +161,11 @@ export async function openLedgerService(topology: Topology, region: string, data
     async learnOrigin(o: string) {
       const id = o.startsWith(prefix) ? o.slice(prefix.length) : '';
       if (peers.some((p) => p.id === id)) await learn(id);
+    },
+    async archivedCheckpoint(size: number) {
+      let found: number | undefined;
+      for (const s of archived) if (s <= size) found = s;
+      return found === undefined ? null : readFile(path.join(archiveDir, String(found)), 'utf8');
     },
     async close() {
       clearInterval(timer);
@@ -219,6 +248,20 @@ export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: 
     const out: unknown[] = [];
     for (let i = from; i < to; i++) out.push({ index: i, entry: JSON.parse(ledger.entry(i).toString('utf8')) as unknown });
     return { origin: ledger.origin, size: ledger.size, entries: out };
+  });
+
+  const sizeParam = (v: string, what: string): number => {
+    const n = Number(v);
+    if (!/^(0|[1-9]\d*)$/.test(v) || !Number.isSafeInteger(n)) throw badRequest(`${what}: expected a non-negative integer, got "${v}"`);
+    return n;
+  };
+
+  // The archived checkpoint in force at a tree size: the latest archived of size <= :size.
+  app.get<{ Params: { region: string; size: string } }>('/sovereign/ledger/:region/checkpoint-at/:size', async (req, reply) => {
+    own(req.params.region);
+    const note = await svc.archivedCheckpoint(sizeParam(req.params.size, 'checkpoint-at size'));
+    if (note === null) throw new HttpError(404, 'not_found_error', `no archived checkpoint of size at most ${req.params.size} in the ledger of ${region}`);
+    return reply.type('text/plain; charset=utf-8').send(note);
   });
 
   app.get<{ Params: { region: string; '*': string } }>('/sovereign/ledger/:region/*', async (req, reply) => {

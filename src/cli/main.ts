@@ -18,6 +18,7 @@ const VERBS: Record<string, string> = {
   tenant: './tenant.ts',
   data: './data.ts',
   mesh: './mesh.ts',
+  report: './report.ts',
 };
 
 /** The verb on the command line: the first argument that is not a global option or its value. */

@@ -99,6 +99,7 @@ Sovereign is up: ${topology.regions.length} regions and the gateway, ready in ${
   gateway   ${gatewayUrl}   (OpenAI-compatible /v1, Open Inference Protocol /v2)
   regions   ${gatewayUrl}/sovereign/regions
   metrics   ${gatewayUrl}/metrics
+  console   ${gatewayUrl}/sovereign/console   (token: ${path.join(topology.gatewayDataDir(), 'console-token')} read-only, admin-token to act)
   logs      ${path.join(topology.dataDir, 'logs')}
 
 Try it (an EU user; use AE or SG for the other regions, US gets 451):

@@ -6,6 +6,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createClassifier } from '../classify/index.ts';
+import { consoleToken, registerConsole } from '../console/index.ts';
 import { createLogger, type Logger } from '../common/index.ts';
 import { loadTopology, type Topology } from '../config/index.ts';
 import { createClientAddressResolver, databasePathOf, openGeoForTopology, type Geo } from '../geo/index.ts';
@@ -109,7 +110,7 @@ async function buildDeps(topology: Topology, state: RegionState, logger: Logger,
     decider,
     forwarder: new Forwarder(topology, health, mesh),
     recorder,
-    classifier: createClassifier({ customPatterns: topology.data.classify.patterns }),
+    classifier: createClassifier({ customPatterns: topology.data.classify.patterns, uninspectable: topology.data.classify.uninspectable }),
     geo,
     clientAddress: createClientAddressResolver(topology.data.gateway.trustedProxies),
     mesh,
@@ -176,10 +177,13 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   };
 
   const metrics = createGatewayMetrics();
-  const app = buildGatewayServer(holder, metrics, logger);
-  const token = adminToken(opts.topology, true) as string;
-  registerAdmin(app, { current: () => holder.current, token, store, recordTrigger, storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });
-  registerDataRights(app, { current: () => holder.current, token });
+  const admin = adminToken(opts.topology, true) as string;
+  const app = buildGatewayServer(holder, metrics, logger, admin);
+  registerAdmin(app, { current: () => holder.current, store, recordTrigger, storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });
+  registerDataRights(app, { current: () => holder.current, token: admin });
+  // The operator's console (src/console): read-only with the console token, actions with the admin token.
+  registerConsole(app, { current: () => holder.current, store, metrics, tokens: { admin, viewer: consoleToken(opts.topology, true) as string } });
+  metrics.healthSource = { snapshot: () => holder.current.health.snapshot() };
 
   // Hot reload of the topology and policy files.
   let reloading: Promise<{ ok: boolean; reason?: string }> | null = null;

@@ -154,15 +154,27 @@ function rank(pref: readonly string[], id: string): number {
   return i < 0 ? pref.length : i;
 }
 
-/** The decision entry (ledger schema v1) for `d` with `outcome`, destined for `region`. */
-export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: string | null, policyIds: string[]): Record<string, unknown> {
+/**
+ * The transfer mechanism under which `region` receives data of subjects of `jurisdiction`:
+ * none recorded when the region is in that jurisdiction; else the first the region holds in
+ * the topology (adequacy, SCCs, contract), or 'none' (the law needed none, e.g. public data).
+ */
+function mechanismOf(topology: Topology | undefined, region: string | null, jurisdiction: string): string | undefined {
+  const r = region === null ? undefined : topology?.region(region);
+  if (r === undefined || r.jurisdiction === jurisdiction) return undefined;
+  const t = r.transfers;
+  return t.adequacy.includes(jurisdiction) ? 'adequacy' : t.scc.includes(jurisdiction) ? 'scc' : t.contract.includes(jurisdiction) ? 'contract' : 'none';
+}
+
+/** The decision entry (ledger schema v1) for `d` with `outcome`, destined for `region` (with `topology`: the transfer mechanisms). */
+export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: string | null, policyIds: string[], topology?: Topology): Record<string, unknown> {
   return {
     v: 1,
     kind: 'decision',
     time: new Date().toISOString(),
     decision_id: d.id,
     tenant: d.tenant ?? 'anonymous',
-    jurisdictions: d.jurisdictions.map((j) => ({ jurisdiction: j.jurisdiction, source: j.source })),
+    jurisdictions: d.jurisdictions.map((j) => ({ jurisdiction: j.jurisdiction, source: j.source, mechanism: mechanismOf(topology, region, j.jurisdiction) })),
     data_class: d.dataClass,
     detected_types: d.detectedTypes,
     region,

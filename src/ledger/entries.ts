@@ -15,6 +15,8 @@ const line = (max: number) => z.string().regex(new RegExp(`^[^\\u0000-\\u001f\\u
 
 export const DataClassSchema = z.enum(['public', 'internal', 'personal', 'special']);
 export const RoutingModeSchema = z.enum(['legal-first', 'performance-first', 'hybrid']);
+/** Legal mechanisms for a cross-border transfer (topology `transfers`), or none needed. */
+export const TransferMechanismSchema = z.enum(['adequacy', 'scc', 'contract', 'none']);
 export const OutcomeSchema = z.enum(['routed', 'denied', 'failed_over', 'unavailable', 'transfer']);
 
 /** A routing decision: who (tenant id), under which law, which class, where it went. */
@@ -25,13 +27,22 @@ export const DecisionEntrySchema = z.strictObject({
   decision_id: id,
   request_hash: hex64,
   tenant: id,
-  jurisdictions: z.array(z.strictObject({ jurisdiction, source: z.enum(['declared', 'geoip', 'tenant']) })).max(16),
+  jurisdictions: z
+    .array(
+      z.strictObject({
+        jurisdiction,
+        source: z.enum(['declared', 'geoip', 'tenant']),
+        /** For a subject of another jurisdiction than the region's: the transfer mechanism the region holds for it ('none': none needed, e.g. public data). */
+        mechanism: TransferMechanismSchema.optional(),
+      }),
+    )
+    .max(16),
   data_class: DataClassSchema,
   detected_types: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'expected a detector type name')).max(64),
   region: id.nullable(),
   mode: RoutingModeSchema,
   outcome: OutcomeSchema,
-  attempts: z.array(z.strictObject({ region: id, outcome: z.enum(['ok', 'connect_error', 'reset', 'timeout', 'http_5xx', 'client_error', 'skipped', 'ledger_unavailable']) })).max(32),
+  attempts: z.array(z.strictObject({ region: id, outcome: z.enum(['ok', 'connect_error', 'reset', 'timeout', 'http_5xx', 'client_error', 'skipped', 'ledger_unavailable', 'busy']) })).max(32),
   policy_ids: z.array(id).max(64),
   model: id,
   model_digest: digest.nullable(),

@@ -251,7 +251,15 @@ test('a decision entry is stored as exactly what canonicalize (RFC 8785) makes o
       decision_id: id,
       request_hash: hex,
       tenant: id,
-      jurisdictions: fc.array(shuffled(fc.record({ jurisdiction: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,8}$/), source: fc.constantFrom('declared', 'geoip', 'tenant') })), { maxLength: 4 }),
+      jurisdictions: fc.array(
+        shuffled(
+          fc.record(
+            { jurisdiction: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,8}$/), source: fc.constantFrom('declared', 'geoip', 'tenant'), mechanism: fc.constantFrom('adequacy', 'scc', 'contract', 'none') },
+            { requiredKeys: ['jurisdiction', 'source'] },
+          ),
+        ),
+        { maxLength: 4 },
+      ),
       data_class: fc.constantFrom('public', 'internal', 'personal', 'special'),
       detected_types: fc.array(fc.stringMatching(/^[A-Za-z][A-Za-z0-9_.-]{0,12}$/), { maxLength: 4 }),
       region: fc.option(id, { nil: null }),
