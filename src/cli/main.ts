@@ -17,6 +17,8 @@ const VERBS: Record<string, string> = {
   ledger: './ledger.ts',
   tenant: './tenant.ts',
   deploy: './deploy.ts',
+  model: './model.ts',
+  golden: './model.ts',
   data: './data.ts',
   mesh: './mesh.ts',
   report: './report.ts',

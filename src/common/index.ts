@@ -7,5 +7,5 @@ export { answerAndClose, createHttpServer } from './http-server.ts';
 export { sseReadable, SSE_HEADERS } from './sse.ts';
 export { bearer, loadToken, tokenMatches } from './tokens.ts';
 export { MAX_JSON_DEPTH, JsonBodyError, parseJsonBody } from './json-body.ts';
-export { inputBytes, messageText, requestSegments } from './model-input.ts';
+export { inputBytes, isEnumeratedValue, messageText, requestSegments } from './model-input.ts';
 export { SERVED_FOR_HEADERS, servedForHeaders, servedForOf, type ServedFor } from './served-for.ts';

@@ -20,6 +20,27 @@ const VOCABULARY = new Set([
   'truncation', 'reasoning', 'effort', 'additionalProperties', 'enum', 'format',
 ]);
 
+/**
+ * Values of enumerated fields of the OpenAI and V2 APIs. Such a value, when it is one the API
+ * defines, is protocol, not user data: it is not a segment (so it does not stand between two
+ * messages whose junction the classifier reads). Any other value of these fields is a segment.
+ */
+const ENUMERATED: Readonly<Record<string, ReadonlySet<string>>> = {
+  role: new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
+  type: new Set(['text', 'image_url', 'input_text', 'input_image', 'input_audio', 'input_file', 'output_text', 'message', 'function', 'function_call', 'function_call_output', 'json_object', 'json_schema', 'file', 'refusal']),
+  datatype: new Set(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES']),
+  encoding_format: new Set(['float', 'base64']),
+  detail: new Set(['auto', 'low', 'high']),
+  tool_choice: new Set(['none', 'auto', 'required']),
+  truncation: new Set(['auto', 'disabled']),
+  effort: new Set(['minimal', 'low', 'medium', 'high']),
+};
+
+/** Is `value` one of the values the API defines for the field `key` (see ENUMERATED)? */
+export function isEnumeratedValue(key: string, value: string): boolean {
+  return Object.hasOwn(ENUMERATED, key) && (ENUMERATED[key] as ReadonlySet<string>).has(value);
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -75,6 +96,7 @@ export function requestSegments(body: unknown): string[] {
         for (const [k, x] of entries) {
           if (!VOCABULARY.has(k)) items.push({ v: k });
           if (part && k === 'text' && typeof x === 'string') continue;
+          if (typeof x === 'string' && isEnumeratedValue(k, x)) continue;
           if (k === 'content' && Array.isArray(x)) {
             items.push({ v: messageText(v) });
             for (const p of x as unknown[]) items.push({ v: p, part: true });

@@ -128,7 +128,7 @@ describe('classifyRequest', () => {
     const r = classifier.classifyRequest(body);
     assert.equal(r.class, 'personal');
     assert.deepEqual(r.counts, { EMAIL: 2 });
-    assert.equal(extractText(body), 'bob@example.com\nsystem\nYou are helpful.\nuser\nEmail me at jane@example.com\ntext\ntext\nimage_url\nhttps://x/y.png\nuser\nthanks');
+    assert.equal(extractText(body), 'bob@example.com\nYou are helpful.\nEmail me at jane@example.com\nhttps://x/y.png\nthanks');
     const d = r.detections.find((x) => x.start > 20);
     assert.equal(extractText(body).slice(d?.start, d?.end), 'jane@example.com');
     // The classifier reads segments as the gateway hands them over: the same result.
