@@ -199,6 +199,8 @@ async function startSovereign(o: TargetOptions): Promise<Target> {
   await initTrustDomain(loadTopology(cfg.file)); // as `sovereign up` does on first start
   chmodSync(profileDir, 0o755);
   const procs: Started[] = [];
+  // Golden publishes the shipped model and promotes it to the cells (as `up` does).
+  procs.push(o.group.start('golden', NODE, [SOVEREIGN_MAIN, '--config', cfg.file, 'golden', '--port', String(await freePort())], { cwd: ROOT }));
   for (const r of cfg.regions) {
     const prof = r.id === 'eu-frankfurt' ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `cell-${r.id}.cpuprofile`] : [];
     procs.push(o.group.start(`cell ${r.id}`, NODE, [...prof, SOVEREIGN_MAIN, '--config', cfg.file, 'cell', '--region', r.id], { cwd: ROOT }));

@@ -16,6 +16,8 @@ const VERBS: Record<string, string> = {
   classify: './classify.ts',
   ledger: './ledger.ts',
   tenant: './tenant.ts',
+  model: './model.ts',
+  golden: './model.ts',
   data: './data.ts',
   mesh: './mesh.ts',
   report: './report.ts',

@@ -39,6 +39,8 @@ export function register(program: Command): void {
       const { startCell } = await import('../cell/index.ts');
       const cell = await startCell({ topology: topologyOf(cmd), region: o.region, ...(o.port !== undefined ? { port: o.port } : {}) });
       stopOn(() => cell.close());
+      // Ready once it serves a model (its region's first release may still be arriving).
+      await cell.ready;
       process.send?.({ type: 'ready', url: cell.url });
     });
 
