@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MAIN, ROOT, startCluster, type Cluster } from '../helpers/cluster.ts';
@@ -18,21 +18,24 @@ after(async () => {
 
 const run = (args: string[]): Promise<{ stdout: string; stderr: string }> => promisify(execFile)(process.execPath, [MAIN, '--config', c.configFile, ...args], { cwd: ROOT });
 
-test('verify works on local files with everything stopped, witnesses included', async () => {
+test('verify works on local files with the gateway down, witnesses included', async () => {
   const res = await fetch(`${c.gateway}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'hello' }] }) });
   assert.equal(res.status, 200);
-  // Wait until the region's checkpoint carries a witness cosignature (up to a minute on a loaded machine).
-  let cp = '';
-  for (let i = 0; i < 300 && !/— witness\./.test(cp); i++) {
-    cp = await (await fetch(`${c.gateway}/sovereign/ledger/eu-frankfurt/checkpoint`)).text();
-    await new Promise((r) => setTimeout(r, 200));
+  // The gateway is down (stopped, so the supervisor does not restart it); the cells run on.
+  const gateway = c.pidOf('gateway');
+  process.kill(gateway, 'SIGSTOP');
+  try {
+    // Wait until the region's signed checkpoint carries a witness cosignature (up to a minute on a loaded machine).
+    const file = path.join(c.dir, 'data/regions/eu-frankfurt/ledger/checkpoint');
+    for (let i = 0; i < 300 && !/— witness\./.test(readFileSync(file, 'utf8')); i++) await new Promise((r) => setTimeout(r, 200));
+    assert.match(readFileSync(file, 'utf8'), /— witness\./);
+    const pinned = await run(['ledger', 'verify', '--region', 'eu-frankfurt']);
+    assert.match(pinned.stdout, /^ok: \d+ entries, root \S+, cosigned by witness\./);
+    // Without the pinned keys, the witnesses' own key files are read.
+    rmSync(path.join(c.dir, 'data/regions/eu-frankfurt/peer-keys.json'), { force: true });
+    const own = await run(['ledger', 'verify', '--region', 'eu-frankfurt']);
+    assert.match(own.stdout, /cosigned by witness\./);
+  } finally {
+    process.kill(gateway, 'SIGCONT');
   }
-  assert.match(cp, /— witness\./);
-  await c.stop();
-  const pinned = await run(['ledger', 'verify', '--region', 'eu-frankfurt']);
-  assert.match(pinned.stdout, /^ok: \d+ entries, root \S+, cosigned by witness\./);
-  // Without the pinned keys, the witnesses' own key files are read.
-  rmSync(path.join(c.dir, 'data/regions/eu-frankfurt/peer-keys.json'), { force: true });
-  const own = await run(['ledger', 'verify', '--region', 'eu-frankfurt']);
-  assert.match(own.stdout, /cosigned by witness\./);
 });
