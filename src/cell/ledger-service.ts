@@ -6,21 +6,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { z } from 'zod';
-import { HttpError, badRequest, bearer, firstIssue, tokenMatches, type Logger } from '../common/index.ts';
+import { AppendBatchSchema, AppendRecordSchema, HttpError, badRequest, bearer, firstIssue, tokenMatches, type AppendBatchResult, type AppendRecord, type Logger, type Receipt } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { createWitness, openLedger, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
 
-const AppendRecord = z.strictObject({
-  /** The entry without request_hash; the region keys the hash with its own secret. */
-  entry: z.record(z.string(), z.unknown()),
-  /** SHA-256 (hex) of the request body; stored only as HMAC-SHA-256 under the region's secret. */
-  body_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-});
-/** Most records in one batched append. */
-const MAX_APPEND_BATCH = 256;
-/** A batch of records, answered record by record. */
-const AppendBatch = z.strictObject({ records: z.array(AppendRecord).min(1).max(MAX_APPEND_BATCH) });
 
 interface PeerKeys {
   log: string;
@@ -155,20 +144,21 @@ export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: 
     // so a bad body's error names the field at fault.
     const body: unknown = req.body;
     if (typeof body === 'object' && body !== null && 'records' in body) {
-      const batch = AppendBatch.safeParse(body);
+      const batch = AppendBatchSchema.safeParse(body);
       if (!batch.success) throw badRequest(firstIssue(batch.error, 'ledger append batch'));
       // All of the batch's appends are made in this turn, so they share one durable write.
       const settled = await Promise.allSettled(batch.data.records.map((r) => appendOne(r)));
-      return {
+      const answer: AppendBatchResult = {
         results: settled.map((s) => (s.status === 'fulfilled' ? s.value : { error: { type: (s.reason as HttpError).type ?? 'api_error', message: (s.reason as Error).message } })),
       };
+      return answer;
     }
-    const parsed = AppendRecord.safeParse(body);
+    const parsed = AppendRecordSchema.safeParse(body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'ledger append'));
     return appendOne(parsed.data);
   });
 
-  async function appendOne({ entry, body_sha256 }: z.infer<typeof AppendRecord>): Promise<{ origin: string; index: number }> {
+  async function appendOne({ entry, body_sha256 }: AppendRecord): Promise<Receipt> {
     // Decisions get the region's keyed request hash and, when this region serves the model,
     // the digest of the model version that will process the request.
     const full =

@@ -6,3 +6,7 @@ export { firstIssue } from './zod-message.ts';
 export { createHttpServer } from './http-server.ts';
 export { sseReadable, SSE_HEADERS } from './sse.ts';
 export { bearer, loadToken, tokenMatches } from './tokens.ts';
+export { DATA_CLASSES, classRank, isDataClass, CUSTOM_TYPE_NAME, type DataClass } from './data-class.ts';
+export { UNKNOWN_JURISDICTION, THIRD_COUNTRY, RESERVED_JURISDICTIONS, JURISDICTION_NAME, MAX_ENTRY_JURISDICTIONS, MAX_DECLARED_JURISDICTIONS } from './jurisdictions.ts';
+export { MAX_APPEND_BATCH, AppendRecordSchema, AppendBatchSchema, type AppendRecord, type AppendBatchResult, type AppendRefusal, type Receipt } from './ledger-append.ts';
+export { writeFileDurable, writeFileDurableSync, fsyncDir, fsyncDirSync, type DurableWriteOptions } from './durable-file.ts';

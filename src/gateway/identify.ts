@@ -4,7 +4,7 @@
 // socket peer, or X-Forwarded-For read over trusted proxies only). All that apply are kept:
 // strictest wins downstream, so a declaration can add a jurisdiction but never remove one.
 import type { IncomingHttpHeaders } from 'node:http';
-import { badRequest, HttpError } from '../common/index.ts';
+import { badRequest, HttpError, UNKNOWN_JURISDICTION } from '../common/index.ts';
 import type { TenantConfig, Topology } from '../config/index.ts';
 import type { GeoResult } from '../geo/index.ts';
 
@@ -25,7 +25,7 @@ function add(list: ApplicableJurisdiction[], j: ApplicableJurisdiction): void {
 
 export function identify(topology: Topology, tenant: TenantConfig | undefined, headers: IncomingHttpHeaders, geo: GeoResult | null): ApplicableJurisdiction[] {
   const out: ApplicableJurisdiction[] = [];
-  if (geo && geo.jurisdiction !== 'unknown') add(out, { jurisdiction: geo.jurisdiction, source: 'geoip', ...(geo.country ? { country: geo.country } : {}) });
+  if (geo && geo.jurisdiction !== UNKNOWN_JURISDICTION) add(out, { jurisdiction: geo.jurisdiction, source: 'geoip', ...(geo.country ? { country: geo.country } : {}) });
   if (tenant?.jurisdiction) add(out, { jurisdiction: tenant.jurisdiction, source: 'tenant' });
   const declared = headers[JURISDICTION_HEADER];
   if (typeof declared === 'string' && declared.trim() !== '') {
@@ -41,7 +41,7 @@ export function identify(topology: Topology, tenant: TenantConfig | undefined, h
   }
   // An address with no known country (private, reserved, not in the database) establishes no
   // law of its own: "unknown" applies only when no other source names a jurisdiction.
-  if (out.length === 0) add(out, { jurisdiction: 'unknown', source: 'geoip' });
+  if (out.length === 0) add(out, { jurisdiction: UNKNOWN_JURISDICTION, source: 'geoip' });
   return out;
 }
 

@@ -1,7 +1,8 @@
 // Ledger records that could not be delivered right away (a transfer or denial record for a
 // home region that is down) are kept in the gateway's data directory and delivered when the
 // region is back: nothing is lost. Append-only JSON lines, fsync'd; rewritten after delivery.
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { writeFileDurableSync } from '../common/durable-file.ts';
 import path from 'node:path';
 import type { Logger } from '../common/index.ts';
 
@@ -72,12 +73,7 @@ export class Outbox {
         }
       }
       if (left.length !== this.#pending.length) {
-        const tmp = `${this.#file}.tmp`;
-        writeFileSync(tmp, left.map((r) => `${JSON.stringify(r)}\n`).join(''), { mode: 0o600 });
-        const fd = openSync(tmp, 'r');
-        fsyncSync(fd);
-        closeSync(fd);
-        renameSync(tmp, this.#file);
+        writeFileDurableSync(this.#file, left.map((r) => `${JSON.stringify(r)}\n`).join(''));
         this.#pending = left;
       }
     } finally {

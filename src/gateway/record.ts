@@ -3,24 +3,18 @@
 // SHA-256, which the region keys with its own secret (HMAC) before storing.
 import { createHash } from 'node:crypto';
 import { Pool } from 'undici';
-import { HttpError, loadToken } from '../common/index.ts';
+import { HttpError, MAX_APPEND_BATCH, loadToken, type AppendBatchResult, type AppendRecord, type Receipt } from '../common/index.ts';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Attempt, Decision } from './decision.ts';
 import { Outbox, type PendingRecord } from './outbox.ts';
 
-export interface Receipt {
-  origin: string;
-  index: number;
-}
+export type { Receipt };
 
 export type DecisionOutcome = 'routed' | 'denied' | 'failed_over' | 'unavailable' | 'transfer';
 
-/** Records to one region's append endpoint in one request, at most (the cell takes up to 256). */
-const MAX_BATCH = 128;
-
 interface QueuedRecord {
-  record: { entry: Record<string, unknown>; body_sha256?: string };
+  record: AppendRecord;
   resolve: (r: Receipt) => void;
   reject: (e: Error) => void;
 }
@@ -72,8 +66,8 @@ export class Recorder {
   #flush(region: string, pool: Pool): void {
     const q = this.#queued.get(region) ?? [];
     this.#queued.delete(region);
-    for (let i = 0; i < q.length; i += MAX_BATCH) {
-      const batch = q.slice(i, i + MAX_BATCH);
+    for (let i = 0; i < q.length; i += MAX_APPEND_BATCH) {
+      const batch = q.slice(i, i + MAX_APPEND_BATCH);
       this.#send(region, pool, batch).catch((err: unknown) => {
         for (const r of batch) r.reject(err as Error);
       });
@@ -93,10 +87,10 @@ export class Recorder {
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`ledger of ${region} answered ${res.statusCode}: ${text.slice(0, 200)}`);
     if (single !== null) return single.resolve(JSON.parse(text) as Receipt);
-    const { results } = JSON.parse(text) as { results: (Receipt | { error: { message: string } })[] };
+    const { results } = JSON.parse(text) as AppendBatchResult;
     if (results.length !== batch.length) throw new Error(`ledger of ${region} answered ${results.length} results for ${batch.length} records`);
     batch.forEach((r, i) => {
-      const out = results[i] as Receipt | { error: { message: string } };
+      const out = results[i] as AppendBatchResult['results'][number];
       if ('error' in out) r.reject(new Error(`ledger of ${region} refused the record: ${out.error.message}`));
       else r.resolve(out);
     });

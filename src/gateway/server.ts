@@ -3,7 +3,7 @@
 // 503 when every permitted region is down.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
-import { ChatRequestSchema, HttpError, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
+import { ChatRequestSchema, HttpError, UNKNOWN_JURISDICTION, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
 import type { Classifier } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
@@ -72,7 +72,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
 
     if (d.permitted.length === 0) {
       // Record the denial in the subject's home region, then answer 451 (RFC 7725).
-      const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
+      const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? UNKNOWN_JURISDICTION);
       const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, decided.policiesFor(null)), body_sha256: bodySha });
       metrics.requests.inc({ outcome: 'denied', region: 'none' });
       const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
@@ -115,7 +115,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     } catch (err) {
       metrics.requests.inc({ outcome: 'unavailable', region: 'none' });
       if (err instanceof HttpError && err.statusCode === 503) {
-        const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
+        const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? UNKNOWN_JURISDICTION);
         void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null)), body_sha256: bodySha });
         if (d.attempts.length > 0 && d.attempts.every((a) => a.outcome === 'ledger_unavailable')) {
           throw ledgerUnavailable(d.attempts.map((a) => a.region).join(', '), new Error('no permitted region could record the decision'));

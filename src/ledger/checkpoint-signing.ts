@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { formatCheckpoint } from './checkpoint.ts';
 import { LedgerError, unavailable } from './errors.ts';
-import { fsyncDir, writeDurable } from './fsutil.ts';
+import { writeFileDurable } from '../common/durable-file.ts';
 import { consistencyProof, verifyConsistency, type SubtreeHashFn } from './merkle.ts';
 import { parseNote, parseVkey, signNote, type NoteSigner } from './note.ts';
 import type { LedgerStats } from './stats.ts';
@@ -69,8 +69,7 @@ export class CheckpointSigning {
     if (next === null || (served !== null && (next.note === served.note || next.size < served.size))) return;
     this.#served = { ...next, cosignatures: [] };
     try {
-      await writeDurable(path.join(this.#dir, CHECKPOINT), Buffer.from(next.note));
-      await fsyncDir(this.#dir);
+      await writeFileDurable(path.join(this.#dir, CHECKPOINT), next.note, { mode: 0o644 });
       this.#stats.fileSyncs += 2;
     } catch (err) {
       throw unavailable('writing checkpoint failed', err);
@@ -118,7 +117,7 @@ export class CheckpointSigning {
     }
     if (added > 0 && this.#served === cp) {
       try {
-        await writeDurable(path.join(this.#dir, CHECKPOINT), Buffer.from(this.note()));
+        await writeFileDurable(path.join(this.#dir, CHECKPOINT), this.note(), { mode: 0o644 });
       } catch (err) {
         throw unavailable('writing checkpoint failed', err);
       }

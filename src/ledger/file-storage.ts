@@ -10,7 +10,8 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { CHECKPOINT } from './checkpoint-signing.ts';
 import { LedgerError, unavailable } from './errors.ts';
-import { fsyncDir, readIfExists, writeDurable } from './fsutil.ts';
+import { writeFileDurable } from '../common/durable-file.ts';
+import { readIfExists } from './fsutil.ts';
 import type { Journal, JournalWrite, Pending } from './group-commit.ts';
 import type { TiledTree } from './integration.ts';
 import { recoverSigned } from './recovery.ts';
@@ -119,8 +120,7 @@ class StateFileLock implements CheckpointLock {
       // Compare-and-swap: the state copy must still be the checkpoint we last signed.
       const onDisk = readIfExists(stateFile)?.toString('utf8') ?? '';
       if (onDisk !== prevNote) throw new LedgerError('SOVEREIGN_LEDGER_LOCKED', `${stateFile} changed under us (another writer?); refusing to sign`);
-      await writeDurable(stateFile, Buffer.from(note));
-      await fsyncDir(this.#stateDir);
+      await writeFileDurable(stateFile, note);
       this.#stats.fileSyncs += 2;
       return true;
     } catch (err) {

@@ -1,45 +1,5 @@
-// Durable file-system helpers shared by the log, its WAL and its static layout.
-import { randomUUID } from 'node:crypto';
-import { closeSync, constants as fsc, fsyncSync, openSync, readFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-
-/**
- * Writes a file durably: temp file, synchronous (O_DSYNC) write, rename over the target. The
- * temp file is removed if the write fails (a full disk); directory fsync is the caller's.
- */
-export async function writeDurable(file: string, data: Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${randomUUID()}`;
-  // O_DSYNC: the write returns once durable (one thread-pool hop instead of write + fdatasync).
-  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_DSYNC, 0o644);
-  try {
-    const { bytesWritten } = await fh.write(data, 0, data.length, 0);
-    if (bytesWritten !== data.length) throw new Error(`short write to ${tmp}: ${bytesWritten} of ${data.length} bytes (disk full?)`);
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, file);
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-export function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+// File-system helpers of the log; durable replacement is src/common/durable-file.ts.
+import { readFileSync } from 'node:fs';
 
 /** The file's bytes, or null if it does not exist. */
 export function readIfExists(file: string): Buffer | null {

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BundleStore } from './bundle-store.ts';
 import { LedgerError, unavailable } from './errors.ts';
-import { fsyncDir, writeDurable } from './fsutil.ts';
+import { fsyncDir, writeFileDurable } from '../common/durable-file.ts';
 import type { SubtreeHashFn } from './merkle.ts';
 import type { LedgerStats } from './stats.ts';
 import { TileCache } from './tile-cache.ts';
@@ -157,7 +157,7 @@ export class TiledTree {
       let next = 0;
       const worker = async (): Promise<void> => {
         for (let w = writes[next++]; w !== undefined; w = writes[next++]) {
-          await writeDurable(path.join(this.#dir, w.rel), w.data);
+          await writeFileDurable(path.join(this.#dir, w.rel), w.data, { mode: 0o644, syncDir: false });
           this.#stats.fileSyncs++;
         }
       };

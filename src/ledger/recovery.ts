@@ -5,12 +5,12 @@
 //      tiles `<N>.p/<W>` or a prefix of a full tile); if they are missing or their root differs,
 //      the whole tree is rebuilt from the entry bundles, and must match the checkpoint's root.
 // Entries beyond the checkpoint come from the storage driver (the WAL: file-storage.ts).
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openCheckpoint } from './checkpoint.ts';
 import { CHECKPOINT } from './checkpoint-signing.ts';
 import { LedgerError } from './errors.ts';
-import { fsyncDirSync, readIfExists } from './fsutil.ts';
+import { writeFileDurableSync } from '../common/durable-file.ts';
+import { readIfExists } from './fsutil.ts';
 import type { NoteVerifier } from './note.ts';
 import type { StoredCheckpoint } from './storage.ts';
 import { TILE_WIDTH, TreeBuilder, bundlePath, decodeBundle, tilePath } from './tiles.ts';
@@ -24,11 +24,8 @@ export function recoverSigned(dir: string, stateDir: string, verifier: NoteVerif
   const note = stateNote ?? servedNote;
   if (note === null) return null;
   const cp = openCheckpoint(note, verifier, origin);
-  if (stateNote === null) writeFileSync(stateFile, note, { mode: 0o600 });
-  if (servedNote !== note) {
-    writeFileSync(path.join(dir, CHECKPOINT), note);
-    fsyncDirSync(dir);
-  }
+  if (stateNote === null) writeFileDurableSync(stateFile, note);
+  if (servedNote !== note) writeFileDurableSync(path.join(dir, CHECKPOINT), note, { mode: 0o644 });
   const S = cp.size;
   try {
     const t = TreeBuilder.fromEdges(S, (L, n, w) => readTileForWidth(dir, L, n, w));
