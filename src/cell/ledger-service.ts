@@ -149,7 +149,9 @@ export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: 
       // All of the batch's appends are made in this turn, so they share one durable write.
       const settled = await Promise.allSettled(batch.data.records.map((r) => appendOne(r)));
       const answer: AppendBatchResult = {
-        results: settled.map((s) => (s.status === 'fulfilled' ? s.value : { error: { type: (s.reason as HttpError).type ?? 'api_error', message: (s.reason as Error).message } })),
+        results: settled.map((s) =>
+          s.status === 'fulfilled' ? s.value : { error: { type: (s.reason as HttpError).type ?? 'api_error', message: (s.reason as Error).message, status: (s.reason as HttpError).statusCode ?? 500 } },
+        ),
       };
       return answer;
     }

@@ -23,9 +23,9 @@ export interface Receipt {
   index: number;
 }
 
-/** A record the cell refused: the error type and message of its HTTP error. */
+/** A record the cell refused: the error type and message of its HTTP error, and its status. */
 export interface AppendRefusal {
-  error: { type: string; message: string };
+  error: { type: string; message: string; status: number };
 }
 
 /** The answer to a batch: one result per record, in order. */

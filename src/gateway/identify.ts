@@ -4,7 +4,7 @@
 // socket peer, or X-Forwarded-For read over trusted proxies only). All that apply are kept:
 // strictest wins downstream, so a declaration can add a jurisdiction but never remove one.
 import type { IncomingHttpHeaders } from 'node:http';
-import { badRequest, HttpError, UNKNOWN_JURISDICTION } from '../common/index.ts';
+import { MAX_DECLARED_JURISDICTIONS, MAX_ENTRY_JURISDICTIONS, badRequest, HttpError, UNKNOWN_JURISDICTION } from '../common/index.ts';
 import type { TenantConfig, Topology } from '../config/index.ts';
 import type { GeoResult } from '../geo/index.ts';
 
@@ -32,8 +32,16 @@ export function identify(topology: Topology, tenant: TenantConfig | undefined, h
     if (tenant && !tenant.mayDeclare) {
       throw new HttpError(403, 'permission_error', `tenant "${tenant.name}" may not declare a jurisdiction; remove the ${JURISDICTION_HEADER} header or ask the operator to set mayDeclare`);
     }
-    for (const value of declared.split(',')) {
-      if (value.trim() === '') continue;
+    const values = declared.split(',').filter((v) => v.trim() !== '');
+    // Bounded at the edge: the decision must fit in one ledger entry, or its record would be
+    // refused by the region (and a denial's record could never be written).
+    if (values.length > MAX_DECLARED_JURISDICTIONS) {
+      throw badRequest(
+        `${JURISDICTION_HEADER}: ${values.length} jurisdictions declared; at most ${MAX_DECLARED_JURISDICTIONS} may be declared per request (a decision's ledger entry holds at most ${MAX_ENTRY_JURISDICTIONS} jurisdictions, with the tenant's and the geo-IP one)`,
+        { param: JURISDICTION_HEADER },
+      );
+    }
+    for (const value of values) {
       const r = topology.resolveJurisdiction(value);
       if (!r.ok) throw badRequest(`${JURISDICTION_HEADER}: ${r.reason}`, { param: JURISDICTION_HEADER });
       add(out, { jurisdiction: r.jurisdiction, source: 'declared', ...(r.country ? { country: r.country } : {}) });

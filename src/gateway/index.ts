@@ -159,7 +159,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     );
   };
 
-  const metrics = createGatewayMetrics();
+  const metrics = createGatewayMetrics(() => ({ pending: holder.current.recorder.pending, deadLetters: holder.current.recorder.deadLetters() }));
   const app = buildGatewayServer(holder, metrics, logger);
   registerAdmin(app, { current: () => holder.current, token: adminToken(opts.topology, true) as string, store, recordTrigger });
 

@@ -7,6 +7,7 @@ import { HttpError, MAX_APPEND_BATCH, loadToken, type AppendBatchResult, type Ap
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Attempt, Decision } from './decision.ts';
+import { AppendRefused, isPermanentRefusal } from './append-refused.ts';
 import { Outbox, type PendingRecord } from './outbox.ts';
 
 export type { Receipt };
@@ -85,25 +86,39 @@ export class Recorder {
       bodyTimeout: 5000,
     });
     const text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`ledger of ${region} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+    if (res.statusCode !== 200) {
+      // A whole batch refused says nothing for good about each of its records: they are retried
+      // (one by one from the outbox, where a refusal of the record itself is definite).
+      const message = `ledger of ${region} answered ${res.statusCode}: ${text.slice(0, 200)}`;
+      throw new AppendRefused(region, res.statusCode, message, single !== null ? undefined : false);
+    }
     if (single !== null) return single.resolve(JSON.parse(text) as Receipt);
     const { results } = JSON.parse(text) as AppendBatchResult;
     if (results.length !== batch.length) throw new Error(`ledger of ${region} answered ${results.length} results for ${batch.length} records`);
     batch.forEach((r, i) => {
       const out = results[i] as AppendBatchResult['results'][number];
-      if ('error' in out) r.reject(new Error(`ledger of ${region} refused the record: ${out.error.message}`));
+      if ('error' in out) r.reject(new AppendRefused(region, out.error.status ?? 500, `ledger of ${region} refused the record: ${out.error.message}`));
       else r.resolve(out);
     });
   }
 
-  /** Appends now if the region can take it, otherwise keeps it in the outbox for later. */
+  /**
+   * Appends now if the region can take it, otherwise keeps it in the outbox for later; a record
+   * the region refuses for good goes to the dead-letter file instead.
+   */
   async appendOrKeep(r: PendingRecord): Promise<Receipt | null> {
     try {
       return await this.append(r.region, r.entry, r.body_sha256);
-    } catch {
-      this.#outbox.add(r);
+    } catch (err) {
+      if (isPermanentRefusal(err)) this.#outbox.deadLetter(r, err);
+      else this.#outbox.add(r);
       return null;
     }
+  }
+
+  /** Records in the dead-letter file, by region. */
+  deadLetters(): ReadonlyMap<string, number> {
+    return this.#outbox.deadLetters();
   }
 
   /**
