@@ -1,12 +1,12 @@
 // Starts a real Sovereign (`sovereign up`: four cells and a gateway as OS processes) on free
 // ports with its own data directory, for integration tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { freePort } from './ports.ts';
+import { ProcessGroup, freePort } from '../../bench/lib/procs.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = path.join(ROOT, 'src/cli/main.ts');
@@ -57,36 +57,17 @@ export async function startCluster(extra: Record<string, unknown> = {}, mutate?:
   mutate?.(config);
   const configFile = path.join(dir, 'sovereign.yaml');
   writeFileSync(configFile, stringify(config));
-  const proc = spawn(process.execPath, [MAIN, '--config', configFile, 'up'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sovereign up not ready in 60 s:\n${out}`)), 60_000);
-    const check = (): void => {
-      if (out.includes('Sovereign is up')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout?.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sovereign up exited with ${code}:\n${out}`));
-    });
-  });
+  const group = new ProcessGroup();
+  const up = group.start('sovereign up', process.execPath, [MAIN, '--config', configFile, 'up'], { cwd: ROOT });
+  await up.waitFor('Sovereign is up', 60_000);
   return {
     dir,
     configFile,
     gateway: `http://127.0.0.1:${gatewayPort}`,
     regions,
-    proc,
-    output: () => out,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      await exited;
-    },
+    proc: up.proc,
+    output: () => up.output(),
+    // SIGTERM lets `sovereign up` stop its cells and gateway; SIGKILL only if it hangs for a minute.
+    stop: () => group.stop(up, 60_000),
   };
 }
