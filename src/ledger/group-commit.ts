@@ -45,7 +45,7 @@ interface Batch<W extends JournalWrite> {
 }
 
 export class GroupCommit<W extends JournalWrite = JournalWrite> {
-  readonly #journal: Journal<W>;
+  #journal: Journal<W> | undefined;
   readonly #stats: LedgerStats;
   /** Appends not yet handed to a write. */
   #queue: Pending[] = [];
@@ -53,16 +53,25 @@ export class GroupCommit<W extends JournalWrite = JournalWrite> {
   /** Batches being written, oldest first; acknowledged in this order. */
   #inflight: Batch<W>[] = [];
   /** Index of the next record to be written (size + entries in flight). */
-  #nextIndex: number;
+  #nextIndex = 0;
   /** A rotation or a cut after a failed write holds the pipeline. */
   #holding = false;
   #idleWaiters: (() => void)[] = [];
   #broken: LedgerError | null = null;
 
-  constructor(journal: Journal<W>, nextIndex: number, stats: LedgerStats) {
+  constructor(stats: LedgerStats) {
+    this.#stats = stats;
+  }
+
+  /** Starts writing to `journal` (once recovered) with the next entry at `nextIndex`. */
+  open(journal: Journal<W>, nextIndex: number): void {
     this.#journal = journal;
     this.#nextIndex = nextIndex;
-    this.#stats = stats;
+  }
+
+  #j(): Journal<W> {
+    if (this.#journal === undefined) throw new Error('group commit used before open()');
+    return this.#journal;
   }
 
   /** Set once the journal can no longer be written: every append fails closed. */
@@ -93,7 +102,7 @@ export class GroupCommit<W extends JournalWrite = JournalWrite> {
 
   #pump = (): void => {
     this.#pumpScheduled = false;
-    const j = this.#journal;
+    const j = this.#j();
     while (this.#queue.length > 0 && !this.#holding) {
       if (this.#broken !== null) {
         for (const p of this.#queue.splice(0)) p.reject(this.#broken);
@@ -120,9 +129,9 @@ export class GroupCommit<W extends JournalWrite = JournalWrite> {
 
   async #rotate(): Promise<void> {
     try {
-      await this.#journal.rotate(this.#nextIndex);
+      await this.#j().rotate(this.#nextIndex);
     } catch (err) {
-      this.#broken = err instanceof LedgerError ? err : unavailable(`rotating the ${this.#journal.what} failed`, err);
+      this.#broken = err instanceof LedgerError ? err : unavailable(`rotating the ${this.#j().what} failed`, err);
     }
   }
 
@@ -143,7 +152,7 @@ export class GroupCommit<W extends JournalWrite = JournalWrite> {
     for (let head = this.#inflight[0]; head?.settled === true && head.error === null; head = this.#inflight[0]) {
       this.#inflight.shift();
       this.#stats.appends += head.items.length;
-      this.#journal.acknowledge(head.start, head.items);
+      this.#j().acknowledge(head.start, head.items);
       for (let i = 0; i < head.items.length; i++) (head.items[i] as Pending).resolve({ index: head.start + i });
     }
     const failed = this.#inflight[0];
@@ -162,11 +171,11 @@ export class GroupCommit<W extends JournalWrite = JournalWrite> {
    * appends (fail closed).
    */
   async #cutAfterFailure(failed: Batch<W>): Promise<void> {
-    const e = unavailable(`${this.#journal.what} failed`, failed.error);
+    const e = unavailable(`${this.#j().what} failed`, failed.error);
     const rejected = this.#inflight.splice(0);
     this.#nextIndex = failed.start;
     try {
-      await this.#journal.cut(failed.write);
+      await this.#j().cut(failed.write);
     } catch {
       this.#broken = e;
     }

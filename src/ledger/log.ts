@@ -91,7 +91,7 @@ export class Ledger {
   readonly #storage: LogStorage;
   /** What the storage driver sees of this log. */
   readonly #ctx: StorageContext;
-  #commit!: GroupCommit;
+  readonly #commit = new GroupCommit(this.#stats);
   #lock: LogLock | undefined;
   #closed = false;
   #integrating: Promise<string> | null = null;
@@ -134,7 +134,7 @@ export class Ledger {
     this.#lock = acquireLock(this.stateDir, this.dir);
     try {
       this.#signing.adopt(await this.#storage.open(this.#ctx));
-      this.#commit = new GroupCommit(this.#storage.journal, this.#tree.size, this.#stats);
+      this.#commit.open(this.#storage.journal, this.#tree.size);
       // Extend tiles and sign a checkpoint covering everything recovered.
       if (this.#tree.size > this.#signing.size || this.#tree.tiledSize < this.#tree.size || this.#signing.current === null) {
         await this.publish();
