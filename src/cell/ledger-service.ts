@@ -2,11 +2,11 @@
 // its own key), the append endpoint the gateway records decisions through, read-only serving
 // of the log, receipts (tlog-proof), and this region's witness for the logs of regions in
 // other jurisdictions. Only checkpoints cross borders, never entries.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { AppendBatchSchema, AppendRecordSchema, HttpError, badRequest, bearer, firstIssue, tokenMatches, type AppendBatchResult, type AppendRecord, type Logger, type Receipt } from '../common/index.ts';
+import { AppendBatchSchema, AppendRecordSchema, HttpError, writeFileDurableSync, badRequest, bearer, firstIssue, tokenMatches, type AppendBatchResult, type AppendRecord, type Logger, type Receipt } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { createWitness, openLedger, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
 
@@ -59,7 +59,7 @@ export async function openLedgerService(topology: Topology, region: string, data
       const keys = (await res.body.json()) as PeerKeys;
       if (!keys.log.startsWith(`${topology.ledgerOrigin(peerId)}+`)) throw new Error(`peer ${peerId} offered a log key for another origin`);
       pinned[peerId] = keys;
-      writeFileSync(pinFile, JSON.stringify(pinned, null, 2), { mode: 0o600 });
+      writeFileDurableSync(pinFile, JSON.stringify(pinned, null, 2));
       witness = createWitness({ dir: path.join(dataDir, 'witness'), name: witnessName, keyDir, logs: Object.values(pinned).map((p) => p.log) });
       logger.info({ peer: peerId }, 'pinned peer ledger and witness keys');
       return keys;
