@@ -15,7 +15,7 @@ import { readIfExists } from './fsutil.ts';
 import type { Journal, JournalWrite, Pending } from './group-commit.ts';
 import type { TiledTree } from './integration.ts';
 import { recoverSigned } from './recovery.ts';
-import type { CheckpointLock, LogStorage, StorageContext, StoredCheckpoint } from './storage.ts';
+import type { CheckpointLock, LogStorage, OpenStorage, StorageContext, StoredCheckpoint } from './storage.ts';
 import type { LedgerStats } from './stats.ts';
 import { encodeRecords, recordsSize } from './wal.ts';
 import { WalFile } from './walfile.ts';
@@ -140,27 +140,15 @@ export class FileStorage implements LogStorage {
   readonly isSequencer = true;
   readonly #opts: FileStorageOptions;
   #journal: WalJournal | undefined;
-  #checkpoints: StateFileLock | undefined;
 
   constructor(opts: FileStorageOptions) {
     this.#opts = opts;
   }
 
-  get journal(): WalJournal {
-    if (this.#journal === undefined) throw new Error('file storage used before open()');
-    return this.#journal;
-  }
-
-  get checkpoints(): CheckpointLock {
-    if (this.#checkpoints === undefined) throw new Error('file storage used before open()');
-    return this.#checkpoints;
-  }
-
-  async open(ctx: StorageContext): Promise<StoredCheckpoint | null> {
+  async open(ctx: StorageContext): Promise<OpenStorage> {
     const walDir = path.join(ctx.stateDir, 'wal');
     mkdirSync(walDir, { recursive: true, mode: 0o700 });
-    this.#checkpoints = new StateFileLock(ctx.stateDir, ctx.stats);
-    const signed = recoverSigned(ctx.dir, ctx.stateDir, ctx.verifier, ctx.origin, ctx.tree);
+    const recovered = recoverSigned(ctx.dir, ctx.stateDir, ctx.verifier, ctx.origin, ctx.tree);
     // Replay the WAL beyond the checkpoint (records below it are already in tiles); cut a torn
     // tail; open a fresh segment for new appends.
     const tree = ctx.tree;
@@ -175,7 +163,7 @@ export class FileStorage implements LogStorage {
       () => tree.size,
     );
     this.#journal = new WalJournal(wal, tree, () => ctx.signed()?.size ?? 0);
-    return signed;
+    return { recovered, journal: this.#journal, checkpoints: new StateFileLock(ctx.stateDir, ctx.stats) };
   }
 
   /** Nothing to read back: every durable entry entered the tree when it was acknowledged. */

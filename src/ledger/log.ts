@@ -30,7 +30,7 @@ import { consistencyProof, hashLeaf, inclusionProof } from './merkle.ts';
 import { parseVkey, type NoteVerifier } from './note.ts';
 import { PgStorage, type PgBackendOptions } from './pg.ts';
 import { newStats, type LedgerStats } from './stats.ts';
-import type { LogStorage, StorageContext } from './storage.ts';
+import type { CheckpointLock, LogStorage, StorageContext } from './storage.ts';
 import { parseTilePath } from './tiles.ts';
 import { formatTlogProof } from './tlogproof.ts';
 import { WAL_SEGMENT_BYTES } from './walfile.ts';
@@ -92,6 +92,7 @@ export class Ledger {
   /** What the storage driver sees of this log. */
   readonly #ctx: StorageContext;
   readonly #commit = new GroupCommit(this.#stats);
+  #checkpoints: CheckpointLock | undefined;
   #lock: LogLock | undefined;
   #closed = false;
   #integrating: Promise<string> | null = null;
@@ -133,8 +134,10 @@ export class Ledger {
     mkdirSync(this.dir, { recursive: true });
     this.#lock = acquireLock(this.stateDir, this.dir);
     try {
-      this.#signing.adopt(await this.#storage.open(this.#ctx));
-      this.#commit.open(this.#storage.journal, this.#tree.size);
+      const opened = await this.#storage.open(this.#ctx);
+      this.#signing.adopt(opened.recovered);
+      this.#checkpoints = opened.checkpoints;
+      this.#commit.open(opened.journal, this.#tree.size);
       // Extend tiles and sign a checkpoint covering everything recovered.
       if (this.#tree.size > this.#signing.size || this.#tree.tiledSize < this.#tree.size || this.#signing.current === null) {
         await this.publish();
@@ -236,7 +239,7 @@ export class Ledger {
     if (S === this.#signing.size && this.#tree.tiledSize === S && this.#signing.current !== null) return this.checkpoint();
     const { size, root } = await this.#tree.integrate();
     const before = this.#signing.size;
-    await this.#signing.publish(size, root, stored, this.#storage.isSequencer, this.#storage.checkpoints, this.#tree.subtree);
+    await this.#signing.publish(size, root, stored, this.#storage.isSequencer, this.#checkpoints as CheckpointLock, this.#tree.subtree);
     if (this.#signing.size > before) await this.#storage.covered(this.#signing.size);
     return this.checkpoint();
   }

@@ -18,7 +18,7 @@ import { LedgerError, unavailable } from './errors.ts';
 import type { Journal, JournalWrite, Pending } from './group-commit.ts';
 import { rangeHash } from './merkle.ts';
 import type { LedgerStats } from './stats.ts';
-import type { CheckpointLock, LogStorage, StorageContext, StoredCheckpoint } from './storage.ts';
+import type { CheckpointLock, LogStorage, OpenStorage, StorageContext, StoredCheckpoint } from './storage.ts';
 
 export interface PgBackendOptions {
   kind: 'postgres';
@@ -204,21 +204,9 @@ export class PgStorage implements LogStorage {
   readonly shared = true;
   readonly #opts: PgBackendOptions;
   #store: PgStore | undefined;
-  #journal: PgJournal | undefined;
-  #checkpoints: PgCheckpointLock | undefined;
 
   constructor(opts: PgBackendOptions) {
     this.#opts = opts;
-  }
-
-  get journal(): Journal {
-    if (this.#journal === undefined) throw new Error('PostgreSQL storage used before open()');
-    return this.#journal;
-  }
-
-  get checkpoints(): CheckpointLock {
-    if (this.#checkpoints === undefined) throw new Error('PostgreSQL storage used before open()');
-    return this.#checkpoints;
   }
 
   /** True while this replica holds the sequencer lock. */
@@ -227,15 +215,13 @@ export class PgStorage implements LogStorage {
   }
 
   /** The database is authoritative: the tree is rebuilt from its entries at the first sync. */
-  async open(ctx: StorageContext): Promise<StoredCheckpoint | null> {
+  async open(ctx: StorageContext): Promise<OpenStorage> {
     try {
       this.#store = await PgStore.connect(this.#opts, ctx.origin, (err) => ctx.fail(unavailable('PostgreSQL connection lost', err)));
     } catch (err) {
       throw unavailable(`connecting to PostgreSQL for ${ctx.origin} failed`, err);
     }
-    this.#journal = new PgJournal(this.#store, ctx.stats);
-    this.#checkpoints = new PgCheckpointLock(this.#store);
-    return null;
+    return { recovered: null, journal: new PgJournal(this.#store, ctx.stats), checkpoints: new PgCheckpointLock(this.#store) };
   }
 
   /**

@@ -47,10 +47,16 @@ export interface StorageContext {
   fail(err: unknown): void;
 }
 
-export interface LogStorage {
+/** A storage driver once open: what it recovered, and its journal and checkpoint lock. */
+export interface OpenStorage {
+  /** The latest signed checkpoint found (null for a new log). */
+  recovered: StoredCheckpoint | null;
   /** Where group-committed batches become durable. */
-  readonly journal: Journal;
-  readonly checkpoints: CheckpointLock;
+  journal: Journal;
+  checkpoints: CheckpointLock;
+}
+
+export interface LogStorage {
   /**
    * True when other replicas append to the same log: this replica then integrates every
    * interval (to follow, or to take over signing) and waits for a checkpoint covering an entry
@@ -59,11 +65,8 @@ export interface LogStorage {
   readonly shared: boolean;
   /** True while this process may sign checkpoints. */
   readonly isSequencer: boolean;
-  /**
-   * Recovery at open: fills `ctx.tree` with every durable entry this replica can integrate and
-   * returns the latest signed checkpoint found (null for a new log).
-   */
-  open(ctx: StorageContext): Promise<StoredCheckpoint | null>;
+  /** Recovery at open: fills `ctx.tree` with every durable entry this replica can integrate. */
+  open(ctx: StorageContext): Promise<OpenStorage>;
   /**
    * Before an integration: brings the tree up to what storage holds; returns the latest stored
    * checkpoint, which a sequencer extends and a follower serves (null: none yet).
