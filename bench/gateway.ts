@@ -15,6 +15,7 @@ import { fmt, median, today } from './lib/stats.ts';
 import { ProcessGroup, type Started } from './lib/procs.ts';
 import type { LoadResult, LoadSpec } from './gateway/loadgen.ts';
 import { summarise, summaryMarkdown, type ProfileSummary } from './gateway/profile.ts';
+import { meshPairMarkdown, phaseMeshPair, type MeshPairResult } from './gateway/mesh-pair.ts';
 import { ROOT, TARGET_NAMES, ensureTools, startNginxUpstream, startSseUpstream, startTarget, type Target, type TargetName } from './gateway/targets.ts';
 
 const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BENCH_<NAME>, e.g. BENCH_ROUNDS=5)
@@ -32,7 +33,9 @@ const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BE
   --no-stream             skip the streaming (TTFB) phase
   --profile               only profile Sovereign: gateway + first EU cell under node --cpu-prof for one load run
   --no-profile            do not profile automatically when Sovereign misses a target
-  --keep                  keep the temporary directory (configs, logs, profiles)`;
+  --keep                  keep the temporary directory (configs, logs, profiles)
+  --no-mesh-pair          skip the mTLS vs plaintext pair of Sovereign's full path
+  --mesh-pair-only        only the mTLS vs plaintext pair (writes gateway-mesh-<date>.json/.md)`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -40,7 +43,7 @@ const { values: flags } = parseArgs({
     'throughput-seconds': { type: 'string' }, 'rate-seconds': { type: 'string' }, 'ttfb-seconds': { type: 'string' },
     rate: { type: 'string' }, 'ttfb-rate': { type: 'string' }, connections: { type: 'string' }, 'wrk-threads': { type: 'string' },
     workers: { type: 'string' }, targets: { type: 'string' }, 'no-stream': { type: 'boolean' }, profile: { type: 'boolean' },
-    'no-profile': { type: 'boolean' }, keep: { type: 'boolean' },
+    'no-profile': { type: 'boolean' }, keep: { type: 'boolean' }, 'no-mesh-pair': { type: 'boolean' }, 'mesh-pair-only': { type: 'boolean' },
   },
   strict: true,
 });
@@ -428,16 +431,30 @@ async function main(): Promise<void> {
       log(`\n${md}\nwritten to ${file}`);
       return;
     }
+    const meshPair = async (): Promise<MeshPairResult> => {
+      writeHeaders(files.headers, headersFor('http://127.0.0.1'));
+      return phaseMeshPair({ group, dir, workers: cfg.workers, rounds: cfg.rounds, rate: cfg.rate, rateSeconds: cfg.rateSeconds, throughputSeconds: cfg.throughputSeconds, files, headers: headersFor('http://127.0.0.1'), wrk, loadgen, log, interrupted: () => interrupted });
+    };
+    if (flags['mesh-pair-only']) {
+      const pair = await meshPair();
+      const base = path.join(resultsDir, `gateway-mesh-${date}`);
+      writeFileSync(`${base}.json`, `${JSON.stringify({ ...meta, finishedAt: new Date().toISOString(), config: cfg, meshPair: pair }, null, 2)}\n`);
+      const md = `# Gateway benchmark ${date}: mTLS vs plaintext\n\nNode ${process.version}, ${cpus().length} CPUs, load average at start ${meta.loadavg}; ${cfg.rounds} interleaved rounds, medians; ${cfg.rate} req/s for ${cfg.rateSeconds} s; full load: wrk ${cfg.connections} connections for ${cfg.throughputSeconds} s.\n\n${meshPairMarkdown(pair, cfg.rate)}`;
+      writeFileSync(`${base}.md`, md);
+      log(`\n${md}\nwritten to ${base}.json and ${base}.md`);
+      return;
+    }
     await phaseNonStreaming(dir, files, m);
     if (cfg.stream && !interrupted) await phaseStreaming(dir, files, m);
+    const pair = !flags['no-mesh-pair'] && targetNames.includes('sovereign') && !interrupted ? await meshPair() : null;
     if (interrupted) return;
     const rs = rows(m);
     const gs = goals(rs);
     if (gs.some((g) => g.pass === false) && !flags['no-profile'] && targetNames.includes('sovereign')) profiles = await phaseProfile(dir, files);
-    const result = { ...meta, finishedAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, config: cfg, targets: targetNames, sovereignRegionServed: m.regionServed, failures: m.failures, table: rs, goals: gs, raw: m, profiles };
+    const result = { ...meta, finishedAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, config: cfg, targets: targetNames, sovereignRegionServed: m.regionServed, failures: m.failures, table: rs, goals: gs, raw: m, profiles, meshPair: pair };
     const base = path.join(resultsDir, `gateway-${date}`);
     writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
-    const md = markdown(rs, gs, { ...meta, failures: m.failures }, profiles);
+    const md = markdown(rs, gs, { ...meta, failures: m.failures }, profiles) + (pair ? `\n${meshPairMarkdown(pair, cfg.rate)}` : '');
     writeFileSync(`${base}.md`, md);
     log(`\n${md}\nwritten to ${base}.json and ${base}.md in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   } finally {

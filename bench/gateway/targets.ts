@@ -1,6 +1,8 @@
 // The targets of the gateway benchmark, each started on a free port in front of the same
 // upstream: direct (nothing), nginx, HAProxy, a bare undici proxy, Portkey's AI gateway and
 // Sovereign's full path (sovereign up: gateway + four region cells with upstream runtimes).
+import { loadTopology } from '../../src/config/index.ts';
+import { initTrustDomain } from '../../src/mesh/index.ts';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,6 +37,10 @@ export interface TargetOptions {
   workers: number;
   /** Start Sovereign's gateway and first EU cell with --cpu-prof (not via `up`). */
   profile?: boolean;
+  /** Sovereign's mesh.mode (default: the topology default, mtls). */
+  mesh?: 'mtls' | 'plaintext';
+  /** Sovereign's mesh.svidTtlSeconds (default: the topology default). */
+  svidTtlSeconds?: number;
 }
 
 function render(template: string, vars: Record<string, string>): string {
@@ -132,7 +138,7 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
 }
 
 /** The four default regions, each with an upstream runtime pointing at the benchmark upstream. */
-async function sovereignConfig(o: TargetOptions, dir: string): Promise<{ file: string; gateway: string; regions: { id: string; url: string }[] }> {
+export async function sovereignConfig(o: TargetOptions, dir: string): Promise<{ file: string; gateway: string; regions: { id: string; url: string }[] }> {
   const EU = ['AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE', 'IS', 'LI', 'NO'];
   const defs: [string, string, string, Record<string, string[]>][] = [
     ['eu-frankfurt', 'EU', 'DE', { contract: ['SG'] }],
@@ -152,6 +158,7 @@ async function sovereignConfig(o: TargetOptions, dir: string): Promise<{ file: s
     tenants: [],
     routing: { mode: 'legal-first', preference: defs.map((d) => d[0]) },
     gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024 },
+    ...(o.mesh || o.svidTtlSeconds ? { mesh: { ...(o.mesh ? { mode: o.mesh } : {}), ...(o.svidTtlSeconds ? { svidTtlSeconds: o.svidTtlSeconds } : {}) } } : {}),
   };
   const file = path.join(dir, 'sovereign.yaml');
   writeFileSync(file, stringify(config));
@@ -171,13 +178,15 @@ async function startSovereign(o: TargetOptions): Promise<Target> {
   // EU cell under --cpu-prof; the profiles are written when they stop (SIGTERM -> exit).
   const profileDir = path.join(dir, 'profiles');
   mkdirSync(profileDir, { recursive: true });
+  await initTrustDomain(loadTopology(cfg.file)); // as `sovereign up` does on first start
   chmodSync(profileDir, 0o755);
   const procs: Started[] = [];
   for (const r of cfg.regions) {
     const prof = r.id === 'eu-frankfurt' ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `cell-${r.id}.cpuprofile`] : [];
     procs.push(o.group.start(`cell ${r.id}`, NODE, [...prof, SOVEREIGN_MAIN, '--config', cfg.file, 'cell', '--region', r.id], { cwd: ROOT }));
   }
-  for (const r of cfg.regions) await waitUntil(() => httpOk(`${r.url}/v2/health/ready`), 60_000, `cell ${r.id} at ${r.url}`);
+  // Cells take mTLS peers only: ready when their log says so.
+  for (const p of procs) await p.waitFor('"msg":"cell ready"', 60_000);
   procs.push(o.group.start('gateway', NODE, ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', 'gateway.cpuprofile', SOVEREIGN_MAIN, '--config', cfg.file, 'gateway'], { cwd: ROOT }));
   await waitUntil(async () => {
     const res = await fetch(`${cfg.gateway}/v2/health/ready`, { signal: AbortSignal.timeout(2000) });

@@ -27,6 +27,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { alive, cmdline, stopPid } from '../../bench/lib/procs.ts';
+import { loadTopology } from '../../src/config/index.ts';
+import { initTrustDomain } from '../../src/mesh/index.ts';
 import { agentFetch, agentRtt } from './client.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -304,6 +306,18 @@ async function waitReady(s: State, name: string, url: string, timeoutMs: number)
   throw new Error(`testbed: ${name} not ready at ${url} in ${timeoutMs / 1000} s (last: ${last})${log ? `:\n${tail(log)}` : ''}`);
 }
 
+/** A cell answers mTLS peers only: it is ready when its log says so. */
+async function waitCellReady(s: State, name: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  const p = s.procs.find((x) => x.name === name);
+  while (p && Date.now() - started < timeoutMs) {
+    if (!alive(p.pid)) throw new Error(`testbed: ${name} exited while starting:\n${tail(p.log)}`);
+    if (existsSync(p.log) && readFileSync(p.log, 'utf8').includes('"msg":"cell ready"')) return Date.now() - started;
+    await sleep(200);
+  }
+  throw new Error(`testbed: ${name} not ready in ${timeoutMs / 1000} s${p ? `:\n${tail(p.log)}` : ''}`);
+}
+
 async function waitAgent(s: State): Promise<void> {
   const p = s.procs.find((x) => x.name === 'client-agent');
   if (p) await waitForLine(p.log, `client agent listening on ${s.agentSocket}`, p.pid, 15_000);
@@ -329,7 +343,8 @@ export async function up(opts: UpOptions = {}): Promise<State> {
   mkdirSync(path.join(dir, 'logs'), { recursive: true });
 
   const base = parse(readFileSync(path.join(ROOT, 'sovereign.yaml'), 'utf8')) as { regions: { id: string }[] };
-  const regions = base.regions.map((r, i) => ({ id: r.id, ns: `${NS_PREFIX}${r.id}`, url: `http://10.77.${i + 1}.2:${CELL_PORT}` }));
+  // Cells take mutual TLS only.
+  const regions = base.regions.map((r, i) => ({ id: r.id, ns: `${NS_PREFIX}${r.id}`, url: `https://10.77.${i + 1}.2:${CELL_PORT}` }));
   const s: State = {
     version: 1,
     dir,
@@ -368,8 +383,10 @@ export async function up(opts: UpOptions = {}): Promise<State> {
       s.gatewayConfigFile = path.join(dir, `sovereign-${s.mode}.yaml`);
       writeConfig(s, s.gatewayConfigFile, s.mode);
     }
+    // The trust domain's CAs, as `sovereign up` makes them on first start.
+    await initTrustDomain(loadTopology(s.configFile));
     for (const r of s.regions) startProc(s, r.id, r.ns, [process.execPath, MAIN, '--config', s.configFile, 'cell', '--region', r.id]);
-    for (const r of s.regions) log(`  ready  ${r.id.padEnd(14)} ${r.url} (ns ${r.ns}) after ${((await waitReady(s, r.id, r.url, 60_000)) / 1000).toFixed(1)} s`);
+    for (const r of s.regions) log(`  ready  ${r.id.padEnd(14)} ${r.url} (ns ${r.ns}) after ${((await waitCellReady(s, r.id, 60_000)) / 1000).toFixed(1)} s`);
     startProc(s, 'gateway', GW_NS, [process.execPath, MAIN, '--config', s.gatewayConfigFile, 'gateway']);
     log(`  ready  ${'gateway'.padEnd(14)} ${s.gatewayUrl} (ns ${GW_NS}, ${s.mode}) after ${((await waitReady(s, 'gateway', s.gatewayUrl, 60_000)) / 1000).toFixed(1)} s`);
     writeState(s);

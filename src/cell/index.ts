@@ -3,13 +3,17 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createLogger, loadToken, type Logger } from '../common/index.ts';
+import { Registry } from 'prom-client';
+import { createLogger, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
+import { authorizeByIdentity, Mesh, spiffeId } from '../mesh/index.ts';
 import { EmbeddedRuntime } from './embedded-runtime.ts';
 import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
 import { recordModelArrivals } from './model-arrivals.ts';
 import type { ModelRuntime } from './runtime.ts';
+import type { RegionStore } from '../store/index.ts';
 import { buildCellServer } from './server.ts';
+import { openStoreService, registerStoreRoutes } from './store-service.ts';
 import { UpstreamRuntime } from './upstream-runtime.ts';
 
 export type { ModelRuntime, ModelInfo } from './runtime.ts';
@@ -22,6 +26,10 @@ export interface RunningCell {
   app: FastifyInstance;
   runtime: ModelRuntime;
   ledger: LedgerService;
+  /** This cell's identity and mTLS channels. */
+  mesh: Mesh;
+  /** The region's store of served requests (null when store.enabled is false). */
+  store: RegionStore | null;
   close(): Promise<void>;
 }
 
@@ -41,6 +49,9 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   const logger = opts.logger ?? createLogger('sovereign-cell', { region: cfg.id });
   const dataDir = opts.topology.regionDataDir(cfg.id);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The cell's identity first: without it the cell cannot serve anyone.
+  // Its address goes in the SVID too, so an operator's curl can check the server by address.
+  const mesh = await Mesh.open(opts.topology, spiffeId.cell(opts.topology.data.mesh.trustDomain, cfg.id), logger, { hosts: [new URL(cfg.url).hostname] });
 
   const runtime: ModelRuntime =
     cfg.runtime.kind === 'embedded'
@@ -49,9 +60,10 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
 
   let ledger: LedgerService;
   try {
-    ledger = await openLedgerService(opts.topology, cfg.id, dataDir, logger);
+    ledger = await openLedgerService(opts.topology, cfg.id, dataDir, logger, mesh);
   } catch (err) {
     await runtime.close();
+    mesh.close();
     throw new Error(`region ${cfg.id}: cannot open the ledger in ${dataDir}: ${(err as Error).message}`);
   }
   try {
@@ -59,11 +71,34 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   } catch (err) {
     await runtime.close();
     await ledger.close();
+    mesh.close();
     throw new Error(`region ${cfg.id}: cannot record the arrival of its models in the ledger: ${(err as Error).message}`);
   }
-  const app = buildCellServer({ region: cfg.id, runtime, bodyLimit: opts.topology.data.cell.bodyLimitBytes, logger });
-  const appendToken = loadToken(opts.topology.ledgerAppendTokenFile(), opts.topology.data.ledger.appendTokenEnv, true) as string;
-  registerLedgerRoutes(app, cfg.id, ledger, appendToken, (m) => {
+  const registry = new Registry();
+  let store: RegionStore | null;
+  try {
+    store = await openStoreService(opts.topology, cfg.id, ledger.ledger, logger, registry);
+  } catch (err) {
+    await runtime.close();
+    await ledger.close();
+    mesh.close();
+    throw new Error(`region ${cfg.id}: cannot open the store: ${(err as Error).message}`);
+  }
+  const app = buildCellServer({
+    region: cfg.id,
+    runtime,
+    bodyLimit: opts.topology.data.cell.bodyLimitBytes,
+    logger,
+    mesh: {
+      https: mesh.serverTls(),
+      secure: (a) => {
+        mesh.guardServer(a.server as import('node:https').Server);
+        authorizeByIdentity(a, mesh, cfg.id, logger);
+      },
+    },
+  });
+  registerStoreRoutes(app, cfg.id, store, registry, ledger.ledger);
+  registerLedgerRoutes(app, cfg.id, ledger, (m) => {
     const d = runtime.model(m)?.digest;
     return d && d.startsWith('sha256:') ? d : null;
   });
@@ -73,7 +108,9 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     await app.listen({ host: configured.hostname, port });
   } catch (err) {
     await runtime.close();
+    await store?.close();
     await ledger.close();
+    mesh.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
       throw new Error(`region ${cfg.id}: ${configured.hostname}:${port} is already in use; stop what listens there or change regions[].url in ${opts.topology.file}`);
@@ -82,7 +119,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   }
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
-  const url = `http://${configured.hostname}:${actualPort}`;
+  const url = `${new URL(mesh.cellOrigin(cfg.id)).protocol}//${configured.hostname}:${actualPort}`;
   logger.info({ url, models: runtime.models.map((m) => `${m.name}@${m.version}`), dataDir }, 'cell ready');
   return {
     region: cfg.id,
@@ -90,10 +127,15 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     app,
     runtime,
     ledger,
+    mesh,
+    store,
     async close() {
       await app.close();
       await runtime.close();
+      // The store's last records are written (and its erasures recorded) before the ledger closes.
+      await store?.close();
       await ledger.close();
+      mesh.close();
     },
   };
 }

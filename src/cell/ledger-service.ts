@@ -2,14 +2,30 @@
 // its own key), the append endpoint the gateway records decisions through, read-only serving
 // of the log, receipts (tlog-proof), and this region's witness for the logs of regions in
 // other jurisdictions. Only checkpoints cross borders, never entries.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
-import { AppendBatchSchema, AppendRecordSchema, HttpError, writeFileDurableSync, badRequest, bearer, firstIssue, tokenMatches, type AppendBatchResult, type AppendRecord, type Logger, type Receipt } from '../common/index.ts';
+import type { Pool } from 'undici';
+import {
+  AppendBatchSchema,
+  AppendRecordSchema,
+  HttpError,
+  badRequest,
+  firstIssue,
+  writeFileDurable,
+  writeFileDurableSync,
+  type AppendBatchResult,
+  type AppendRecord,
+  type Logger,
+  type Receipt,
+} from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
-import { createWitness, openLedger, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
+import { createWitness, openLedger, parseCheckpoint, parseNote, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 
+/** Shortest time between two archived checkpoints. */
+const ARCHIVE_INTERVAL_MS = 5000;
 
 interface PeerKeys {
   log: string;
@@ -21,10 +37,12 @@ export interface LedgerService {
   witness: () => Witness;
   /** Learns (and pins) the keys of the peer region whose log has this origin. */
   learnOrigin: (origin: string) => Promise<void>;
+  /** The latest archived checkpoint (with its cosignatures) of size at most `size`, or null. */
+  archivedCheckpoint: (size: number) => Promise<string | null>;
   close(): Promise<void>;
 }
 
-export async function openLedgerService(topology: Topology, region: string, dataDir: string, logger: Logger): Promise<LedgerService> {
+export async function openLedgerService(topology: Topology, region: string, dataDir: string, logger: Logger, mesh: Mesh): Promise<LedgerService> {
   const origin = topology.ledgerOrigin(region);
   const keyDir = path.join(dataDir, 'keys');
   const lc = topology.data.ledger;
@@ -43,6 +61,12 @@ export async function openLedgerService(topology: Topology, region: string, data
   const peers = topology.regions.filter((r) => r.jurisdiction !== me.jurisdiction);
   const pinFile = path.join(dataDir, 'peer-keys.json');
   const pinned: Record<string, PeerKeys> = existsSync(pinFile) ? (JSON.parse(readFileSync(pinFile, 'utf8')) as Record<string, PeerKeys>) : {};
+  const pools = new Map<string, Pool>();
+  const peerPool = (id: string): Pool => {
+    let p = pools.get(id);
+    if (!p) pools.set(id, (p = mesh.cellPool(id, { connections: 2, keepAliveTimeout: 60_000, connectTimeout: 2000 })));
+    return p;
+  };
   let witness = createWitness({ dir: path.join(dataDir, 'witness'), name: witnessName, keyDir, logs: Object.values(pinned).map((p) => p.log) });
 
   async function learn(peerId: string): Promise<PeerKeys | undefined> {
@@ -51,7 +75,8 @@ export async function openLedgerService(topology: Topology, region: string, data
     const peer = topology.region(peerId);
     if (!peer) return undefined;
     try {
-      const res = await request(`${peer.url}/sovereign/ledger/${peerId}/key`, { signal: AbortSignal.timeout(2000) });
+      // Over mTLS: the peer must present its cell's SVID, and it authorizes us as a cell of another jurisdiction.
+      const res = await peerPool(peerId).request({ method: 'GET', path: `/sovereign/ledger/${peerId}/key`, signal: AbortSignal.timeout(2000) });
       if (res.statusCode !== 200) {
         await res.body.dump();
         return undefined;
@@ -67,6 +92,24 @@ export async function openLedgerService(topology: Topology, region: string, data
       logger.debug({ peer: peerId, err: (err as Error).message }, 'peer keys not available yet');
       return undefined;
     }
+  }
+
+  // Checkpoint archive: signed checkpoints with the cosignatures they gathered, one file per
+  // size, at most one per ARCHIVE_INTERVAL_MS. The log serves only its latest checkpoint; a
+  // compliance report cites the archived one in force when its period began, and proves the
+  // period's entries consistent with it (RFC 9162, Section 2.1.4).
+  const archiveDir = path.join(dataDir, 'checkpoints');
+  mkdirSync(archiveDir, { recursive: true, mode: 0o700 });
+  const archived = readdirSync(archiveDir).filter((n) => /^(0|[1-9]\d*)$/.test(n)).map(Number).sort((a, b) => a - b);
+  let archivedAt = 0;
+  async function archive(): Promise<void> {
+    const note = ledger.checkpoint();
+    if (note === '' || Date.now() - archivedAt < ARCHIVE_INTERVAL_MS) return;
+    const { size } = parseCheckpoint(parseNote(note).text);
+    if (archived.length > 0 && (archived[archived.length - 1] as number) >= size) return;
+    await writeFileDurable(path.join(archiveDir, String(size)), note, { mode: 0o644 });
+    archived.push(size);
+    archivedAt = Date.now();
   }
 
   // Anchoring: push each new checkpoint to the witnesses of other jurisdictions (C2SP
@@ -85,7 +128,7 @@ export async function openLedgerService(topology: Topology, region: string, data
           if (!keys) return;
           for (let tries = 0; tries < 2; tries++) {
             const old = witnessedSize.get(peer.id) ?? 0;
-            const res = await request(`${peer.url}/sovereign/witness/add-checkpoint`, { method: 'POST', body: ledger.witnessRequest(Math.min(old, size)), signal: AbortSignal.timeout(3000) });
+            const res = await peerPool(peer.id).request({ method: 'POST', path: '/sovereign/witness/add-checkpoint', body: ledger.witnessRequest(Math.min(old, size)), signal: AbortSignal.timeout(3000) });
             const text = await res.body.text();
             if (res.statusCode === 200) {
               witnessedSize.set(peer.id, size);
@@ -102,6 +145,7 @@ export async function openLedgerService(topology: Topology, region: string, data
         }),
       );
       lastPushed = size;
+      await archive();
     } catch (err) {
       logger.debug({ err: (err as Error).message }, 'anchoring attempt failed; will retry');
     } finally {
@@ -119,8 +163,14 @@ export async function openLedgerService(topology: Topology, region: string, data
       const id = o.startsWith(prefix) ? o.slice(prefix.length) : '';
       if (peers.some((p) => p.id === id)) await learn(id);
     },
+    async archivedCheckpoint(size: number) {
+      let found: number | undefined;
+      for (const s of archived) if (s <= size) found = s;
+      return found === undefined ? null : readFile(path.join(archiveDir, String(found)), 'utf8');
+    },
     async close() {
       clearInterval(timer);
+      await Promise.all([...pools.values()].map((p) => p.close()));
       await ledger.close();
     },
   };
@@ -128,18 +178,16 @@ export async function openLedgerService(topology: Topology, region: string, data
 
 /**
  * The cell's ledger routes. `region` is the cell's own region; it serves only its own log.
- * Appends need `appendToken` (the gateway holds it): nothing else may write to the log.
+ * Who may call each route (appends: gateway identities only) is decided by identity at the
+ * edge (src/mesh exposure table), before any handler runs.
  */
-export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: LedgerService, appendToken: string, modelDigest: (model: string) => string | null): void {
+export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: LedgerService, modelDigest: (model: string) => string | null): void {
   const { ledger } = svc;
   const own = (r: string): void => {
     if (r !== region) throw new HttpError(404, 'not_found_error', `this cell serves the ledger of ${region} only; ask the cell of ${r}`);
   };
 
   app.post('/sovereign/ledger/append', async (req) => {
-    if (!tokenMatches(bearer(req.headers.authorization), appendToken)) {
-      throw new HttpError(401, 'authentication_error', 'ledger appends need "Authorization: Bearer <append token>": the token in <dataDir>/ledger-append-token, or the environment variable named by ledger.appendTokenEnv');
-    }
     // One record ({entry, body_sha256}) or a batch ({records: [...]}); the form picks the schema,
     // so a bad body's error names the field at fault.
     const body: unknown = req.body;
@@ -204,6 +252,20 @@ export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: 
     const out: unknown[] = [];
     for (let i = from; i < to; i++) out.push({ index: i, entry: JSON.parse(ledger.entry(i).toString('utf8')) as unknown });
     return { origin: ledger.origin, size: ledger.size, entries: out };
+  });
+
+  const sizeParam = (v: string, what: string): number => {
+    const n = Number(v);
+    if (!/^(0|[1-9]\d*)$/.test(v) || !Number.isSafeInteger(n)) throw badRequest(`${what}: expected a non-negative integer, got "${v}"`);
+    return n;
+  };
+
+  // The archived checkpoint in force at a tree size: the latest archived of size <= :size.
+  app.get<{ Params: { region: string; size: string } }>('/sovereign/ledger/:region/checkpoint-at/:size', async (req, reply) => {
+    own(req.params.region);
+    const note = await svc.archivedCheckpoint(sizeParam(req.params.size, 'checkpoint-at size'));
+    if (note === null) throw new HttpError(404, 'not_found_error', `no archived checkpoint of size at most ${req.params.size} in the ledger of ${region}`);
+    return reply.type('text/plain; charset=utf-8').send(note);
   });
 
   app.get<{ Params: { region: string; '*': string } }>('/sovereign/ledger/:region/*', async (req, reply) => {

@@ -9,6 +9,8 @@ export interface CellServerOptions {
   runtime: ModelRuntime;
   bodyLimit: number;
   logger: Logger;
+  /** Mutual TLS: the server's TLS settings and what secures the app (guards, authorization hook) before any route exists. */
+  mesh?: { https: object | null; secure: (app: FastifyInstance) => void };
 }
 
 function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefined): void {
@@ -18,7 +20,8 @@ function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefi
 
 export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   const { region, runtime } = opts;
-  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger });
+  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger, https: opts.mesh?.https ?? null });
+  opts.mesh?.secure(app);
   let draining = false;
 
   app.addHook('onRequest', async (_req, reply) => {

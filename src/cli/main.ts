@@ -16,6 +16,9 @@ const VERBS: Record<string, string> = {
   classify: './classify.ts',
   ledger: './ledger.ts',
   tenant: './tenant.ts',
+  data: './data.ts',
+  mesh: './mesh.ts',
+  report: './report.ts',
 };
 
 /** The verb on the command line: the first argument that is not a global option or its value. */

@@ -10,7 +10,7 @@ interface Target {
   token: string;
 }
 
-function target(cmd: Command, gateway?: string): Target {
+export function target(cmd: Command, gateway?: string): Target {
   const topology = topologyOf(cmd);
   const token = adminToken(topology, false);
   if (!token) {
@@ -20,7 +20,7 @@ function target(cmd: Command, gateway?: string): Target {
   return { url: gateway ?? `http://${g.host}:${g.port}`, token };
 }
 
-async function call(t: Target, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+export async function call(t: Target, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   let res;
   try {
     res = await request(`${t.url}${path}`, {
@@ -86,7 +86,15 @@ export function register(program: Command): void {
       const t = target(cmd, o.gateway);
       const out = (await call(t, 'GET', '/sovereign/admin/regions')) as {
         version: number;
-        regions: { region: string; healthy: boolean; reason: string; latencyMs: number; inflight: number; suspension: { for: string[] | null; reason: string; ref: string } | null }[];
+        regions: {
+          region: string;
+          healthy: boolean;
+          reason: string;
+          latencyMs: number;
+          inflight: number;
+          suspension: { for: string[] | null; reason: string; ref: string } | null;
+          store?: { enabled?: false; ok?: boolean; queued?: number; failed_writes?: number; last_error?: string | null } | null;
+        }[];
       };
       if (o.json) {
         console.log(JSON.stringify(out, null, 2));
@@ -95,7 +103,9 @@ export function register(program: Command): void {
       console.log(`region state version ${out.version}`);
       for (const r of out.regions) {
         const sus = r.suspension ? `SUSPENDED${r.suspension.for ? ` for ${r.suspension.for.join(',')}` : ''} (${r.suspension.ref}: ${r.suspension.reason})` : 'in service';
-        console.log(`${r.region.padEnd(14)} ${(r.healthy ? 'healthy' : 'DOWN').padEnd(8)} ${r.latencyMs.toFixed(1).padStart(7)} ms  inflight ${String(r.inflight).padStart(4)}  ${sus}  — ${r.reason}`);
+        const st = r.store;
+        const store = !st ? 'store ?' : st.enabled === false ? 'store off' : st.ok ? 'store ok' : `store FAILING (${st.failed_writes} failed writes, ${st.queued} queued: ${st.last_error})`;
+        console.log(`${r.region.padEnd(14)} ${(r.healthy ? 'healthy' : 'DOWN').padEnd(8)} ${r.latencyMs.toFixed(1).padStart(7)} ms  inflight ${String(r.inflight).padStart(4)}  ${sus}  ${store}  — ${r.reason}`);
       }
     });
 }

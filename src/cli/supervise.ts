@@ -12,8 +12,11 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 export interface ServiceSpec {
   name: string;
   args: string[];
-  /** Where the service says it is ready (GET returns 200). */
-  readyUrl: string;
+  /**
+   * Where the service says it is ready (GET returns 200). Without one, the service is ready when
+   * it sends {type: 'ready'} over the IPC channel (cells: they take mTLS peers only).
+   */
+  readyUrl?: string;
 }
 
 interface Managed {
@@ -23,6 +26,8 @@ interface Managed {
   backoffMs: number;
   startedAt: number;
   timer: NodeJS.Timeout | null;
+  /** The running child said it is ready (IPC). */
+  ready: boolean;
 }
 
 export interface SupervisorEvents {
@@ -51,7 +56,7 @@ export class Supervisor {
   }
 
   start(spec: ServiceSpec): void {
-    const m: Managed = { spec, child: null, restarts: 0, backoffMs: MIN_BACKOFF_MS, startedAt: 0, timer: null };
+    const m: Managed = { spec, child: null, restarts: 0, backoffMs: MIN_BACKOFF_MS, startedAt: 0, timer: null, ready: false };
     this.#services.set(spec.name, m);
     this.#spawn(m);
   }
@@ -62,8 +67,13 @@ export class Supervisor {
     closeSync(fd);
     m.child = child;
     m.startedAt = Date.now();
+    m.ready = false;
+    child.on('message', (msg: unknown) => {
+      if (typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'ready') m.ready = true;
+    });
     child.once('exit', (code, signal) => {
       m.child = null;
+      m.ready = false;
       if (this.#stopping) return;
       if (Date.now() - m.startedAt > STABLE_MS) m.backoffMs = MIN_BACKOFF_MS;
       const delay = m.backoffMs;
@@ -96,6 +106,13 @@ export class Supervisor {
         [...pending].map(async (name) => {
           const m = this.#services.get(name);
           if (!m) return;
+          if (m.spec.readyUrl === undefined) {
+            if (m.ready) {
+              pending.delete(name);
+              onReady(name, Date.now() - started);
+            }
+            return;
+          }
           try {
             const res = await fetch(m.spec.readyUrl, { signal: AbortSignal.timeout(1000) });
             await res.arrayBuffer();

@@ -3,6 +3,7 @@
 import { connect } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { initTrustDomain } from '../mesh/index.ts';
 import { rootOptions, topologyOf } from './options.ts';
 import { Supervisor } from './supervise.ts';
 
@@ -50,6 +51,13 @@ export function register(program: Command): void {
         process.exit(1);
       }
       const started = Date.now();
+      if (topology.data.mesh.mode === 'mtls') {
+        // First start: the trust domain's CAs (later starts keep them, replacing any near expiry).
+        const init = await initTrustDomain(topology);
+        for (const c of init.created) console.log(`  mesh   created ${c}`);
+      } else {
+        console.warn('! mesh.mode is plaintext: traffic between the gateway and the cells is neither encrypted nor authenticated (benchmarks and development only)');
+      }
       const sup = new Supervisor(path.join(topology.dataDir, 'logs'), {
         onExit: (name, code, signal, inMs) => {
           console.error(`! ${name} exited (${signal ?? `code ${code}`}); restarting in ${inMs} ms. Last log lines:\n${sup.tail(name, 5).replace(/^/gm, '    ')}`);
@@ -69,13 +77,14 @@ export function register(program: Command): void {
 
       console.log(`Sovereign: starting ${topology.regions.length} region cells and the gateway (config ${topology.file})`);
       for (const r of topology.regions) {
-        sup.start({ name: r.id, args: ['--config', config, 'cell', '--region', r.id], readyUrl: `${r.url}/v2/health/ready` });
+        // A cell is ready when it says so over IPC: it answers mTLS peers of the trust domain only.
+        sup.start({ name: r.id, args: ['--config', config, 'cell', '--region', r.id] });
       }
       sup.start({ name: 'gateway', args: ['--config', config, 'gateway'], readyUrl: `${gatewayUrl}/v2/health/ready` });
       try {
         await sup.waitReady(READY_TIMEOUT_MS, (name, ms) => {
           const r = topology.region(name);
-          const what = r ? `${r.url}  (${r.jurisdiction}, ${r.country})` : gatewayUrl;
+          const what = r ? `${r.url}  (${r.jurisdiction}, ${r.country}${topology.data.mesh.mode === 'mtls' ? ', mTLS only' : ''})` : gatewayUrl;
           console.log(`  ready  ${name.padEnd(14)} ${what}  after ${(ms / 1000).toFixed(1)} s`);
         });
       } catch (err) {
@@ -90,6 +99,7 @@ Sovereign is up: ${topology.regions.length} regions and the gateway, ready in ${
   gateway   ${gatewayUrl}   (OpenAI-compatible /v1, Open Inference Protocol /v2)
   regions   ${gatewayUrl}/sovereign/regions
   metrics   ${gatewayUrl}/metrics
+  console   ${gatewayUrl}/sovereign/console   (token: ${path.join(topology.gatewayDataDir(), 'console-token')} read-only, admin-token to act)
   logs      ${path.join(topology.dataDir, 'logs')}
 
 Try it (an EU user; use AE or SG for the other regions, US gets 451):

@@ -13,6 +13,8 @@ declare module 'fastify' {
 export interface HttpServerOptions {
   bodyLimit: number;
   logger: Logger;
+  /** TLS settings (node:https server options); plain HTTP when absent. */
+  https?: object | null;
 }
 
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
@@ -23,6 +25,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     keepAliveTimeout: 72_000,
+    ...(opts.https ? { https: opts.https } : {}),
   });
   app.decorateRequest('rawBody', null);
   app.removeAllContentTypeParsers();

@@ -10,3 +10,4 @@ export { DATA_CLASSES, classRank, isDataClass, CUSTOM_TYPE_NAME, type DataClass 
 export { UNKNOWN_JURISDICTION, THIRD_COUNTRY, RESERVED_JURISDICTIONS, JURISDICTION_NAME, MAX_ENTRY_JURISDICTIONS, MAX_DECLARED_JURISDICTIONS } from './jurisdictions.ts';
 export { MAX_APPEND_BATCH, AppendRecordSchema, AppendBatchSchema, type AppendRecord, type AppendBatchResult, type AppendRefusal, type Receipt } from './ledger-append.ts';
 export { writeFileDurable, writeFileDurableSync, fsyncDir, fsyncDirSync, type DurableWriteOptions } from './durable-file.ts';
+export { SERVED_FOR_HEADERS, servedForHeaders, servedForOf, type ServedFor } from './served-for.ts';

@@ -142,11 +142,6 @@ export const ConfigSchema = z.strictObject({
       backend: z.enum(['file', 'postgres']).default('file'),
       /** Environment variable holding the PostgreSQL connection string for the postgres backend. */
       postgresUrlEnv: z.string().default('SOVEREIGN_LEDGER_POSTGRES_URL'),
-      /**
-       * Environment variable holding the token the gateway presents to a cell's append endpoint;
-       * unset, both read <dataDir>/ledger-append-token (generated on first start, mode 0600).
-       */
-      appendTokenEnv: z.string().default('SOVEREIGN_LEDGER_APPEND_TOKEN'),
     })
     .prefault({}),
   classify: z
@@ -173,9 +168,77 @@ export const ConfigSchema = z.strictObject({
       cluster: z.string().min(1).default('sovereign'),
     })
     .prefault({}),
+  store: z
+    .strictObject({
+      /**
+       * Each region keeps the inputs and outputs of the requests it served, encrypted, in its
+       * own data directory ("sqlite": a file database) or in PostgreSQL ("postgres": one schema
+       * per region). `enabled: false` keeps nothing (and the ledger says 0 days).
+       */
+      enabled: z.boolean().default(true),
+      backend: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      /** Environment variable holding the PostgreSQL connection string for the postgres backend. */
+      postgresUrlEnv: z.string().default('SOVEREIGN_STORE_POSTGRES_URL'),
+      /** Each region's schema is "<schemaPrefix>_<region id with - as _>". */
+      schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'expected a lower-case SQL identifier prefix such as "sovereign_store"').default('sovereign_store'),
+      /**
+       * The region's key-encryption key (32 bytes, base64 or hex), from the environment variable
+       * "<kekEnv>_<REGION_ID>" (e.g. SOVEREIGN_STORE_KEK_EU_FRANKFURT) when set, else from kekFile
+       * ("{region}" is replaced by the region id) when set, else from <region data dir>/keys/store-kek.key
+       * (generated on first start, mode 0600).
+       */
+      kekEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('SOVEREIGN_STORE_KEK'),
+      kekFile: z.string().min(1).optional(),
+      /** Days a record is kept, by tenant and data class: the first matching rule wins, else `days`. 0 = nothing stored. */
+      retention: z
+        .strictObject({
+          days: z.number().int().min(0).max(36_500).default(30),
+          rules: z
+            .array(
+              z.strictObject({
+                tenant: z.string().min(1).optional(),
+                dataClass: z.enum(['public', 'internal', 'personal', 'special']).optional(),
+                days: z.number().int().min(0).max(36_500),
+              }),
+            )
+            .default([]),
+        })
+        .prefault({}),
+      /** How often the sweeper removes expired and erased records (ms). */
+      sweepIntervalMs: z.number().int().min(100).default(60_000),
+      /** Records are written in batches this often after the responses (ms). */
+      flushIntervalMs: z.number().int().min(1).max(10_000).default(20),
+      /** Records waiting for a write, at most; beyond it new records are dropped (and counted). */
+      maxQueued: z.number().int().min(1).default(50_000),
+    })
+    .prefault({}),
   cell: z
     .strictObject({
       bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),
+    })
+    .prefault({}),
+  mesh: z
+    .strictObject({
+      /**
+       * "mtls" (default): every service-to-service channel is mutual TLS with SPIFFE X.509-SVIDs
+       * and authorization by identity. "plaintext": plain HTTP and no identity checks, for
+       * benchmarks and development only (logged as a warning by every process).
+       */
+      mode: z.enum(['mtls', 'plaintext']).default('mtls'),
+      /** SPIFFE trust domain of every workload identity (spiffe://<trustDomain>/...). */
+      trustDomain: z
+        .string()
+        .regex(/^[a-z0-9._-]{1,255}$/, 'expected a SPIFFE trust domain: lower-case letters, digits, ".", "-", "_" (e.g. "sovereign.internal")')
+        .default('sovereign.internal'),
+      /** Lifetime of a workload's X.509-SVID, in seconds; renewed at half of it. */
+      svidTtlSeconds: z.number().int().min(2).max(30 * 24 * 3600).default(3600),
+      /** Directory of the root CA, trust bundle and revocation list; default <dataDir>/mesh. */
+      dir: z.string().optional(),
+      /** An operator's own root CA: its certificate (PEM file) ... */
+      rootCertFile: z.string().optional(),
+      /** ... and its private key (PEM file, mode 0600) or the environment variable holding it. */
+      rootKeyFile: z.string().optional(),
+      rootKeyEnv: z.string().optional(),
     })
     .prefault({}),
 });

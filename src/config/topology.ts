@@ -85,9 +85,4 @@ export class Topology {
   gatewayDataDir(): string {
     return path.join(this.dataDir, 'gateway');
   }
-
-  /** File holding the token that authorizes appends to the cells' ledgers (unless ledger.appendTokenEnv is set). */
-  ledgerAppendTokenFile(): string {
-    return path.join(this.dataDir, 'ledger-append-token');
-  }
 }

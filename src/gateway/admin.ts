@@ -33,6 +33,8 @@ export interface AdminDeps {
   recordTrigger: (t: TriggerRecord) => Promise<string[]>;
   /** Time allowed for every replica to apply a trigger. */
   replicaTimeoutMs?: number;
+  /** A region's store status (null when its cell cannot be reached). */
+  storeStatus?: (region: string) => Promise<unknown>;
 }
 
 export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
@@ -55,9 +57,11 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
   app.get('/sovereign/admin/regions', async (req) => {
     authorize(req);
     const state = await store.load();
+    const snapshot = deps.current().health.snapshot();
+    const stores = await Promise.all(snapshot.map((h) => (deps.storeStatus ? deps.storeStatus(h.region) : Promise.resolve(null))));
     return {
       version: state.version,
-      regions: deps.current().health.snapshot().map((h) => ({ ...h, suspension: state.suspensions[h.region] ?? null })),
+      regions: snapshot.map((h, i) => ({ ...h, suspension: state.suspensions[h.region] ?? null, store: stores[i] ?? null })),
     };
   });
 

@@ -28,6 +28,10 @@ export interface Decision {
   attempts: Attempt[];
   /** Where each jurisdiction came from, for explain. */
   clientAddress: string | null;
+  /** The data subject (x-sovereign-subject, a pseudonymous id); null: the tenant itself. */
+  subject: string | null;
+  /** Days the serving region keeps the request's input and output (store.retention); 0: none. */
+  retentionDays: number;
 }
 
 /** RFC 7725 §3: 451 Unavailable For Legal Reasons, with a body naming decision and rationale. */

@@ -3,10 +3,11 @@
 // candidate of the same ordered permitted list — never to a region outside it.
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
-import { sseData } from '../common/index.ts';
+import { errors as undiciErrors, type Dispatcher, type Pool } from 'undici';
+import { SERVED_FOR_HEADERS, servedForHeaders, sseData } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import { regionsUnavailable, type Attempt, type Decision } from './decision.ts';
 
 export interface ForwardRequest {
@@ -53,9 +54,10 @@ export class Forwarder {
   /** In-flight requests per region, so a legal trigger with --cut can abort them. */
   readonly #inflight = new Map<string, Set<AbortController>>();
 
-  constructor(topology: Topology, health: HealthMonitor) {
+  constructor(topology: Topology, health: HealthMonitor, mesh: Mesh) {
     for (const r of topology.regions) {
-      this.#pools.set(r.id, new Pool(new URL(r.url).origin, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: 2_000 }));
+      // mTLS to the region's cell, which must present its own SVID; connections pooled, sessions resumed.
+      this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: 2_000 }));
     }
     this.#health = health;
     this.#timeoutMs = topology.data.gateway.requestTimeoutMs;
@@ -63,9 +65,10 @@ export class Forwarder {
 
   async send(d: Decision, req: ForwardRequest, reply: FastifyReply): Promise<FastifyReply> {
     const deadline = AbortSignal.any([req.signal, AbortSignal.timeout(this.#timeoutMs)]);
-    const headers: Record<string, string> = { 'x-sovereign-decision-id': d.id };
+    // What the region's store needs to keep its record of the request (src/common/served-for.ts).
+    const tenant = d.tenant ?? 'anonymous';
+    const headers: Record<string, string> = servedForHeaders({ decisionId: d.id, tenant, subject: d.subject ?? tenant, dataClass: d.dataClass, retentionDays: d.retentionDays, receipt: null });
     if (req.contentType) headers['content-type'] = req.contentType;
-    if (d.tenant) headers['x-sovereign-tenant'] = d.tenant;
 
     for (const region of d.candidates) {
       const pool = this.#pools.get(region);
@@ -86,6 +89,7 @@ export class Forwarder {
         this.#health.recordFailure(region, `ledger: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
         continue;
       }
+      headers[SERVED_FOR_HEADERS.ledger] = receipt;
       // A legal trigger may have landed while the entry was being recorded.
       if (!req.permitted(region)) {
         d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });

@@ -6,15 +6,18 @@ import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { createClassifier } from '../classify/index.ts';
+import { consoleToken, registerConsole } from '../console/index.ts';
 import { createLogger, type Logger } from '../common/index.ts';
 import { loadTopology, type Topology } from '../config/index.ts';
 import { createClientAddressResolver, databasePathOf, openGeoForTopology, type Geo } from '../geo/index.ts';
 import { FileRegionStateStore, HealthMonitor, PgRegionStateStore, type RegionState, type RegionStateStore } from '../health/index.ts';
+import { followRevocations, Mesh, spiffeId } from '../mesh/index.ts';
 import { PolicyEngine, policyFilePath } from '../policy/index.ts';
 import { registerAdmin, type TriggerRecord } from './admin.ts';
 import { adminToken } from './admin-token.ts';
 import { Decider } from './decide.ts';
 import { Forwarder } from './forward.ts';
+import { deliverErasure, registerDataRights, storeStatusOf } from './data-rights.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { Recorder } from './record.ts';
 import { buildGatewayServer, type DepsHolder, type GatewayDeps } from './server.ts';
@@ -74,7 +77,7 @@ function applyState(policy: PolicyEngine, topology: Topology, s: RegionState, be
 }
 
 /** Builds every per-topology part; the region state in force is applied before anything is served. */
-async function buildDeps(topology: Topology, state: RegionState, logger: Logger, replica: string, geoReuse?: Geo): Promise<Deps> {
+async function buildDeps(topology: Topology, state: RegionState, logger: Logger, replica: string, mesh: Mesh, geoReuse?: Geo): Promise<Deps> {
   // Law first: a policy set that does not load is refused, with the reason.
   const policy = new PolicyEngine(topology);
   const loaded = policy.loadFile();
@@ -88,23 +91,29 @@ async function buildDeps(topology: Topology, state: RegionState, logger: Logger,
       onError: (err) => logger.error({ err: err.message }, 'geo-IP database refused; the previous one stays in force'),
     }));
   const health = new HealthMonitor(
-    topology.regions.map((r) => ({ region: r.id, url: r.url })),
+    topology.regions.map((r) => ({ region: r.id, url: mesh.cellOrigin(r.id), dispatcher: mesh.cellClient(r.id) })),
     { intervalMs: topology.data.gateway.probeIntervalMs, onChange: (h) => logger.info({ region: h.region, healthy: h.healthy, reason: h.reason }, 'region health changed') },
   );
   const decider = new Decider(topology, policy, (id) => {
     const h = health.get(id);
     return h ? { healthy: health.admits(id), latencyMs: h.latencyMs, inflight: h.inflight } : undefined;
   });
+  const recorder = new Recorder(topology, topology.gatewayDataDir(), replica, logger, mesh);
+  recorder.deliverErasuresWith(async (e) => {
+    const done = await deliverErasure(mesh, e);
+    logger.warn({ region: e.region, status: done.status, ledger: done.ledger ?? null }, 'pending erasure delivered');
+  });
   return {
     topology,
     policy,
     health,
     decider,
-    forwarder: new Forwarder(topology, health),
-    recorder: new Recorder(topology, topology.gatewayDataDir(), replica, logger),
+    forwarder: new Forwarder(topology, health, mesh),
+    recorder,
     classifier: createClassifier({ customPatterns: topology.data.classify.patterns }),
     geo,
     clientAddress: createClientAddressResolver(topology.data.gateway.trustedProxies),
+    mesh,
   };
 }
 
@@ -116,6 +125,7 @@ function restartOnly(a: Topology, b: Topology): string | null {
     ['gateway.bodyLimitBytes', a.data.gateway.bodyLimitBytes, b.data.gateway.bodyLimitBytes],
     ['dataDir', a.dataDir, b.dataDir],
     ['state', JSON.stringify(a.data.state), JSON.stringify(b.data.state)],
+    ['mesh', JSON.stringify(a.data.mesh), JSON.stringify(b.data.mesh)],
   ];
   const changed = keys.filter(([, x, y]) => x !== y).map(([k]) => k);
   return changed.length > 0 ? `${changed.join(', ')} changed: restart the gateway to apply` : null;
@@ -124,9 +134,16 @@ function restartOnly(a: Topology, b: Topology): string | null {
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
   const logger = opts.logger ?? createLogger('sovereign-gateway');
   const replica = opts.replica ?? 'gateway';
+  // The gateway's identity (spiffe://<td>/gateway/<replica>) before anything talks to a cell.
+  const mesh = await Mesh.open(opts.topology, spiffeId.gateway(opts.topology.data.mesh.trustDomain, replica), logger);
+  // Revocations made on another machine reach this replica through the shared state database.
+  const revocations =
+    opts.topology.data.mesh.mode === 'mtls'
+      ? await followRevocations(opts.topology, (l) => mesh.setSharedRevocations(l), (err) => logger.error({ err: err.message }, 'shared revocation list'))
+      : null;
   const store = await openStateStore(opts.topology, logger, opts.replica);
   let applied: RegionState = await store.load();
-  const holder: DepsHolder & { current: Deps } = { current: await buildDeps(opts.topology, applied, logger, replica) };
+  const holder: DepsHolder & { current: Deps } = { current: await buildDeps(opts.topology, applied, logger, replica, mesh) };
 
   // Legal triggers: every new region state is applied to the decision table (recompiled for
   // the regions that changed) before it is acknowledged as in force on this replica.
@@ -161,7 +178,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
 
   const metrics = createGatewayMetrics(() => ({ pending: holder.current.recorder.pending, deadLetters: holder.current.recorder.deadLetters() }));
   const app = buildGatewayServer(holder, metrics, logger);
-  registerAdmin(app, { current: () => holder.current, token: adminToken(opts.topology, true) as string, store, recordTrigger });
+  const admin = adminToken(opts.topology, true) as string;
+  registerAdmin(app, { current: () => holder.current, token: admin, store, recordTrigger, storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });
+  registerDataRights(app, { current: () => holder.current, token: admin });
+  // The operator's console (src/console): read-only with the console token, actions with the admin token.
+  registerConsole(app, { current: () => holder.current, store, metrics, tokens: { admin, viewer: consoleToken(opts.topology, true) as string } });
+  metrics.healthSource = { snapshot: () => holder.current.health.snapshot() };
 
   // Hot reload of the topology and policy files.
   let reloading: Promise<{ ok: boolean; reason?: string }> | null = null;
@@ -175,7 +197,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         const why = restartOnly(old.topology, topology);
         if (why) throw new Error(why);
         const sameGeo = databasePathOf(topology) === databasePathOf(old.topology);
-        const next = await buildDeps(topology, applied, logger, replica, sameGeo ? old.geo : undefined);
+        const next = await buildDeps(topology, applied, logger, replica, mesh, sameGeo ? old.geo : undefined);
         // Probe every region before the swap, so the new deps start with real health.
         await Promise.all(topology.regions.map((r) => next.health.probe(r.id)));
         next.health.start();
@@ -223,6 +245,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     await d.forwarder.close();
     await d.recorder.close();
     await store.close();
+    await mesh.closeClients();
+    await revocations?.close();
+    mesh.close();
   };
   try {
     await app.listen({ host, port });

@@ -1,10 +1,25 @@
-// Prometheus metrics of the gateway (text format at /metrics).
+// Prometheus metrics of the gateway (text format at /metrics). Label values are bounded: regions
+// and jurisdictions come from the topology, classes and outcomes from the ledger schema.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RegionHealth } from '../health/index.ts';
+
+export type RequestLabels = 'outcome' | 'region' | 'jurisdiction' | 'class';
 
 export interface GatewayMetrics {
   registry: Registry;
-  requests: Counter<'outcome' | 'region'>;
+  /** Inference requests by outcome, serving region, subject jurisdiction(s) and data class. */
+  requests: Counter<RequestLabels>;
   decisionSeconds: Histogram;
+  /** Time to make a decision durable in every ledger it belongs in (destination and home regions). */
+  ledgerAppendSeconds: Histogram;
+  /** Witness lag per region: entries of the log not yet covered by a witness-cosigned checkpoint. */
+  witnessLagEntries: Gauge<'region'>;
+  /** Seconds since the region's log last gained a witness cosignature on a new checkpoint. */
+  witnessLagSeconds: Gauge<'region'>;
+  /** Reads region health at scrape time (set by the gateway once its deps exist). */
+  healthSource: { snapshot: () => RegionHealth[] } | null;
+  /** Counts new outlier ejections seen in the health snapshot (called every second by the console's sampler, and at scrape time). */
+  syncEjections: () => void;
 }
 
 /** The gateway's ledger records not in a ledger yet: kept for a region that is down, or refused for good. */
@@ -36,14 +51,60 @@ export function createGatewayMetrics(outbox?: () => OutboxView): GatewayMetrics 
       },
     });
   }
-  return {
+  const m: GatewayMetrics = {
     registry,
-    requests: new Counter({ name: 'sovereign_requests_total', help: 'Inference requests by outcome and serving region', labelNames: ['outcome', 'region'], registers: [registry] }),
+    requests: new Counter({
+      name: 'sovereign_requests_total',
+      help: 'Inference requests by outcome, serving region, subject jurisdiction(s) and data class',
+      labelNames: ['outcome', 'region', 'jurisdiction', 'class'],
+      registers: [registry],
+    }),
     decisionSeconds: new Histogram({
       name: 'sovereign_decision_seconds',
       help: 'Time to identify, classify and decide for one request',
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
       registers: [registry],
     }),
+    ledgerAppendSeconds: new Histogram({
+      name: 'sovereign_ledger_append_seconds',
+      help: 'Time to record a decision durably in the ledgers it belongs in, before forwarding',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    witnessLagEntries: new Gauge({ name: 'sovereign_witness_lag_entries', help: 'Log entries not yet covered by a witness-cosigned checkpoint', labelNames: ['region'], registers: [registry] }),
+    witnessLagSeconds: new Gauge({ name: 'sovereign_witness_lag_seconds', help: 'Seconds the log has had entries not covered by a witness-cosigned checkpoint', labelNames: ['region'], registers: [registry] }),
+    healthSource: null,
+    syncEjections: () => undefined,
   };
+  // The monitor keeps each region's ejection streak (reset once stable); the counter adds each rise.
+  const ejections = new Counter({ name: 'sovereign_ejections_total', help: 'Outlier ejections of a region by live traffic', labelNames: ['region'], registers: [registry], collect: () => m.syncEjections() });
+  const seen = new Map<string, number>();
+  m.syncEjections = () => {
+    for (const h of m.healthSource?.snapshot() ?? []) {
+      const before = seen.get(h.region) ?? 0;
+      if (h.ejections > before) ejections.inc({ region: h.region }, h.ejections - before);
+      else ejections.inc({ region: h.region }, 0);
+      seen.set(h.region, h.ejections);
+    }
+  };
+  const perRegion = (name: string, help: string, value: (h: RegionHealth) => number): Gauge<'region'> =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['region'],
+      registers: [registry],
+      collect() {
+        for (const h of m.healthSource?.snapshot() ?? []) this.set({ region: h.region }, value(h));
+      },
+    });
+  perRegion('sovereign_region_healthy', 'Whether the region admits traffic (1) or not (0)', (h) => (h.healthy ? 1 : 0));
+  perRegion('sovereign_region_latency_ms', 'Latency EWMA of the region, ms', (h) => h.latencyMs);
+  perRegion('sovereign_region_inflight', 'Requests in flight to the region', (h) => h.inflight);
+  perRegion('sovereign_region_ejections', 'Outlier ejections of the region since it was last stable', (h) => h.ejections);
+  return m;
+}
+
+/** The jurisdiction label of a request: its subjects' jurisdictions, sorted, joined by "+". */
+export function jurisdictionLabel(jurisdictions: readonly { jurisdiction: string }[]): string {
+  return [...new Set(jurisdictions.map((j) => j.jurisdiction))].sort().join('+') || 'none';
 }

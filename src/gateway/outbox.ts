@@ -1,27 +1,39 @@
 // Ledger records that could not be delivered right away (a transfer or denial record for a
-// home region that is down) are kept in the gateway's data directory and delivered when the
-// region is back: nothing is lost. Append-only JSON lines, fsync'd; rewritten after delivery.
+// home region that is down), and erasures asked while a region was down, are kept in the
+// gateway's data directory and delivered when the region is back: nothing is lost. Append-only
+// JSON lines, fsync'd; rewritten after delivery.
 //
 // A record the cell refuses for good (append-refused.ts) is never retried: it moves to the
 // dead-letter file next to the outbox (written durably before the outbox is rewritten without
 // it), with the cell's answer, for an operator to look at; a log line and the
 // sovereign_ledger_dead_letter_records metric say so.
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { writeFileDurableSync } from '../common/durable-file.ts';
 import path from 'node:path';
+import { writeFileDurableSync } from '../common/durable-file.ts';
 import type { Logger } from '../common/index.ts';
 import { isPermanentRefusal, type AppendRefused } from './append-refused.ts';
 
 export interface PendingRecord {
+  kind?: undefined;
   region: string;
   entry: Record<string, unknown>;
   body_sha256?: string;
 }
 
-/** A line of the dead-letter file: the record, when and why the cell refused it. */
-export interface DeadLetter extends PendingRecord {
-  refused: { time: string; status: number; message: string };
+/** A data subject's erasure for a region that could not be reached when it was asked. */
+export interface PendingErasure {
+  kind: 'erasure';
+  region: string;
+  /** The subject id as given (the gateway cannot key it: each region hashes with its own secret). */
+  subject: string;
+  tenant: string | null;
+  requested: string;
 }
+
+export type OutboxItem = PendingRecord | PendingErasure;
+
+/** A line of the dead-letter file: the item, when and why the cell refused it. */
+export type DeadLetter = OutboxItem & { refused: { time: string; status: number; message: string } };
 
 function readLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];
@@ -51,8 +63,8 @@ export class Outbox {
   readonly #file: string;
   readonly #deadLetterFile: string;
   readonly #logger: Logger;
-  #pending: PendingRecord[];
-  /** Records in the dead-letter file, by region. */
+  #pending: OutboxItem[];
+  /** Items in the dead-letter file, by region. */
   readonly #deadLetters = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #flushing = false;
@@ -64,28 +76,28 @@ export class Outbox {
     this.#file = path.join(dir, `ledger-outbox-${name}.jsonl`);
     this.#deadLetterFile = path.join(dir, `ledger-dead-letter-${name}.jsonl`);
     this.#logger = logger;
-    this.#pending = readLines<PendingRecord>(this.#file);
+    this.#pending = readLines<OutboxItem>(this.#file);
     for (const d of readLines<DeadLetter>(this.#deadLetterFile)) this.#deadLetters.set(d.region, (this.#deadLetters.get(d.region) ?? 0) + 1);
   }
 
-  /** Where records refused for good are kept. */
+  /** Where items refused for good are kept. */
   get deadLetterFile(): string {
     return this.#deadLetterFile;
   }
 
-  /** Records in the dead-letter file, by region. */
+  /** Items in the dead-letter file, by region. */
   deadLetters(): ReadonlyMap<string, number> {
     return this.#deadLetters;
   }
 
-  /** Moves a record the cell refused for good to the dead-letter file (never retried). */
-  deadLetter(r: PendingRecord, why: AppendRefused): void {
-    const line: DeadLetter = { ...r, refused: { time: new Date().toISOString(), status: why.status, message: why.message.slice(0, 500) } };
+  /** Moves an item the cell refused for good to the dead-letter file (never retried). */
+  deadLetter(r: OutboxItem, why: AppendRefused): void {
+    const line = { ...r, refused: { time: new Date().toISOString(), status: why.status, message: why.message.slice(0, 500) } };
     appendLineDurably(this.#deadLetterFile, line);
     this.#deadLetters.set(r.region, (this.#deadLetters.get(r.region) ?? 0) + 1);
     this.#logger.error(
-      { region: r.region, kind: r.entry.kind, decision_id: r.entry.decision_id, status: why.status, reason: line.refused.message, file: this.#deadLetterFile },
-      'ledger record refused for good by its region; moved to the dead-letter file, not retried',
+      { region: r.region, kind: r.kind ?? r.entry.kind, decision_id: r.kind === undefined ? r.entry.decision_id : undefined, status: why.status, reason: line.refused.message, file: this.#deadLetterFile },
+      `${r.kind ?? 'ledger record'} refused for good by its region; moved to the dead-letter file, not retried`,
     );
   }
 
@@ -93,23 +105,28 @@ export class Outbox {
     return this.#pending.length;
   }
 
-  add(r: PendingRecord): void {
+  /** The items waiting (copies). */
+  items(): OutboxItem[] {
+    return [...this.#pending];
+  }
+
+  add(r: OutboxItem): void {
     appendLineDurably(this.#file, r);
     this.#pending.push(r);
-    this.#logger.warn({ region: r.region, kind: r.entry.kind, pending: this.#pending.length }, 'ledger record kept in the outbox until the region is back');
+    this.#logger.warn({ region: r.region, kind: r.kind ?? r.entry.kind, pending: this.#pending.length }, `${r.kind ?? 'ledger record'} kept in the outbox until the region is back`);
   }
 
   /** Delivers pending records every `intervalMs` with `deliver`. */
-  start(deliver: (r: PendingRecord) => Promise<void>, intervalMs = 2000): void {
+  start(deliver: (r: OutboxItem) => Promise<void>, intervalMs = 2000): void {
     this.#timer = setInterval(() => void this.flush(deliver), intervalMs);
     this.#timer.unref();
   }
 
-  async flush(deliver: (r: PendingRecord) => Promise<void>): Promise<void> {
+  async flush(deliver: (r: OutboxItem) => Promise<void>): Promise<void> {
     if (this.#flushing || this.#pending.length === 0) return;
     this.#flushing = true;
     try {
-      const left: PendingRecord[] = [];
+      const left: OutboxItem[] = [];
       for (const r of this.#pending) {
         try {
           await deliver(r);

@@ -6,11 +6,23 @@ import { DATA_CLASSES, badRequest } from '../common/index.ts';
 import { parseDataClass, type Classifier, type DataClass } from '../classify/index.ts';
 import type { TenantConfig, Topology } from '../config/index.ts';
 import type { Geo } from '../geo/index.ts';
+import { retentionDays } from '../store/index.ts';
 import type { Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
 import { identify } from './identify.ts';
 
 export const CLASS_HEADER = 'x-data-classification';
+export const SUBJECT_HEADER = 'x-sovereign-subject';
+
+/** The data subject the tenant's application names: a pseudonymous id, one line, at most 256 characters. */
+function subjectOf(headers: IncomingHttpHeaders): string | null {
+  const v = headers[SUBJECT_HEADER];
+  if (v === undefined) return null;
+  if (typeof v !== 'string' || v.trim() === '' || v.length > 256 || /[\u0000-\u001f\u007f]/.test(v)) {
+    throw badRequest(`${SUBJECT_HEADER}: expected one pseudonymous subject id of 1 to 256 characters (no control characters), sent once`, { param: SUBJECT_HEADER });
+  }
+  return v.trim();
+}
 
 export interface PipelineDeps {
   topology: Topology;
@@ -55,6 +67,8 @@ export function decideRequest(deps: PipelineDeps, input: PipelineInput): { d: De
     rationale: decided.rationale,
     attempts: [],
     clientAddress: input.client,
+    subject: subjectOf(headers),
+    retentionDays: retentionDays(deps.topology, tenant?.name ?? null, cls.class),
   };
   return { d, decided };
 }
@@ -70,6 +84,7 @@ export function explanation(d: Decision, decided: Decided): Record<string, unkno
     resolved_jurisdictions: r.jurisdictions,
     data_class: d.dataClass,
     detected_types: d.detectedTypes,
+    retention_days: d.retentionDays,
     mode: r.mode,
     configured_mode: r.configuredMode,
     model: d.model,

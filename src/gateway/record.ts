@@ -2,13 +2,14 @@
 // forwarded there. The entry carries no personal data: the request body is sent only as its
 // SHA-256, which the region keys with its own secret (HMAC) before storing.
 import { createHash } from 'node:crypto';
-import { Pool } from 'undici';
-import { HttpError, MAX_APPEND_BATCH, loadToken, type AppendBatchResult, type AppendRecord, type Receipt } from '../common/index.ts';
+import type { Pool } from 'undici';
+import { HttpError, MAX_APPEND_BATCH, type AppendBatchResult, type AppendRecord, type Receipt } from '../common/index.ts';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import type { Attempt, Decision } from './decision.ts';
 import { AppendRefused, isPermanentRefusal } from './append-refused.ts';
-import { Outbox, type PendingRecord } from './outbox.ts';
+import { Outbox, type OutboxItem, type PendingErasure, type PendingRecord } from './outbox.ts';
 
 export type { Receipt };
 
@@ -28,21 +29,39 @@ export class Recorder {
   readonly #pools = new Map<string, Pool>();
   readonly #topology: Topology;
   readonly #outbox: Outbox;
-  /** Presented to the cells' append endpoint (see ledger.appendTokenEnv). */
-  readonly #authorization: string;
   /** Records waiting for this turn of the event loop to end, by region. */
   readonly #queued = new Map<string, QueuedRecord[]>();
+  /** Delivers an erasure kept in the outbox (set by the data subject rights service). */
+  #deliverErasure: ((e: PendingErasure) => Promise<void>) | null = null;
 
-  constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger) {
+  constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger, mesh: Mesh) {
     this.#topology = topology;
-    this.#authorization = `Bearer ${loadToken(topology.ledgerAppendTokenFile(), topology.data.ledger.appendTokenEnv, true) as string}`;
-    for (const r of topology.regions) this.#pools.set(r.id, new Pool(new URL(r.url).origin, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
+    // The cells' append endpoint takes gateway identities only: the SVID is the credential.
+    for (const r of topology.regions) this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
     this.#outbox = new Outbox(outboxDir, replica, logger);
-    this.#outbox.start((r) => this.append(r.region, r.entry, r.body_sha256).then(() => undefined));
+    this.#outbox.start((r) => {
+      if (r.kind === 'erasure') return this.#deliverErasure ? this.#deliverErasure(r) : Promise.reject(new Error('no erasure delivery yet'));
+      return this.append(r.region, r.entry, r.body_sha256).then(() => undefined);
+    });
   }
 
   get pending(): number {
     return this.#outbox.size;
+  }
+
+  /** How erasures kept in the outbox are delivered when their region is back. */
+  deliverErasuresWith(fn: (e: PendingErasure) => Promise<void>): void {
+    this.#deliverErasure = fn;
+  }
+
+  /** Keeps an item in the outbox until its region takes it. */
+  keep(item: OutboxItem): void {
+    this.#outbox.add(item);
+  }
+
+  /** Erasures waiting for their region. */
+  pendingErasures(): PendingErasure[] {
+    return this.#outbox.items().filter((i): i is PendingErasure => i.kind === 'erasure');
   }
 
   /**
@@ -80,7 +99,7 @@ export class Recorder {
     const res = await pool.request({
       method: 'POST',
       path: '/sovereign/ledger/append',
-      headers: { 'content-type': 'application/json', authorization: this.#authorization },
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify(single !== null ? single.record : { records: batch.map((r) => r.record) }),
       headersTimeout: 5000,
       bodyTimeout: 5000,
@@ -116,7 +135,7 @@ export class Recorder {
     }
   }
 
-  /** Records in the dead-letter file, by region. */
+  /** Items in the dead-letter file, by region. */
   deadLetters(): ReadonlyMap<string, number> {
     return this.#outbox.deadLetters();
   }
@@ -144,15 +163,27 @@ function rank(pref: readonly string[], id: string): number {
   return i < 0 ? pref.length : i;
 }
 
-/** The decision entry (ledger schema v1) for `d` with `outcome`, destined for `region`. */
-export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: string | null, policyIds: string[]): Record<string, unknown> {
+/**
+ * The transfer mechanism under which `region` receives data of subjects of `jurisdiction`:
+ * none recorded when the region is in that jurisdiction; else the first the region holds in
+ * the topology (adequacy, SCCs, contract), or 'none' (the law needed none, e.g. public data).
+ */
+function mechanismOf(topology: Topology | undefined, region: string | null, jurisdiction: string): string | undefined {
+  const r = region === null ? undefined : topology?.region(region);
+  if (r === undefined || r.jurisdiction === jurisdiction) return undefined;
+  const t = r.transfers;
+  return t.adequacy.includes(jurisdiction) ? 'adequacy' : t.scc.includes(jurisdiction) ? 'scc' : t.contract.includes(jurisdiction) ? 'contract' : 'none';
+}
+
+/** The decision entry (ledger schema v1) for `d` with `outcome`, destined for `region` (with `topology`: the transfer mechanisms). */
+export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: string | null, policyIds: string[], topology?: Topology): Record<string, unknown> {
   return {
     v: 1,
     kind: 'decision',
     time: new Date().toISOString(),
     decision_id: d.id,
     tenant: d.tenant ?? 'anonymous',
-    jurisdictions: d.jurisdictions.map((j) => ({ jurisdiction: j.jurisdiction, source: j.source })),
+    jurisdictions: d.jurisdictions.map((j) => ({ jurisdiction: j.jurisdiction, source: j.source, mechanism: mechanismOf(topology, region, j.jurisdiction) })),
     data_class: d.dataClass,
     detected_types: d.detectedTypes,
     region,
@@ -162,6 +193,8 @@ export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: str
     policy_ids: policyIds,
     model: d.model,
     model_digest: null,
+    // Where the request goes, the ledger says how long its input and output are kept there.
+    ...(region !== null ? { retention_days: d.retentionDays } : {}),
   };
 }
 

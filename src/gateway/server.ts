@@ -2,18 +2,18 @@
 // identify -> classify -> decide -> record -> forward; 451 when the law permits no region,
 // 503 when every permitted region is down.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { request as undiciRequest } from 'undici';
 import { ChatRequestSchema, HttpError, UNKNOWN_JURISDICTION, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
 import type { Classifier } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import { authenticate } from './auth.ts';
 import { jurisdictionDenied, type Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
 import type { Forwarder } from './forward.ts';
 import { decideRequest, explanation } from './pipeline.ts';
-import type { GatewayMetrics } from './metrics.ts';
+import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, type Recorder } from './record.ts';
 
 /** Everything a request needs; replaced as a whole when the topology file is reloaded. */
@@ -26,6 +26,8 @@ export interface GatewayDeps {
   classifier: Classifier;
   geo: Geo;
   clientAddress: ClientAddressResolver;
+  /** This gateway's mesh identity and mTLS clients to the cells. */
+  mesh: Mesh;
 }
 
 /** The deps in force; a request takes one snapshot at its start and keeps it to the end. */
@@ -74,7 +76,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
       // Record the denial in the subject's home region, then answer 451 (RFC 7725).
       const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? UNKNOWN_JURISDICTION);
       const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, decided.policiesFor(null)), body_sha256: bodySha });
-      metrics.requests.inc({ outcome: 'denied', region: 'none' });
+      metrics.requests.inc({ outcome: 'denied', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
       if (receipt) err.headers['x-sovereign-ledger'] = `${receipt.origin} ${receipt.index}`;
       throw err;
@@ -100,20 +102,22 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
           // cross-border transfer) before a single byte is forwarded there.
           record: async (region) => {
             const outcome = d.attempts.some((a) => a.outcome !== 'skipped') ? 'failed_over' : 'routed';
-            const main = recorder.append(region, decisionEntry(d, outcome, region, decided.policiesFor(region)), bodySha);
+            const main = recorder.append(region, decisionEntry(d, outcome, region, decided.policiesFor(region), topology), bodySha);
             const homes = transfersTo(topology, d, region).map((j) =>
-              recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, decided.policiesFor(region)), body_sha256: bodySha }),
+              recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, decided.policiesFor(region), topology), body_sha256: bodySha }),
             );
+            const started = performance.now();
             const [receipt] = await Promise.all([main, ...homes]);
+            metrics.ledgerAppendSeconds.observe((performance.now() - started) / 1000);
             return `${receipt.origin} ${receipt.index}`;
           },
         },
         reply,
       );
-      metrics.requests.inc({ outcome: d.attempts.length > 1 ? 'failed_over' : 'routed', region: d.attempts[d.attempts.length - 1]?.region ?? 'none' });
+      metrics.requests.inc({ outcome: d.attempts.length > 1 ? 'failed_over' : 'routed', region: d.attempts[d.attempts.length - 1]?.region ?? 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       return res;
     } catch (err) {
-      metrics.requests.inc({ outcome: 'unavailable', region: 'none' });
+      metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       if (err instanceof HttpError && err.statusCode === 503) {
         const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? UNKNOWN_JURISDICTION);
         void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null)), body_sha256: bodySha });
@@ -195,7 +199,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     if (path.includes('..') || path.endsWith('/append')) throw notFound('no such ledger resource');
     let res;
     try {
-      res = await undiciRequest(`${region.url}${path}${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`, { signal: AbortSignal.timeout(10_000) });
+      res = await holder.current.mesh.cellClient(region.id).request({ method: 'GET', path: `${path}${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`, signal: AbortSignal.timeout(10_000) });
     } catch (err) {
       throw new HttpError(503, 'region_unavailable', `the cell of ${region.id} cannot be reached to serve its ledger (${(err as Error).message})`);
     }

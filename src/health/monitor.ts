@@ -6,7 +6,7 @@
 // - a latency EWMA per region, fed by probes and traffic;
 // - a circuit breaker on in-flight requests per region.
 // An ejected region is readmitted when its ejection time has passed and a probe succeeds.
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 
 export interface RegionHealth {
   region: string;
@@ -26,6 +26,8 @@ export interface RegionHealth {
 export interface HealthTarget {
   region: string;
   url: string;
+  /** The client to probe with (an mTLS pool to the cell); undici's global one when absent. */
+  dispatcher?: Dispatcher;
 }
 
 export interface HealthMonitorOptions {
@@ -103,7 +105,7 @@ export class HealthMonitor {
     let refused = false;
     let reason: string;
     try {
-      const res = await request(`${t.url}/v2/health/ready`, { signal: AbortSignal.timeout(this.#opts.timeoutMs) });
+      const res = await request(`${t.url}/v2/health/ready`, { signal: AbortSignal.timeout(this.#opts.timeoutMs), ...(t.dispatcher ? { dispatcher: t.dispatcher } : {}) });
       await res.body.dump();
       ok = res.statusCode === 200;
       reason = ok ? 'probe: ready' : `probe: /v2/health/ready answered ${res.statusCode}`;

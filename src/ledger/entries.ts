@@ -17,6 +17,8 @@ const line = (max: number) => z.string().regex(new RegExp(`^[^\\u0000-\\u001f\\u
 
 export const DataClassSchema = z.enum(DATA_CLASSES);
 export const RoutingModeSchema = z.enum(['legal-first', 'performance-first', 'hybrid']);
+/** Legal mechanisms for a cross-border transfer (topology `transfers`), or none needed. */
+export const TransferMechanismSchema = z.enum(['adequacy', 'scc', 'contract', 'none']);
 export const OutcomeSchema = z.enum(['routed', 'denied', 'failed_over', 'unavailable', 'transfer']);
 
 /** A routing decision: who (tenant id), under which law, which class, where it went. */
@@ -27,7 +29,16 @@ export const DecisionEntrySchema = z.strictObject({
   decision_id: id,
   request_hash: hex64,
   tenant: id,
-  jurisdictions: z.array(z.strictObject({ jurisdiction, source: z.enum(['declared', 'geoip', 'tenant']) })).max(MAX_ENTRY_JURISDICTIONS),
+  jurisdictions: z
+    .array(
+      z.strictObject({
+        jurisdiction,
+        source: z.enum(['declared', 'geoip', 'tenant']),
+        /** For a subject of another jurisdiction than the region's: the transfer mechanism the region holds for it ('none': none needed, e.g. public data). */
+        mechanism: TransferMechanismSchema.optional(),
+      }),
+    )
+    .max(MAX_ENTRY_JURISDICTIONS),
   data_class: DataClassSchema,
   detected_types: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'expected a detector type name')).max(64),
   region: id.nullable(),
@@ -37,6 +48,11 @@ export const DecisionEntrySchema = z.strictObject({
   policy_ids: z.array(id).max(64),
   model: id,
   model_digest: digest.nullable(),
+  /**
+   * Days the serving region keeps the request's input and output in its store; 0: nothing is
+   * stored (zero data retention). Absent in entries written before regions kept a store.
+   */
+  retention_days: z.number().int().min(0).max(36_500).optional(),
 });
 
 /** A legal trigger: processing in a region suspended or resumed for some jurisdictions. */
@@ -64,11 +80,31 @@ export const ModelEntrySchema = z.strictObject({
   region: id,
 });
 
-export const EntrySchema = z.discriminatedUnion('kind', [DecisionEntrySchema, TriggerEntrySchema, ModelEntrySchema]);
+/**
+ * A data subject's data erased in a region (crypto-shredding: the subject's data keys destroyed).
+ * The subject appears only as the region's keyed hash of its id, never the id itself.
+ */
+export const ErasureEntrySchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('erasure'),
+  time,
+  region: id,
+  /** The tenant whose subject it is; null: the subject under every tenant. */
+  tenant: id.nullable(),
+  subject_hash: hex64,
+  /** Data keys destroyed and records made unreadable by this erasure. */
+  keys: z.number().int().min(0),
+  records: z.number().int().min(0),
+  /** When the erasure was asked (it may reach a region that was down later). */
+  requested: time,
+});
+
+export const EntrySchema = z.discriminatedUnion('kind', [DecisionEntrySchema, TriggerEntrySchema, ModelEntrySchema, ErasureEntrySchema]);
 
 export type DecisionEntry = z.infer<typeof DecisionEntrySchema>;
 export type TriggerEntry = z.infer<typeof TriggerEntrySchema>;
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
+export type ErasureEntry = z.infer<typeof ErasureEntrySchema>;
 export type LedgerEntry = z.infer<typeof EntrySchema>;
 
 /**

@@ -9,8 +9,8 @@ export const SIGNING_KEY_FILE = 'ledger-signing.key';
 export const HMAC_KEY_FILE = 'ledger-request-hash.key';
 export const WITNESS_KEY_FILE = 'witness-signing.key';
 
-/** Reads `file`, or creates it exclusively (0600) with `make()` if it doesn't exist. */
-function readOrCreate(file: string, make: () => Buffer): Buffer {
+/** Reads `file`, or creates it exclusively (0600, directory fsync'd) with `make()` if it doesn't exist. */
+export function readOrCreate(file: string, make: () => Buffer): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {

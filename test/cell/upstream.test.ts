@@ -7,11 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { topologyFrom } from '../../src/config/index.ts';
 import { startCell, type RunningCell } from '../../src/cell/index.ts';
+import { initTrustDomain } from '../../src/mesh/index.ts';
+import { meshClient, type MeshClient } from '../helpers/mesh.ts';
 import { freePort } from '../helpers/ports.ts';
 
 let upstream: Server;
 let upstreamUrl: string;
 let cell: RunningCell;
+let gw: MeshClient;
 const seen: { path: string; auth: string | undefined; body: string }[] = [];
 
 /** A small OpenAI-compatible model server (the shape vLLM and Ollama expose). */
@@ -55,16 +58,19 @@ before(async () => {
     jurisdictions: { AE: ['AE'] },
     regions: [{ id: 'uae-dubai', jurisdiction: 'AE', country: 'AE', url: `http://127.0.0.1:${await freePort()}`, runtime: { kind: 'upstream', url: upstreamUrl, apiKeyEnv: 'TEST_UPSTREAM_KEY' }, models: ['llama-3-8b'] }],
   });
+  await initTrustDomain(topology);
   cell = await startCell({ topology, region: 'uae-dubai', logger: (await import('pino')).pino({ level: 'silent' }) });
+  gw = await meshClient(topology);
 });
 
 after(async () => {
+  await gw?.close();
   await cell?.close();
   upstream?.close();
 });
 
 test('chat is forwarded to the region model server with its own key, and says where it ran', async () => {
-  const res = await fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'llama-3-8b', messages: [{ role: 'user', content: 'hello there' }] }) });
+  const res = await gw.fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'llama-3-8b', messages: [{ role: 'user', content: 'hello there' }] }) });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-sovereign-region'), 'uae-dubai');
   const body = (await res.json()) as { system_fingerprint: string; choices: { message: { content: string } }[] };
@@ -76,7 +82,7 @@ test('chat is forwarded to the region model server with its own key, and says wh
 });
 
 test('streams are relayed chunk by chunk', async () => {
-  const res = await fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'llama-3-8b', stream: true, messages: [{ role: 'user', content: 'a b c' }] }) });
+  const res = await gw.fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'llama-3-8b', stream: true, messages: [{ role: 'user', content: 'a b c' }] }) });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
   const text = await res.text();
@@ -86,7 +92,7 @@ test('streams are relayed chunk by chunk', async () => {
 });
 
 test('V2 infer is translated to the OpenAI-compatible server', async () => {
-  const res = await fetch(`${cell.url}/v2/models/llama-3-8b/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [1], data: ['hi'] }] }) });
+  const res = await gw.fetch(`${cell.url}/v2/models/llama-3-8b/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [1], data: ['hi'] }] }) });
   assert.equal(res.status, 200);
   const body = (await res.json()) as { outputs: { name: string; data: string[] }[] };
   assert.deepEqual(body.outputs[0]?.data, ['echo: hi']);
@@ -94,17 +100,17 @@ test('V2 infer is translated to the OpenAI-compatible server', async () => {
 
 test('an unknown model is 404 and the upstream is not called', async () => {
   const before = seen.length;
-  const res = await fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }) });
+  const res = await gw.fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }) });
   assert.equal(res.status, 404);
   assert.equal(seen.length, before);
 });
 
 test('when the model server goes away the cell is not ready and answers 502', async () => {
-  assert.equal((await fetch(`${cell.url}/v2/health/ready`)).status, 200);
+  assert.equal((await gw.fetch(`${cell.url}/v2/health/ready`)).status, 200);
   await new Promise<void>((r) => upstream.close(() => r()));
   upstream.closeAllConnections();
-  assert.equal((await fetch(`${cell.url}/v2/health/ready`)).status, 503);
-  const res = await fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'llama-3-8b', messages: [{ role: 'user', content: 'x' }] }) });
+  assert.equal((await gw.fetch(`${cell.url}/v2/health/ready`)).status, 503);
+  const res = await gw.fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'llama-3-8b', messages: [{ role: 'user', content: 'x' }] }) });
   assert.equal(res.status, 502);
   assert.match(((await res.json()) as { error: { message: string } }).error.message, /cannot be reached|answered/);
 });

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import Fastify from 'fastify';
 import { topologyFrom } from '../../src/config/index.ts';
+import { pino } from 'pino';
 import { HealthMonitor } from '../../src/health/index.ts';
+import { Mesh } from '../../src/mesh/index.ts';
 import { Forwarder } from '../../src/gateway/forward.ts';
 import type { Decision } from '../../src/gateway/decision.ts';
 
@@ -35,11 +37,13 @@ test('a region that stops being permitted after its entry was recorded is skippe
       { id: 'a', jurisdiction: 'EU', country: 'DE', url: urls.a },
       { id: 'b', jurisdiction: 'EU', country: 'FR', url: urls.b },
     ],
+    // The forwarder's choice of regions is under test, not the channel: plain HTTP stand-in cells.
+    mesh: { mode: 'plaintext' },
   });
   const health = new HealthMonitor(topology.regions.map((r) => ({ region: r.id, url: r.url })), { intervalMs: 1000 });
   await health.probe('a');
   await health.probe('b');
-  const forwarder = new Forwarder(topology, health);
+  const forwarder = new Forwarder(topology, health, await Mesh.open(topology, 'spiffe://sovereign.internal/gateway/test', pino({ level: 'silent' })));
   const suspended = new Set<string>();
   const recorded: string[] = [];
   const app = Fastify();

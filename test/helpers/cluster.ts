@@ -34,7 +34,8 @@ export async function defaultTopology(dir: string, extra: Record<string, unknown
   const regions: Record<string, string> = {};
   const list = [];
   for (const [id, jurisdiction, country, transfers] of ids) {
-    const url = `http://127.0.0.1:${await freePort()}`;
+    // Cells take mutual TLS only (test/helpers/mesh.ts calls them with an issued SVID).
+    const url = `https://127.0.0.1:${await freePort()}`;
     regions[id] = url;
     list.push({ id, jurisdiction, country, url, transfers });
   }
@@ -59,7 +60,14 @@ export async function startCluster(extra: Record<string, unknown> = {}, mutate?:
   writeFileSync(configFile, stringify(config));
   const group = new ProcessGroup();
   const up = group.start('sovereign up', process.execPath, [MAIN, '--config', configFile, 'up'], { cwd: ROOT });
-  await up.waitFor('Sovereign is up', 60_000);
+  // Generous: the machine running the tests may be heavily shared. A cluster that does not come
+  // up is stopped, so a failed start leaves no processes behind (and no test file hanging on them).
+  try {
+    await up.waitFor('Sovereign is up', 120_000);
+  } catch (err) {
+    await group.stop(up, 60_000);
+    throw err;
+  }
   return {
     dir,
     configFile,

@@ -8,6 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { request } from 'undici';
 import { verifyProof } from '../../src/ledger/index.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
+import { meshClient, type MeshClient } from '../helpers/mesh.ts';
 
 // The gateway trusts X-Forwarded-For only from 127.0.0.2 (our stand-in load balancer);
 // requests are sent from that address, or from 127.0.0.1 (an untrusted peer).
@@ -18,12 +19,16 @@ const IP = { DE: '193.99.144.80', FR: '212.27.48.10', AE: '94.200.200.200', SG: 
 
 let c: Cluster;
 let adminToken: string;
+/** Calls cells directly with a gateway identity. */
+let gw: MeshClient;
 
 before(async () => {
   c = await startCluster({ gateway: { trustedProxies: ['127.0.0.2'] } });
   adminToken = readFileSync(path.join(c.dir, 'data/gateway/admin-token'), 'utf8').trim();
+  gw = await meshClient(c.configFile);
 });
 after(async () => {
+  await gw?.close();
   await c?.stop();
 });
 
@@ -161,23 +166,29 @@ describe('receipts and the ledger', () => {
   });
 });
 
-test("only the gateway may append to a region's log: a cell refuses appends without the append token", async () => {
+test("only the gateway may append to a region's log: a cell refuses other identities and callers without one", async () => {
   const before = await ledgerEntries('eu-paris');
   const forged = { entry: { v: 1, kind: 'trigger', time: new Date().toISOString(), action: 'resume', region: 'eu-paris', jurisdictions: ['EU'], reason: 'forged', ref: 'none' } };
-  for (const authorization of [undefined, 'Bearer wrong-token']) {
-    const res = await request(`${c.regions['eu-paris']}/sovereign/ledger/append`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-      body: JSON.stringify(forged),
-    });
-    assert.equal(res.statusCode, 401);
-    assert.match(((await res.body.json()) as { error: { message: string } }).error.message, /append token/);
+  const init = { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: JSON.stringify(forged) };
+  // A valid identity of the trust domain that is not a gateway: another jurisdiction's cell.
+  const cell = await meshClient(c.configFile, 'spiffe://sovereign.internal/region/uae-dubai/cell');
+  try {
+    const res = await cell.request(`${c.regions['eu-paris']}/sovereign/ledger/append`, init);
+    assert.equal(res.statusCode, 403);
+    const msg = ((await res.body.json()) as { error: { type: string; message: string } }).error;
+    assert.equal(msg.type, 'permission_denied');
+    assert.match(msg.message, /spiffe:\/\/sovereign\.internal\/region\/uae-dubai\/cell may not call POST \/sovereign\/ledger\/append/);
+  } finally {
+    await cell.close();
   }
+  // No certificate at all: the TLS handshake fails, nothing reaches the endpoint.
+  await assert.rejects(request(`${c.regions['eu-paris']}/sovereign/ledger/append`, init));
   const after = await ledgerEntries('eu-paris');
   assert.equal(after.length, before.length);
   assert.ok(!after.some((e) => e.entry.reason === 'forged'));
-  // The token the gateway and the cells share was generated readable by the owner only.
-  assert.equal(statSync(path.join(c.dir, 'data/ledger-append-token')).mode & 0o777, 0o600);
+  // The CA keys were generated readable by the owner only.
+  assert.equal(statSync(path.join(c.dir, 'data/regions/eu-paris/mesh/ca.key')).mode & 0o777, 0o600);
+  assert.equal(statSync(path.join(c.dir, 'data/mesh/root.key')).mode & 0o777, 0o600);
 });
 
 test('concurrent requests are recorded in shared appends, and each gets the receipt of its own entry', async () => {
@@ -198,11 +209,10 @@ test('concurrent requests are recorded in shared appends, and each gets the rece
 });
 
 test('a batched append is answered record by record: a bad record is refused, the others are stored', async () => {
-  const token = readFileSync(path.join(c.dir, 'data/ledger-append-token'), 'utf8').trim();
   const trigger = (reason: string) => ({ entry: { v: 1, kind: 'trigger', time: new Date().toISOString(), action: 'resume', region: 'eu-paris', jurisdictions: ['EU'], reason, ref: 'batch-test' } });
-  const res = await request(`${c.regions['eu-paris']}/sovereign/ledger/append`, {
+  const res = await gw.request(`${c.regions['eu-paris']}/sovereign/ledger/append`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ records: [trigger('first'), { entry: { v: 1, kind: 'trigger', email: 'jane.doe@example.com' } }, trigger('third')] }),
   });
   assert.equal(res.statusCode, 200);
@@ -213,9 +223,9 @@ test('a batched append is answered record by record: a bad record is refused, th
   const stored = (await ledgerEntries('eu-paris')).filter((e) => e.entry.ref === 'batch-test').map((e) => e.entry.reason);
   assert.deepEqual(stored.sort(), ['first', 'third']);
   // A batch over the limit is refused whole, with an error naming the field.
-  const tooMany = await request(`${c.regions['eu-paris']}/sovereign/ledger/append`, {
+  const tooMany = await gw.request(`${c.regions['eu-paris']}/sovereign/ledger/append`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ records: Array.from({ length: 300 }, () => trigger('over')) }),
   });
   assert.equal(tooMany.statusCode, 400);
@@ -224,7 +234,7 @@ test('a batched append is answered record by record: a bad record is refused, th
 
 test("each region's log records the arrival of the model it serves, with the digest it serves, before any decision", async () => {
   for (const region of Object.keys(c.regions)) {
-    const models = (await (await request(`${c.regions[region]}/v1/models`)).body.json()) as { data: { id: string; digest: string }[] };
+    const models = (await (await gw.request(`${c.regions[region]}/v1/models`)).body.json()) as { data: { id: string; digest: string }[] };
     const served = models.data.find((m) => m.id === 'text-analysis');
     assert.ok(served, `${region} serves text-analysis`);
     const entries = await ledgerEntries(region);

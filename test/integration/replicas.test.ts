@@ -43,7 +43,8 @@ before(async () => {
   const port = await freePort();
   secondUrl = `http://127.0.0.1:${port}`;
   second = spawn(process.execPath, [MAIN, '--config', c.configFile, 'gateway', '--port', String(port), '--replica', 'second'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, SOVEREIGN_POSTGRES_URL: PG_URL } });
-  for (let i = 0; i < 100; i++) {
+  // Up to a minute: a gateway starting on a busy machine (it joins the mesh, loads the policy engine) can take a while.
+  for (let i = 0; i < 600; i++) {
     try {
       const r = await request(`${secondUrl}/v2/health/ready`);
       await r.body.dump();

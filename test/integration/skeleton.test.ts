@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import OpenAI from 'openai';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
+import { meshClient } from '../helpers/mesh.ts';
 
 const sha = (k: string): string => createHash('sha256').update(k).digest('hex');
 const KEY = 'sk-test-open-tenant';
@@ -185,8 +186,11 @@ describe('supervision', () => {
   test('a killed cell is restarted and its region is served again', async () => {
     const regions = (await (await fetch(`${c.gateway}/sovereign/regions`)).json()) as { regions: { region: string; healthy: boolean }[] };
     assert.ok(regions.regions.every((r) => r.healthy));
-    const pidRes = await fetch(`${c.regions['uae-dubai']}/v2/health/live`);
-    assert.equal(pidRes.status, 200);
+    const gw = await meshClient(c.configFile);
+    const pidRes = await gw.request(`${c.regions['uae-dubai']}/v2/health/live`);
+    await pidRes.body.dump();
+    await gw.close();
+    assert.equal(pidRes.statusCode, 200);
     // Find the cell's pid through its port owner: the supervisor's children are listed in ps.
     const { execFileSync } = await import('node:child_process');
     const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });

@@ -5,36 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { openLedger, parseEntry, verifyLog, type LedgerError } from '../../src/ledger/index.ts';
+import { fill, mountTmpfs } from '../helpers/tmpfs.ts';
 import { decision, tempDir } from './helpers.ts';
-
-function mountTmpfs(dir: string, size: string): string | null {
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return `mount -t tmpfs failed: ${(err as Error).message}`;
-  }
-}
-
-/** Fills the file system holding `file` until a write fails. */
-function fill(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (;;) {
-      const n = writeSync(fd, chunk);
-      if (n < chunk.length) break;
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const root = tempDir('ledger-diskfull-');
 const mnt = path.join(root, 'mnt');

@@ -251,7 +251,15 @@ test('a decision entry is stored as exactly what canonicalize (RFC 8785) makes o
       decision_id: id,
       request_hash: hex,
       tenant: id,
-      jurisdictions: fc.array(shuffled(fc.record({ jurisdiction: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,8}$/), source: fc.constantFrom('declared', 'geoip', 'tenant') })), { maxLength: 4 }),
+      jurisdictions: fc.array(
+        shuffled(
+          fc.record(
+            { jurisdiction: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,8}$/), source: fc.constantFrom('declared', 'geoip', 'tenant'), mechanism: fc.constantFrom('adequacy', 'scc', 'contract', 'none') },
+            { requiredKeys: ['jurisdiction', 'source'] },
+          ),
+        ),
+        { maxLength: 4 },
+      ),
       data_class: fc.constantFrom('public', 'internal', 'personal', 'special'),
       detected_types: fc.array(fc.stringMatching(/^[A-Za-z][A-Za-z0-9_.-]{0,12}$/), { maxLength: 4 }),
       region: fc.option(id, { nil: null }),
@@ -261,12 +269,36 @@ test('a decision entry is stored as exactly what canonicalize (RFC 8785) makes o
       policy_ids: fc.array(id, { maxLength: 4 }),
       model: id,
       model_digest: fc.option(hex.map((h) => `sha256:${h}`), { nil: null }),
-    }),
+      // Optional: entries from before regions kept a store have none.
+      retention_days: fc.integer({ min: 0, max: 36_500 }),
+    }, { requiredKeys: ['v', 'kind', 'time', 'decision_id', 'request_hash', 'tenant', 'jurisdictions', 'data_class', 'detected_types', 'region', 'mode', 'outcome', 'attempts', 'policy_ids', 'model', 'model_digest'] }),
   );
   fc.assert(
     fc.property(decision, (e) => {
       assert.equal(serializeEntry(e).toString('utf8'), canonicalize(e));
     }),
     { numRuns: 1000 },
+  );
+});
+
+test('an erasure entry is stored as exactly what canonicalize (RFC 8785) makes of it', () => {
+  const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,24}$/);
+  const time = fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+  const erasure = fc.record({
+    v: fc.constant(1),
+    kind: fc.constant('erasure'),
+    time,
+    region: id,
+    tenant: fc.option(id, { nil: null }),
+    subject_hash: fc.stringMatching(/^[0-9a-f]{64}$/),
+    keys: fc.nat(),
+    records: fc.nat(),
+    requested: time,
+  });
+  fc.assert(
+    fc.property(erasure, (e) => {
+      assert.equal(serializeEntry(e).toString('utf8'), canonicalize(e));
+    }),
+    { numRuns: 300 },
   );
 });

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { agentFetch, type FetchResult } from '../../scripts/testbed/client.ts';
+import { spiffeId } from '../../src/mesh/index.ts';
+import { meshClient } from '../helpers/mesh.ts';
 import { capability, down, heal, measure, partition, restartGateway, setRtt, up, DEFAULT_RTT_MS, type State } from '../../scripts/testbed/bed.ts';
 
 const cap = capability();
@@ -87,14 +89,18 @@ describe('test bed: Sovereign across network namespaces with real latency', { sk
     }
   });
 
-  it('cells reach each other across namespaces (witness traffic)', async () => {
-    // The gateway namespace routes between regions; a cell's witness pushes to the others'.
+  it('cells reach each other across namespaces over mTLS (witness traffic)', async () => {
+    // The gateway namespace routes between regions; a cell's witness learns the others' keys
+    // and pushes checkpoints to them, presenting its own cell SVID.
     const { execFileSync } = await import('node:child_process');
-    const script = `const r = await fetch(process.argv[1] + '/v2/health/ready', { signal: AbortSignal.timeout(5000) }); console.log(r.status);`;
-    for (const [from, to] of [['sov-sg-singapore', 0], ['sov-eu-frankfurt', 3]] as const) {
-      const target = bed.regions[to]?.url ?? '';
-      const out = execFileSync('ip', ['netns', 'exec', from, process.execPath, '--input-type=module', '-e', script, target], { encoding: 'utf8', timeout: 15_000 });
-      assert.equal(out.trim(), '200', `${from} -> ${target}`);
+    const script = `import https from 'node:https'; import { readFileSync as r } from 'node:fs'; const [url, cert, key, ca] = process.argv.slice(1);
+      https.get(url, { cert: r(cert), key: r(key), ca: r(ca), timeout: 5000 }, (res) => { console.log(res.statusCode); res.resume(); }).on('error', (e) => console.log(e.message));`;
+    for (const [from, to] of [['sg-singapore', 0], ['eu-frankfurt', 3]] as const) {
+      const target = bed.regions[to];
+      const me = await meshClient(bed.configFile, spiffeId.cell('sovereign.internal', from));
+      const out = execFileSync('ip', ['netns', 'exec', `sov-${from}`, process.execPath, '--input-type=module', '-e', script, `${target?.url}/sovereign/ledger/${target?.id}/key`, me.files.cert, me.files.key, me.files.bundle], { encoding: 'utf8', timeout: 15_000 });
+      await me.close();
+      assert.equal(out.trim(), '200', `${from} -> ${target?.url}`);
     }
   });
 

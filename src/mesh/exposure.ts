@@ -1,0 +1,86 @@
+// Network exposure: which component listens where, over what, and which identities may call
+// each endpoint. One table, read by the cells' authorization hook and by whatever renders
+// network policies (Kubernetes NetworkPolicies, Istio AuthorizationPolicies) for a deployment.
+import type { Topology } from '../config/index.ts';
+import { spiffeId, workloadOf, type ParsedSpiffeId } from './spiffe-id.ts';
+
+/**
+ * Who may call: any gateway replica; any cell; a cell of a region in another jurisdiction than
+ * the callee's (witness cosigning, learning keys); anyone (public ingress, no identity).
+ */
+export type Caller = 'gateway' | 'cell' | 'cell-other-jurisdiction' | 'anyone';
+
+export interface RouteRule {
+  method: 'GET' | 'POST';
+  /** Fastify route pattern. */
+  url: string;
+  allow: readonly Caller[];
+  what: string;
+}
+
+export interface ExposureRow {
+  component: 'gateway' | 'cell' | 'postgres';
+  /** The topology key that sets the listening address. */
+  port: string;
+  protocol: 'http' | 'https-mtls' | 'postgres';
+  /** Where it listens in the single-machine default. */
+  bind: string;
+  callers: readonly Caller[];
+  routes: readonly RouteRule[];
+}
+
+const G: readonly Caller[] = ['gateway'];
+
+/** Every endpoint of a cell and who may call it; an endpoint not listed here answers 403. */
+export const CELL_ROUTES: readonly RouteRule[] = [
+  { method: 'GET', url: '/v2/health/live', allow: G, what: 'liveness' },
+  { method: 'GET', url: '/v2/health/ready', allow: G, what: 'readiness probe' },
+  { method: 'GET', url: '/v2', allow: G, what: 'server metadata' },
+  { method: 'GET', url: '/v2/models/:model', allow: G, what: 'model metadata' },
+  { method: 'GET', url: '/v2/models/:model/ready', allow: G, what: 'model readiness' },
+  { method: 'POST', url: '/v2/models/:model/infer', allow: G, what: 'inference (Open Inference Protocol V2)' },
+  { method: 'GET', url: '/v1/models', allow: G, what: 'model list' },
+  { method: 'POST', url: '/v1/chat/completions', allow: G, what: 'inference (OpenAI chat)' },
+  { method: 'POST', url: '/v1/completions', allow: G, what: 'inference (OpenAI completions)' },
+  { method: 'POST', url: '/v1/embeddings', allow: G, what: 'inference (OpenAI embeddings)' },
+  { method: 'POST', url: '/sovereign/ledger/append', allow: G, what: 'ledger append' },
+  { method: 'GET', url: '/sovereign/ledger/:region/key', allow: ['gateway', 'cell-other-jurisdiction'], what: 'ledger and witness public keys' },
+  { method: 'GET', url: '/sovereign/ledger/:region/proof/:index', allow: G, what: 'ledger receipt' },
+  { method: 'GET', url: '/sovereign/ledger/:region/entries', allow: G, what: 'ledger entries' },
+  { method: 'GET', url: '/sovereign/ledger/:region/checkpoint-at/:size', allow: G, what: 'archived checkpoints, for compliance reports (public through the gateway)' },
+  { method: 'GET', url: '/sovereign/ledger/:region/*', allow: G, what: 'ledger tiles and checkpoint (public through the gateway)' },
+  { method: 'POST', url: '/sovereign/witness/add-checkpoint', allow: ['cell-other-jurisdiction'], what: 'witness cosigning (C2SP tlog-witness)' },
+  { method: 'GET', url: '/sovereign/store/status', allow: G, what: 'region store status' },
+  { method: 'POST', url: '/sovereign/store/export', allow: G, what: "a data subject's records (export)" },
+  { method: 'POST', url: '/sovereign/store/erase', allow: G, what: "a data subject's erasure" },
+  { method: 'GET', url: '/metrics', allow: G, what: 'cell metrics (Prometheus)' },
+];
+
+export const EXPOSURE: readonly ExposureRow[] = [
+  { component: 'gateway', port: 'gateway.host, gateway.port', protocol: 'http', bind: '127.0.0.1:8080', callers: ['anyone'], routes: [] },
+  { component: 'cell', port: 'regions[].url', protocol: 'https-mtls', bind: '127.0.0.1 (loopback only)', callers: ['gateway', 'cell-other-jurisdiction'], routes: CELL_ROUTES },
+  { component: 'postgres', port: 'state.postgresUrlEnv, ledger.postgresUrlEnv', protocol: 'postgres', bind: 'as the server is configured', callers: ['gateway', 'cell'], routes: [] },
+];
+
+/** Does the caller `p` fit `c` for a callee in `selfRegion` (undefined: the gateway)? */
+export function callerMatches(c: Caller, p: ParsedSpiffeId | null, t: Topology, selfRegion?: string): boolean {
+  if (c === 'anyone') return true;
+  if (!p) return false;
+  const w = workloadOf(p);
+  if (c === 'gateway') return w.kind === 'gateway';
+  if (w.kind !== 'cell') return false;
+  if (c === 'cell') return true;
+  const mine = selfRegion ? t.region(selfRegion)?.jurisdiction : undefined;
+  const theirs = t.region(w.region)?.jurisdiction;
+  return theirs !== undefined && mine !== undefined && theirs !== mine;
+}
+
+/** The SPIFFE IDs (or ID patterns, "*" for any segment) a caller class stands for, for rendering policies. */
+export function allowedIds(c: Caller, t: Topology, selfRegion?: string): string[] {
+  const td = t.data.mesh.trustDomain;
+  if (c === 'anyone') return ['*'];
+  if (c === 'gateway') return [spiffeId.gateway(td, '*')];
+  if (c === 'cell') return t.regions.map((r) => spiffeId.cell(td, r.id));
+  const mine = selfRegion ? t.region(selfRegion)?.jurisdiction : undefined;
+  return t.regions.filter((r) => r.jurisdiction !== mine).map((r) => spiffeId.cell(td, r.id));
+}

@@ -1,0 +1,335 @@
+// A process's place in the mesh: its X.509-SVID (issued in memory by the one CA it may sign
+// with, renewed at half its lifetime), the trust bundle (reloaded when the file changes), the
+// revocation list in force, TLS for its server and pooled mTLS clients to its peers.
+import { existsSync, unwatchFile, watchFile, readFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { buildConnector, Pool } from 'undici';
+import type { Logger } from '../common/index.ts';
+import type { Topology } from '../config/index.ts';
+import type { IssuedSvid } from './certs.ts';
+import { caPaths, issuerFor, trustDomainPaths } from './paths.ts';
+import { RevocationWatch, revokedBecause, type Revocation } from './revocation.ts';
+import { requireSpiffeId, spiffeId } from './spiffe-id.ts';
+import { issueFor, readBundle } from './trust-domain.ts';
+import { checkPeer, type PeerCheck } from './verify.ts';
+
+export interface PoolOptions {
+  connections?: number;
+  pipelining?: number;
+  keepAliveTimeout?: number;
+  connectTimeout?: number;
+}
+
+/**
+ * TLS settings of a server that takes only peers with an SVID of the trust domain. The server
+ * asks every peer for its certificate; the chain verdict of the TLS stack is enforced by
+ * guardServer right after the handshake rather than by rejectUnauthorized, because Node drops
+ * a connection refused that way without telling why, and every refusal must be logged with its
+ * reason. A socket the guard has not accepted has no identity, and the authorization hook
+ * refuses every request without one, so a missing guard fails closed.
+ */
+export interface ServerTls {
+  key: string;
+  cert: string;
+  ca: string;
+  requestCert: true;
+  rejectUnauthorized: false;
+  minVersion: 'TLSv1.3';
+}
+
+/** A process's mesh identity and channels; in plaintext mode, plain HTTP and no identity. */
+export class Mesh {
+  readonly mode: 'mtls' | 'plaintext';
+  readonly id: string;
+  readonly topology: Topology;
+  readonly #logger: Logger;
+  #svid: IssuedSvid | null = null;
+  #hosts: readonly string[] = [];
+  #bundle = '';
+  #renewTimer: NodeJS.Timeout | null = null;
+  #revocations: RevocationWatch | null = null;
+  readonly #listeners: (() => void)[] = [];
+  /** Open connections by peer identity (both directions), closed when the peer is revoked. */
+  readonly #conns = new Map<string, Set<TLSSocket>>();
+  readonly #peerIds = new WeakMap<object, string>();
+  readonly #watched: [string, (cur: import('node:fs').Stats, prev: import('node:fs').Stats) => void][] = [];
+  #closed = false;
+
+  private constructor(topology: Topology, id: string, logger: Logger) {
+    this.topology = topology;
+    this.mode = topology.data.mesh.mode;
+    this.id = id;
+    this.#logger = logger;
+  }
+
+  /**
+   * Joins the mesh as `id`: issues the first SVID now (a CA key that cannot be read stops
+   * start-up with the file and the fix) and keeps it renewed.
+   */
+  static async open(topology: Topology, id: string, logger: Logger, opts: { hosts?: readonly string[] } = {}): Promise<Mesh> {
+    const m = new Mesh(topology, id, logger);
+    m.#hosts = opts.hosts ?? [];
+    if (m.mode === 'plaintext') {
+      logger.warn({ mesh: 'plaintext' }, 'mesh.mode is plaintext: service-to-service traffic is NOT encrypted or authenticated; use this for benchmarks and development only');
+      return m;
+    }
+    const parsed = requireSpiffeId(id, topology.data.mesh.trustDomain);
+    const td = trustDomainPaths(topology);
+    m.#bundle = readBundle(topology);
+    await m.#renew();
+    m.#revocations = new RevocationWatch(td.revoked, (err) => logger.error({ err: err.message }, 'revocation list unreadable; the previous one stays in force'));
+    m.#revocations.onChange(() => m.#enforceRevocations());
+    // A new trust bundle (root rotation) is used without a restart; a new signing CA (rotation)
+    // is signed with at once.
+    m.#watch(td.bundle, () => {
+      const b = readFileSync(td.bundle, 'utf8');
+      if (b === m.#bundle) return;
+      m.#bundle = b;
+      logger.info({ file: td.bundle }, 'trust bundle reloaded');
+      m.#emit();
+    });
+    m.#watch(caPaths(topology, issuerFor(parsed)).cert, () => void m.#renew().catch(() => undefined));
+    return m;
+  }
+
+  #watch(file: string, cb: () => void): void {
+    if (!existsSync(file)) return;
+    const listener = (cur: import('node:fs').Stats, prev: import('node:fs').Stats): void => {
+      if (cur.mtimeMs !== prev.mtimeMs) cb();
+    };
+    watchFile(file, { interval: 250, persistent: false }, listener);
+    this.#watched.push([file, listener]);
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    const ttl = this.topology.data.mesh.svidTtlSeconds;
+    try {
+      this.#svid = await issueFor(this.topology, this.id, { by: 'workload', hosts: this.#hosts });
+    } catch (err) {
+      if (this.#svid === null) throw err;
+      // Keep the current SVID while it lasts; try again soon.
+      this.#logger.error({ err: (err as Error).message }, 'SVID renewal failed; retrying');
+      this.#renewTimer = setTimeout(() => void this.#renew().catch(() => undefined), Math.max(1000, (ttl * 1000) / 10));
+      this.#renewTimer.unref();
+      return;
+    }
+    const s = this.#svid;
+    // Renew at half the lifetime, timed from issuance by this clock (the certificate itself is
+    // back-dated for peers whose clocks are behind, which must not shorten the renewal).
+    const lifetimeMs = s.notAfter.getTime() - s.issuedAt.getTime();
+    this.#renewTimer = setTimeout(() => void this.#renew().catch(() => undefined), Math.max(500, lifetimeMs / 2));
+    this.#renewTimer.unref();
+    this.#logger.info({ spiffe_id: s.spiffeId, serial: s.serial, not_after: s.notAfter.toISOString() }, 'SVID issued');
+    this.#emit();
+  }
+
+  #emit(): void {
+    for (const l of this.#listeners) l();
+  }
+
+  /** Revocations from a shared source (PostgreSQL) join the file's; enforced at once on open connections. */
+  setSharedRevocations(list: Revocation[]): void {
+    this.#revocations?.setExtra(list);
+  }
+
+  /** Called whenever the SVID or the trust bundle changes. */
+  onChange(cb: () => void): void {
+    this.#listeners.push(cb);
+  }
+
+  get svid(): IssuedSvid | null {
+    return this.#svid;
+  }
+
+  /** Checks a peer's certificate (chain already validated by TLS) against the SPIFFE rules and the revocations in force. */
+  check(cert: PeerCertificate | undefined): PeerCheck {
+    return checkPeer(cert, this.topology.data.mesh.trustDomain, this.#revocations?.list ?? { version: 0, revoked: [] });
+  }
+
+  /** The URL origin of a region's cell: https under mtls; the scheme in regions[].url is not used. */
+  cellOrigin(region: string): string {
+    const r = this.topology.region(region);
+    if (!r) throw new Error(`unknown region ${region}`);
+    const u = new URL(r.url);
+    return `${this.mode === 'mtls' ? 'https' : 'http'}://${u.host}`;
+  }
+
+  /** The SPIFFE ID of a region's cell. */
+  cellId(region: string): string {
+    return spiffeId.cell(this.topology.data.mesh.trustDomain, region);
+  }
+
+  #track(sock: TLSSocket, id: string): void {
+    this.#peerIds.set(sock, id);
+    let set = this.#conns.get(id);
+    if (!set) this.#conns.set(id, (set = new Set()));
+    set.add(sock);
+    sock.once('close', () => set.delete(sock));
+  }
+
+  #enforceRevocations(): void {
+    this.#sessions.clear();
+    for (const [, set] of this.#conns) {
+      for (const sock of set) {
+        const c = this.check(sock.getPeerCertificate());
+        if (!c.ok) {
+          this.#logger.warn({ peer: this.#peerIds.get(sock), reason: c.reason }, 'mTLS connection closed: peer revoked');
+          sock.destroy();
+          set.delete(sock);
+        }
+      }
+    }
+  }
+
+  /** The peer identity of a server-side socket (set once its handshake was checked). */
+  peerOf(socket: object): string | undefined {
+    return this.#peerIds.get(socket);
+  }
+
+  /** Server TLS settings, or null in plaintext mode. */
+  serverTls(): ServerTls | null {
+    const s = this.#svid;
+    if (this.mode === 'plaintext' || !s) return null;
+    return { key: s.keyPem, cert: s.chainPem, ca: this.#bundle, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' };
+  }
+
+  /**
+   * Guards a TLS server: a peer whose SVID breaks a SPIFFE rule or is revoked is disconnected
+   * right after the handshake, and every refusal (also the handshake's own: expired, unknown
+   * CA, no certificate) is logged with its reason. Renewed SVIDs and bundles apply to new
+   * connections without dropping open ones (setSecureContext).
+   */
+  guardServer(server: HttpsServer): void {
+    if (this.mode === 'plaintext') return;
+    // First in line: a refused socket is destroyed before the HTTP server reads a byte from it.
+    server.prependListener('secureConnection', (sock: TLSSocket) => {
+      // RFC 5280 path validation by the TLS stack: expired, not yet valid, unknown CA, self-signed.
+      if (!sock.authorized) {
+        const peer = sock.getPeerCertificate();
+        const presented = peer?.raw !== undefined;
+        let reason = presented ? String(sock.authorizationError) : 'no client certificate';
+        if (presented) {
+          // Name the SPIFFE-level fault too when there is one (e.g. a name outside the trust domain's name constraints).
+          const c = this.check(peer);
+          reason += c.ok ? ` (${c.id})` : `: ${c.reason}`;
+        }
+        this.#logger.warn({ remote: `${sock.remoteAddress}:${sock.remotePort}`, reason }, 'mTLS handshake refused');
+        sock.destroy();
+        return;
+      }
+      const c = this.check(sock.getPeerCertificate());
+      if (!c.ok) {
+        this.#logger.warn({ remote: `${sock.remoteAddress}:${sock.remotePort}`, reason: c.reason }, 'mTLS peer refused');
+        sock.destroy();
+        return;
+      }
+      this.#track(sock, c.id);
+    });
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, sock: TLSSocket) => {
+      if (err.code === 'ECONNRESET') return; // the peer went away mid-handshake: nothing to refuse
+      this.#logger.warn({ remote: `${sock.remoteAddress}:${sock.remotePort}`, reason: err.code ?? err.message, detail: err.message }, 'mTLS handshake refused');
+    });
+    this.onChange(() => {
+      const t = this.serverTls();
+      if (t) server.setSecureContext({ key: t.key, cert: t.cert, ca: t.ca, minVersion: 'TLSv1.3' });
+    });
+  }
+
+  /**
+   * A pooled client to `origin` whose peer must be `expectId`. Under mtls, each new connection
+   * uses the SVID and bundle in force (so renewals apply without touching open connections),
+   * and TLS sessions are resumed (undici's connector caches them).
+   */
+  pool(origin: string, expectId: string, opts: PoolOptions = {}): Pool {
+    const { connectTimeout, ...rest } = opts;
+    if (this.mode === 'plaintext') return new Pool(origin, { ...rest, ...(connectTimeout !== undefined ? { connectTimeout } : {}) });
+    return new Pool(origin, {
+      ...rest,
+      connect: (o, cb) => {
+        // TLS sessions are resumed from this process's own cache of sessions with peers it has
+        // verified: Node neither runs checkServerIdentity nor shows the peer certificate on a
+        // resumed session, so the identity verified at the full handshake travels with the
+        // session and is checked against the revocations in force on every connection.
+        const key = `${o.hostname}:${o.port} ${expectId}`;
+        const cached = this.#sessions.get(key);
+        const connector = this.#connector(expectId, connectTimeout, cached?.session);
+        connector(o, (err, sock) => {
+          if (err || !sock) return cb(err, null);
+          const t = sock as TLSSocket;
+          const reused = t.isSessionReused() && cached !== undefined;
+          const peer = reused ? null : t.getPeerCertificate();
+          const facts = reused ? cached : { id: '', serial: peer?.serialNumber ?? '', ca: String(peer?.issuer?.CN ?? '') };
+          const c = reused ? this.#checkKnown(cached) : this.check(peer ?? undefined);
+          if (!c.ok || c.id !== expectId) {
+            this.#sessions.delete(key);
+            t.destroy();
+            return cb(new Error(`mTLS: ${c.ok ? `expected ${expectId}, the peer is ${c.id}` : `peer refused: ${c.reason}`}`), null);
+          }
+          t.on('session', (session: Buffer) => this.#sessions.set(key, { ...facts, id: c.id, session }));
+          this.#track(t, expectId);
+          cb(null, sock);
+        });
+      },
+    });
+  }
+
+  /** Sessions with verified peers, by address and expected identity. */
+  readonly #sessions = new Map<string, { session: Buffer; id: string; serial: string; ca: string }>();
+
+  #checkKnown(k: { id: string; serial: string; ca: string }): PeerCheck {
+    const why = revokedBecause(this.#revocations?.list ?? { version: 0, revoked: [] }, k.id, k.serial, k.ca);
+    return why ? { ok: false, reason: why } : { ok: true, id: k.id };
+  }
+
+  readonly #clients = new Map<string, Pool>();
+
+  /** A shared small pool to a region's cell (probes, ledger reads, keys), made on first use. */
+  cellClient(region: string): Pool {
+    const key = `${this.cellOrigin(region)} ${this.cellId(region)}`;
+    let p = this.#clients.get(key);
+    if (!p) this.#clients.set(key, (p = this.cellPool(region, { connections: 8, keepAliveTimeout: 60_000, connectTimeout: 2000 })));
+    return p;
+  }
+
+  async closeClients(): Promise<void> {
+    const all = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.all(all.map((p) => p.close()));
+  }
+
+  /** A pool to a region's cell, expecting that cell's identity. */
+  cellPool(region: string, opts: PoolOptions = {}): Pool {
+    return this.pool(this.cellOrigin(region), this.cellId(region), opts);
+  }
+
+  #connector(expectId: string, timeout?: number, session?: Buffer): buildConnector.connector {
+    const s = this.#svid;
+    if (!s) throw new Error('no SVID yet');
+    return buildConnector({
+      key: s.keyPem,
+      cert: s.chainPem,
+      ca: this.#bundle,
+      minVersion: 'TLSv1.3',
+      maxCachedSessions: 0,
+      ...(session ? { session } : {}),
+      ...(timeout !== undefined ? { timeout } : {}),
+      // The peer is named by its SPIFFE ID, not by a host name (SPIFFE X509-SVID §5.2).
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+        const c = this.check(cert);
+        if (!c.ok) return new Error(`mTLS: peer refused: ${c.reason}`);
+        if (c.id !== expectId) return new Error(`mTLS: expected ${expectId}, the peer is ${c.id}`);
+        return undefined;
+      },
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    for (const [f, l] of this.#watched) unwatchFile(f, l);
+    this.#revocations?.close();
+  }
+}
