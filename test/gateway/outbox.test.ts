@@ -69,7 +69,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 }
 
 const ids = async (): Promise<string[]> => {
-  const body = JSON.parse(await text(`${c.regions[HOME]}/sovereign/ledger/${HOME}/entries`)) as { entries: { entry: { decision_id?: string } }[] };
+  const body = JSON.parse(await text(`${c.gateway}/sovereign/ledger/${HOME}/entries`)) as { entries: { entry: { decision_id?: string } }[] };
   return body.entries.map((e) => e.entry.decision_id ?? '');
 };
 
