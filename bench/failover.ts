@@ -62,7 +62,9 @@ async function bed(name: string, routing: Record<string, unknown>, proxied: stri
     jurisdictions: { EU, AE: ['AE'], SG: ['SG'] },
     regions,
     routing: { preference: REGIONS.map((r) => r[0]), ...routing },
-    gateway: { host: '127.0.0.1', port: gwPort, probeIntervalMs: 1000 },
+    // openOperatorViews: the benchmark reads /sovereign/regions without the admin token;
+    // maxConnectionsPerClient 0: the open-loop load comes from one address.
+    gateway: { host: '127.0.0.1', port: gwPort, probeIntervalMs: 1000, openOperatorViews: true, maxConnectionsPerClient: 0 },
   });
   const proxy: Record<string, DelayProxy> = {};
   for (const id of proxied) proxy[id] = await DelayProxy.listen(Number(new URL(cellUrl[id] as string).port), { host: '127.0.0.1', port: cellPort[id] as number });

@@ -14,7 +14,24 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
 const NODE = process.execPath;
 const SOVEREIGN_MAIN = path.join(ROOT, 'src/cli/main.ts');
-const PORTKEY_SERVER = path.join(ROOT, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+const PEERS = path.join(ROOT, 'bench/peers');
+const PORTKEY_SERVER = path.join(PEERS, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+
+/**
+ * Portkey's gateway is a benchmark peer, not a dependency of Sovereign: it is installed into
+ * bench/peers/node_modules the first time the benchmark needs it (from the npm registry, with
+ * its install scripts not run), so users who only run Sovereign never install it.
+ */
+function ensurePortkey(): void {
+  if (existsSync(PORTKEY_SERVER)) return;
+  console.log(`bench:gateway: installing Portkey's gateway (a benchmark peer, not needed to run Sovereign) into ${path.relative(ROOT, PEERS)}/node_modules ...`);
+  try {
+    execFileSync('npm', ['install', '--prefix', PEERS, '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], { stdio: 'inherit' });
+  } catch (err) {
+    throw new Error(`cannot install Portkey's gateway into ${PEERS} (${(err as Error).message}); run "npm install --prefix bench/peers --ignore-scripts" by hand, or leave portkey out of the targets`);
+  }
+  if (!existsSync(PORTKEY_SERVER)) throw new Error(`Portkey's gateway installed, but ${PORTKEY_SERVER} is missing: its package layout changed; update bench/gateway/targets.ts`);
+}
 
 export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'undici', 'portkey', 'sovereign'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -123,7 +140,7 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
     }
 
     case 'portkey': {
-      if (!existsSync(PORTKEY_SERVER)) throw new Error(`Portkey's gateway is not installed (${PORTKEY_SERVER}); run npm install (it is a devDependency: @portkey-ai/gateway)`);
+      ensurePortkey();
       const port = await freePort();
       // --headless: no console UI; NODE_ENV=production: no dev log stream.
       const p = o.group.start('portkey', NODE, [PORTKEY_SERVER, `--port=${port}`, '--headless'], { env: { ...process.env, NODE_ENV: 'production' } });
@@ -157,7 +174,8 @@ export async function sovereignConfig(o: TargetOptions, dir: string): Promise<{ 
     regions,
     tenants: [],
     routing: { mode: 'legal-first', preference: defs.map((d) => d[0]) },
-    gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024 },
+    // maxConnectionsPerClient 0: the load generator opens every connection from one address.
+    gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024, maxConnectionsPerClient: 0 },
     ...(o.mesh || o.svidTtlSeconds ? { mesh: { ...(o.mesh ? { mode: o.mesh } : {}), ...(o.svidTtlSeconds ? { svidTtlSeconds: o.svidTtlSeconds } : {}) } } : {}),
   };
   const file = path.join(dir, 'sovereign.yaml');

@@ -286,6 +286,8 @@ function writeConfig(s: State, file: string, mode: RoutingMode): void {
       probeIntervalMs: 200,
       requestTimeoutMs: 15_000,
       trustedProxies: [CLIENT_ADDR],
+      // A development testbed: its operator views (/sovereign/regions) are read without a token.
+      openOperatorViews: true,
     },
   };
   writeFileSync(file, `# Written by scripts/testbed.ts: the test bed's topology (${mode}).\n${stringify(config)}`);

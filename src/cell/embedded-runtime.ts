@@ -1,25 +1,18 @@
 // The embedded runtime: a real pretrained English model (wink-eng-lite-web-model, shipped
-// on npm) run by wink-nlp inside the cell process, served as model "text-analysis".
-// It reads text and reports sentiment and named entities: the chat answer states the
-// analysis; the V2 output returns it as tensors.
+// on npm) run by wink-nlp in worker threads of the cell process, served as model
+// "text-analysis". It reads text and reports sentiment and named entities: the chat,
+// completion and response answers state the analysis; the V2 output returns it as tensors.
+// It computes no embeddings: /v1/embeddings is answered with the OpenAI-shaped error.
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import winkNLP from 'wink-nlp';
-import { HttpError, messageText, bytesTensorStrings, notFound, type ChatChunk, type ChatCompletion, type ChatRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
-import { ensureModel, requireFromStore, type StoredModel } from './model-store.ts';
-import type { ModelInfo, ModelRuntime } from './runtime.ts';
+import { HttpError, bytesTensorStrings, messageText, notFound, type ChatChunk, type ChatCompletion, type ChatRequest, type CompletionRequest, type EmbeddingRequest, type ResponsesRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
+import type { Analysis } from './analysis.ts';
+import { AnalysisPool } from './analysis-pool.ts';
+import { ensureModel, type StoredModel } from './model-store.ts';
+import { unsupported, type ModelInfo, type ModelRuntime } from './runtime.ts';
 
 export const EMBEDDED_MODEL = 'text-analysis';
-
-interface Analysis {
-  sentiment: number;
-  entities: { value: string; type: string }[];
-  tokens: number;
-  sentences: number;
-}
-
-type Nlp = ReturnType<typeof winkNLP>;
 
 function shippedModelDir(): { dir: string; version: string } {
   const req = createRequire(import.meta.url);
@@ -39,23 +32,48 @@ export function describe(a: Analysis): string {
   return `Sentiment: ${sentimentLabel(a.sentiment)} (${a.sentiment.toFixed(3)}). Entities: ${ents}. ${a.tokens} tokens in ${a.sentences} sentence${a.sentences === 1 ? '' : 's'}.`;
 }
 
+/** The last user message (or item), else the last one: what the model answers. */
+function lastUserText(items: readonly { role?: unknown; content?: unknown }[]): string {
+  const users = items.filter((m) => m.role === 'user');
+  const last = users[users.length - 1] ?? items[items.length - 1];
+  return last ? messageText(last) : '';
+}
+
+/**
+ * The texts the embedded model reads of a request, per operation: every one of them is a
+ * segment of the request as src/common/model-input.ts defines it (the strings the gateway classified).
+ */
+export const embeddedReads = {
+  chat: (req: ChatRequest): string[] => [lastUserText(req.messages)],
+  completions: (req: CompletionRequest): string[] | null => (typeof req.prompt === 'string' ? [req.prompt] : req.prompt.every((p) => typeof p === 'string') ? req.prompt : null),
+  responses: (req: ResponsesRequest): string[] => [typeof req.input === 'string' ? req.input : lastUserText(req.input)],
+  infer: (req: V2InferRequest): string[] | null => {
+    const input = req.inputs.find((t) => t.datatype === 'BYTES');
+    return input ? bytesTensorStrings(input) : null;
+  },
+};
+
 export class EmbeddedRuntime implements ModelRuntime {
   readonly models: readonly ModelInfo[];
-  readonly #nlp: Nlp;
+  readonly #pool: AnalysisPool;
   readonly #fingerprint: string;
+  readonly #region: string;
 
-  private constructor(stored: StoredModel, nlp: Nlp, region: string) {
+  private constructor(stored: StoredModel, pool: AnalysisPool, region: string) {
     this.models = [{ name: EMBEDDED_MODEL, version: stored.version, digest: stored.digest, platform: 'wink-nlp' }];
-    this.#nlp = nlp;
+    this.#pool = pool;
+    this.#region = region;
     this.#fingerprint = `${region}/${stored.digest.slice(7, 19)}`;
   }
 
-  /** Installs the model into the cell's own store if needed, verifies it and loads it from there. */
-  static open(storeDir: string, region: string): EmbeddedRuntime {
+  /**
+   * Installs the model into the cell's own store if needed, verifies it, and starts `workers`
+   * analysis workers that load it from there.
+   */
+  static open(storeDir: string, region: string, workers = 1): EmbeddedRuntime {
     const shipped = shippedModelDir();
     const stored = ensureModel(storeDir, EMBEDDED_MODEL, shipped.dir, shipped.version);
-    const model = requireFromStore<Parameters<typeof winkNLP>[0]>(stored);
-    return new EmbeddedRuntime(stored, winkNLP(model), region);
+    return new EmbeddedRuntime(stored, new AnalysisPool(stored, workers), region);
   }
 
   model(name: string): ModelInfo | undefined {
@@ -66,13 +84,9 @@ export class EmbeddedRuntime implements ModelRuntime {
     return true;
   }
 
-  analyze(text: string): Analysis {
-    const its = this.#nlp.its;
-    const doc = this.#nlp.readDoc(text);
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- wink-nlp's its.* are plain helper functions, not methods
-    const entities = (doc.entities().out(its.detail) as unknown as { value: string; type: string }[]).map((e) => ({ value: e.value, type: e.type }));
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- as above
-    return { sentiment: doc.out(its.sentiment) as unknown as number, entities, tokens: doc.tokens().length(), sentences: doc.sentences().length() };
+  async analyze(text: string): Promise<Analysis> {
+    const [a] = await this.#pool.analyze([text]);
+    return a as Analysis;
   }
 
   #check(name: string): ModelInfo {
@@ -81,17 +95,14 @@ export class EmbeddedRuntime implements ModelRuntime {
     return m;
   }
 
-  #answer(req: ChatRequest): { text: string; promptTokens: number } {
+  async #answer(req: ChatRequest): Promise<{ text: string; promptTokens: number }> {
     this.#check(req.model);
-    const users = req.messages.filter((m) => m.role === 'user');
-    const last = users[users.length - 1] ?? req.messages[req.messages.length - 1];
-    const text = last ? messageText(last) : '';
-    const a = this.analyze(text);
-    return { text: describe(a), promptTokens: a.tokens };
+    const [a] = await this.#pool.analyze(embeddedReads.chat(req));
+    return { text: describe(a as Analysis), promptTokens: (a as Analysis).tokens };
   }
 
   async chat(req: ChatRequest): Promise<ChatCompletion> {
-    const { text, promptTokens } = this.#answer(req);
+    const { text, promptTokens } = await this.#answer(req);
     const completion = text.split(/\s+/).length;
     return {
       id: `chatcmpl-${randomUUID()}`,
@@ -105,7 +116,7 @@ export class EmbeddedRuntime implements ModelRuntime {
   }
 
   async *chatStream(req: ChatRequest, signal: AbortSignal): AsyncIterable<ChatChunk> {
-    const { text } = this.#answer(req);
+    const { text } = await this.#answer(req);
     const base = { id: `chatcmpl-${randomUUID()}`, object: 'chat.completion.chunk' as const, created: Math.floor(Date.now() / 1000), model: req.model, system_fingerprint: this.#fingerprint };
     yield { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] };
     // One word per chunk, as a token-by-token model would send it.
@@ -116,12 +127,53 @@ export class EmbeddedRuntime implements ModelRuntime {
     yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
   }
 
+  async complete(req: CompletionRequest): Promise<unknown> {
+    this.#check(req.model);
+    if (req.stream === true) throw unsupported(req.model, 'streamed completions', this.#region);
+    const texts = embeddedReads.completions(req);
+    if (!texts) throw unsupported(req.model, 'token-id prompts', this.#region);
+    const results = await this.#pool.analyze(texts);
+    const prompt = results.reduce((n, a) => n + a.tokens, 0);
+    const answers = results.map(describe);
+    const completion = answers.reduce((n, t) => n + t.split(/\s+/).length, 0);
+    return {
+      id: `cmpl-${randomUUID()}`,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: req.model,
+      system_fingerprint: this.#fingerprint,
+      choices: answers.map((text, index) => ({ index, text, logprobs: null, finish_reason: 'stop' })),
+      usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    };
+  }
+
+  async embed(req: EmbeddingRequest): Promise<unknown> {
+    this.#check(req.model);
+    throw unsupported(req.model, 'embeddings', this.#region);
+  }
+
+  async respond(req: ResponsesRequest): Promise<unknown> {
+    this.#check(req.model);
+    if (req.stream === true) throw unsupported(req.model, 'streamed responses', this.#region);
+    const [a] = await this.#pool.analyze(embeddedReads.responses(req));
+    const text = describe(a as Analysis);
+    const out = text.split(/\s+/).length;
+    return {
+      id: `resp_${randomUUID().replaceAll('-', '')}`,
+      object: 'response',
+      created_at: Math.floor(Date.now() / 1000),
+      status: 'completed',
+      model: req.model,
+      output: [{ type: 'message', id: `msg_${randomUUID().replaceAll('-', '')}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }],
+      usage: { input_tokens: (a as Analysis).tokens, output_tokens: out, total_tokens: (a as Analysis).tokens + out },
+    };
+  }
+
   async infer(name: string, req: V2InferRequest): Promise<V2InferResponse> {
     const m = this.#check(name);
-    const input = req.inputs.find((t) => t.datatype === 'BYTES');
-    if (!input) throw new HttpError(400, 'invalid_request_error', 'text-analysis takes one BYTES input tensor of UTF-8 strings (e.g. {"name":"text","datatype":"BYTES","shape":[1],"data":["..."]})');
-    const texts = bytesTensorStrings(input);
-    const results = texts.map((t) => this.analyze(t));
+    const texts = embeddedReads.infer(req);
+    if (!texts) throw new HttpError(400, 'invalid_request_error', 'text-analysis takes one BYTES input tensor of UTF-8 strings (e.g. {"name":"text","datatype":"BYTES","shape":[1],"data":["..."]})');
+    const results = await this.#pool.analyze(texts);
     const n = results.length;
     return {
       model_name: m.name,
@@ -136,5 +188,7 @@ export class EmbeddedRuntime implements ModelRuntime {
     };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
 }

@@ -55,7 +55,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
 
   const runtime: ModelRuntime =
     cfg.runtime.kind === 'embedded'
-      ? EmbeddedRuntime.open(path.join(dataDir, 'models'), cfg.id)
+      ? EmbeddedRuntime.open(path.join(dataDir, 'models'), cfg.id, opts.topology.data.cell.maxConcurrentInference)
       : new UpstreamRuntime(cfg.runtime, cfg.models, cfg.id);
 
   let ledger: LedgerService;
@@ -84,11 +84,15 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     mesh.close();
     throw new Error(`region ${cfg.id}: cannot open the store: ${(err as Error).message}`);
   }
+  const cc = opts.topology.data.cell;
   const app = buildCellServer({
     region: cfg.id,
     runtime,
-    bodyLimit: opts.topology.data.cell.bodyLimitBytes,
+    bodyLimit: cc.bodyLimitBytes,
     logger,
+    inputLimit: (m) => opts.topology.inputLimitBytes(m),
+    maxConcurrentInference: cc.maxConcurrentInference,
+    maxQueuedInference: cc.maxQueuedInference,
     mesh: {
       https: mesh.serverTls(),
       secure: (a) => {

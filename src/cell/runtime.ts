@@ -1,5 +1,5 @@
 // What a cell needs from a model runtime, whatever serves the model.
-import type { ChatChunk, ChatCompletion, ChatRequest, V2InferRequest, V2InferResponse } from '../common/index.ts';
+import { HttpError, type ChatChunk, type ChatCompletion, type ChatRequest, type CompletionRequest, type EmbeddingRequest, type ResponsesRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
 
 export interface ModelInfo {
   name: string;
@@ -21,11 +21,22 @@ export interface ModelRuntime {
   ready(): Promise<boolean>;
   chat(req: ChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
   chatStream(req: ChatRequest, signal: AbortSignal): AsyncIterable<ChatChunk>;
+  /** POST /v1/completions; an `unsupported` error where the runtime cannot. */
+  complete(req: CompletionRequest, signal: AbortSignal): Promise<unknown>;
+  /** POST /v1/embeddings; an `unsupported` error where the runtime cannot. */
+  embed(req: EmbeddingRequest, signal: AbortSignal): Promise<unknown>;
+  /** POST /v1/responses (the Responses API); an `unsupported` error where the runtime cannot. */
+  respond(req: ResponsesRequest, signal: AbortSignal): Promise<unknown>;
   infer(model: string, req: V2InferRequest, signal: AbortSignal): Promise<V2InferResponse>;
   /**
-   * When the runtime is a model server speaking the same protocol as the request, the cell
-   * relays its answer as is (no parse and re-serialise on the hot path); undefined otherwise.
+   * When the runtime is a model server speaking the OpenAI API, the cell relays the request body
+   * (the one the gateway judged) to `path` and its answer as is; undefined otherwise.
    */
-  relayChat?(rawBody: Buffer, signal: AbortSignal): Promise<RawResponse>;
+  relay?(path: string, body: Buffer, signal: AbortSignal): Promise<RawResponse>;
   close(): Promise<void>;
+}
+
+/** The OpenAI-shaped error for an operation a region's runtime does not offer for a model. */
+export function unsupported(model: string, operation: string, region: string): HttpError {
+  return new HttpError(400, 'invalid_request_error', `model "${model}" does not support ${operation} in region ${region}; use an operation the model offers (see GET /v1/models)`, { param: 'model', code: 'unsupported_operation' });
 }

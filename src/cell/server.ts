@@ -1,7 +1,8 @@
 // A cell's HTTP API: the Open Inference Protocol V2 and the OpenAI-compatible API, served
 // by this region's runtime only. Every response names the region and the model version.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ChatRequestSchema, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, sseReadable, SSE_HEADERS, type Logger } from '../common/index.ts';
+import { ChatRequestSchema, CompletionRequestSchema, HttpError, EmbeddingRequestSchema, OPENAI_ENDPOINTS, ResponsesRequestSchema, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, inputBytes, requestSegments, sseReadable, SSE_HEADERS, type Logger } from '../common/index.ts';
+import { InferenceGate } from './inference-gate.ts';
 import type { ModelInfo, ModelRuntime } from './runtime.ts';
 
 export interface CellServerOptions {
@@ -9,6 +10,12 @@ export interface CellServerOptions {
   runtime: ModelRuntime;
   bodyLimit: number;
   logger: Logger;
+  /** A model's input limit in UTF-8 bytes of model input (the same the gateway applies). */
+  inputLimit?: (model: string) => number | undefined;
+  /** Inference requests run at once, and waiting (then 429). */
+  maxConcurrentInference?: number;
+  maxQueuedInference?: number;
+  bodyTimeoutMs?: number;
   /** Mutual TLS: the server's TLS settings and what secures the app (guards, authorization hook) before any route exists. */
   mesh?: { https: object | null; secure: (app: FastifyInstance) => void };
 }
@@ -20,12 +27,39 @@ function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefi
 
 export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   const { region, runtime } = opts;
-  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger, https: opts.mesh?.https ?? null });
+  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger, https: opts.mesh?.https ?? null, ...(opts.bodyTimeoutMs ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}) });
   opts.mesh?.secure(app);
+  const gate = new InferenceGate(opts.maxConcurrentInference ?? 2, opts.maxQueuedInference ?? 32);
   let draining = false;
 
   app.addHook('onRequest', async (_req, reply) => {
     void reply.header('x-sovereign-region', region);
+  });
+
+  // Inference routes: the input limit first (the same reading and limit as the gateway), then a
+  // slot of the inference gate, held until the answer is sent or the client goes away.
+  app.addHook('preHandler', async (req, reply) => {
+    if (!req.routeOptions.config.inference) return;
+    const body = req.body as { model?: unknown } | undefined;
+    const model = (req.params as { model?: string }).model ?? (typeof body?.model === 'string' ? body.model : '');
+    const limit = opts.inputLimit?.(model);
+    if (limit !== undefined) {
+      const bytes = inputBytes(requestSegments(req.body));
+      if (bytes > limit) throw badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes`, { param: 'messages', code: 'context_length_exceeded' });
+    }
+    // A client that leaves while waiting gives its slot back as soon as it gets one.
+    let gone = false;
+    const leave = (): void => {
+      gone = true;
+    };
+    reply.raw.once('close', leave);
+    const release = await gate.acquire(region);
+    reply.raw.removeListener('close', leave);
+    if (gone) {
+      release();
+      throw new HttpError(499, 'client_closed', 'the client closed the connection while the request waited for an inference slot');
+    }
+    reply.raw.once('close', release);
   });
 
   // Open Inference Protocol V2 — health, server and model metadata, inference.
@@ -57,7 +91,7 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     const m = runtime.model(req.params.model);
     return reply.code(m ? 200 : 404).send({ name: req.params.model, ready: Boolean(m) });
   });
-  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', async (req, reply) => {
+  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { inference: true } }, async (req, reply) => {
     const parsed = V2InferRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'inference request'));
     const out = await runtime.infer(req.params.model, parsed.data, AbortSignal.timeout(120_000));
@@ -70,22 +104,50 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     object: 'list',
     data: runtime.models.map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: `sovereign/${region}`, version: m.version, digest: m.digest })),
   }));
-  app.post('/v1/chat/completions', async (req, reply) => {
+  /** The client's abort (the gateway closed the connection) as a signal. */
+  function clientGone(reply: FastifyReply): AbortSignal {
+    const ac = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) ac.abort();
+    });
+    return ac.signal;
+  }
+
+  /** An OpenAI-compatible model server gets the body the gateway judged, and its answer is relayed as is. */
+  async function relayed(reply: FastifyReply, model: ModelInfo | undefined, path: string, raw: Buffer | null, signal: AbortSignal): Promise<FastifyReply | null> {
+    if (!model || model.platform !== 'upstream-openai' || !runtime.relay || !raw) return null;
+    const res = await runtime.relay(path, raw, signal);
+    void reply.code(res.statusCode).type(res.contentType);
+    if (res.contentType.startsWith('text/event-stream')) void reply.headers(SSE_HEADERS);
+    return reply.send(res.body);
+  }
+
+  const others = [
+    { e: OPENAI_ENDPOINTS.completions, schema: CompletionRequestSchema, run: (b: never, s: AbortSignal) => runtime.complete(b, s) },
+    { e: OPENAI_ENDPOINTS.embeddings, schema: EmbeddingRequestSchema, run: (b: never, s: AbortSignal) => runtime.embed(b, s) },
+    { e: OPENAI_ENDPOINTS.responses, schema: ResponsesRequestSchema, run: (b: never, s: AbortSignal) => runtime.respond(b, s) },
+  ] as const;
+  for (const { e, schema, run } of others) {
+    app.post(e.path, { config: { inference: true } }, async (req, reply) => {
+      const parsed = schema.safeParse(req.body);
+      if (!parsed.success) throw badRequest(firstIssue(parsed.error, e.what));
+      const model = runtime.model(parsed.data.model);
+      modelHeaders(reply, region, model);
+      const signal = clientGone(reply);
+      return (await relayed(reply, model, e.path, req.rawBody, signal)) ?? run(parsed.data as never, signal);
+    });
+  }
+
+  app.post('/v1/chat/completions', { config: { inference: true } }, async (req, reply) => {
     const parsed = ChatRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'chat request'));
     const body = parsed.data;
     const model = runtime.model(body.model);
     modelHeaders(reply, region, model);
-    const ac = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) ac.abort();
-    });
-    if (model && model.platform === 'upstream-openai' && runtime.relayChat && req.rawBody) {
-      const raw = await runtime.relayChat(req.rawBody, ac.signal);
-      void reply.code(raw.statusCode).type(raw.contentType);
-      if (raw.contentType.startsWith('text/event-stream')) void reply.headers(SSE_HEADERS);
-      return reply.send(raw.body);
-    }
+    const signal = clientGone(reply);
+    const ac = { signal };
+    const relay = await relayed(reply, model, '/v1/chat/completions', req.rawBody, signal);
+    if (relay) return relay;
     if (body.stream === true) {
       // Resolve the first chunk before sending headers so that "model not found" is still a 404.
       const it = runtime.chatStream(body, ac.signal)[Symbol.asyncIterator]();

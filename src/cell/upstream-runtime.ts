@@ -2,9 +2,9 @@
 // Triton, Ollama) over its OpenAI-compatible API or the Open Inference Protocol V2.
 // A request in the other protocol is translated: chat <-> one BYTES tensor of text.
 import { Pool } from 'undici';
-import { HttpError, messageText, bytesTensorStrings, notFound, type ChatChunk, type ChatCompletion, type ChatRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
+import { HttpError, messageText, bytesTensorStrings, notFound, type ChatChunk, type ChatCompletion, type ChatRequest, type CompletionRequest, type EmbeddingRequest, type ResponsesRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
 import type { RuntimeConfig } from '../config/index.ts';
-import type { ModelInfo, ModelRuntime, RawResponse } from './runtime.ts';
+import { unsupported, type ModelInfo, type ModelRuntime, type RawResponse } from './runtime.ts';
 
 type UpstreamConfig = Extract<RuntimeConfig, { kind: 'upstream' }>;
 
@@ -129,12 +129,31 @@ export class UpstreamRuntime implements ModelRuntime {
     }
   }
 
+  /** An OpenAI API operation of an OpenAI-compatible server, or `unsupported` for a V2 server. */
+  async #openai(path: string, model: string, operation: string, req: unknown, signal: AbortSignal): Promise<unknown> {
+    this.#check(model);
+    if (this.#cfg.protocol !== 'openai') throw unsupported(model, operation, this.#region);
+    return this.#json<unknown>(path, req, signal);
+  }
+
+  async complete(req: CompletionRequest, signal: AbortSignal): Promise<unknown> {
+    return this.#openai('/v1/completions', req.model, 'completions', req, signal);
+  }
+
+  async embed(req: EmbeddingRequest, signal: AbortSignal): Promise<unknown> {
+    return this.#openai('/v1/embeddings', req.model, 'embeddings', req, signal);
+  }
+
+  async respond(req: ResponsesRequest, signal: AbortSignal): Promise<unknown> {
+    return this.#openai('/v1/responses', req.model, 'the Responses API', req, signal);
+  }
+
   /** OpenAI-compatible upstream: the request bytes go as they are, the answer comes back as it is. */
-  async relayChat(rawBody: Buffer, signal: AbortSignal): Promise<RawResponse> {
-    if (this.#cfg.protocol !== 'openai') throw new Error('relayChat needs an OpenAI-compatible upstream');
+  async relay(path: string, body: Buffer, signal: AbortSignal): Promise<RawResponse> {
+    if (this.#cfg.protocol !== 'openai') throw new Error('relay needs an OpenAI-compatible upstream');
     let res;
     try {
-      res = await this.#pool.request({ method: 'POST', path: `${this.#base}/v1/chat/completions`, headers: this.#headers, body: rawBody, signal, headersTimeout: this.#cfg.timeoutMs, bodyTimeout: this.#cfg.timeoutMs });
+      res = await this.#pool.request({ method: 'POST', path: `${this.#base}${path}`, headers: this.#headers, body, signal, headersTimeout: this.#cfg.timeoutMs, bodyTimeout: this.#cfg.timeoutMs });
     } catch (err) {
       if (signal.aborted) throw err;
       throw new HttpError(502, 'upstream_unreachable', `the region's model server at ${this.#cfg.url} cannot be reached: ${(err as Error).message}`);

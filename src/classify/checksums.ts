@@ -96,3 +96,101 @@ export const IBAN_LENGTHS: ReadonlyMap<string, number> = new Map(
     UA: 29, VA: 22, VG: 24, XK: 20, YE: 30,
   }),
 );
+
+/**
+ * German tax identification number (Steuerliche Identifikationsnummer, § 139b AO): 11 digits, the
+ * first not 0, in the first ten one digit appears two or three times and the others at most once,
+ * and the last is the ISO/IEC 7064 MOD 11,10 check digit.
+ */
+export function deTaxIdValid(digits: string): boolean {
+  if (digits.length !== 11 || digits.charCodeAt(0) === 48) return false;
+  const counts = new Array<number>(10).fill(0);
+  for (let k = 0; k < 10; k++) counts[digits.charCodeAt(k) - 48] = (counts[digits.charCodeAt(k) - 48] ?? 0) + 1;
+  let repeated = 0;
+  let missing = 0;
+  for (const c of counts) {
+    if (c >= 2) repeated++;
+    if (c === 0) missing++;
+    if (c > 3) return false;
+  }
+  if (repeated !== 1 || (missing !== 1 && missing !== 2)) return false;
+  let product = 10;
+  for (let k = 0; k < 10; k++) {
+    let sum = (digits.charCodeAt(k) - 48 + product) % 10;
+    if (sum === 0) sum = 10;
+    product = (sum * 2) % 11;
+  }
+  let check = 11 - product;
+  if (check === 10) check = 0;
+  return check === digits.charCodeAt(10) - 48;
+}
+
+const DNI_LETTERS = 'TRWAGMYFPDXBNJZSQVHLCKE';
+
+/** Spanish DNI/NIE check letter (Real Decreto 1553/2005): letter = table[number mod 23]. */
+export function dniLetterValid(number: number, letterCode: number): boolean {
+  return DNI_LETTERS.charCodeAt(number % 23) === letterCode;
+}
+
+/**
+ * French NIR (numéro d'inscription au répertoire, INSEE): 13 digits and a key = 97 - (n mod 97).
+ * Corsican departments 2A and 2B count as 19 and 18 in the computation.
+ */
+export function frNirValid(nir: string): boolean {
+  if (nir.length !== 15) return false;
+  const dept = nir.slice(5, 7).toUpperCase();
+  let body = nir.slice(0, 13);
+  if (dept === '2A') body = `${body.slice(0, 5)}19${body.slice(7)}`;
+  else if (dept === '2B') body = `${body.slice(0, 5)}18${body.slice(7)}`;
+  if (!/^[0-9]{13}$/.test(body) || !/^[0-9]{2}$/.test(nir.slice(13))) return false;
+  const month = Number(nir.slice(3, 5));
+  if (!((month >= 1 && month <= 12) || (month >= 20 && month <= 42) || month >= 50)) return false;
+  const key = 97 - (Number(body) % 97);
+  return key === Number(nir.slice(13));
+}
+
+/** ICAO 9303 check digit (weights 7, 3, 1; digits as value, A–Z as 10–35, '<' as 0). */
+export function icaoCheckDigit(chars: string): number {
+  const W = [7, 3, 1];
+  let sum = 0;
+  for (let k = 0; k < chars.length; k++) {
+    const c = chars.charCodeAt(k);
+    const v = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 90 ? c - 55 : 0;
+    sum += v * (W[k % 3] ?? 0);
+  }
+  return sum % 10;
+}
+
+/** German identity card (Personalausweis) number: 9 characters of its alphabet and an ICAO check digit. */
+export function deIdCardValid(id: string): boolean {
+  if (!/^[CFGHJKLMNPRTVWXYZ][CFGHJKLMNPRTVWXYZ0-9]{8}[0-9]$/.test(id)) return false;
+  if (!/[0-9]/.test(id.slice(1, 9))) return false;
+  return icaoCheckDigit(id.slice(0, 9)) === id.charCodeAt(9) - 48;
+}
+
+const CF_ODD: readonly number[] = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23];
+
+/** Italian codice fiscale (DM 23/12/1976): 16 characters, the last a check letter. */
+export function itFiscalCodeValid(cf: string): boolean {
+  const s = cf.toUpperCase();
+  if (!/^[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/.test(s)) return false;
+  let sum = 0;
+  for (let k = 0; k < 15; k++) {
+    const c = s.charCodeAt(k);
+    const v = c >= 48 && c <= 57 ? c - 48 : c - 65;
+    sum += k % 2 === 0 ? (CF_ODD[v] ?? 0) : v;
+  }
+  return 65 + (sum % 26) === s.charCodeAt(15);
+}
+
+/**
+ * Singapore UEN of a business registered with ACRA (sole proprietors and partnerships, whose UEN
+ * identifies a person): 8 digits and a check letter (weights 10,4,9,3,8,2,7,1; letters "XMKECAWLJDB").
+ */
+export function sgUenBusinessValid(uen: string): boolean {
+  if (!/^[0-9]{8}[A-Z]$/.test(uen)) return false;
+  const W = [10, 4, 9, 3, 8, 2, 7, 1];
+  let sum = 0;
+  for (let k = 0; k < 8; k++) sum += (uen.charCodeAt(k) - 48) * (W[k] ?? 0);
+  return 'XMKECAWLJDB'.charCodeAt(sum % 11) === uen.charCodeAt(8);
+}

@@ -37,11 +37,24 @@ export interface CompiledTrie {
  * Throws when a phrase has characters outside the alphabet or two entries collide.
  */
 export function compileTrie(entries: readonly string[]): CompiledTrie {
-  let next: number[] = [];
-  const exact: number[] = [-1];
-  const prefix: number[] = [-1];
-  for (let s = 0; s < SYMBOLS; s++) next.push(-1);
+  // Typed arrays grown by doubling: a lexicon of thousands of phrases has tens of thousands of
+  // nodes times SYMBOLS slots, which a number[] filled by push builds slowly.
+  let next = new Int32Array(SYMBOLS * 1024).fill(-1);
+  let exact = new Int32Array(1024).fill(-1);
+  let prefix = new Int32Array(1024).fill(-1);
   let nodes = 1;
+  const grow = (): void => {
+    const cap = exact.length * 2;
+    const n2 = new Int32Array(SYMBOLS * cap).fill(-1);
+    n2.set(next);
+    next = n2;
+    const e2 = new Int32Array(cap).fill(-1);
+    e2.set(exact);
+    exact = e2;
+    const p2 = new Int32Array(cap).fill(-1);
+    p2.set(prefix);
+    prefix = p2;
+  };
   entries.forEach((raw, id) => {
     const isPrefix = raw.endsWith('*');
     const phrase = isPrefix ? raw.slice(0, -1) : raw;
@@ -53,11 +66,9 @@ export function compileTrie(entries: readonly string[]): CompiledTrie {
       const at = node * SYMBOLS + sym;
       let child = next[at] ?? -1;
       if (child < 0) {
+        if (nodes === exact.length) grow();
         child = nodes++;
         next[at] = child;
-        for (let s = 0; s < SYMBOLS; s++) next.push(-1);
-        exact.push(-1);
-        prefix.push(-1);
       }
       node = child;
     }
@@ -67,7 +78,5 @@ export function compileTrie(entries: readonly string[]): CompiledTrie {
     }
     slot[node] = id;
   });
-  const out = { next: Int32Array.from(next), exact: Int32Array.from(exact), prefix: Int32Array.from(prefix) };
-  next = [];
-  return out;
+  return { next: next.slice(0, nodes * SYMBOLS), exact: exact.slice(0, nodes), prefix: prefix.slice(0, nodes) };
 }

@@ -16,7 +16,17 @@ export type PersonalType =
   | 'SG_NRIC_FIN'
   | 'AE_EMIRATES_ID'
   | 'IP_ADDRESS'
-  | 'PERSON';
+  | 'PERSON'
+  | 'DATE_OF_BIRTH'
+  | 'ADDRESS'
+  | 'PASSPORT'
+  | 'DE_TAX_ID'
+  | 'DE_ID_CARD'
+  | 'FR_NIR'
+  | 'ES_DNI'
+  | 'IT_FISCAL_CODE'
+  | 'SG_UEN'
+  | 'UNINSPECTABLE';
 
 /** GDPR Art. 9(1) special categories of personal data. */
 export type SpecialType =
@@ -33,7 +43,8 @@ export type DetectionType = PersonalType | SpecialType;
 
 export const PERSONAL_TYPES: readonly PersonalType[] = Object.freeze([
   'EMAIL', 'PHONE', 'CREDIT_CARD', 'IBAN', 'US_SSN', 'UK_NINO', 'UK_NHS', 'SG_NRIC_FIN',
-  'AE_EMIRATES_ID', 'IP_ADDRESS', 'PERSON',
+  'AE_EMIRATES_ID', 'IP_ADDRESS', 'PERSON', 'DATE_OF_BIRTH', 'ADDRESS', 'PASSPORT', 'DE_TAX_ID', 'DE_ID_CARD',
+  'FR_NIR', 'ES_DNI', 'IT_FISCAL_CODE', 'SG_UEN', 'UNINSPECTABLE',
 ] as const);
 
 export const SPECIAL_TYPES: readonly SpecialType[] = Object.freeze([
@@ -52,6 +63,11 @@ export interface Detection {
   type: DetectionType | string;
   start: number;
   end: number;
+  /**
+   * For special categories only: the mention is negated ("no history of diabetes") or
+   * hypothetical ("if the biopsy is positive"). It still counts for the class.
+   */
+  context?: 'negated' | 'hypothetical';
 }
 
 export interface Classification {

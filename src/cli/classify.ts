@@ -1,6 +1,9 @@
 // `sovereign classify [--json]`: classify text read from stdin.
+// `sovereign classify --eval <labelled.jsonl> [--json]`: precision and recall per type (and per
+// language) of the built-in classifier on a labelled file.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createClassifier, type Classification } from '../classify/index.ts';
+import { createClassifier, evaluateLabelled, formatEvaluation, parseLabelledJsonl, type Classification } from '../classify/index.ts';
 
 /** Renders a classification: JSON ({class, detections}) or a readable summary. Never prints values. */
 export function formatClassification(r: Classification, json: boolean): string {
@@ -23,12 +26,35 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Scores the classifier on a labelled JSON Lines file; returns the report (throws naming the file and line on bad input). */
+export function evaluateFile(path: string, json: boolean): string {
+  let source: string;
+  try {
+    source = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`classify --eval: cannot read ${path} (${err instanceof Error ? err.message : String(err)}); pass a JSON Lines file of {"text", "entities": [{"type","start","end"}], "lang"?}`);
+  }
+  const examples = parseLabelledJsonl(source, path);
+  if (examples.length === 0) throw new Error(`classify --eval: ${path} has no labelled examples`);
+  return formatEvaluation(evaluateLabelled(createClassifier(), examples), json);
+}
+
 export function register(program: Command): void {
   program
     .command('classify')
-    .description('classify text from stdin: data class and personal-data types found (offsets, never values)')
-    .option('--json', 'print {"class", "detections": [{"type","start","end"}]}')
-    .action(async (opts: { json?: boolean }) => {
+    .description('classify text from stdin: data class and personal-data types found (offsets, never values); --eval scores a labelled file')
+    .option('--json', 'print {"class", "detections": [{"type","start","end"}]} (with --eval: the scores as JSON)')
+    .option('--eval <labelled.jsonl>', 'print precision and recall per type and per language on a labelled JSON Lines file')
+    .action(async (opts: { json?: boolean; eval?: string }) => {
+      if (opts.eval !== undefined) {
+        try {
+          process.stdout.write(`${evaluateFile(opts.eval, opts.json === true)}\n`);
+        } catch (err) {
+          process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+          process.exitCode = 2;
+        }
+        return;
+      }
       if (process.stdin.isTTY) process.stderr.write('reading text from stdin (end with Ctrl-D)…\n');
       const text = await readStdin();
       const result = createClassifier().classifyText(text);

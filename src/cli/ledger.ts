@@ -1,10 +1,10 @@
 // `sovereign ledger <verb>`: key, verify, prove, show, check-receipt — a thin layer over src/ledger.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadTopology } from '../config/index.ts';
-import { LedgerError, openLedger, verifyLog, verifyProof, httpFetcher, parseEntry, type Ledger } from '../ledger/index.ts';
+import { LedgerError, openLedger, verifyLog, verifyProof, verifierKeyFromFile, httpFetcher, parseEntry, type Ledger } from '../ledger/index.ts';
 
 interface RegionOpts {
   region: string;
@@ -88,8 +88,10 @@ function fail(message: string): never {
 
 /**
  * The witnesses whose cosignatures anchor a region's checkpoints (regions of other
- * jurisdictions) and the quorum, unless given: keys from the running gateway, quorum from the
- * topology. Without reachable witness keys the quorum cannot be checked, and verify says so.
+ * jurisdictions) and the quorum, unless given. Keys from the running gateway; with the gateway
+ * down, from files on this machine: the keys the region pinned for its witnesses
+ * (<region data dir>/peer-keys.json), else each witness region's own key file. The quorum is
+ * the topology's. Without witness keys the quorum cannot be checked, and verify says so.
  */
 async function witnessDefaults(program: Command, region: string, given: string[] | undefined, quorum: string | undefined): Promise<{ witnesses: string[]; quorum: number }> {
   const topology = loadTopology(program.opts<{ config?: string }>().config);
@@ -107,11 +109,31 @@ async function witnessDefaults(program: Command, region: string, given: string[]
       /* not running */
     }
   }
+  if (witnesses.length === 0) witnesses.push(...localWitnessKeys(topology, region));
   if (witnesses.length === 0 && q > 0) {
-    process.stderr.write(`sovereign ledger: no witness keys (gateway at ${base} not reachable); pass --witness <vkey> for each witness, or --quorum 0 to skip the anchoring check\n`);
+    process.stderr.write(`sovereign ledger: no witness keys (gateway at ${base} not reachable, no key files of the witness regions on this machine); pass --witness <vkey> for each witness, or --quorum 0 to skip the anchoring check\n`);
     process.exit(1);
   }
   return { witnesses, quorum: q };
+}
+
+/** Witness keys of a region's peers from files on this machine (see witnessDefaults). */
+function localWitnessKeys(topology: ReturnType<typeof loadTopology>, region: string): string[] {
+  const me = topology.region(region);
+  const peers = topology.regions.filter((r) => r.jurisdiction !== me?.jurisdiction);
+  const pinFile = path.join(topology.regionDataDir(region), 'peer-keys.json');
+  const pinned = existsSync(pinFile) ? (JSON.parse(readFileSync(pinFile, 'utf8')) as Record<string, { witness?: string }>) : {};
+  const keys: string[] = [];
+  for (const peer of peers) {
+    const key = pinned[peer.id]?.witness ?? verifierKeyFromFile(path.join(topology.regionDataDir(peer.id), 'keys'), 'witness');
+    if (key) keys.push(key);
+  }
+  return keys;
+}
+
+/** The log's verifier key from its key file on this machine (never creating one). */
+function localLogKey(program: Command, opts: RegionOpts): string | undefined {
+  return verifierKeyFromFile(regionPaths(program, opts).keyDir, 'log');
 }
 
 /** Registers `ledger key|verify|prove|show|check-receipt` on the program (which owns the global --config). */
@@ -141,7 +163,7 @@ export function register(program: Command): void {
     .option('--state <file>', 'file remembering the last verified checkpoint (consistency check)')
     .action(async (opts: RegionOpts & { url?: string; key?: string; witness?: string[]; quorum?: string; state?: string }) => {
       const p = opts.url !== undefined && opts.key !== undefined ? null : regionPaths(program, opts);
-      const verifierKey = opts.key ?? (await withLedger(program, opts, async (l) => l.verifierKey));
+      const verifierKey = opts.key ?? (opts.url === undefined ? localLogKey(program, opts) : undefined) ?? (await withLedger(program, opts, async (l) => l.verifierKey));
       const { witnesses, quorum } = await witnessDefaults(program, opts.region, opts.witness, opts.quorum);
       const bar = new cliProgress.SingleBar({ format: 'verify {bar} {percentage}% | {value}/{total} entries | {eta_formatted}' }, cliProgress.Presets.shades_classic);
       let started = false;

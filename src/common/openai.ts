@@ -18,12 +18,43 @@ export const ChatRequestSchema = z.looseObject({
 
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
 
-/** The text of a message, whether content is a string or an array of parts. */
-export function messageText(m: z.infer<typeof ChatMessageSchema>): string {
-  if (typeof m.content === 'string') return m.content;
-  if (Array.isArray(m.content)) return m.content.map((p) => p.text ?? '').join('');
-  return '';
-}
+const model = z.string().min(1, 'expected the model name');
+const textOrTexts = z.union([z.string(), z.array(z.string())]);
+
+/** POST /v1/completions (legacy text completions): `prompt` is a string or strings. */
+export const CompletionRequestSchema = z.looseObject({
+  model,
+  prompt: z.union([textOrTexts, z.array(z.number().int()), z.array(z.array(z.number().int()))]),
+  stream: z.boolean().optional(),
+  max_tokens: z.number().int().positive().optional(),
+});
+export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
+
+/** POST /v1/embeddings: `input` is a string, strings, or token arrays. */
+export const EmbeddingRequestSchema = z.looseObject({
+  model,
+  input: z.union([textOrTexts, z.array(z.number().int()), z.array(z.array(z.number().int()))]),
+});
+export type EmbeddingRequest = z.infer<typeof EmbeddingRequestSchema>;
+
+/** POST /v1/responses (the Responses API): `input` is a string or a list of items. */
+export const ResponsesRequestSchema = z.looseObject({
+  model,
+  input: z.union([z.string(), z.array(z.looseObject({ type: z.string().optional(), role: z.string().optional(), content: z.unknown().optional() }))]),
+  instructions: z.string().nullable().optional(),
+  stream: z.boolean().optional(),
+});
+export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;
+
+/** The OpenAI-compatible inference endpoints, each with the path a model server serves it at. */
+export const OPENAI_ENDPOINTS = {
+  chat: { path: '/v1/chat/completions', schema: ChatRequestSchema, what: 'chat request' },
+  completions: { path: '/v1/completions', schema: CompletionRequestSchema, what: 'completion request' },
+  embeddings: { path: '/v1/embeddings', schema: EmbeddingRequestSchema, what: 'embedding request' },
+  responses: { path: '/v1/responses', schema: ResponsesRequestSchema, what: 'response request' },
+} as const;
+export type OpenAiEndpoint = keyof typeof OPENAI_ENDPOINTS;
+
 
 export interface ChatCompletion {
   id: string;

@@ -110,8 +110,26 @@ export const ConfigSchema = z.strictObject({
       trustedProxies: z.array(z.string().min(1)).default([]),
       /** Shared secret for the admin API (environment variable name; never the token itself). */
       adminTokenEnv: z.string().default('SOVEREIGN_ADMIN_TOKEN'),
+      /** Silence allowed while a request body arrives, in ms; then 408 and the connection is closed. */
+      bodyTimeoutMs: z.number().int().positive().default(5000),
+      /** Time allowed for a request's headers to arrive, in ms; then 408 and the connection is closed. */
+      headersTimeoutMs: z.number().int().positive().default(10_000),
+      /** Open connections per client address (socket peer); more get 429. Behind a proxy, raise it (0: no limit). */
+      maxConnectionsPerClient: z.number().int().min(0).default(256),
+      /**
+       * Opens the operator views (/metrics, /sovereign/regions, /sovereign/classify,
+       * /sovereign/explain) without credentials: for development only.
+       */
+      openOperatorViews: z.boolean().default(false),
     })
     .prefault({}),
+  /**
+   * Input limits of models, by name: UTF-8 bytes of the model input (every string of the request
+   * a model reads). A request over its model's limit gets 400 context_length_exceeded before any work.
+   */
+  models: z
+    .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected a model name'), z.strictObject({ maxInputBytes: z.number().int().positive() }))
+    .default({}),
   geo: z
     .strictObject({
       /** A MaxMind-format (.mmdb) country database; default: the CC0 database shipped from npm. */
@@ -153,6 +171,16 @@ export const ConfigSchema = z.strictObject({
       patterns: z
         .array(z.strictObject({ type: z.string().regex(CUSTOM_TYPE_NAME, 'expected an upper-case type name such as EMPLOYEE_ID'), pattern: z.string().min(1), class: z.enum(['personal', 'special']) }))
         .default([]),
+      /**
+       * What content that cannot be inspected (an image, audio or file sent as a data URL or a
+       * file id) makes a request: `personal` by default, per tenant by name in `tenants`.
+       */
+      uninspectable: z
+        .strictObject({
+          default: z.enum(['public', 'personal', 'special']).default('personal'),
+          tenants: z.record(z.string(), z.enum(['public', 'personal', 'special'])).default({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   state: z
@@ -215,6 +243,10 @@ export const ConfigSchema = z.strictObject({
   cell: z
     .strictObject({
       bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),
+      /** Inference requests a cell runs at once (health probes and metadata are never queued). */
+      maxConcurrentInference: z.number().int().positive().default(2),
+      /** Inference requests waiting for a slot; one more gets 429 with Retry-After. */
+      maxQueuedInference: z.number().int().min(0).default(32),
     })
     .prefault({}),
   mesh: z

@@ -7,6 +7,9 @@ export type JurisdictionLookup =
   | { ok: true; jurisdiction: string; country?: string }
   | { ok: false; reason: string };
 
+/** Input limits of the models Sovereign ships: the embedded text-analysis model reads 256 KiB in about half a second. */
+const DEFAULT_INPUT_LIMITS: Record<string, number> = { 'text-analysis': 256 * 1024 };
+
 export class Topology {
   readonly data: ConfigData;
   /** Absolute path of the file this topology came from ('<inline>' when built in code). */
@@ -67,6 +70,29 @@ export class Topology {
 
   tenantByKeyHash(hash: string): TenantConfig | undefined {
     return this.#tenantByKeyHash.get(hash);
+  }
+
+  /** The input limit of a model, in UTF-8 bytes of model input (built-in default for the embedded model). */
+  inputLimitBytes(model: string): number | undefined {
+    return this.data.models[model]?.maxInputBytes ?? DEFAULT_INPUT_LIMITS[model];
+  }
+
+  /**
+   * The largest request body an inference route reads: a body holds its model input once, as
+   * JSON strings (escapes at most double typical text), so a body over 4x the largest input
+   * limit of any served model, plus 1 MiB for the rest of the request, cannot be within its
+   * model's limit and is refused from its Content-Length. Undefined when some model has no limit.
+   */
+  inferenceBodyLimitBytes(): number | undefined {
+    let most = 0;
+    for (const r of this.regions) {
+      for (const m of r.models) {
+        const l = this.inputLimitBytes(m);
+        if (l === undefined) return undefined;
+        most = Math.max(most, l);
+      }
+    }
+    return Math.min(this.data.gateway.bodyLimitBytes, 4 * most + 1024 * 1024);
   }
 
   get authRequired(): boolean {

@@ -113,6 +113,10 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   void app.register(
     async (scope) => {
       scope.decorateRequest('consoleRole', null);
+      // The gateway's access hook leaves these routes to the console's own hook below.
+      scope.addHook('onRoute', (route) => {
+        route.config = { ...route.config, access: 'own' };
+      });
       // Login form posts (application/x-www-form-urlencoded) are parsed in this scope only.
       scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
 

@@ -1,8 +1,9 @@
-// Admin API: legal triggers (suspend / resume a region) and region status. Requires the
-// admin token. A trigger returns only once every live gateway replica has it in force.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// Admin API: legal triggers (suspend / resume a region) and region status. Every route
+// declares `access: 'admin'` (the admin token; enforced by the hook in access.ts). A trigger
+// returns only once every live gateway replica has it in force.
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { HttpError, badRequest, bearer, firstIssue, tokenMatches } from '../common/index.ts';
+import { HttpError, badRequest, firstIssue } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { resume, suspend, type HealthMonitor, type RegionStateStore, type Suspension } from '../health/index.ts';
 
@@ -27,7 +28,6 @@ export interface TriggerRecord {
 export interface AdminDeps {
   /** The topology and health in force (they change when the topology file is reloaded). */
   current: () => { topology: Topology; health: HealthMonitor };
-  token: string;
   store: RegionStateStore;
   /** Writes the trigger to the ledgers it belongs in; returns their receipts. */
   recordTrigger: (t: TriggerRecord) => Promise<string[]>;
@@ -41,21 +41,13 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
   const { store } = deps;
   const timeout = deps.replicaTimeoutMs ?? 5000;
 
-  function authorize(req: FastifyRequest): void {
-    const presented = bearer(req.headers.authorization);
-    if (presented === '' || !tokenMatches(presented, deps.token)) {
-      throw new HttpError(401, 'authentication_error', 'the admin API needs "Authorization: Bearer <admin token>" (the token is in the gateway data directory, file admin-token, or the environment variable named by gateway.adminTokenEnv)');
-    }
-  }
-
   function regionOf(id: string): string {
     const { topology } = deps.current();
     if (!topology.region(id)) throw new HttpError(404, 'not_found_error', `no region "${id}"; regions: ${topology.regions.map((r) => r.id).join(', ')}`);
     return id;
   }
 
-  app.get('/sovereign/admin/regions', async (req) => {
-    authorize(req);
+  app.get('/sovereign/admin/regions', { config: { access: 'admin' } }, async () => {
     const state = await store.load();
     const snapshot = deps.current().health.snapshot();
     const stores = await Promise.all(snapshot.map((h) => (deps.storeStatus ? deps.storeStatus(h.region) : Promise.resolve(null))));
@@ -65,8 +57,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     };
   });
 
-  app.post<{ Params: { region: string } }>('/sovereign/admin/regions/:region/suspend', async (req) => {
-    authorize(req);
+  app.post<{ Params: { region: string } }>('/sovereign/admin/regions/:region/suspend', { config: { access: 'admin' } }, async (req) => {
     const region = regionOf(req.params.region);
     const parsed = SuspendBody.safeParse(req.body ?? {});
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'suspension'));
@@ -91,8 +82,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     return { suspended: sus, version: state.version, in_force_on_replicas: replicas, ledger: receipts };
   });
 
-  app.post<{ Params: { region: string } }>('/sovereign/admin/regions/:region/resume', async (req) => {
-    authorize(req);
+  app.post<{ Params: { region: string } }>('/sovereign/admin/regions/:region/resume', { config: { access: 'admin' } }, async (req) => {
     const region = regionOf(req.params.region);
     const parsed = ResumeBody.safeParse(req.body ?? {});
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'resume'));

@@ -29,3 +29,9 @@ export function authenticate(topology: Topology, headers: IncomingHttpHeaders): 
   }
   return tenant;
 }
+
+/** The tenant whose key is presented, if any; never refuses (for routes the access hook already admitted). */
+export function tenantIfAny(topology: Topology, headers: IncomingHttpHeaders): TenantConfig | undefined {
+  const key = presentedKey(headers);
+  return key ? topology.tenantByKeyHash(hashApiKey(key)) : undefined;
+}

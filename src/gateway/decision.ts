@@ -6,7 +6,7 @@ import type { ApplicableJurisdiction } from './identify.ts';
 
 export interface Attempt {
   region: string;
-  outcome: 'ok' | 'connect_error' | 'reset' | 'timeout' | 'http_5xx' | 'client_error' | 'skipped' | 'ledger_unavailable';
+  outcome: 'ok' | 'connect_error' | 'reset' | 'timeout' | 'http_5xx' | 'client_error' | 'skipped' | 'ledger_unavailable' | 'busy';
   status?: number;
   ms: number;
 }

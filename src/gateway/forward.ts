@@ -26,7 +26,7 @@ export interface ForwardRequest {
   permitted: (region: string) => boolean;
 }
 
-const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering'] as const;
+const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering', 'retry-after'] as const;
 
 function failureKind(err: unknown): Attempt['outcome'] {
   const e = err as NodeJS.ErrnoException;
@@ -121,6 +121,14 @@ export class Forwarder {
         continue;
       }
       const ms = performance.now() - started - recordMs;
+      if (res.statusCode === 429 && res.headers['x-sovereign-cell-busy'] !== undefined) {
+        // The region's inference queue is full: it is busy, not failing (no health penalty);
+        // the next permitted region may have room.
+        await res.body.dump().catch(() => undefined);
+        done();
+        d.attempts.push({ region, outcome: 'busy', status: res.statusCode, ms });
+        continue;
+      }
       if (res.statusCode >= 500) {
         await res.body.dump().catch(() => undefined);
         done();

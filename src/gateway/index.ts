@@ -110,7 +110,7 @@ async function buildDeps(topology: Topology, state: RegionState, logger: Logger,
     decider,
     forwarder: new Forwarder(topology, health, mesh),
     recorder,
-    classifier: createClassifier({ customPatterns: topology.data.classify.patterns }),
+    classifier: createClassifier({ customPatterns: topology.data.classify.patterns, uninspectable: topology.data.classify.uninspectable }),
     geo,
     clientAddress: createClientAddressResolver(topology.data.gateway.trustedProxies),
     mesh,
@@ -177,9 +177,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   };
 
   const metrics = createGatewayMetrics(() => ({ pending: holder.current.recorder.pending, deadLetters: holder.current.recorder.deadLetters() }));
-  const app = buildGatewayServer(holder, metrics, logger);
   const admin = adminToken(opts.topology, true) as string;
-  registerAdmin(app, { current: () => holder.current, token: admin, store, recordTrigger, storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });
+  const app = buildGatewayServer(holder, metrics, logger, admin);
+  registerAdmin(app, { current: () => holder.current, store, recordTrigger, storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });
   registerDataRights(app, { current: () => holder.current, token: admin });
   // The operator's console (src/console): read-only with the console token, actions with the admin token.
   registerConsole(app, { current: () => holder.current, store, metrics, tokens: { admin, viewer: consoleToken(opts.topology, true) as string } });

@@ -19,7 +19,7 @@ export async function openOfflineDecider(topology: Topology, policyFile?: string
   const loaded = policy.loadFile(policyFile);
   if (!loaded.ok) throw loaded.error;
   const geo: Geo = await openGeoForTopology(topology, { watch: false });
-  const deps: PipelineDeps = { topology, geo, classifier: createClassifier({ customPatterns: topology.data.classify.patterns }), decider: new Decider(topology, policy) };
+  const deps: PipelineDeps = { topology, geo, classifier: createClassifier({ customPatterns: topology.data.classify.patterns, uninspectable: topology.data.classify.uninspectable }), decider: new Decider(topology, policy) };
   return {
     deps,
     explain(input) {

@@ -2,7 +2,7 @@
 // per request, /sovereign/explain and `sovereign route --explain` show its result.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { DATA_CLASSES, badRequest } from '../common/index.ts';
+import { DATA_CLASSES, badRequest, inputBytes, requestSegments } from '../common/index.ts';
 import { parseDataClass, type Classifier, type DataClass } from '../classify/index.ts';
 import type { TenantConfig, Topology } from '../config/index.ts';
 import type { Geo } from '../geo/index.ts';
@@ -40,8 +40,21 @@ export interface PipelineInput {
   model: string;
 }
 
+/** 400 context_length_exceeded (the OpenAI error for an input over the model's limit). */
+function contextLengthExceeded(model: string, bytes: number, limit: number): Error {
+  return badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes (models.${model}.maxInputBytes in the topology file); send less text`, { param: 'messages', code: 'context_length_exceeded' });
+}
+
 export function decideRequest(deps: PipelineDeps, input: PipelineInput): { d: Decision; decided: Decided } {
   const { headers, tenant } = input;
+  // The strings the model will read (one definition, shared with the cells): measured against
+  // the model's input limit before any other work, then classified, exactly these.
+  const segments = requestSegments(input.body);
+  const limit = deps.topology.inputLimitBytes(input.model);
+  if (limit !== undefined) {
+    const bytes = inputBytes(segments);
+    if (bytes > limit) throw contextLengthExceeded(input.model, bytes, limit);
+  }
   // Identify.
   const jurisdictions = identify(deps.topology, tenant, headers, deps.geo.lookup(input.client));
   // Classify: the higher of the declared class and what the user content shows.
@@ -51,7 +64,7 @@ export function decideRequest(deps: PipelineDeps, input: PipelineInput): { d: De
     declared = parseDataClass(declaredRaw);
     if (!declared) throw badRequest(`${CLASS_HEADER}: "${declaredRaw.slice(0, 32)}" is not a data class; use one of ${DATA_CLASSES.join(', ')}`, { param: CLASS_HEADER });
   }
-  const cls = deps.classifier.classifyRequest(input.body, declared);
+  const cls = deps.classifier.classifyRequest(segments, declared, tenant?.name);
   // Decide.
   const decided = deps.decider.decide({ jurisdictions, dataClass: cls.class, tenant: tenant?.name ?? null, model: input.model });
   const d: Decision = {

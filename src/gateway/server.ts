@@ -2,16 +2,18 @@
 // identify -> classify -> decide -> record -> forward; 451 when the law permits no region,
 // 503 when every permitted region is down.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ChatRequestSchema, HttpError, UNKNOWN_JURISDICTION, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
+import { HttpError, OPENAI_ENDPOINTS, UNKNOWN_JURISDICTION, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
 import type { Classifier } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
-import { authenticate } from './auth.ts';
+import { registerAccess } from './access.ts';
+import { authenticate, tenantIfAny } from './auth.ts';
 import { jurisdictionDenied, type Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
 import type { Forwarder } from './forward.ts';
+import { registerLedgerProxy } from './ledger-proxy.ts';
 import { decideRequest, explanation } from './pipeline.ts';
 import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, type Recorder } from './record.ts';
@@ -41,14 +43,28 @@ interface InferenceRoute {
   path: string;
 }
 
-export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, logger: Logger): FastifyInstance {
-  const app = createHttpServer({ bodyLimit: holder.current.topology.data.gateway.bodyLimitBytes, logger });
+export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, logger: Logger, adminToken: string): FastifyInstance {
+  const gw = holder.current.topology.data.gateway;
+  const app = createHttpServer({ bodyLimit: gw.bodyLimitBytes, logger, bodyTimeoutMs: gw.bodyTimeoutMs, headersTimeoutMs: gw.headersTimeoutMs, maxConnectionsPerClient: gw.maxConnectionsPerClient });
+  registerAccess(app, { topology: () => holder.current.topology, adminToken });
+  // An inference body larger than any served model could read is refused from its declared
+  // length, before a byte of it is read or parsed (the parse would cost every other user).
+  app.addHook('onRequest', async (req) => {
+    if (!req.routeOptions.config.inference) return;
+    const { topology } = holder.current;
+    const limit = topology.inferenceBodyLimitBytes();
+    const declared = Number(req.headers['content-length'] ?? 0);
+    // At the body limit itself, the body limit's own 413 answers.
+    if (limit === undefined || limit >= topology.data.gateway.bodyLimitBytes || !(declared > limit)) return;
+    throw new HttpError(413, 'request_too_large', `the request body is ${declared} bytes; no model served here reads more than a ${limit}-byte body (4x the largest models.<name>.maxInputBytes, plus 1 MiB); send less input`, { code: 'context_length_exceeded' }, { connection: 'close' });
+  });
 
   /** identify -> classify -> decide, for a request (also what /sovereign/explain returns). */
-  function decideFor(deps: GatewayDeps, req: FastifyRequest, model: string): { d: Decision; decided: Decided } {
+  function decideFor(deps: GatewayDeps, req: FastifyRequest, model: string, admitted = false): { d: Decision; decided: Decided } {
     const { topology } = deps;
     const started = performance.now();
-    const tenant = authenticate(topology, req.headers);
+    // Inference authenticates its tenant here; explain was admitted by the access hook.
+    const tenant = admitted ? tenantIfAny(topology, req.headers) : authenticate(topology, req.headers);
     const client = deps.clientAddress(req.raw.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
     const out = decideRequest(deps, { tenant, headers: req.headers, client, body: req.body, model });
     metrics.decisionSeconds.observe((performance.now() - started) / 1000);
@@ -70,7 +86,9 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     }
     const { d, decided } = decideFor(deps, req, r.model);
     void reply.header('x-sovereign-decision-id', d.id);
-    const bodySha = bodyDigest(req.rawBody);
+    // The cell is sent the body the gateway judged: its own parse, re-serialised.
+    const body = r.method === 'POST' && req.body !== undefined ? Buffer.from(JSON.stringify(req.body)) : null;
+    const bodySha = bodyDigest(body);
 
     if (d.permitted.length === 0) {
       // Record the denial in the subject's home region, then answer 451 (RFC 7725).
@@ -93,7 +111,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
         {
           method: r.method,
           path: r.path,
-          ...(req.rawBody ? { body: req.rawBody } : {}),
+          ...(body ? { body } : {}),
           contentType: 'application/json',
           signal: ac.signal,
           // The deps in force at each attempt (a reload or a legal trigger may change them).
@@ -129,12 +147,14 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     }
   }
 
-  // OpenAI-compatible ingress.
-  app.post('/v1/chat/completions', async (req, reply) => {
-    const parsed = ChatRequestSchema.safeParse(req.body);
-    if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'chat request'));
-    return route(req, reply, { model: parsed.data.model, method: 'POST', path: '/v1/chat/completions' });
-  });
+  // OpenAI-compatible ingress: chat, completions, embeddings and responses, each routed by law.
+  for (const e of Object.values(OPENAI_ENDPOINTS)) {
+    app.post(e.path, { config: { access: 'tenant', inference: true } }, async (req, reply) => {
+      const parsed = e.schema.safeParse(req.body);
+      if (!parsed.success) throw badRequest(firstIssue(parsed.error, e.what));
+      return route(req, reply, { model: parsed.data.model, method: 'POST', path: e.path });
+    });
+  }
   app.get('/v1/models', async (req) => {
     const { topology } = holder.current;
     authenticate(topology, req.headers);
@@ -144,34 +164,34 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   });
 
   // Open Inference Protocol V2 ingress.
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => {
+  app.get('/v2/health/live', { config: { access: 'public' } }, async () => ({ live: true }));
+  app.get('/v2/health/ready', { config: { access: 'public' } }, async (_req, reply) => {
     // Ready only when a ready cell is reachable in every region.
     const regions = holder.current.health.snapshot();
     const ready = regions.every((r) => r.healthy);
     return reply.code(ready ? 200 : 503).send({ ready, regions: Object.fromEntries(regions.map((r) => [r.region, r.healthy])) });
   });
-  app.get('/v2', async () => ({ name: 'sovereign-gateway', version: '0.1.0', extensions: ['sovereign'] }));
+  app.get('/v2', { config: { access: 'public' } }, async () => ({ name: 'sovereign-gateway', version: '0.1.0', extensions: ['sovereign'] }));
   app.get<{ Params: { model: string } }>('/v2/models/:model', async (req, reply) =>
     route(req, reply, { model: req.params.model, method: 'GET', path: `/v2/models/${encodeURIComponent(req.params.model)}` }),
   );
-  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', async (req, reply) => {
+  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { inference: true } }, async (req, reply) => {
     const parsed = V2InferRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'inference request'));
     return route(req, reply, { model: req.params.model, method: 'POST', path: `/v2/models/${encodeURIComponent(req.params.model)}/infer` });
   });
 
   // Explain: the full decision for an inference request, with nothing forwarded or recorded.
-  app.post<{ Querystring: { model?: string } }>('/sovereign/explain', async (req) => {
+  app.post<{ Querystring: { model?: string } }>('/sovereign/explain', { config: { access: 'oracle' } }, async (req) => {
     const deps = holder.current;
     const { topology } = deps;
     const body = req.body as { model?: unknown } | undefined;
     const model = typeof body?.model === 'string' ? body.model : (req.query.model ?? topology.regions[0]?.models[0] ?? '');
-    const { d, decided } = decideFor(deps, req, model);
+    const { d, decided } = decideFor(deps, req, model, true);
     return explanation(d, decided);
   });
 
-  app.post('/sovereign/classify', async (req) => {
+  app.post('/sovereign/classify', { config: { access: 'oracle' } }, async (req) => {
     const body = req.body as { text?: unknown } | undefined;
     if (typeof body?.text !== 'string') throw badRequest('expected {"text": "..."}');
     const c = holder.current.classifier.classifyText(body.text);
@@ -179,7 +199,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   });
 
   // Operators.
-  app.get('/sovereign/regions', async () => {
+  app.get('/sovereign/regions', { config: { access: 'operator' } }, async () => {
     const { topology, health, recorder } = holder.current;
     return {
     regions: health.snapshot().map((h) => {
@@ -189,27 +209,10 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     ledger_outbox: recorder.pending,
     };
   });
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', { config: { access: 'operator' } }, async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  // Each region's log, read-only, as its cell serves it.
-  app.get<{ Params: { region: string; '*': string } }>('/sovereign/ledger/:region/*', async (req, reply) => {
-    const region = holder.current.topology.region(req.params.region);
-    if (!region) throw notFound(`no region "${req.params.region}"`);
-    const path = `/sovereign/ledger/${region.id}/${req.params['*']}`;
-    if (path.includes('..') || path.endsWith('/append')) throw notFound('no such ledger resource');
-    let res;
-    try {
-      res = await holder.current.mesh.cellClient(region.id).request({ method: 'GET', path: `${path}${req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''}`, signal: AbortSignal.timeout(10_000) });
-    } catch (err) {
-      throw new HttpError(503, 'region_unavailable', `the cell of ${region.id} cannot be reached to serve its ledger (${(err as Error).message})`);
-    }
-    void reply.code(res.statusCode);
-    for (const h of ['content-type', 'cache-control', 'retry-after']) {
-      const v = res.headers[h];
-      if (typeof v === 'string') void reply.header(h, v);
-    }
-    return reply.send(res.body);
-  });
+  // Each region's log, read-only: the C2SP static paths only, fetched from the cell over the mesh.
+  registerLedgerProxy(app, () => holder.current.topology, (region) => holder.current.mesh.cellClient(region));
 
   return app;
 }

@@ -44,7 +44,7 @@ export const DecisionEntrySchema = z.strictObject({
   region: id.nullable(),
   mode: RoutingModeSchema,
   outcome: OutcomeSchema,
-  attempts: z.array(z.strictObject({ region: id, outcome: z.enum(['ok', 'connect_error', 'reset', 'timeout', 'http_5xx', 'client_error', 'skipped', 'ledger_unavailable']) })).max(32),
+  attempts: z.array(z.strictObject({ region: id, outcome: z.enum(['ok', 'connect_error', 'reset', 'timeout', 'http_5xx', 'client_error', 'skipped', 'ledger_unavailable', 'busy']) })).max(32),
   policy_ids: z.array(id).max(64),
   model: id,
   model_digest: digest.nullable(),

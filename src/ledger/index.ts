@@ -20,6 +20,8 @@ export { verifyLog, dirFetcher, httpFetcher, type VerifyOptions, type VerifyResu
 export { createWitness, anchored, type Witness, type WitnessOptions } from './witness.ts';
 export { formatCheckpoint, parseCheckpoint, openCheckpoint, type Checkpoint } from './checkpoint.ts';
 export { parseVkey, formatVkey } from './note.ts';
+export { parseTilePath } from './tiles.ts';
+export { verifierKeyFromFile } from './keys.ts';
 // What a report or an auditor needs to recompute a tree from served entry bundles.
 export { TILE_WIDTH, TreeBuilder, bundlePath, decodeBundle } from './tiles.ts';
 export { HASH_SIZE, hashLeaf, hashChildren, rangeHash, type SubtreeHashFn, inclusionProof, consistencyProof, verifyConsistency, verifyInclusion, EMPTY_ROOT } from './merkle.ts';

@@ -1,7 +1,7 @@
 // Per-region key material: the Ed25519 log key (Go note skey form) and the 32-byte HMAC secret
 // used for request hashes. Generated on first use with mode 0600; never logged or printed.
 import { createHmac, randomBytes, createSecretKey } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, writeSync, fsyncSync, closeSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeSync, fsyncSync, closeSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { cosignatureSigner, ed25519Signer, formatSkey, parseSkey } from './note.ts';
 
@@ -50,6 +50,17 @@ export function loadLogSigner(keyDir: string, name: string): ReturnType<typeof e
     throw new Error(`${path.join(keyDir, SIGNING_KEY_FILE)} is the key of ${JSON.stringify(stored)}, not of origin ${JSON.stringify(name)}; a log's origin can't change — use a new key directory for a new log`);
   }
   return ed25519Signer(name, seed);
+}
+
+/**
+ * The verifier key (public) of the log or witness whose signing key is in keyDir, read from the
+ * key file on this machine and never creating one: undefined when there is no such file.
+ */
+export function verifierKeyFromFile(keyDir: string, kind: 'log' | 'witness'): string | undefined {
+  const file = path.join(keyDir, kind === 'log' ? SIGNING_KEY_FILE : WITNESS_KEY_FILE);
+  if (!existsSync(file)) return undefined;
+  const { name, seed } = parseSkey(readFileSync(file, 'utf8'));
+  return kind === 'log' ? ed25519Signer(name, seed).vkey : cosignatureSigner(name, seed).vkey;
 }
 
 /** Loads (or creates) a witness cosigning key (tlog-cosignature/v1). */

@@ -43,6 +43,7 @@ export const CELL_ROUTES: readonly RouteRule[] = [
   { method: 'POST', url: '/v1/chat/completions', allow: G, what: 'inference (OpenAI chat)' },
   { method: 'POST', url: '/v1/completions', allow: G, what: 'inference (OpenAI completions)' },
   { method: 'POST', url: '/v1/embeddings', allow: G, what: 'inference (OpenAI embeddings)' },
+  { method: 'POST', url: '/v1/responses', allow: G, what: 'inference (OpenAI Responses API)' },
   { method: 'POST', url: '/sovereign/ledger/append', allow: G, what: 'ledger append' },
   { method: 'GET', url: '/sovereign/ledger/:region/key', allow: ['gateway', 'cell-other-jurisdiction'], what: 'ledger and witness public keys' },
   { method: 'GET', url: '/sovereign/ledger/:region/proof/:index', allow: G, what: 'ledger receipt' },

@@ -5,6 +5,7 @@ import {
   DETECTION_TYPES,
   SPECIAL_CATEGORIES,
   createClassifier,
+  extractSegments,
   extractText,
   maxClass,
   parseDataClass,
@@ -30,7 +31,7 @@ describe('vocabulary', () => {
     }
   });
   test('detection types and special categories', () => {
-    assert.equal(DETECTION_TYPES.length, 19);
+    assert.equal(DETECTION_TYPES.length, 29);
     assert.deepEqual([...SPECIAL_CATEGORIES].sort(), ['BIOMETRIC', 'ETHNICITY', 'GENETIC', 'HEALTH', 'POLITICAL', 'RELIGION', 'SEXUAL_ORIENTATION', 'TRADE_UNION']);
   });
 });
@@ -84,7 +85,7 @@ describe('classifyText', () => {
     const r = classifier.classifyText(`pay with ${secret}`);
     assert.equal(r.class, 'personal');
     assert.ok(!JSON.stringify(r).includes('1111'));
-    for (const d of r.detections) assert.deepEqual(Object.keys(d).sort(), ['end', 'start', 'type']);
+    for (const d of r.detections) assert.ok(['end,start,type', 'context,end,start,type'].includes(Object.keys(d).sort().join()));
   });
   test('lexicon is case-insensitive, word-bounded, and honours negatives', () => {
     assert.deepEqual(types('DIABETES'), ['HEALTH']);
@@ -113,23 +114,25 @@ describe('classifyText', () => {
 });
 
 describe('classifyRequest', () => {
-  test('OpenAI chat with string and part contents; model and parameters ignored', () => {
+  test('OpenAI chat: every string a model may read, parts joined as the model reads them; the model name is not', () => {
     const body = {
       model: 'diabetes-model-jane@x.io',
       temperature: 0.2,
       user: 'bob@example.com',
       messages: [
         { role: 'system', content: 'You are helpful.' },
-        { role: 'user', content: [{ type: 'text', text: 'Email me at jane@example.com' }, { type: 'image_url', image_url: { url: 'https://x/y.png' } }] },
+        { role: 'user', content: [{ type: 'text', text: 'Email me at ' }, { type: 'text', text: 'jane@example.com' }, { type: 'image_url', image_url: { url: 'https://x/y.png' } }] },
         { role: 'user', content: 'thanks' },
       ],
     };
     const r = classifier.classifyRequest(body);
     assert.equal(r.class, 'personal');
-    assert.deepEqual(r.counts, { EMAIL: 1 });
-    assert.equal(extractText(body), 'You are helpful.\nEmail me at jane@example.com\nthanks');
-    const d = r.detections[0];
+    assert.deepEqual(r.counts, { EMAIL: 2 });
+    assert.equal(extractText(body), 'bob@example.com\nYou are helpful.\nEmail me at jane@example.com\nhttps://x/y.png\nthanks');
+    const d = r.detections.find((x) => x.start > 20);
     assert.equal(extractText(body).slice(d?.start, d?.end), 'jane@example.com');
+    // The classifier reads segments as the gateway hands them over: the same result.
+    assert.deepEqual(classifier.classifyRequest(extractSegments(body)), r);
   });
   test('tool-call arguments are user content', () => {
     const body = { messages: [{ role: 'assistant', content: null, tool_calls: [{ function: { name: 'f', arguments: '{"ssn":"123-45-6780"}' } }] }] };
@@ -152,7 +155,8 @@ describe('classifyRequest', () => {
       parameters: { note: 'x@y.io' },
     };
     const r = classifier.classifyRequest(body);
-    assert.deepEqual(r.counts, { CREDIT_CARD: 1 });
+    // Strings in any tensor and in parameters reach the model server: they are classified too.
+    assert.deepEqual(r.counts, { CREDIT_CARD: 1, EMAIL: 2 });
   });
   test('declared class is a floor, never a ceiling', () => {
     assert.equal(classifier.classifyRequest({ prompt: 'hi' }, 'internal').class, 'internal');
@@ -160,15 +164,15 @@ describe('classifyRequest', () => {
     assert.equal(classifier.classifyRequest({ prompt: 'hi' }, 'special').class, 'special');
     assert.equal(classifier.classifyRequest({ prompt: 'hi' }, 'bogus' as never).class, 'public');
   });
-  test('odd shapes contribute nothing and never throw', () => {
-    const odd: unknown[] = [null, undefined, 42, 'x@y.io', [], [{ content: 'x@y.io' }], { messages: 'x' }, { messages: [null, 1, { content: 5 }] },
-      { inputs: [{ datatype: 'BYTES', data: { a: 1 } }] }, { input: { text: 'x@y.io' } }];
+  test('odd shapes: every string still counts, nothing throws, no depth overflows', () => {
+    const odd: unknown[] = [null, undefined, 42, [], { messages: 'x' }, { messages: [null, 1, { content: 5 }] }, { inputs: [{ datatype: 'BYTES', data: { a: 1 } }] }];
     for (const body of odd) assert.equal(classifier.classifyRequest(body).class, 'public', JSON.stringify(body));
+    for (const body of ['x@y.io', [{ content: 'x@y.io' }], { input: { text: 'x@y.io' } }]) assert.equal(classifier.classifyRequest(body).class, 'personal', JSON.stringify(body));
     const hostile = { get messages(): never { throw new Error('boom'); } };
     assert.equal(classifier.classifyRequest(hostile).class, 'public');
     let deep: unknown = 'x@y.io';
     for (let i = 0; i < 10_000; i++) deep = [deep];
-    assert.equal(classifier.classifyRequest({ inputs: [{ datatype: 'BYTES', data: deep }] }).class, 'public');
+    assert.equal(classifier.classifyRequest({ inputs: [{ datatype: 'BYTES', data: deep }] }).class, 'personal');
   });
 });
 

@@ -29,7 +29,8 @@ test('classifyText never throws and returns well-formed results', () => {
       for (const d of r.detections) {
         assert.ok(Number.isInteger(d.start) && Number.isInteger(d.end));
         assert.ok(d.start >= 0 && d.start < d.end && d.end <= t.length, `${d.start}..${d.end} outside ${t.length}`);
-        assert.deepEqual(Object.keys(d).sort(), ['end', 'start', 'type']);
+        const keys = Object.keys(d).sort();
+        assert.ok(keys.join() === 'end,start,type' || keys.join() === 'context,end,start,type', keys.join());
       }
       for (const n of Object.values(r.counts)) total += n;
       assert.equal(total, r.detections.length);
@@ -85,5 +86,63 @@ test('classifyRequest never throws on arbitrary JSON', () => {
       assert.ok(DATA_CLASSES.includes(r.class));
     }),
     { numRuns: 1000 },
+  );
+});
+
+// Normalisation: writing the same text differently never lowers its class.
+const ZERO_WIDTH = ['\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad'];
+const plain = fc.array(fragment.filter((f) => /^[\x20-\x7e\n]*$/.test(f)), { maxLength: 10 }).map((parts) => parts.join(''));
+
+test('inserting zero-width and format characters never lowers the class', () => {
+  fc.assert(
+    fc.property(plain, fc.array(fc.tuple(fc.nat(), fc.constantFrom(...ZERO_WIDTH)), { maxLength: 8 }), (t, inserts) => {
+      let s = t;
+      for (const [at, z] of inserts) {
+        const k = s.length === 0 ? 0 : at % (s.length + 1);
+        s = s.slice(0, k) + z + s.slice(k);
+      }
+      const before = classifier.classifyText(t).class;
+      const after = classifier.classifyText(s).class;
+      assert.ok(rank(after) >= rank(before), `${JSON.stringify(t)} ${before} → ${JSON.stringify(s)} ${after}`);
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+test('decimal digits of other scripts and full-width forms classify like ASCII', () => {
+  const ZEROS = [0x0660, 0x06f0, 0x0966, 0xff10]; // Arabic-Indic, extended Arabic-Indic, Devanagari, full-width
+  fc.assert(
+    // (percent-encoding is written with ASCII hex digits only, so "%" is left out)
+    fc.property(plain.map((x) => x.replace(/%/g, ' ')), fc.constantFrom(...ZEROS), fc.boolean(), (t, zero, fullWidthLetters) => {
+      let s = t.replace(/[0-9]/g, (d) => String.fromCharCode(zero + d.charCodeAt(0) - 48));
+      if (fullWidthLetters) s = s.replace(/[A-Za-z@.]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0x20 + 0xff00));
+      const before = classifier.classifyText(t).class;
+      const after = classifier.classifyText(s).class;
+      assert.ok(rank(after) >= rank(before), `${JSON.stringify(t)} ${before} → ${JSON.stringify(s)} ${after}`);
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+test('offsets always refer to the text as sent, also after normalisation', () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fragment, fc.constantFrom('\u200b', '٤', '＠', '%40', ' [at] ', 'é', 'ß', 'am9obkBleGFtcGxlLmNvbQ==')), { maxLength: 12 }).map((p) => p.join('')), (t) => {
+      for (const d of classifier.classifyText(t).detections) {
+        assert.ok(d.start >= 0 && d.start < d.end && d.end <= t.length, `${d.type} ${d.start}..${d.end} outside ${t.length}`);
+      }
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+test('a request split into more messages is never classified lower than one message of the same text', () => {
+  fc.assert(
+    fc.property(plain, fc.nat(), (t, at) => {
+      const k = t.length === 0 ? 0 : at % (t.length + 1);
+      const one = classifier.classifyRequest({ messages: [{ role: 'user', content: t }] }).class;
+      const two = classifier.classifyRequest({ messages: [{ role: 'user', content: t.slice(0, k) }, { role: 'user', content: t.slice(k) }] }).class;
+      assert.ok(rank(two) >= rank(one) || k === 0 || k === t.length, `${JSON.stringify(t)} split at ${k}: ${one} → ${two}`);
+    }),
+    { numRuns: 1500 },
   );
 });

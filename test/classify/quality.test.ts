@@ -2,7 +2,8 @@
 // and on Sovereign's own cases. Target: >= 0.95 for every type.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DETECTION_TYPES, createClassifier } from '../../src/classify/index.ts';
+import { readFileSync, readdirSync } from 'node:fs';
+import { DETECTION_TYPES, createClassifier, evaluateLabelled, formatEvaluation, parseLabelledJsonl } from '../../src/classify/index.ts';
 import { evaluate, table } from './evaluate.ts';
 import { PRESIDIO_CASES } from './fixtures/presidio.ts';
 import { SOVEREIGN_CASES } from './fixtures/sovereign.ts';
@@ -34,8 +35,25 @@ test('Sovereign cases: per-type precision and recall >= 0.95, every type has sup
   for (const type of DETECTION_TYPES) assert.ok(scores.has(type), `no labelled positives for ${type}`);
 });
 
-test('combined cases: per-type precision and recall >= 0.95', () => {
-  assertTarget('combined', [...PRESIDIO_CASES.filter((c) => c.weak !== true), ...SOVEREIGN_CASES]);
+// The evaluation set (test/classify/eval/: Recognizers-Text phone specs and cases written after
+// the detectors were frozen) is never tuned on. It is scored through the code path of
+// `sovereign classify --eval`, and held only to a regression floor well below today's figures:
+// the figures themselves are reported (README), not asserted.
+const EVAL_FLOOR = 0.75;
+
+test('evaluation set (not tuned on): per-type and per-language scores stay above the regression floor', (t) => {
+  const dir = new URL('./eval/', import.meta.url);
+  const examples = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).flatMap((f) => parseLabelledJsonl(readFileSync(new URL(f, dir), 'utf8'), f));
+  assert.ok(examples.length >= 100, `only ${examples.length} examples`);
+  const ev = evaluateLabelled(classifier, examples);
+  t.diagnostic(formatEvaluation(ev, false));
+  assert.ok(ev.byLang.size >= 7, `languages: ${[...ev.byLang.keys()].join(', ')}`);
+  for (const [type, c] of ev.byType) {
+    const p = c.tp + c.fp === 0 ? 1 : c.tp / (c.tp + c.fp);
+    const r = c.tp / Math.max(1, c.tp + c.fn);
+    if (c.tp + c.fn >= 4) assert.ok(r >= EVAL_FLOOR, `${type} recall ${r.toFixed(3)} fell below ${EVAL_FLOOR}`);
+    if (c.tp + c.fp >= 4) assert.ok(p >= EVAL_FLOOR, `${type} precision ${p.toFixed(3)} fell below ${EVAL_FLOOR}`);
+  }
 });
 
 test('Presidio weak matches are reported separately, not hidden', (t) => {

@@ -1,7 +1,7 @@
 // Starts a real Sovereign (`sovereign up`: four cells and a gateway as OS processes) on free
 // ports with its own data directory, for integration tests.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,28 @@ export interface Cluster {
   regions: Record<string, string>;
   proc: ChildProcess;
   output: () => string;
+  /** The gateway's admin token (generated in its data directory on first start). */
+  adminToken(): string;
+  /** The pid of a child process of `sovereign up`: "gateway" or a region id. */
+  pidOf(name: string): number;
   stop(): Promise<void>;
+}
+
+/** The children of `parent` whose command line holds `args` (e.g. ["cell", "--region", "eu-paris"]). */
+function childPid(parent: number, args: string[]): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== parent) continue;
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (args.every((a, i) => cmd.some((c, j) => c === a && (i === 0 || cmd[j - 1] === args[i - 1])))) return Number(d);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  throw new Error(`no child of ${parent} runs ${args.join(' ')}`);
 }
 
 export async function defaultTopology(dir: string, extra: Record<string, unknown> = {}): Promise<{ config: Record<string, unknown>; regions: Record<string, string>; gatewayPort: number }> {
@@ -75,6 +96,8 @@ export async function startCluster(extra: Record<string, unknown> = {}, mutate?:
     regions,
     proc: up.proc,
     output: () => up.output(),
+    adminToken: () => readFileSync(path.join(dir, 'data/gateway/admin-token'), 'utf8').trim(),
+    pidOf: (name) => childPid(up.pid, name === 'gateway' ? ['gateway'] : ['--region', name]),
     // SIGTERM lets `sovereign up` stop its cells and gateway; SIGKILL only if it hangs for a minute.
     stop: () => group.stop(up, 60_000),
   };

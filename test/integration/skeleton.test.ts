@@ -184,7 +184,7 @@ describe('bad input gets a clear JSON error and takes nothing down', () => {
 
 describe('supervision', () => {
   test('a killed cell is restarted and its region is served again', async () => {
-    const regions = (await (await fetch(`${c.gateway}/sovereign/regions`)).json()) as { regions: { region: string; healthy: boolean }[] };
+    const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean }[] };
     assert.ok(regions.regions.every((r) => r.healthy));
     const gw = await meshClient(c.configFile);
     const pidRes = await gw.request(`${c.regions['uae-dubai']}/v2/health/live`);

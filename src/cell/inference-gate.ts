@@ -1,0 +1,52 @@
+// Bounds the inference a cell runs at once: `concurrency` requests run, up to `queue` more wait
+// in arrival order, and one more is refused at once with 429 and Retry-After, so a heavy user
+// cannot make everyone wait without bound. Health probes and metadata never pass through here,
+// so a busy cell still answers them and is not mistaken for a dead one.
+import { HttpError } from '../common/index.ts';
+
+export class InferenceGate {
+  readonly #concurrency: number;
+  readonly #queue: number;
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(concurrency: number, queue: number) {
+    this.#concurrency = concurrency;
+    this.#queue = queue;
+  }
+
+  get running(): number {
+    return this.#running;
+  }
+
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /** Resolves with the release function once a slot is free; throws 429 when the queue is full. */
+  async acquire(region: string): Promise<() => void> {
+    if (this.#running >= this.#concurrency) {
+      if (this.#waiting.length >= this.#queue) {
+        throw new HttpError(
+          429,
+          'overloaded_error',
+          `region ${region} is running ${this.#running} inference requests with ${this.#waiting.length} waiting, the most it takes (cell.maxConcurrentInference, cell.maxQueuedInference); retry after the time in Retry-After`,
+          { code: 'cell_busy' },
+          // The header tells the gateway the region is busy, not failing: it tries the next permitted region.
+          { 'retry-after': '1', 'x-sovereign-cell-busy': '1' },
+        );
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#running++;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next(); // the slot passes straight to the next in line
+      else this.#running--;
+    };
+  }
+}

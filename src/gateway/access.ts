@@ -1,0 +1,74 @@
+// Who may call which gateway route, declared per route (`config: { access }`) and enforced by
+// one onRequest hook, so a new route cannot forget it. A route under /sovereign/ or /metrics
+// that declares nothing needs the admin token: deny by default.
+//
+//   public        anyone (health, the ledger's public read paths)
+//   tenant        the handler authenticates the tenant (inference: it needs the tenant anyway)
+//   admin         the admin token, always (the admin API)
+//   operator      the admin token (/metrics, /sovereign/regions: they show cells' addresses)
+//   oracle        a tenant key or the admin token when tenants are configured
+//                 (/sovereign/classify, /sovereign/explain: they would help tune evasions)
+//   own           the route's plugin authenticates every request in its own onRequest hook
+//                 (the console: its read-only token or the admin token, bearer or cookie)
+// `gateway.openOperatorViews: true` opens `operator` and `oracle` routes, for development.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HttpError, bearer, tokenMatches } from '../common/index.ts';
+import type { Topology } from '../config/index.ts';
+import { authenticate } from './auth.ts';
+
+export type Access = 'public' | 'tenant' | 'admin' | 'operator' | 'oracle' | 'own';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+export interface AccessOptions {
+  topology: () => Topology;
+  adminToken: string;
+}
+
+function needsAdmin(what: string): HttpError {
+  return new HttpError(
+    401,
+    'authentication_error',
+    `${what} needs "Authorization: Bearer <admin token>" (the token is in the gateway data directory, file admin-token, or the environment variable named by gateway.adminTokenEnv)`,
+    {},
+    { 'www-authenticate': 'Bearer realm="sovereign-admin"' },
+  );
+}
+
+/** The access a route declared, with the deny-by-default rule for operator paths. */
+export function accessOf(req: FastifyRequest): Access {
+  const declared = req.routeOptions.config.access;
+  if (declared) return declared;
+  const url = req.routeOptions.url ?? '';
+  return url.startsWith('/sovereign/') || url === '/metrics' ? 'admin' : 'tenant';
+}
+
+export function registerAccess(app: FastifyInstance, opts: AccessOptions): void {
+  const isAdmin = (req: FastifyRequest): boolean => {
+    const presented = bearer(req.headers.authorization);
+    return presented !== '' && tokenMatches(presented, opts.adminToken);
+  };
+  app.addHook('onRequest', async (req) => {
+    if (!req.routeOptions.url) return; // no route: the not-found handler answers
+    const access = accessOf(req);
+    if (access === 'public' || access === 'tenant' || access === 'own') return;
+    const topology = opts.topology();
+    const what = `${req.method} ${req.routeOptions.url}`;
+    if (access === 'admin') {
+      if (!isAdmin(req)) throw needsAdmin(what);
+      return;
+    }
+    if (topology.data.gateway.openOperatorViews) return;
+    if (access === 'operator') {
+      if (!isAdmin(req)) throw needsAdmin(`${what} (an operator view; gateway.openOperatorViews opens it for development)`);
+      return;
+    }
+    // oracle: a tenant key when tenants are configured; the admin token is accepted too.
+    if (!topology.authRequired || isAdmin(req)) return;
+    authenticate(topology, req.headers);
+  });
+}

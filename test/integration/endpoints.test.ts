@@ -1,0 +1,98 @@
+// The OpenAI endpoints beyond chat (completions, embeddings, responses), routed by law and
+// relayed to a region whose model server is a real HTTP server process; the embedded runtime
+// answers them where it can and with the OpenAI-shaped error where it cannot.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { startCluster, type Cluster } from '../helpers/cluster.ts';
+
+let c: Cluster;
+let modelServer: ChildProcess;
+let modelUrl: string;
+
+before(async () => {
+  modelServer = spawn(process.execPath, [fileURLToPath(new URL('../helpers/model-server.ts', import.meta.url)), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  modelUrl = await new Promise<string>((resolve, reject) => {
+    modelServer.stdout?.on('data', (b: Buffer) => {
+      const m = /listening (\d+)/.exec(b.toString());
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+    });
+    modelServer.once('exit', (code) => reject(new Error(`model server exited with ${code}`)));
+  });
+  // Singapore's region runs its model on its own model server.
+  c = await startCluster({}, (cfg) => {
+    const sg = (cfg.regions as Record<string, unknown>[]).find((r) => r.id === 'sg-singapore') as Record<string, unknown>;
+    sg.runtime = { kind: 'upstream', url: modelUrl };
+    sg.models = ['llama-3-8b'];
+  });
+});
+after(async () => {
+  await c?.stop();
+  modelServer?.kill('SIGTERM');
+});
+
+async function post(p: string, body: unknown, jurisdiction: string): Promise<{ status: number; region: unknown; body: Record<string, unknown> }> {
+  const res = await request(`${c.gateway}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': jurisdiction }, body: JSON.stringify(body) });
+  return { status: res.statusCode, region: res.headers['x-sovereign-region'], body: (await res.body.json()) as Record<string, unknown> };
+}
+
+async function received(): Promise<{ path: string; body: string }[]> {
+  return (await (await fetch(`${modelUrl}/_received`)).json()) as { path: string; body: string }[];
+}
+
+describe('relayed to a model server process', () => {
+  for (const [p, body, check] of [
+    ['/v1/completions', { model: 'llama-3-8b', prompt: ['Say hello', 'Say bye'], max_tokens: 5 }, (b: Record<string, unknown>) => assert.equal((b.choices as { text: string }[])[1]?.text, 'completed: Say bye')],
+    ['/v1/embeddings', { model: 'llama-3-8b', input: ['the weather in Singapore'] }, (b: Record<string, unknown>) => assert.equal((b.data as { embedding: number[] }[])[0]?.embedding.length, 8)],
+    ['/v1/responses', { model: 'llama-3-8b', input: 'Tell me a joke', instructions: 'Be brief' }, (b: Record<string, unknown>) => assert.equal(b.object, 'response')],
+  ] as const) {
+    test(`${p} is routed by law and relayed with the body the gateway judged`, async () => {
+      const a = await post(p, body, 'SG');
+      assert.equal(a.status, 200, JSON.stringify(a.body));
+      assert.equal(a.region, 'sg-singapore');
+      check(a.body);
+      const last = (await received()).at(-1);
+      assert.equal(last?.path, p);
+      assert.deepEqual(JSON.parse(last?.body ?? ''), body);
+    });
+  }
+
+  test('every input field is classified: special data of an EU subject is not relayed outside the EU', async () => {
+    const before = (await received()).length;
+    for (const [p, body] of [
+      ['/v1/embeddings', { model: 'llama-3-8b', input: ['my HIV status'] }],
+      ['/v1/completions', { model: 'llama-3-8b', prompt: 'my HIV status' }],
+      ['/v1/responses', { model: 'llama-3-8b', input: [{ role: 'user', content: [{ type: 'input_text', text: 'my H' }, { type: 'input_text', text: 'IV status' }] }] }],
+      ['/v1/responses', { model: 'llama-3-8b', input: 'hello', instructions: 'the user is pregnant' }],
+    ] as const) {
+      const a = await post(p, body, 'DE');
+      assert.equal(a.status, 451, `${p}: ${JSON.stringify(a.body)}`);
+    }
+    assert.equal((await received()).length, before, 'nothing reached the model server');
+  });
+});
+
+describe('the embedded runtime', () => {
+  test('answers completions and responses with its analysis', async () => {
+    const comp = await post('/v1/completions', { model: 'text-analysis', prompt: 'What a lovely day in Paris.' }, 'FR');
+    assert.equal(comp.status, 200, JSON.stringify(comp.body));
+    assert.equal(comp.body.object, 'text_completion');
+    assert.match((comp.body.choices as { text: string }[])[0]?.text ?? '', /^Sentiment: positive/);
+    const resp = await post('/v1/responses', { model: 'text-analysis', input: [{ role: 'user', content: 'This is terrible.' }] }, 'FR');
+    assert.equal(resp.status, 200, JSON.stringify(resp.body));
+    assert.equal(resp.body.object, 'response');
+    assert.match(JSON.stringify(resp.body.output), /Sentiment: negative/);
+  });
+
+  test('answers embeddings with the OpenAI-shaped error for an unsupported operation', async () => {
+    const a = await post('/v1/embeddings', { model: 'text-analysis', input: 'hello' }, 'FR');
+    assert.equal(a.status, 400);
+    const e = a.body.error as { type: string; code: string; param: string; message: string };
+    assert.equal(e.type, 'invalid_request_error');
+    assert.equal(e.code, 'unsupported_operation');
+    assert.equal(e.param, 'model');
+    assert.match(e.message, /does not support embeddings/);
+  });
+});
