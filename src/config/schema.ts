@@ -225,7 +225,7 @@ export const ConfigSchema = z.strictObject({
             .array(
               z.strictObject({
                 tenant: z.string().min(1).optional(),
-                dataClass: z.enum(['public', 'internal', 'personal', 'special']).optional(),
+                dataClass: z.enum(DATA_CLASSES).optional(),
                 days: z.number().int().min(0).max(36_500),
               }),
             )

@@ -53,10 +53,13 @@ after(async () => {
   await c?.stop();
 });
 
-async function text(url: string): Promise<string> {
-  const res = await request(url);
+async function text(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await request(url, { headers });
   return res.body.text();
 }
+
+/** /metrics is an operator route: the admin token. */
+const metricsText = (): Promise<string> => text(`${c.gateway}/metrics`, { authorization: `Bearer ${c.adminToken()}` });
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -76,7 +79,7 @@ const ids = async (): Promise<string[]> => {
 test('a record the region refuses for good is dead-lettered with a metric and a log line; the others are delivered', async () => {
   const deadFile = path.join(outboxDir, 'ledger-dead-letter-gateway.jsonl');
   const metrics = await until('the dead-letter metric', async () => {
-    const m = await text(`${c.gateway}/metrics`);
+    const m = await metricsText();
     return m.includes(`sovereign_ledger_dead_letter_records{region="${HOME}"} 1`) && /^sovereign_ledger_outbox_records 0$/m.test(m) ? m : undefined;
   });
   assert.match(metrics, /# TYPE sovereign_ledger_dead_letter_records gauge/);
@@ -103,7 +106,7 @@ test('a record the region refuses for good is dead-lettered with a metric and a 
   assert.equal(logLines.length, 1, 'one log line');
   assert.match(logLines[0] ?? '', new RegExp(tooMany.decision_id as string));
   assert.equal(readFileSync(deadFile, 'utf8').trim().split('\n').length, 1);
-  assert.match(await text(`${c.gateway}/metrics`), new RegExp(`sovereign_ledger_dead_letter_records\\{region="${HOME}"\\} 1\\n`));
+  assert.match(await metricsText(), new RegExp(`sovereign_ledger_dead_letter_records\\{region="${HOME}"\\} 1\\n`));
 });
 
 test(`x-sovereign-jurisdiction: more than ${MAX_DECLARED_JURISDICTIONS} declared jurisdictions are refused at the edge with a 400 naming the header and the limit`, async () => {
