@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClassifier, extractText } from '../src/classify/index.ts';
+import { median, percentileSorted } from './lib/stats.ts';
 
 const PROSE_PARAGRAPH =
   'The committee reviewed the quarterly infrastructure report on Tuesday. Latency across the ' +
@@ -23,14 +24,6 @@ const TARGET_P50_US = 100;
 const TARGET_P99_US = 200;
 const TARGET_PROSE_MBPS = 50;
 
-function quantile(sorted: Float64Array | number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-}
-
-function median(xs: number[]): number {
-  return quantile([...xs].sort((a, b) => a - b), 0.5);
-}
 
 /** Median over `runs` batches of the mean time per call (ms); for throughput. */
 function measureBatches(fn: () => void, iterations: number, runs: number): number {
@@ -68,10 +61,10 @@ function measureLatency(fn: () => void, warmup: number, samples: number): Latenc
   for (const x of t) sum += x;
   return {
     samples,
-    p50Us: quantile(t, 0.5),
-    p90Us: quantile(t, 0.9),
-    p99Us: quantile(t, 0.99),
-    p999Us: quantile(t, 0.999),
+    p50Us: percentileSorted(t, 50),
+    p90Us: percentileSorted(t, 90),
+    p99Us: percentileSorted(t, 99),
+    p999Us: percentileSorted(t, 99.9),
     maxUs: t[t.length - 1] ?? 0,
     meanUs: sum / samples,
   };

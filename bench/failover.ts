@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DelayProxy } from './lib/delay-proxy.ts';
 import { runLoad, type Sample } from './lib/load.ts';
+import { freePort } from './lib/procs.ts';
 import { startProcess, stop, waitReady, workDir, writeConfig } from './lib/processes.ts';
 import { machine, writeResults } from './lib/results.ts';
-import { createServer } from 'node:net';
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const EU = ['AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE', 'IS', 'LI', 'NO'];
@@ -22,16 +22,6 @@ const REGIONS: [string, string, string, Record<string, string[]>][] = [
   ['uae-dubai', 'AE', 'AE', { scc: ['EU'], contract: ['SG'] }],
   ['sg-singapore', 'SG', 'SG', {}],
 ];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const chatBody = (content: string): string => JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content }] });
 const BODIES = {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openLedgerService, registerLedgerRoutes } from '../src/cell/ledger-service.ts';
-import { createHttpServer, createLogger } from '../src/common/index.ts';
+import { DATA_CLASSES, createHttpServer, createLogger } from '../src/common/index.ts';
 import { topologyFrom } from '../src/config/index.ts';
 import { Mesh, spiffeId } from '../src/mesh/index.ts';
 import { buildReport, verifyReport } from '../src/report/index.ts';
@@ -57,7 +57,7 @@ for (let i = 0; i < N; i += BATCH) {
       svc.ledger.append({
         v: 1, kind: 'decision', time, decision_id: `d-${j}`, request_hash: 'ab'.repeat(32), tenant: 'acme',
         jurisdictions: [{ jurisdiction: j % 7 === 0 ? 'SG' : 'EU', source: 'geoip', ...(j % 7 === 0 && !denied ? { mechanism: 'contract' } : {}) }],
-        data_class: (['public', 'internal', 'personal', 'special'] as const)[j % 4], detected_types: [], region: denied ? null : 'eu-paris',
+        data_class: DATA_CLASSES[j % 4], detected_types: [], region: denied ? null : 'eu-paris',
         mode: 'legal-first', outcome: denied ? 'denied' : 'routed', attempts: [], policy_ids: denied ? ['third-country-nothing'] : ['home-jurisdiction'],
         model: 'text-analysis', model_digest: denied ? null : `sha256:${'c'.repeat(64)}`,
       }),

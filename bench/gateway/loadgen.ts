@@ -1,11 +1,12 @@
-// Open-loop, fixed-rate load generator (the benchmark runs it as its own process). Requests
-// are sent on a fixed schedule whatever the answers do, and each latency is measured from the
-// moment the request was due, not from when it was sent, so a stalled target cannot hide its
-// queueing (no coordinated omission). Mode "latency": time to the full response; mode "ttfb":
-// time to the first byte of the response body (for SSE: the first event).
+// The open-loop load generator (bench/lib/load.ts) as its own process, for bench:gateway. Each
+// latency is measured from the moment the request was due, not from when it was sent, so a
+// stalled target cannot hide its queueing (no coordinated omission). Mode "latency": time to
+// the full response; mode "ttfb": time to the first byte of the response body (for SSE: the
+// first event).
 // Usage: node bench/gateway/loadgen.ts '<json LoadSpec>'  -> prints one JSON LoadResult line.
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
+import { openLoop } from '../lib/load.ts';
 import { percentileSorted } from '../lib/stats.ts';
 
 export interface LoadSpec {
@@ -45,12 +46,12 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const pool = new Pool(url.origin, { connections: spec.connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const path = url.pathname + url.search;
   const samples: number[] = [];
-  let sent = 0, ok = 0, errors = 0, non2xx = 0, dropped = 0, inflight = 0;
+  let ok = 0, errors = 0, non2xx = 0;
   let firstError: string | undefined;
-  const pending = new Set<Promise<void>>();
+  const interval = 1000 / spec.rate;
 
-  const one = async (due: number, counted: boolean): Promise<void> => {
-    inflight++;
+  const one = async (due: number, i: number): Promise<void> => {
+    const counted = i * interval >= spec.warmupMs;
     try {
       const res = await pool.request({ method: 'POST', path, headers, body });
       let first = 0;
@@ -68,35 +69,10 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     } catch (err) {
       errors++;
       firstError ??= (err as Error).message;
-    } finally {
-      inflight--;
     }
   };
 
-  const interval = 1000 / spec.rate;
-  const total = Math.ceil((spec.durationMs / 1000) * spec.rate);
-  const start = performance.now() + 20;
-  for (let i = 0; i < total; ) {
-    const now = performance.now();
-    // Send every request that is due (catching up after a late timer), then sleep to the next.
-    while (i < total && start + i * interval <= now) {
-      const due = start + i * interval;
-      const counted = i * interval >= spec.warmupMs;
-      i++;
-      if (inflight >= spec.maxInflight) {
-        dropped++;
-        continue;
-      }
-      sent++;
-      const p = one(due, counted);
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
-    }
-    if (i < total) await new Promise((r) => setTimeout(r, Math.max(0, start + i * interval - performance.now())));
-  }
-  const endSend = performance.now();
-  // Bounded wait for the stragglers.
-  await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 15_000).unref())]);
+  const { sent, dropped, start, endSend } = await openLoop({ ratePerSec: spec.rate, durationMs: spec.durationMs, maxInflight: spec.maxInflight, send: one });
   await pool.destroy();
   const sorted = samples.sort((a, b) => a - b);
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);

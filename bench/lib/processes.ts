@@ -8,12 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { stringify } from 'yaml';
-import { ProcessGroup } from './procs.ts';
+import { ProcessGroup, type Started } from './procs.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
 const group = new ProcessGroup();
 group.installSignalHandlers();
+const started = new WeakMap<ChildProcess, Started>();
 
 export function workDir(name: string): string {
   return mkdtempSync(path.join(tmpdir(), `sovereign-${name}-`));
@@ -28,7 +29,9 @@ export function writeConfig(dir: string, config: Record<string, unknown>): strin
 export function startProcess(dir: string, name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   const fd = openSync(path.join(dir, `${name}.log`), 'a');
   try {
-    return group.start(name, process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } }).proc;
+    const s = group.start(name, process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+    started.set(s.proc, s);
+    return s.proc;
   } finally {
     closeSync(fd);
   }
@@ -49,9 +52,8 @@ export async function waitReady(url: string, timeoutMs = 60_000): Promise<number
   }
 }
 
-export async function stop(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill(signal);
-  await exited;
+/** Stops a process started here (SIGTERM, then SIGKILL after a grace period: ProcessGroup.stop). */
+export async function stop(p: ChildProcess): Promise<void> {
+  const s = started.get(p);
+  if (s !== undefined) await group.stop(s);
 }

@@ -1,6 +1,10 @@
-// Child processes of a benchmark: started, tracked by pid, and always stopped (SIGTERM, then
-// SIGKILL after a grace period), also on failure and on Ctrl-C.
+// Processes of the benchmarks, the test bed and the integration tests: one helper for all.
+// Children are started, tracked by pid, and always stopped (SIGTERM, then SIGKILL after a grace
+// period), also on failure and on Ctrl-C; processes started by an earlier command (the test
+// bed's, detached) are stopped by pid after checking the pid still runs one of ours. Also the
+// one free-port helper.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export interface Started {
@@ -144,4 +148,45 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The command line of a running process ('' once it is gone). */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Stops a process that is not our child, by pid: only while its command line contains `marker`
+ * (a pid can be reused by another program), SIGTERM, then SIGKILL after `graceMs`.
+ */
+export async function stopPid(pid: number, marker: string, graceMs = 5000): Promise<void> {
+  if (!alive(pid) || !cmdline(pid).includes(marker)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const until = Date.now() + graceMs;
+  while (Date.now() < until && alive(pid) && cmdline(pid) !== '') await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid) && cmdline(pid).includes(marker)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }

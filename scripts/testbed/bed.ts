@@ -26,6 +26,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { alive, cmdline, stopPid } from '../../bench/lib/procs.ts';
 import { loadTopology } from '../../src/config/index.ts';
 import { initTrustDomain } from '../../src/mesh/index.ts';
 import { agentFetch, agentRtt } from './client.ts';
@@ -192,25 +193,8 @@ export function capability(): Capability {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Processes: started detached with output to a log file; stopped by pid, after checking that
-// the pid still runs one of ours (its command line names the state directory).
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-}
+// Processes: started detached with output to a log file; stopped by pid (bench/lib/procs.ts),
+// after checking that the pid still runs one of ours (its command line names the state directory).
 
 function startProc(s: State, name: string, ns: string | null, argv: string[]): ProcState {
   const log = path.join(s.dir, 'logs', `${name}.log`);
@@ -224,24 +208,6 @@ function startProc(s: State, name: string, ns: string | null, argv: string[]): P
   s.procs = [...s.procs.filter((x) => x.name !== name), p];
   writeState(s);
   return p;
-}
-
-async function stopPid(pid: number, marker: string, graceMs = 5000): Promise<void> {
-  if (!alive(pid) || !cmdline(pid).includes(marker)) return;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const until = Date.now() + graceMs;
-  while (Date.now() < until && alive(pid) && cmdline(pid) !== '') await sleep(50);
-  if (alive(pid) && cmdline(pid).includes(marker)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
 }
 
 function tail(file: string, lines = 15): string {

@@ -5,9 +5,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { createLogger, type Logger } from '../common/index.ts';
+import { createLogger, writeFileDurable, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
-import { writeDurable } from '../ledger/index.ts';
 import { materializeModel, RegistryError, regionRegistryDir, registerTransferRoute, startRegionRegistry, trustedPublishers, type ActiveRelease, type RegionRegistry } from '../registry/index.ts';
 import { authorizeByIdentity, Mesh, spiffeId } from '../mesh/index.ts';
 import { EMBEDDED_MODEL, EMBEDDED_RUNTIME, EmbeddedRuntime } from './embedded-runtime.ts';
@@ -101,7 +100,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
       if (kind !== EMBEDDED_RUNTIME) throw new RegistryError('UNSUPPORTED', `${name}:${version} needs the ${kind} runtime; this cell runs ${EMBEDDED_RUNTIME}`);
       const next = EmbeddedRuntime.fromDir(loaded.dir, { version: loaded.artifact.version, digest: loaded.artifact.digest }, cfg.id, opts.topology.data.cell.maxConcurrentInference);
       const release = { name, version: loaded.artifact.version, digest: loaded.artifact.digest };
-      await writeDurable(activeFile, Buffer.from(JSON.stringify(release)));
+      await writeFileDurable(activeFile, JSON.stringify(release), { mode: 0o644 });
       // Requests already running finish on the runtime they started with.
       const prev = slot.swap(next);
       active = release;

@@ -2,29 +2,30 @@
 // its own key), the append endpoint the gateway records decisions through, read-only serving
 // of the log, receipts (tlog-proof), and this region's witness for the logs of regions in
 // other jurisdictions. Only checkpoints cross borders, never entries.
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'undici';
-import { z } from 'zod';
-import { HttpError, badRequest, firstIssue, type Logger } from '../common/index.ts';
+import {
+  AppendBatchSchema,
+  AppendRecordSchema,
+  HttpError,
+  badRequest,
+  firstIssue,
+  writeFileDurable,
+  writeFileDurableSync,
+  type AppendBatchResult,
+  type AppendRecord,
+  type Logger,
+  type Receipt,
+} from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
-import { createWitness, openLedger, parseCheckpoint, parseNote, writeDurable, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
+import { createWitness, openLedger, parseCheckpoint, parseNote, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 
-const AppendRecord = z.strictObject({
-  /** The entry without request_hash; the region keys the hash with its own secret. */
-  entry: z.record(z.string(), z.unknown()),
-  /** SHA-256 (hex) of the request body; stored only as HMAC-SHA-256 under the region's secret. */
-  body_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-});
-/** Most records in one batched append. */
-const MAX_APPEND_BATCH = 256;
 /** Shortest time between two archived checkpoints. */
 const ARCHIVE_INTERVAL_MS = 5000;
-/** A batch of records, answered record by record. */
-const AppendBatch = z.strictObject({ records: z.array(AppendRecord).min(1).max(MAX_APPEND_BATCH) });
 
 interface PeerKeys {
   log: string;
@@ -83,7 +84,7 @@ export async function openLedgerService(topology: Topology, region: string, data
       const keys = (await res.body.json()) as PeerKeys;
       if (!keys.log.startsWith(`${topology.ledgerOrigin(peerId)}+`)) throw new Error(`peer ${peerId} offered a log key for another origin`);
       pinned[peerId] = keys;
-      writeFileSync(pinFile, JSON.stringify(pinned, null, 2), { mode: 0o600 });
+      writeFileDurableSync(pinFile, JSON.stringify(pinned, null, 2));
       witness = createWitness({ dir: path.join(dataDir, 'witness'), name: witnessName, keyDir, logs: Object.values(pinned).map((p) => p.log) });
       logger.info({ peer: peerId }, 'pinned peer ledger and witness keys');
       return keys;
@@ -106,7 +107,7 @@ export async function openLedgerService(topology: Topology, region: string, data
     if (note === '' || Date.now() - archivedAt < ARCHIVE_INTERVAL_MS) return;
     const { size } = parseCheckpoint(parseNote(note).text);
     if (archived.length > 0 && (archived[archived.length - 1] as number) >= size) return;
-    await writeDurable(path.join(archiveDir, String(size)), Buffer.from(note));
+    await writeFileDurable(path.join(archiveDir, String(size)), note, { mode: 0o644 });
     archived.push(size);
     archivedAt = Date.now();
   }
@@ -191,20 +192,23 @@ export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: 
     // so a bad body's error names the field at fault.
     const body: unknown = req.body;
     if (typeof body === 'object' && body !== null && 'records' in body) {
-      const batch = AppendBatch.safeParse(body);
+      const batch = AppendBatchSchema.safeParse(body);
       if (!batch.success) throw badRequest(firstIssue(batch.error, 'ledger append batch'));
       // All of the batch's appends are made in this turn, so they share one durable write.
       const settled = await Promise.allSettled(batch.data.records.map((r) => appendOne(r)));
-      return {
-        results: settled.map((s) => (s.status === 'fulfilled' ? s.value : { error: { type: (s.reason as HttpError).type ?? 'api_error', message: (s.reason as Error).message } })),
+      const answer: AppendBatchResult = {
+        results: settled.map((s) =>
+          s.status === 'fulfilled' ? s.value : { error: { type: (s.reason as HttpError).type ?? 'api_error', message: (s.reason as Error).message, status: (s.reason as HttpError).statusCode ?? 500 } },
+        ),
       };
+      return answer;
     }
-    const parsed = AppendRecord.safeParse(body);
+    const parsed = AppendRecordSchema.safeParse(body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'ledger append'));
     return appendOne(parsed.data);
   });
 
-  async function appendOne({ entry, body_sha256 }: z.infer<typeof AppendRecord>): Promise<{ origin: string; index: number }> {
+  async function appendOne({ entry, body_sha256 }: AppendRecord): Promise<Receipt> {
     // Decisions get the region's keyed request hash and, when this region serves the model,
     // the digest of the model version that will process the request.
     const full =

@@ -1,9 +1,9 @@
 // Public vocabulary of the classifier: data classes and detection types.
 
-export type DataClass = 'public' | 'internal' | 'personal' | 'special';
+import { DATA_CLASSES, type DataClass } from '../common/data-class.ts';
 
-/** Data classes in ascending order of sensitivity. */
-export const DATA_CLASSES: readonly DataClass[] = Object.freeze(['public', 'internal', 'personal', 'special']);
+/** Data classes in ascending order of sensitivity (defined once, in src/common). */
+export { DATA_CLASSES, type DataClass };
 
 export type PersonalType =
   | 'EMAIL'
@@ -77,7 +77,7 @@ export interface Classification {
   counts: Record<string, number>;
 }
 
-const RANK: Readonly<Record<DataClass, number>> = { public: 0, internal: 1, personal: 2, special: 3 };
+const RANK = Object.freeze(Object.fromEntries(DATA_CLASSES.map((c, i) => [c, i]))) as Readonly<Record<DataClass, number>>;
 
 export function rankOf(c: DataClass): number {
   return RANK[c];

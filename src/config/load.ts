@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { z } from 'zod';
+import { RESERVED_JURISDICTIONS } from '../common/jurisdictions.ts';
 import { ConfigSchema, type ConfigData, type ConfigInput } from './schema.ts';
 import { ConfigError } from './errors.ts';
 import { Topology } from './topology.ts';
@@ -38,7 +39,7 @@ function crossFieldProblems(c: ConfigData): string[] {
       owner.set(cc, name);
     });
   }
-  for (const reserved of ['unknown', 'third_country']) {
+  for (const reserved of RESERVED_JURISDICTIONS) {
     if (Object.keys(c.jurisdictions).some((j) => j.toLowerCase() === reserved)) {
       out.push(`jurisdictions.${reserved}: "${reserved}" is reserved (unknown: addresses with no known country; third_country: countries outside every configured jurisdiction)`);
     }

@@ -2,6 +2,8 @@
 // message they see when it is wrong; cross-field rules (a region's country belongs to its
 // jurisdiction, ids are unique, ...) run after the shape is known to be right.
 import { z } from 'zod';
+import { CUSTOM_TYPE_NAME, DATA_CLASSES } from '../common/data-class.ts';
+import { JURISDICTION_NAME } from '../common/jurisdictions.ts';
 import { isCountryCode } from './iso3166.ts';
 
 const id = z
@@ -12,7 +14,7 @@ const country = z.string().refine(isCountryCode, { message: 'expected an ISO 316
 
 const jurisdictionName = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, 'expected a jurisdiction name of letters, digits, "_" or "-" (e.g. "EU")');
+  .regex(JURISDICTION_NAME, 'expected a jurisdiction name of letters, digits, "_" or "-" (e.g. "EU")');
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
@@ -81,7 +83,7 @@ export const RoutingModeSchema = z.enum(['legal-first', 'performance-first', 'hy
 
 /** Under `hybrid`, the first rule matching a request's data class and/or tenant picks its mode. */
 export const HybridRuleSchema = z.strictObject({
-  dataClass: z.enum(['public', 'internal', 'personal', 'special']).optional(),
+  dataClass: z.enum(DATA_CLASSES).optional(),
   tenant: z.string().min(1).optional(),
   mode: z.enum(['legal-first', 'performance-first']),
 });
@@ -178,7 +180,7 @@ export const ConfigSchema = z.strictObject({
        * user content of every request. A match makes the class at least `class`.
        */
       patterns: z
-        .array(z.strictObject({ type: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, 'expected an upper-case type name such as EMPLOYEE_ID'), pattern: z.string().min(1), class: z.enum(['personal', 'special']) }))
+        .array(z.strictObject({ type: z.string().regex(CUSTOM_TYPE_NAME, 'expected an upper-case type name such as EMPLOYEE_ID'), pattern: z.string().min(1), class: z.enum(['personal', 'special']) }))
         .default([]),
       /**
        * What content that cannot be inspected (an image, audio or file sent as a data URL or a
@@ -255,7 +257,7 @@ export const ConfigSchema = z.strictObject({
             .array(
               z.strictObject({
                 tenant: z.string().min(1).optional(),
-                dataClass: z.enum(['public', 'internal', 'personal', 'special']).optional(),
+                dataClass: z.enum(DATA_CLASSES).optional(),
                 days: z.number().int().min(0).max(36_500),
               }),
             )

@@ -2,7 +2,7 @@
 // looked up; keys themselves are never stored or logged.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { HttpError } from '../common/index.ts';
+import { HttpError, bearer } from '../common/index.ts';
 import type { TenantConfig, Topology } from '../config/index.ts';
 
 export function hashApiKey(key: string): string {
@@ -10,8 +10,8 @@ export function hashApiKey(key: string): string {
 }
 
 function presentedKey(headers: IncomingHttpHeaders): string | undefined {
-  const auth = headers.authorization;
-  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  const fromAuthorization = bearer(headers.authorization);
+  if (fromAuthorization !== '') return fromAuthorization;
   const x = headers['x-api-key'];
   return typeof x === 'string' ? x.trim() : undefined;
 }

@@ -178,7 +178,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     );
   };
 
-  const metrics = createGatewayMetrics();
+  const metrics = createGatewayMetrics(() => ({ pending: holder.current.recorder.pending, deadLetters: holder.current.recorder.deadLetters() }));
   const admin = adminToken(opts.topology, true) as string;
   const app = buildGatewayServer(holder, metrics, logger, admin);
   registerAdmin(app, { current: () => holder.current, store, recordTrigger, storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });

@@ -22,9 +22,35 @@ export interface GatewayMetrics {
   syncEjections: () => void;
 }
 
-export function createGatewayMetrics(): GatewayMetrics {
+/** The gateway's ledger records not in a ledger yet: kept for a region that is down, or refused for good. */
+export interface OutboxView {
+  pending: number;
+  deadLetters: ReadonlyMap<string, number>;
+}
+
+export function createGatewayMetrics(outbox?: () => OutboxView): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (outbox !== undefined) {
+    new Gauge({
+      name: 'sovereign_ledger_outbox_records',
+      help: 'Ledger records kept in the outbox until their region can record them',
+      registers: [registry],
+      collect() {
+        this.set(outbox().pending);
+      },
+    });
+    new Gauge({
+      name: 'sovereign_ledger_dead_letter_records',
+      help: 'Ledger records their region refused for good, in the dead-letter file next to the outbox (never retried; an operator must look at them)',
+      labelNames: ['region'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [region, n] of outbox().deadLetters) this.set({ region }, n);
+      },
+    });
+  }
   const m: GatewayMetrics = {
     registry,
     requests: new Counter({

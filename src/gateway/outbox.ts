@@ -2,9 +2,16 @@
 // home region that is down), and erasures asked while a region was down, are kept in the
 // gateway's data directory and delivered when the region is back: nothing is lost. Append-only
 // JSON lines, fsync'd; rewritten after delivery.
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+//
+// A record the cell refuses for good (append-refused.ts) is never retried: it moves to the
+// dead-letter file next to the outbox (written durably before the outbox is rewritten without
+// it), with the cell's answer, for an operator to look at; a log line and the
+// sovereign_ledger_dead_letter_records metric say so.
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileDurableSync } from '../common/durable-file.ts';
 import type { Logger } from '../common/index.ts';
+import { isPermanentRefusal, type AppendRefused } from './append-refused.ts';
 
 export interface PendingRecord {
   kind?: undefined;
@@ -25,30 +32,73 @@ export interface PendingErasure {
 
 export type OutboxItem = PendingRecord | PendingErasure;
 
+/** A line of the dead-letter file: the item, when and why the cell refused it. */
+export type DeadLetter = OutboxItem & { refused: { time: string; status: number; message: string } };
+
+function readLines<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as T];
+      } catch {
+        return []; // a torn last line from a crash
+      }
+    });
+}
+
+function appendLineDurably(file: string, value: unknown): void {
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    appendFileSync(fd, `${JSON.stringify(value)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class Outbox {
   readonly #file: string;
+  readonly #deadLetterFile: string;
   readonly #logger: Logger;
   #pending: OutboxItem[];
+  /** Items in the dead-letter file, by region. */
+  readonly #deadLetters = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #flushing = false;
 
   /** One file per gateway replica, so replicas sharing a data directory never share an outbox. */
   constructor(dir: string, replica: string, logger: Logger) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.#file = path.join(dir, `ledger-outbox-${replica.replace(/[^A-Za-z0-9_-]/g, '_')}.jsonl`);
+    const name = replica.replace(/[^A-Za-z0-9_-]/g, '_');
+    this.#file = path.join(dir, `ledger-outbox-${name}.jsonl`);
+    this.#deadLetterFile = path.join(dir, `ledger-dead-letter-${name}.jsonl`);
     this.#logger = logger;
-    this.#pending = existsSync(this.#file)
-      ? readFileSync(this.#file, 'utf8')
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .flatMap((l) => {
-            try {
-              return [JSON.parse(l) as OutboxItem];
-            } catch {
-              return []; // a torn last line from a crash
-            }
-          })
-      : [];
+    this.#pending = readLines<OutboxItem>(this.#file);
+    for (const d of readLines<DeadLetter>(this.#deadLetterFile)) this.#deadLetters.set(d.region, (this.#deadLetters.get(d.region) ?? 0) + 1);
+  }
+
+  /** Where items refused for good are kept. */
+  get deadLetterFile(): string {
+    return this.#deadLetterFile;
+  }
+
+  /** Items in the dead-letter file, by region. */
+  deadLetters(): ReadonlyMap<string, number> {
+    return this.#deadLetters;
+  }
+
+  /** Moves an item the cell refused for good to the dead-letter file (never retried). */
+  deadLetter(r: OutboxItem, why: AppendRefused): void {
+    const line = { ...r, refused: { time: new Date().toISOString(), status: why.status, message: why.message.slice(0, 500) } };
+    appendLineDurably(this.#deadLetterFile, line);
+    this.#deadLetters.set(r.region, (this.#deadLetters.get(r.region) ?? 0) + 1);
+    this.#logger.error(
+      { region: r.region, kind: r.kind ?? r.entry.kind, decision_id: r.kind === undefined ? r.entry.decision_id : undefined, status: why.status, reason: line.refused.message, file: this.#deadLetterFile },
+      `${r.kind ?? 'ledger record'} refused for good by its region; moved to the dead-letter file, not retried`,
+    );
   }
 
   get size(): number {
@@ -61,13 +111,7 @@ export class Outbox {
   }
 
   add(r: OutboxItem): void {
-    const fd = openSync(this.#file, 'a', 0o600);
-    try {
-      appendFileSync(fd, `${JSON.stringify(r)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    appendLineDurably(this.#file, r);
     this.#pending.push(r);
     this.#logger.warn({ region: r.region, kind: r.kind ?? r.entry.kind, pending: this.#pending.length }, `${r.kind ?? 'ledger record'} kept in the outbox until the region is back`);
   }
@@ -86,17 +130,13 @@ export class Outbox {
       for (const r of this.#pending) {
         try {
           await deliver(r);
-        } catch {
-          left.push(r);
+        } catch (err) {
+          if (isPermanentRefusal(err)) this.deadLetter(r, err);
+          else left.push(r);
         }
       }
       if (left.length !== this.#pending.length) {
-        const tmp = `${this.#file}.tmp`;
-        writeFileSync(tmp, left.map((r) => `${JSON.stringify(r)}\n`).join(''), { mode: 0o600 });
-        const fd = openSync(tmp, 'r');
-        fsyncSync(fd);
-        closeSync(fd);
-        renameSync(tmp, this.#file);
+        writeFileDurableSync(this.#file, left.map((r) => `${JSON.stringify(r)}\n`).join(''));
         this.#pending = left;
       }
     } finally {

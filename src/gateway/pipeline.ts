@@ -2,7 +2,7 @@
 // per request, /sovereign/explain and `sovereign route --explain` show its result.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { badRequest, inputBytes, requestSegments } from '../common/index.ts';
+import { DATA_CLASSES, badRequest, inputBytes, requestSegments } from '../common/index.ts';
 import { parseDataClass, type Classifier, type DataClass } from '../classify/index.ts';
 import type { TenantConfig, Topology } from '../config/index.ts';
 import type { Geo } from '../geo/index.ts';
@@ -62,7 +62,7 @@ export function decideRequest(deps: PipelineDeps, input: PipelineInput): { d: De
   let declared: DataClass | undefined;
   if (typeof declaredRaw === 'string' && declaredRaw.trim() !== '') {
     declared = parseDataClass(declaredRaw);
-    if (!declared) throw badRequest(`${CLASS_HEADER}: "${declaredRaw.slice(0, 32)}" is not a data class; use public, internal, personal or special`, { param: CLASS_HEADER });
+    if (!declared) throw badRequest(`${CLASS_HEADER}: "${declaredRaw.slice(0, 32)}" is not a data class; use one of ${DATA_CLASSES.join(', ')}`, { param: CLASS_HEADER });
   }
   const cls = deps.classifier.classifyRequest(segments, declared, tenant?.name);
   // Decide.

@@ -3,25 +3,20 @@
 // SHA-256, which the region keys with its own secret (HMAC) before storing.
 import { createHash } from 'node:crypto';
 import type { Pool } from 'undici';
-import { HttpError } from '../common/index.ts';
+import { HttpError, MAX_APPEND_BATCH, type AppendBatchResult, type AppendRecord, type Receipt } from '../common/index.ts';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import { jurisdictionDenied, type Attempt, type Decision } from './decision.ts';
+import { AppendRefused, isPermanentRefusal } from './append-refused.ts';
 import { Outbox, type OutboxItem, type PendingErasure, type PendingRecord } from './outbox.ts';
 
-export interface Receipt {
-  origin: string;
-  index: number;
-}
+export type { Receipt };
 
 export type DecisionOutcome = 'routed' | 'denied' | 'failed_over' | 'unavailable' | 'transfer';
 
-/** Records to one region's append endpoint in one request, at most (the cell takes up to 256). */
-const MAX_BATCH = 128;
-
 interface QueuedRecord {
-  record: { entry: Record<string, unknown>; body_sha256?: string };
+  record: AppendRecord;
   resolve: (r: Receipt) => void;
   reject: (e: Error) => void;
 }
@@ -91,8 +86,8 @@ export class Recorder {
   #flush(region: string, pool: Pool): void {
     const q = this.#queued.get(region) ?? [];
     this.#queued.delete(region);
-    for (let i = 0; i < q.length; i += MAX_BATCH) {
-      const batch = q.slice(i, i + MAX_BATCH);
+    for (let i = 0; i < q.length; i += MAX_APPEND_BATCH) {
+      const batch = q.slice(i, i + MAX_APPEND_BATCH);
       this.#send(region, pool, batch).catch((err: unknown) => {
         for (const r of batch) r.reject(err as Error);
       });
@@ -110,25 +105,39 @@ export class Recorder {
       bodyTimeout: 5000,
     });
     const text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`ledger of ${region} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+    if (res.statusCode !== 200) {
+      // A whole batch refused says nothing for good about each of its records: they are retried
+      // (one by one from the outbox, where a refusal of the record itself is definite).
+      const message = `ledger of ${region} answered ${res.statusCode}: ${text.slice(0, 200)}`;
+      throw new AppendRefused(region, res.statusCode, message, single !== null ? undefined : false);
+    }
     if (single !== null) return single.resolve(JSON.parse(text) as Receipt);
-    const { results } = JSON.parse(text) as { results: (Receipt | { error: { message: string } })[] };
+    const { results } = JSON.parse(text) as AppendBatchResult;
     if (results.length !== batch.length) throw new Error(`ledger of ${region} answered ${results.length} results for ${batch.length} records`);
     batch.forEach((r, i) => {
-      const out = results[i] as Receipt | { error: { message: string } };
-      if ('error' in out) r.reject(new Error(`ledger of ${region} refused the record: ${out.error.message}`));
+      const out = results[i] as AppendBatchResult['results'][number];
+      if ('error' in out) r.reject(new AppendRefused(region, out.error.status ?? 500, `ledger of ${region} refused the record: ${out.error.message}`));
       else r.resolve(out);
     });
   }
 
-  /** Appends now if the region can take it, otherwise keeps it in the outbox for later. */
+  /**
+   * Appends now if the region can take it, otherwise keeps it in the outbox for later; a record
+   * the region refuses for good goes to the dead-letter file instead.
+   */
   async appendOrKeep(r: PendingRecord): Promise<Receipt | null> {
     try {
       return await this.append(r.region, r.entry, r.body_sha256);
-    } catch {
-      this.#outbox.add(r);
+    } catch (err) {
+      if (isPermanentRefusal(err)) this.#outbox.deadLetter(r, err);
+      else this.#outbox.add(r);
       return null;
     }
+  }
+
+  /** Items in the dead-letter file, by region. */
+  deadLetters(): ReadonlyMap<string, number> {
+    return this.#outbox.deadLetters();
   }
 
   /**

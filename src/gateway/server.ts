@@ -2,7 +2,7 @@
 // identify -> classify -> decide -> record -> forward; 451 when the law permits no region,
 // 503 when every permitted region is down.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError, OPENAI_ENDPOINTS, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
+import { HttpError, OPENAI_ENDPOINTS, UNKNOWN_JURISDICTION, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
 import type { Classifier } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
@@ -122,7 +122,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     } catch (err) {
       metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       if (err instanceof HttpError && err.statusCode === 503) {
-        const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
+        const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? UNKNOWN_JURISDICTION);
         void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null)), body_sha256: bodySha });
         if (d.attempts.length > 0 && d.attempts.every((a) => a.outcome === 'ledger_unavailable')) {
           throw ledgerUnavailable(d.attempts.map((a) => a.region).join(', '), new Error('no permitted region could record the decision'));

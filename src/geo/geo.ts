@@ -13,9 +13,10 @@ import { parseIp } from './address.ts';
 import { DEFAULT_GEO_DATABASE, countryOf, fileSignature, loadDatabase, type DatabaseInfo, type LoadedDatabase } from './database.ts';
 import { GeoError } from './errors.ts';
 import { isSpecialAddress } from './special-ranges.ts';
+import { UNKNOWN_JURISDICTION } from '../common/jurisdictions.ts';
 
 /** The jurisdiction of an address with no known country. Reserved in the topology file. */
-export const UNKNOWN_JURISDICTION = 'unknown';
+export { UNKNOWN_JURISDICTION };
 
 export interface GeoResult {
   /** The address looked up, in normal form (see address.ts); as given when it does not parse. */

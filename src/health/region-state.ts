@@ -1,7 +1,8 @@
 // Legal triggers: a region suspended (for everyone or for some subject jurisdictions) by an
 // order or authority, and resumed. The state is versioned; every gateway replica applies
 // each version and acknowledges it, so a trigger can be known to be in force everywhere.
-import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileDurableSync } from '../common/durable-file.ts';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -75,12 +76,7 @@ export class FileRegionStateStore implements RegionStateStore {
   async update(change: (s: RegionState) => RegionState): Promise<RegionState> {
     const run = this.#chain.then(() => {
       const next = RegionStateSchema.parse({ ...change(this.#state), version: this.#state.version + 1 });
-      const tmp = `${this.#file}.tmp`;
-      writeFileSync(tmp, JSON.stringify(next, null, 2), { mode: 0o600 });
-      const fd = openSync(tmp, 'r');
-      fsyncSync(fd);
-      closeSync(fd);
-      renameSync(tmp, this.#file);
+      writeFileDurableSync(this.#file, JSON.stringify(next, null, 2));
       this.#state = next;
       for (const s of this.#subscribers) s(next);
       return next;

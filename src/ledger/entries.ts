@@ -2,6 +2,8 @@
 // Every object is strict: a field not in the schema is rejected, so no personal data can be
 // smuggled in next to the hashes, ids, regions, policy ids and digests the ledger is meant to hold.
 import { z } from 'zod';
+import { DATA_CLASSES } from '../common/data-class.ts';
+import { MAX_ENTRY_JURISDICTIONS } from '../common/jurisdictions.ts';
 import { LedgerError } from './errors.ts';
 import { MAX_ENTRY_BYTES } from './tiles.ts';
 
@@ -13,7 +15,7 @@ const jurisdiction = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, 'expec
 /** One line of text, no control characters: reasons and references of legal triggers. */
 const line = (max: number) => z.string().regex(new RegExp(`^[^\\u0000-\\u001f\\u007f]{1,${max}}$`), `expected one line of at most ${max} characters`);
 
-export const DataClassSchema = z.enum(['public', 'internal', 'personal', 'special']);
+export const DataClassSchema = z.enum(DATA_CLASSES);
 export const RoutingModeSchema = z.enum(['legal-first', 'performance-first', 'hybrid']);
 /** Legal mechanisms for a cross-border transfer (topology `transfers`), or none needed. */
 export const TransferMechanismSchema = z.enum(['adequacy', 'scc', 'contract', 'none']);
@@ -36,7 +38,7 @@ export const DecisionEntrySchema = z.strictObject({
         mechanism: TransferMechanismSchema.optional(),
       }),
     )
-    .max(16),
+    .max(MAX_ENTRY_JURISDICTIONS),
   data_class: DataClassSchema,
   detected_types: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'expected a detector type name')).max(64),
   region: id.nullable(),

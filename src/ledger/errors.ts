@@ -24,3 +24,8 @@ export class LedgerError extends Error {
     this.code = code;
   }
 }
+
+/** The storage under the log failed: appends and signing fail closed (HTTP 503). */
+export function unavailable(what: string, cause: unknown): LedgerError {
+  return new LedgerError('SOVEREIGN_LEDGER_UNAVAILABLE', `ledger unavailable: ${what}: ${(cause as Error)?.message ?? String(cause)}; check the disk under the ledger directory`, { cause });
+}

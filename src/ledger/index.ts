@@ -31,4 +31,3 @@ export { HASH_SIZE, hashLeaf, hashChildren, rangeHash, type SubtreeHashFn, inclu
 export { verifiedCosigners } from './tlogproof.ts';
 export { parseNote } from './note.ts';
 export { readOrCreate as readOrCreateSecret } from './keys.ts';
-export { writeDurable, commitDurable, fsyncDir } from './fsutil.ts';

@@ -7,8 +7,18 @@
 // pg_try_advisory_lock on a key derived from the origin): it integrates the entries into tiles,
 // signs checkpoints and stores them with a compare-and-swap. The others follow: they read the
 // entries up to the latest signed checkpoint, check its root, and export the same static layout.
+//
+// PgStorage is the storage driver (storage.ts) built on it: its journal is the append
+// transaction, its checkpoint lock the checkpoints row, and `sync` reads back what other
+// replicas appended before each integration.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { openCheckpoint } from './checkpoint.ts';
+import { LedgerError, unavailable } from './errors.ts';
+import type { Journal, JournalWrite, Pending } from './group-commit.ts';
+import { rangeHash } from './merkle.ts';
+import type { LedgerStats } from './stats.ts';
+import type { CheckpointLock, LogStorage, OpenStorage, StorageContext, StoredCheckpoint } from './storage.ts';
 
 export interface PgBackendOptions {
   kind: 'postgres';
@@ -140,5 +150,130 @@ export class PgStore {
     this.#lost = undefined;
     this.#sequencer = false;
     await Promise.allSettled([this.#appender.end(), this.#control.end()]);
+  }
+}
+
+/** One transaction per group-committed batch; entries enter the tree when read back (sync). */
+class PgJournal implements Journal {
+  readonly what = 'PostgreSQL append';
+  /** Batches commit one after another: the head row's lock would serialize them anyway. */
+  readonly maxInFlight = 1;
+  readonly full = false;
+  readonly #store: PgStore;
+  readonly #stats: LedgerStats;
+  constructor(store: PgStore, stats: LedgerStats) {
+    this.#store = store;
+    this.#stats = stats;
+  }
+
+  rotate(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  write(items: readonly Pending[]): JournalWrite {
+    return { done: this.#store.append(items.map((p) => p.bytes)) };
+  }
+
+  /** A failed transaction rolled back: nothing to undo. */
+  cut(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  acknowledge(): void {
+    this.#stats.walSyncs++;
+  }
+}
+
+/** The stored checkpoint row, swapped in one UPDATE ... WHERE note = previous. */
+class PgCheckpointLock implements CheckpointLock {
+  readonly #store: PgStore;
+  constructor(store: PgStore) {
+    this.#store = store;
+  }
+
+  async replace(prevNote: string, size: number, note: string): Promise<boolean> {
+    try {
+      return await this.#store.swapCheckpoint(prevNote, size, note);
+    } catch (err) {
+      throw unavailable('storing the checkpoint in PostgreSQL failed', err);
+    }
+  }
+}
+
+export class PgStorage implements LogStorage {
+  readonly shared = true;
+  readonly #opts: PgBackendOptions;
+  #store: PgStore | undefined;
+
+  constructor(opts: PgBackendOptions) {
+    this.#opts = opts;
+  }
+
+  /** True while this replica holds the sequencer lock. */
+  get isSequencer(): boolean {
+    return this.#store?.isSequencer ?? false;
+  }
+
+  /** The database is authoritative: the tree is rebuilt from its entries at the first sync. */
+  async open(ctx: StorageContext): Promise<OpenStorage> {
+    try {
+      this.#store = await PgStore.connect(this.#opts, ctx.origin, (err) => ctx.fail(unavailable('PostgreSQL connection lost', err)));
+    } catch (err) {
+      throw unavailable(`connecting to PostgreSQL for ${ctx.origin} failed`, err);
+    }
+    return { recovered: null, journal: new PgJournal(this.#store, ctx.stats), checkpoints: new PgCheckpointLock(this.#store) };
+  }
+
+  /**
+   * Before tiles are written: read the latest stored checkpoint, read the entries it covers and
+   * check its root; the sequencer also reads every later entry.
+   */
+  async sync(ctx: StorageContext): Promise<StoredCheckpoint | null> {
+    const store = this.#store as PgStore;
+    let seq: boolean;
+    let stored: PgCheckpoint | null;
+    try {
+      seq = await store.trySequencer();
+      stored = await store.latestCheckpoint();
+    } catch (err) {
+      throw unavailable('reading from PostgreSQL failed', err);
+    }
+    let out: StoredCheckpoint | null = null;
+    if (stored !== null) {
+      const cp = openCheckpoint(stored.note, ctx.verifier, ctx.origin);
+      const served = ctx.signed()?.size ?? 0;
+      if (cp.size < served) throw new LedgerError('SOVEREIGN_LEDGER_INCONSISTENT', `stored checkpoint ${cp.size} is below the one this replica served (${served})`);
+      await this.#ingest(ctx, cp.size);
+      if (ctx.tree.size < cp.size) throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `checkpoint of size ${cp.size} but only ${ctx.tree.size} entries in PostgreSQL`);
+      if (!rangeHash(ctx.subtree, 0, cp.size).equals(cp.root)) {
+        throw new LedgerError('SOVEREIGN_LEDGER_CORRUPT', `entries in PostgreSQL don't match the signed checkpoint of size ${cp.size}`);
+      }
+      out = { size: cp.size, root: cp.root, note: stored.note, text: cp.text };
+    }
+    if (seq) await this.#ingest(ctx, Infinity);
+    return out;
+  }
+
+  /** Reads entries [tree.size, to) into the tree. */
+  async #ingest(ctx: StorageContext, to: number): Promise<void> {
+    const store = this.#store as PgStore;
+    try {
+      while (ctx.tree.size < to) {
+        const rows = await store.read(ctx.tree.size, to);
+        if (rows.length === 0) break;
+        for (const e of rows) ctx.tree.pushEntry(e);
+      }
+    } catch (err) {
+      throw unavailable('reading entries from PostgreSQL failed', err);
+    }
+  }
+
+  covered(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Ends both sessions (which releases the sequencer lock). */
+  async close(): Promise<void> {
+    await this.#store?.close();
   }
 }

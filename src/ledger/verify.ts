@@ -1,7 +1,8 @@
 // Full verification of a tiled log, as a monitor would: check the checkpoint signature (and a
 // witness quorum), recompute every leaf hash from the entry bundles, every tile and the root,
 // compare with what is served, and check consistency with the last checkpoint verified before.
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileDurable } from '../common/durable-file.ts';
 import path from 'node:path';
 import { openCheckpoint } from './checkpoint.ts';
 import { hashLeaf } from './merkle.ts';
@@ -167,9 +168,7 @@ export async function verifyLog(opts: VerifyOptions): Promise<VerifyResult> {
     }
   }
   if (opts.stateFile !== undefined) {
-    const tmp = `${opts.stateFile}.tmp`;
-    await writeFile(tmp, JSON.stringify({ size: S, root: rootB64 }));
-    await rename(tmp, opts.stateFile);
+    await writeFileDurable(opts.stateFile, JSON.stringify({ size: S, root: rootB64 }));
   }
   return { ok: true, size: S, root: rootB64, cosigners };
 }

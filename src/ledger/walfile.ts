@@ -16,7 +16,7 @@ import { closeSync, constants as fsc, fsyncSync, ftruncateSync, openSync, readdi
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { LedgerError } from './errors.ts';
-import { fsyncDir } from './fsutil.ts';
+import { fsyncDir } from '../common/durable-file.ts';
 import { parseWalName, scanRecords, walName, type WalRecord } from './wal.ts';
 
 /** Default: rotate a segment once it holds this many bytes. */

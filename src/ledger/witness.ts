@@ -1,6 +1,7 @@
 // C2SP tlog-witness `add-checkpoint` handling and tlog-cosignature/v1 cosigning, as a function
 // of the request body; the witness's last cosigned (size, root) per origin is persisted in `dir`.
-import { mkdirSync, readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileDurableSync } from '../common/durable-file.ts';
 import path from 'node:path';
 import { parseCheckpoint } from './checkpoint.ts';
 import { LedgerError } from './errors.ts';
@@ -58,21 +59,7 @@ export function createWitness(opts: WitnessOptions): Witness {
     }
   };
   const save = (s: State): void => {
-    const tmp = `${stateFile}.tmp`;
-    writeFileSync(tmp, JSON.stringify(s), { mode: 0o600 });
-    const fd = openSync(tmp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, stateFile);
-    const dfd = openSync(opts.dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
+    writeFileDurableSync(stateFile, JSON.stringify(s));
   };
 
   return {

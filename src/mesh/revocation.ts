@@ -5,7 +5,7 @@
 // kept in PostgreSQL and announced with NOTIFY, so gateway replicas on other machines apply it.
 import { existsSync, readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { z } from 'zod';
-import { writeDurable } from '../ledger/index.ts';
+import { writeFileDurable } from '../common/durable-file.ts';
 
 export const RevocationSchema = z.strictObject({
   /** A SPIFFE ID: every certificate naming it. */
@@ -31,7 +31,7 @@ export function readRevocations(file: string): RevocationList {
 }
 
 export async function writeRevocations(file: string, list: RevocationList): Promise<void> {
-  await writeDurable(file, Buffer.from(`${JSON.stringify(list, null, 2)}\n`), 0o644);
+  await writeFileDurable(file, `${JSON.stringify(list, null, 2)}\n`, { mode: 0o644 });
 }
 
 /** Why a certificate (its SPIFFE ID, serial and issuer CA name) is revoked, or null. */

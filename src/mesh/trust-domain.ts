@@ -4,7 +4,7 @@
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Topology } from '../config/index.ts';
-import { writeDurable } from '../ledger/index.ts';
+import { writeFileDurable } from '../common/durable-file.ts';
 import { createIntermediateCa, createRootCa, importSigningKey, issueSvid, parsePemCerts, x509, type IssuedSvid, type SigningCa } from './certs.ts';
 import { caPaths, issuerFor, issuerName, issuers, trustDomainPaths, type Issuer } from './paths.ts';
 import { requireSpiffeId } from './spiffe-id.ts';
@@ -27,13 +27,13 @@ function readOrExplain(file: string, what: string, fix: string): string {
 
 async function writeKey(file: string, pem: string): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeDurable(file, Buffer.from(pem), 0o600);
+  await writeFileDurable(file, pem, { mode: 0o600 });
   chmodSync(file, 0o600);
 }
 
 async function writeCert(file: string, pem: string): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeDurable(file, Buffer.from(pem), 0o644);
+  await writeFileDurable(file, pem, { mode: 0o644 });
 }
 
 function loadKeyPem(file: string, env: string | undefined, what: string): string {

@@ -1,24 +1,10 @@
 // Vocabulary shared by the policy table and the router: data classes, the two reserved
 // jurisdictions, region state and the references to policies that explain a decision.
 
-/** Data classes, least to most sensitive: public < internal < personal < special. */
-export const DATA_CLASSES = ['public', 'internal', 'personal', 'special'] as const;
-export type DataClass = (typeof DATA_CLASSES)[number];
-
-/** Rank of a data class (0 public … 3 special); Cedar policies see it as `context.classRank`. */
-export function classRank(c: DataClass): number {
-  return DATA_CLASSES.indexOf(c);
-}
-
-export function isDataClass(value: unknown): value is DataClass {
-  return typeof value === 'string' && (DATA_CLASSES as readonly string[]).includes(value);
-}
-
-/** Subjects whose address has no known country. */
-export const UNKNOWN = 'unknown';
-/** Subjects of a country outside every configured jurisdiction (e.g. 'US' when only EU/AE/SG are configured). */
-export const THIRD_COUNTRY = 'third_country';
-export const RESERVED_JURISDICTIONS: readonly string[] = [UNKNOWN, THIRD_COUNTRY];
+// Data classes (Cedar policies see the rank as `context.classRank`) and the reserved
+// jurisdictions are defined once, in src/common.
+export { DATA_CLASSES, classRank, isDataClass, type DataClass } from '../common/data-class.ts';
+export { UNKNOWN_JURISDICTION as UNKNOWN, THIRD_COUNTRY, RESERVED_JURISDICTIONS } from '../common/jurisdictions.ts';
 
 /** Legal state of a region that can change at run time (legal triggers, operator action). */
 export interface RegionState {

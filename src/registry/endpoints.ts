@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadToken } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
-import { writeDurable } from '../ledger/index.ts';
+import { writeFileDurable } from '../common/index.ts';
 import { publisherKey, type PublisherKey } from './dsse.ts';
 
 export function goldenDataDir(t: Topology): string {
@@ -31,7 +31,7 @@ export function registryToken(t: Topology, create: boolean): string | undefined 
 
 export async function writeEndpoint(dir: string, url: string): Promise<void> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  await writeDurable(path.join(dir, 'endpoint'), Buffer.from(`${url}\n`));
+  await writeFileDurable(path.join(dir, 'endpoint'), `${url}\n`, { mode: 0o644 });
 }
 
 function endpointIn(dir: string): string | undefined {

@@ -12,7 +12,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmS
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { commitDurable, fsyncDir, writeDurable } from '../ledger/index.ts';
+import { commitDurable, fsyncDir, writeFileDurable } from '../common/index.ts';
 import { IndexSchema, ManifestSchema, REPOSITORY_NAME, TAG, parseManifest, type Descriptor, type ImageIndex, type Manifest } from './artifact.ts';
 import { checkDigest, hexOf, isDigest, newHash, sha256Digest } from './digest.ts';
 import { RegistryError, storageError } from './errors.ts';
@@ -160,8 +160,8 @@ export class LayoutStore {
   async #writeIndex(name: string, idx: ImageIndex): Promise<void> {
     const dir = this.#ensureRepo(name);
     try {
-      if (!existsSync(path.join(dir, 'oci-layout'))) await writeDurable(path.join(dir, 'oci-layout'), Buffer.from(LAYOUT_FILE));
-      await writeDurable(path.join(dir, 'index.json'), Buffer.from(JSON.stringify(idx)));
+      if (!existsSync(path.join(dir, 'oci-layout'))) await writeFileDurable(path.join(dir, 'oci-layout'), LAYOUT_FILE, { mode: 0o644, syncDir: false });
+      await writeFileDurable(path.join(dir, 'index.json'), JSON.stringify(idx), { mode: 0o644, syncDir: false });
       await fsyncDir(dir);
     } catch (err) {
       throw storageError(err, `index of ${name}`);
@@ -354,8 +354,7 @@ export class LayoutStore {
     const target = this.blobPath(name, digest);
     if (existsSync(target)) return digest;
     try {
-      await writeDurable(target, bytes);
-      await fsyncDir(path.dirname(target));
+      await writeFileDurable(target, bytes, { mode: 0o644 });
     } catch (err) {
       throw storageError(err, `blob ${digest} of ${name}`);
     }

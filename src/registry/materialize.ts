@@ -5,7 +5,7 @@
 import { createReadStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { link, mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir } from '../ledger/index.ts';
+import { fsyncDir } from '../common/index.ts';
 import { hexOf, newHash } from './digest.ts';
 import type { PublisherKey } from './dsse.ts';
 import { RegistryError, storageError } from './errors.ts';

@@ -1,12 +1,12 @@
 // Starts a real Sovereign (`sovereign up`: four cells and a gateway as OS processes) on free
 // ports with its own data directory, for integration tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { freePort } from './ports.ts';
+import { ProcessGroup, freePort } from '../../bench/lib/procs.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = path.join(ROOT, 'src/cli/main.ts');
@@ -79,43 +79,26 @@ export async function startCluster(extra: Record<string, unknown> = {}, mutate?:
   mutate?.(config);
   const configFile = path.join(dir, 'sovereign.yaml');
   writeFileSync(configFile, stringify(config));
-  const proc = spawn(process.execPath, [MAIN, '--config', configFile, 'up'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const group = new ProcessGroup();
+  const up = group.start('sovereign up', process.execPath, [MAIN, '--config', configFile, 'up'], { cwd: ROOT });
   // Generous: the machine running the tests may be heavily shared. A cluster that does not come
   // up is stopped, so a failed start leaves no processes behind (and no test file hanging on them).
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGTERM');
-      reject(new Error(`sovereign up not ready in 120 s:\n${out}`));
-    }, 120_000);
-    const check = (): void => {
-      if (out.includes('Sovereign is up')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout?.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sovereign up exited with ${code}:\n${out}`));
-    });
-  });
+  try {
+    await up.waitFor('Sovereign is up', 120_000);
+  } catch (err) {
+    await group.stop(up, 60_000);
+    throw err;
+  }
   return {
     dir,
     configFile,
     gateway: `http://127.0.0.1:${gatewayPort}`,
     regions,
-    proc,
-    output: () => out,
+    proc: up.proc,
+    output: () => up.output(),
     adminToken: () => readFileSync(path.join(dir, 'data/gateway/admin-token'), 'utf8').trim(),
-    pidOf: (name) => childPid(proc.pid as number, name === 'gateway' ? ['gateway'] : ['--region', name]),
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      await exited;
-    },
+    pidOf: (name) => childPid(up.pid, name === 'gateway' ? ['gateway'] : ['--region', name]),
+    // SIGTERM lets `sovereign up` stop its cells and gateway; SIGKILL only if it hangs for a minute.
+    stop: () => group.stop(up, 60_000),
   };
 }

@@ -1,14 +1,2 @@
-import { createServer } from 'node:net';
-
-/** A port that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// The one free-port helper lives with the other process helpers (bench/lib/procs.ts).
+export { freePort } from '../../bench/lib/procs.ts';
