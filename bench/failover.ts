@@ -83,6 +83,8 @@ async function bed(name: string, routing: Record<string, unknown>, proxied: stri
     cells.set(id, startProcess(dir, id, ['--config', config, 'cell', '--region', id, '--port', String(cellPort[id])]));
     return waitReady(`http://127.0.0.1:${cellPort[id]}`);
   };
+  // Golden publishes the shipped model and promotes it to the cells (as `up` does).
+  const golden = startProcess(dir, 'golden', ['--config', config, 'golden', '--port', String(await freePort())]);
   await Promise.all(REGIONS.map((r) => startCell(r[0])));
   const gw = startProcess(dir, 'gateway', ['--config', config, 'gateway']);
   const gateway = `http://127.0.0.1:${gwPort}`;
@@ -99,7 +101,7 @@ async function bed(name: string, routing: Record<string, unknown>, proxied: stri
     startCell,
     async close() {
       await stop(gw);
-      await Promise.all([...cells.values()].map((c) => stop(c)));
+      await Promise.all([...cells.values(), golden].map((c) => stop(c)));
       await Promise.all(Object.values(proxy).map((p) => p.close()));
     },
   };

@@ -114,6 +114,8 @@ function headersFor(upstream: string): Record<string, string> {
   // The same headers go to every target: Sovereign reads the first, Portkey the next two.
   return {
     'x-sovereign-jurisdiction': 'DE',
+    // The nginx data plane's auth_request cannot read the body: the model is named here.
+    'x-sovereign-model': 'bench-model',
     'x-portkey-provider': 'openai',
     'x-portkey-custom-host': `${upstream}/v1`,
     authorization: 'Bearer bench-not-a-real-key',

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { freePort, waitUntil, type ProcessGroup, type Started } from '../lib/procs.ts';
+import { startNginxAuthz } from './nginx-authz.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
@@ -33,7 +34,7 @@ function ensurePortkey(): void {
   if (!existsSync(PORTKEY_SERVER)) throw new Error(`Portkey's gateway installed, but ${PORTKEY_SERVER} is missing: its package layout changed; update bench/gateway/targets.ts`);
 }
 
-export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'undici', 'portkey', 'sovereign'] as const;
+export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'undici', 'portkey', 'sovereign', 'nginx-authz'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export interface Target {
@@ -151,6 +152,19 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
 
     case 'sovereign':
       return startSovereign(o);
+
+    case 'nginx-authz': {
+      // Sovereign's decision endpoint behind nginx auth_request (bench/gateway/nginx-authz.ts).
+      const dir = path.join(o.dir, `nginx-authz-${await freePort()}`);
+      mkdirSync(dir, { recursive: true });
+      // Cells in plaintext: nginx verifies mTLS peers by DNS name only and these cells listen on
+      // 127.0.0.1 (src/deploy/nginx.ts); compare with the Sovereign target run with mesh plaintext.
+      const cfg = await sovereignConfig({ ...o, mesh: 'plaintext' }, dir);
+      const sovereign = o.group.start('sovereign (nginx-authz)', NODE, [SOVEREIGN_MAIN, '--config', cfg.file, 'up'], { cwd: ROOT });
+      await sovereign.waitFor('Sovereign is up', 90_000);
+      const t = await startNginxAuthz({ group: o.group, dir, workers: o.workers, configFile: cfg.file, gateway: cfg.gateway, sovereign });
+      return { name, ...t };
+    }
   }
 }
 
@@ -199,6 +213,8 @@ async function startSovereign(o: TargetOptions): Promise<Target> {
   await initTrustDomain(loadTopology(cfg.file)); // as `sovereign up` does on first start
   chmodSync(profileDir, 0o755);
   const procs: Started[] = [];
+  // Golden publishes the shipped model and promotes it to the cells (as `up` does).
+  procs.push(o.group.start('golden', NODE, [SOVEREIGN_MAIN, '--config', cfg.file, 'golden', '--port', String(await freePort())], { cwd: ROOT }));
   for (const r of cfg.regions) {
     const prof = r.id === 'eu-frankfurt' ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `cell-${r.id}.cpuprofile`] : [];
     procs.push(o.group.start(`cell ${r.id}`, NODE, [...prof, SOVEREIGN_MAIN, '--config', cfg.file, 'cell', '--region', r.id], { cwd: ROOT }));

@@ -43,6 +43,9 @@ export const GW_ADDR = '10.77.0.1';
 export const CLIENT_ADDR = '10.77.100.2';
 const GW_PORT = 8080;
 const CELL_PORT = 9100;
+/** Each region's registry (on its own address) and golden (on the gateway's). */
+const REGISTRY_PORT = 9200;
+const GOLDEN_PORT = 9300;
 
 /** Added round-trip time (ms) of each link, by the far end's name. */
 export const DEFAULT_RTT_MS: Readonly<Record<string, number>> = {
@@ -311,7 +314,12 @@ function writeConfig(s: State, file: string, mode: RoutingMode): void {
   const config = {
     ...base,
     dataDir: path.join(s.dir, 'data'),
-    regions: base.regions.map((r) => ({ ...r, url: s.regions.find((x) => x.id === r.id)?.url })),
+    regions: base.regions.map((r) => {
+      const url = s.regions.find((x) => x.id === r.id)?.url;
+      // The registries are plain HTTP (registry traffic is not on the mesh yet).
+      return { ...r, url, registry: { url: url?.replace(`:${CELL_PORT}`, `:${REGISTRY_PORT}`).replace(/^https:/, 'http:') } };
+    }),
+    registry: { ...(base.registry as Record<string, unknown> | undefined), golden: { url: `http://${GW_ADDR}:${GOLDEN_PORT}` } },
     routing: { ...base.routing, mode },
     gateway: {
       ...base.gateway,
@@ -421,6 +429,8 @@ export async function up(opts: UpOptions = {}): Promise<State> {
     }
     // The trust domain's CAs, as `sovereign up` makes them on first start.
     await initTrustDomain(loadTopology(s.configFile));
+    // Golden beside the gateway: it publishes the shipped model and promotes it to the cells.
+    startProc(s, 'golden', GW_NS, [process.execPath, MAIN, '--config', s.configFile, 'golden']);
     for (const r of s.regions) startProc(s, r.id, r.ns, [process.execPath, MAIN, '--config', s.configFile, 'cell', '--region', r.id]);
     for (const r of s.regions) log(`  ready  ${r.id.padEnd(14)} ${r.url} (ns ${r.ns}) after ${((await waitCellReady(s, r.id, 60_000)) / 1000).toFixed(1)} s`);
     startProc(s, 'gateway', GW_NS, [process.execPath, MAIN, '--config', s.gatewayConfigFile, 'gateway']);

@@ -9,16 +9,34 @@ import path from 'node:path';
 import { HttpError, bytesTensorStrings, messageText, notFound, type ChatChunk, type ChatCompletion, type ChatRequest, type CompletionRequest, type EmbeddingRequest, type ResponsesRequest, type V2InferRequest, type V2InferResponse } from '../common/index.ts';
 import type { Analysis } from './analysis.ts';
 import { AnalysisPool } from './analysis-pool.ts';
-import { ensureModel, type StoredModel } from './model-store.ts';
+import type { StoredModel } from './model-store.ts';
+import type { ModelConfig } from '../registry/index.ts';
 import { unsupported, type ModelInfo, type ModelRuntime } from './runtime.ts';
 
 export const EMBEDDED_MODEL = 'text-analysis';
+/** The runtime kind a release's config must name for this runtime to load it. */
+export const EMBEDDED_RUNTIME = 'wink-nlp';
 
-function shippedModelDir(): { dir: string; version: string } {
+/**
+ * The model Sovereign ships (the wink-eng-lite-web-model npm package): its files and the config
+ * it is published with to golden at first start. Cells never load it from here: only from their
+ * region's registry.
+ */
+export function shippedModel(): { dir: string; config: ModelConfig } {
   const req = createRequire(import.meta.url);
   const pkgJson = req.resolve('wink-eng-lite-web-model/package.json');
-  const { version } = req(pkgJson) as { version: string };
-  return { dir: path.dirname(pkgJson), version };
+  const { version, license } = req(pkgJson) as { version: string; license: string };
+  const { version: winkVersion } = req('wink-nlp/package.json') as { version: string };
+  return {
+    dir: path.dirname(pkgJson),
+    config: {
+      name: EMBEDDED_MODEL,
+      version,
+      licence: license,
+      trainingData: { dataClass: 'public', jurisdictions: [], sources: [`wink-eng-lite-web-model ${version}: English model trained on public web text (npm)`] },
+      runtime: { kind: EMBEDDED_RUNTIME, version: `^${winkVersion.split('.')[0]}` },
+    },
+  };
 }
 
 function sentimentLabel(s: number): string {
@@ -60,19 +78,18 @@ export class EmbeddedRuntime implements ModelRuntime {
   readonly #region: string;
 
   private constructor(stored: StoredModel, pool: AnalysisPool, region: string) {
-    this.models = [{ name: EMBEDDED_MODEL, version: stored.version, digest: stored.digest, platform: 'wink-nlp' }];
+    this.models = [{ name: EMBEDDED_MODEL, version: stored.version, digest: stored.digest, platform: EMBEDDED_RUNTIME }];
     this.#pool = pool;
     this.#region = region;
     this.#fingerprint = `${region}/${stored.digest.slice(7, 19)}`;
   }
 
   /**
-   * Installs the model into the cell's own store if needed, verifies it, and starts `workers`
-   * analysis workers that load it from there.
+   * Starts `workers` analysis workers on a verified release in `dir` (the files of an artifact
+   * from the region's registry, checked against its signed manifest just before).
    */
-  static open(storeDir: string, region: string, workers = 1): EmbeddedRuntime {
-    const shipped = shippedModelDir();
-    const stored = ensureModel(storeDir, EMBEDDED_MODEL, shipped.dir, shipped.version);
+  static fromDir(dir: string, release: { version: string; digest: string }, region: string, workers = 1): EmbeddedRuntime {
+    const stored: StoredModel = { name: EMBEDDED_MODEL, version: release.version, digest: release.digest, dir };
     return new EmbeddedRuntime(stored, new AnalysisPool(stored, workers), region);
   }
 

@@ -32,8 +32,15 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   const gate = new InferenceGate(opts.maxConcurrentInference ?? 2, opts.maxQueuedInference ?? 32);
   let draining = false;
 
-  app.addHook('onRequest', async (_req, reply) => {
+  app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-sovereign-region', region);
+    // A data plane that routes on Sovereign's decision (ext_authz, auth_request) names the
+    // region decided; a request that arrives anywhere else was misrouted and is refused
+    // (RFC 9110 §15.5.20, 421 Misdirected Request), so a routing mistake cannot cross a border.
+    const decided = req.headers['x-sovereign-region'];
+    if (decided !== undefined && decided !== region) {
+      throw new HttpError(421, 'misdirected_request', `this is region ${region}; the request was authorized for ${String(decided).slice(0, 64)} and is not served here`);
+    }
   });
 
   // Inference routes: the input limit first (the same reading and limit as the gateway), then a

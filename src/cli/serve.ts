@@ -35,10 +35,13 @@ export function register(program: Command): void {
     .description("run one region's cell (model runtime, local store) in this process")
     .requiredOption('--region <id>', 'region id from the topology file')
     .option('--port <port>', "override the port of the region's url", parsePort)
-    .action(async (o: { region: string; port?: number }, cmd: Command) => {
+    .option('--host <host>', "override the address to listen on (default: the host of the region's url)")
+    .action(async (o: { region: string; port?: number; host?: string }, cmd: Command) => {
       const { startCell } = await import('../cell/index.ts');
-      const cell = await startCell({ topology: topologyOf(cmd), region: o.region, ...(o.port !== undefined ? { port: o.port } : {}) });
+      const cell = await startCell({ topology: topologyOf(cmd), region: o.region, ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}) });
       stopOn(() => cell.close());
+      // Ready once it serves a model (its region's first release may still be arriving).
+      await cell.ready;
       process.send?.({ type: 'ready', url: cell.url });
     });
 

@@ -7,7 +7,8 @@ import { initTrustDomain } from '../mesh/index.ts';
 import { rootOptions, topologyOf } from './options.ts';
 import { Supervisor } from './supervise.ts';
 
-const READY_TIMEOUT_MS = 60_000;
+// First start includes publishing the shipped model to golden and promoting it to every region.
+const READY_TIMEOUT_MS = 120_000;
 
 /**
  * True when something already accepts connections at host:port. No answer at all within the
@@ -75,7 +76,12 @@ export function register(program: Command): void {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
 
-      console.log(`Sovereign: starting ${topology.regions.length} region cells and the gateway (config ${topology.file})`);
+      console.log(`Sovereign: starting the golden registry, ${topology.regions.length} region cells and the gateway (config ${topology.file})`);
+      // Golden beside the cells: it publishes the shipped model at first start and promotes it to
+      // the regions the law allows; a cell is ready once its region's release arrived and verified.
+      // Golden says it is ready over IPC once the shipped model is published (it listens on
+      // registry.golden.url, or a free port announced in its data directory).
+      if (topology.data.registry.golden.kind === 'embedded') sup.start({ name: 'golden', args: ['--config', config, 'golden'] });
       for (const r of topology.regions) {
         // A cell is ready when it says so over IPC: it answers mTLS peers of the trust domain only.
         sup.start({ name: r.id, args: ['--config', config, 'cell', '--region', r.id] });
@@ -84,7 +90,7 @@ export function register(program: Command): void {
       try {
         await sup.waitReady(READY_TIMEOUT_MS, (name, ms) => {
           const r = topology.region(name);
-          const what = r ? `${r.url}  (${r.jurisdiction}, ${r.country}${topology.data.mesh.mode === 'mtls' ? ', mTLS only' : ''})` : gatewayUrl;
+          const what = r ? `${r.url}  (${r.jurisdiction}, ${r.country}${topology.data.mesh.mode === 'mtls' ? ', mTLS only' : ''})` : name === 'golden' ? 'model registry' : gatewayUrl;
           console.log(`  ready  ${name.padEnd(14)} ${what}  after ${(ms / 1000).toFixed(1)} s`);
         });
       } catch (err) {

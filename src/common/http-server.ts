@@ -112,9 +112,9 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     const raw = req.raw;
     if (raw.complete || (raw.headers['content-length'] === undefined && raw.headers['transfer-encoding'] === undefined)) return;
-    const socket = raw.socket;
-    // An in-process request (inject: the console's admin calls) has no socket to time out.
-    if (typeof socket.setTimeout !== 'function') return;
+    const socket = raw.socket as Socket | undefined;
+    // An injected request (app.inject) has no real socket and no client to wait for.
+    if (typeof socket?.setTimeout !== 'function') return;
     const stalled = (): void => {
       reply.hijack();
       answerAndClose(socket, 408, { error: { type: 'request_timeout', message: `no part of the request body arrived for ${bodyTimeoutMs} ms; send the body without pauses`, code: 'SOVEREIGN_BODY_TIMEOUT' } });

@@ -45,6 +45,15 @@ export const TransfersSchema = z
   })
   .default({ adequacy: [], scc: [], contract: [] });
 
+/** A model registry: served embedded by Sovereign (default) or run by the operator (any OCI registry). */
+export const RegistryEndpointSchema = z
+  .strictObject({
+    /** Where it answers. Unset (embedded only): a free port, written to the registry's data directory as "endpoint". */
+    url: httpUrl.optional(),
+    kind: z.enum(['embedded', 'external']).default('embedded'),
+  })
+  .prefault({});
+
 export const RegionSchema = z.strictObject({
   id,
   jurisdiction: jurisdictionName,
@@ -54,6 +63,8 @@ export const RegionSchema = z.strictObject({
   runtime: RuntimeSchema.default({ kind: 'embedded' }),
   models: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected a model name')).min(1).default(['text-analysis']),
   transfers: TransfersSchema,
+  /** The region's own model registry: its cell loads models from this one only. */
+  registry: RegistryEndpointSchema,
 });
 
 export const TenantSchema = z.strictObject({
@@ -192,6 +203,27 @@ export const ConfigSchema = z.strictObject({
       postgresUrlEnv: z.string().default('SOVEREIGN_POSTGRES_URL'),
       /** Name that separates several Sovereign deployments sharing one database. */
       cluster: z.string().min(1).default('sovereign'),
+    })
+    .prefault({}),
+  registry: z
+    .strictObject({
+      /** The golden registry models are published to and promoted from (one way, to the regions). */
+      golden: z
+        .strictObject({
+          url: httpUrl.optional(),
+          kind: z.enum(['embedded', 'external']).default('embedded'),
+          /** Region whose ledger records transfers out of golden (default: the first region). */
+          region: id.optional(),
+        })
+        .prefault({}),
+      /** Publisher public keys (SPKI PEM, Ed25519 or ECDSA P-256) regions accept signatures from. Empty: golden's own key in <dataDir>/golden/keys/publisher.key.pub. */
+      publishers: z.array(z.strictObject({ id: z.string().min(1), publicKey: z.string().min(1) })).default([]),
+      /** Cedar promotion policies; default policies/models.cedar (an example, not legal advice). */
+      policy: z.string().optional(),
+      /** Publish the shipped text-analysis model to golden and promote it at first start. */
+      bootstrap: z.boolean().default(true),
+      /** Environment variable holding the registry token; unset, <dataDir>/registry-token (0600). */
+      tokenEnv: z.string().default('SOVEREIGN_REGISTRY_TOKEN'),
     })
     .prefault({}),
   store: z

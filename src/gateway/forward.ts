@@ -47,6 +47,9 @@ function relaySse(body: Dispatcher.ResponseData['body'], region: string): Readab
   return Readable.from(frames(), { objectMode: false });
 }
 
+/** Connections to each region (the rendered Istio connection pools carry the same). */
+export const FORWARD_POOL = { connections: 128, keepAliveMs: 60_000, connectTimeoutMs: 2_000 } as const;
+
 export class Forwarder {
   readonly #pools = new Map<string, Pool>();
   readonly #health: HealthMonitor;
@@ -57,7 +60,7 @@ export class Forwarder {
   constructor(topology: Topology, health: HealthMonitor, mesh: Mesh) {
     for (const r of topology.regions) {
       // mTLS to the region's cell, which must present its own SVID; connections pooled, sessions resumed.
-      this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: 2_000 }));
+      this.#pools.set(r.id, mesh.cellPool(r.id, { connections: FORWARD_POOL.connections, pipelining: 1, keepAliveTimeout: FORWARD_POOL.keepAliveMs, connectTimeout: FORWARD_POOL.connectTimeoutMs }));
     }
     this.#health = health;
     this.#timeoutMs = topology.data.gateway.requestTimeoutMs;

@@ -26,6 +26,8 @@ export { hashApiKey } from './auth.ts';
 export { adminToken, adminTokenFile } from './admin-token.ts';
 export { openOfflineDecider, type OfflineDecider } from './offline.ts';
 export { decideRequest, explanation, type PipelineDeps, type PipelineInput } from './pipeline.ts';
+export { ALLOW_HEADERS, AUTH_REQUEST_DENIAL, AUTH_REQUEST_PREFIX, EXT_AUTHZ_PREFIX, MODEL_HEADER, ORIGINAL_METHOD_HEADER } from './ext-authz.ts';
+export { FORWARD_POOL } from './forward.ts';
 
 export interface RunningGateway {
   url: string;

@@ -7,7 +7,7 @@ import { HttpError } from '../common/index.ts';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Mesh } from '../mesh/index.ts';
-import type { Attempt, Decision } from './decision.ts';
+import { jurisdictionDenied, type Attempt, type Decision } from './decision.ts';
 import { Outbox, type OutboxItem, type PendingErasure, type PendingRecord } from './outbox.ts';
 
 export interface Receipt {
@@ -187,6 +187,39 @@ export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: str
     // Where the request goes, the ledger says how long its input and output are kept there.
     ...(region !== null ? { retention_days: d.retentionDays } : {}),
   };
+}
+
+/** The subject jurisdictions whose home regions also record a transfer to `region`. */
+export function transfersTo(topology: Topology, d: Decision, region: string): string[] {
+  const where = topology.region(region)?.jurisdiction;
+  return [...new Set(d.jurisdictions.map((j) => j.jurisdiction))].filter((j) => j !== where && topology.regionsIn(j).length > 0);
+}
+
+/**
+ * Records a decision to send `d` to `region`: durable in that region's ledger (rejects if it
+ * cannot be), and a transfer record in the subjects' home regions on a cross-border transfer
+ * (kept in the outbox when a home region is down). Resolves with the receipt "<origin> <index>".
+ */
+export async function recordRouted(recorder: Recorder, topology: Topology, d: Decision, policyIds: string[], region: string, bodySha: string): Promise<string> {
+  const outcome = d.attempts.some((a) => a.outcome !== 'skipped') ? 'failed_over' : 'routed';
+  const main = recorder.append(region, decisionEntry(d, outcome, region, policyIds, topology), bodySha);
+  const homes = transfersTo(topology, d, region).map((j) =>
+    recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, policyIds, topology), body_sha256: bodySha }),
+  );
+  const [receipt] = await Promise.all([main, ...homes]);
+  return `${receipt.origin} ${receipt.index}`;
+}
+
+/**
+ * Records a denial in the subject's home region (kept in the outbox if that region is down)
+ * and returns the answer: 451 (RFC 7725) with the rationale, and the receipt when recorded.
+ */
+export async function recordDenial(recorder: Recorder, d: Decision, policyIds: string[], bodySha: string): Promise<HttpError> {
+  const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
+  const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, policyIds), body_sha256: bodySha });
+  const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
+  if (receipt) err.headers['x-sovereign-ledger'] = `${receipt.origin} ${receipt.index}`;
+  return err;
 }
 
 export function ledgerUnavailable(region: string, err: unknown): HttpError {

@@ -10,13 +10,14 @@ import type { HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import { registerAccess } from './access.ts';
 import { authenticate, tenantIfAny } from './auth.ts';
-import { jurisdictionDenied, type Decision } from './decision.ts';
+import type { Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
 import type { Forwarder } from './forward.ts';
 import { registerLedgerProxy } from './ledger-proxy.ts';
 import { decideRequest, explanation } from './pipeline.ts';
 import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
-import { bodyDigest, decisionEntry, ledgerUnavailable, type Recorder } from './record.ts';
+import { registerExtAuthz } from './ext-authz.ts';
+import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordRouted, type Recorder } from './record.ts';
 
 /** Everything a request needs; replaced as a whole when the topology file is reloaded. */
 export interface GatewayDeps {
@@ -71,12 +72,6 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     return out;
   }
 
-  /** The subject jurisdictions whose home regions also record a transfer to `region`. */
-  function transfersTo(topology: Topology, d: Decision, region: string): string[] {
-    const where = topology.region(region)?.jurisdiction;
-    return [...new Set(d.jurisdictions.map((j) => j.jurisdiction))].filter((j) => j !== where && topology.regionsIn(j).length > 0);
-  }
-
   async function route(req: FastifyRequest, reply: FastifyReply, r: InferenceRoute): Promise<FastifyReply> {
     const deps = holder.current;
     const { topology, decider, forwarder, recorder } = deps;
@@ -91,13 +86,8 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     const bodySha = bodyDigest(body);
 
     if (d.permitted.length === 0) {
-      // Record the denial in the subject's home region, then answer 451 (RFC 7725).
-      const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
-      const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, decided.policiesFor(null)), body_sha256: bodySha });
       metrics.requests.inc({ outcome: 'denied', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
-      const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
-      if (receipt) err.headers['x-sovereign-ledger'] = `${receipt.origin} ${receipt.index}`;
-      throw err;
+      throw await recordDenial(recorder, d, decided.policiesFor(null), bodySha);
     }
 
     const ac = new AbortController();
@@ -119,15 +109,10 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
           // Record: durable in the destination region (and the subjects' home regions on a
           // cross-border transfer) before a single byte is forwarded there.
           record: async (region) => {
-            const outcome = d.attempts.some((a) => a.outcome !== 'skipped') ? 'failed_over' : 'routed';
-            const main = recorder.append(region, decisionEntry(d, outcome, region, decided.policiesFor(region), topology), bodySha);
-            const homes = transfersTo(topology, d, region).map((j) =>
-              recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, decided.policiesFor(region), topology), body_sha256: bodySha }),
-            );
             const started = performance.now();
-            const [receipt] = await Promise.all([main, ...homes]);
+            const receipt = await recordRouted(recorder, topology, d, decided.policiesFor(region), region, bodySha);
             metrics.ledgerAppendSeconds.observe((performance.now() - started) / 1000);
-            return `${receipt.origin} ${receipt.index}`;
+            return receipt;
           },
         },
         reply,
@@ -213,6 +198,9 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
 
   // Each region's log, read-only: the C2SP static paths only, fetched from the cell over the mesh.
   registerLedgerProxy(app, () => holder.current.topology, (region) => holder.current.mesh.cellClient(region));
+
+  // The same decision for a data plane in front of the cells (Envoy ext_authz, nginx auth_request).
+  registerExtAuthz(app, holder, metrics);
 
   return app;
 }

@@ -51,6 +51,9 @@ export interface HealthMonitorOptions {
   onChange?: (h: RegionHealth) => void;
 }
 
+/** Sovereign's outlier settings (the rendered Istio DestinationRules carry the same). */
+export const OUTLIER_DEFAULTS = { unhealthyThreshold: 2, alpha: 0.3, ejectAfter: 3, baseEjectionMs: 1000, maxEjectionMs: 30_000, maxInflight: 1024 } as const;
+
 /** A region is considered stable again after this long without an ejection. */
 const STABLE_AFTER_MS = 30_000;
 
@@ -67,12 +70,7 @@ export class HealthMonitor {
     this.#targets = targets;
     this.#opts = {
       timeoutMs: Math.max(1000, opts.intervalMs),
-      unhealthyThreshold: 2,
-      alpha: 0.3,
-      ejectAfter: 3,
-      baseEjectionMs: 1000,
-      maxEjectionMs: 30_000,
-      maxInflight: 1024,
+      ...OUTLIER_DEFAULTS,
       ...opts,
     };
     for (const t of targets) {

@@ -67,8 +67,8 @@ export const TriggerEntrySchema = z.strictObject({
   ref: line(128),
 });
 
-/** A model artifact arriving in a region's registry. */
-export const ModelEntrySchema = z.strictObject({
+/** A model artifact arriving in a region's registry (recorded in that region's ledger). */
+export const ModelArrivalEntrySchema = z.strictObject({
   v: z.literal(1),
   kind: z.literal('model'),
   time,
@@ -76,7 +76,44 @@ export const ModelEntrySchema = z.strictObject({
   name: id,
   digest,
   region: id,
+  /** The release's version tag. */
+  version: id.optional(),
+  /** The region whose ledger recorded its transfer out of golden. */
+  from: id.optional(),
 });
+
+/** A model artifact leaving golden for a region (recorded in the ledger of golden's region). */
+export const ModelTransferEntrySchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('model'),
+  time,
+  event: z.literal('transfer'),
+  name: id,
+  version: id,
+  digest,
+  /** This ledger's region (where golden is). */
+  region: id,
+  /** The destination region. */
+  to: id,
+  /** The promotion policies that permitted it. */
+  policy_ids: z.array(id).max(64),
+});
+
+/** A model version deleted from a region's registry (its blobs are then collected). */
+export const ModelDeletionEntrySchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal('model'),
+  time,
+  event: z.literal('deletion'),
+  name: id,
+  version: id,
+  digest,
+  region: id,
+  /** Bytes of blobs no longer referenced, removed with it. */
+  collected_bytes: z.number().int().nonnegative(),
+});
+
+export const ModelEntrySchema = z.discriminatedUnion('event', [ModelArrivalEntrySchema, ModelTransferEntrySchema, ModelDeletionEntrySchema]);
 
 /**
  * A data subject's data erased in a region (crypto-shredding: the subject's data keys destroyed).

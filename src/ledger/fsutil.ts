@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, constants as fsc, fsyncSync, openSync, readFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
 
 /**
  * Writes a file durably: temp file, synchronous (O_DSYNC) write, rename over the target. The
@@ -21,6 +22,23 @@ export async function writeDurable(file: string, data: Uint8Array, mode = 0o644)
   }
   await fh.close();
   await rename(tmp, file);
+}
+
+/**
+ * Makes a file that was written in pieces (a streamed upload) durable and visible at once:
+ * fsync of its bytes, rename over the target, fsync of the directory. A crash leaves either
+ * no target or the whole file.
+ */
+export async function commitDurable(tmp: string, file: string, syncDir = true): Promise<void> {
+  const fh = await open(tmp, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  // Callers committing many files into one directory may fsync it once after the last.
+  if (syncDir) await fsyncDir(path.dirname(file));
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

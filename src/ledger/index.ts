@@ -6,6 +6,9 @@ export {
   DecisionEntrySchema,
   TriggerEntrySchema,
   ModelEntrySchema,
+  ModelArrivalEntrySchema,
+  ModelTransferEntrySchema,
+  ModelDeletionEntrySchema,
   ErasureEntrySchema,
   serializeEntry,
   parseEntry,
@@ -28,4 +31,4 @@ export { HASH_SIZE, hashLeaf, hashChildren, rangeHash, type SubtreeHashFn, inclu
 export { verifiedCosigners } from './tlogproof.ts';
 export { parseNote } from './note.ts';
 export { readOrCreate as readOrCreateSecret } from './keys.ts';
-export { writeDurable } from './fsutil.ts';
+export { writeDurable, commitDurable, fsyncDir } from './fsutil.ts';

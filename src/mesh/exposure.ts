@@ -55,6 +55,7 @@ export const CELL_ROUTES: readonly RouteRule[] = [
   { method: 'POST', url: '/sovereign/store/export', allow: G, what: "a data subject's records (export)" },
   { method: 'POST', url: '/sovereign/store/erase', allow: G, what: "a data subject's erasure" },
   { method: 'GET', url: '/metrics', allow: G, what: 'cell metrics (Prometheus)' },
+  { method: 'POST', url: '/sovereign/registry/transfer', allow: ['cell'], what: "a model transfer out of golden, handed in by the destination region's cell for the ledger of golden's region" },
 ];
 
 export const EXPOSURE: readonly ExposureRow[] = [

@@ -144,7 +144,7 @@ function preparse(program: PolicyProgram): void {
   if (errors.length > 0) throw new PolicyError(program.source, errors.map((e) => `cedar preparse: ${formatCedarError(e)}`));
 }
 
-function regionEntity(region: RegionConfig, state: RegionState): EntityJson {
+export function regionEntity(region: RegionConfig, state: RegionState): EntityJson {
   const j = (id: string) => ({ __entity: { type: 'Jurisdiction', id } });
   return {
     uid: { type: 'Region', id: region.id },

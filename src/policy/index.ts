@@ -52,3 +52,5 @@ export {
 } from './engine.ts';
 /** Policy test cases (`sovereign policy test`): read a cases file, run it against an engine. */
 export { readCases, runCases, type CaseResult, type PolicyCase } from './cases.ts';
+/** Model promotion: Cedar rules over a model's attributes (policies/models.cedar) deciding which regions may hold it. */
+export { DEFAULT_MODEL_POLICY_PATH, PROMOTE_ACTION, PromotionPolicy, modelSchemaFor, type ModelAttributes, type PromotionVerdict } from './model-promotion.ts';

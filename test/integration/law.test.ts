@@ -238,11 +238,11 @@ test("each region's log records the arrival of the model it serves, with the dig
     const served = models.data.find((m) => m.id === 'text-analysis');
     assert.ok(served, `${region} serves text-analysis`);
     const entries = await ledgerEntries(region);
-    const arrivals = entries.filter((e) => e.entry.kind === 'model');
+    const arrivals = entries.filter((e) => e.entry.kind === 'model' && e.entry.event === 'arrival');
     assert.equal(arrivals.length, 1, `${region}: one arrival`);
     assert.deepEqual(
-      { ...arrivals[0]?.entry, time: undefined },
-      { v: 1, kind: 'model', event: 'arrival', name: 'text-analysis', digest: served.digest, region, time: undefined },
+      { ...arrivals[0]?.entry, time: undefined, version: undefined },
+      { v: 1, kind: 'model', event: 'arrival', name: 'text-analysis', digest: served.digest, region, time: undefined, version: undefined, from: 'eu-frankfurt' },
     );
     const firstDecision = entries.find((e) => e.entry.kind === 'decision');
     if (firstDecision) assert.ok((arrivals[0]?.index ?? Infinity) < firstDecision.index, `${region}: arrival before the first decision`);

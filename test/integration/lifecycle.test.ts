@@ -22,7 +22,7 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
 
 test('SIGTERM stops every child cleanly', async () => {
   const c = await startCluster();
-  assert.equal(processesOf(c.configFile).length, 6, 'up + 4 cells + gateway');
+  assert.equal(processesOf(c.configFile).length, 7, 'up + golden + 4 cells + gateway');
   await c.stop();
   await until('no processes left', () => processesOf(c.configFile).length === 0);
   assert.match(c.output(), /all processes stopped/);

@@ -281,6 +281,29 @@ test('a decision entry is stored as exactly what canonicalize (RFC 8785) makes o
   );
 });
 
+test('model entries (arrival, transfer, deletion) are stored as exactly what canonicalize (RFC 8785) makes of them; a transfer without its destination is refused', () => {
+  const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,24}$/);
+  const digest = fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => `sha256:${h}`);
+  const time = fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+  const shuffled = <T extends Record<string, unknown>>(arb: fc.Arbitrary<T>) =>
+    arb.chain((o) => fc.shuffledSubarray(Object.keys(o), { minLength: Object.keys(o).length }).map((keys) => Object.fromEntries(keys.map((k) => [k, o[k]])) as T));
+  const base = { v: fc.constant(1), kind: fc.constant('model'), time, name: id, digest, region: id };
+  const entry = fc.oneof(
+    shuffled(fc.record({ ...base, event: fc.constant('arrival'), version: id, from: id }, { requiredKeys: ['v', 'kind', 'time', 'name', 'digest', 'region', 'event'] })),
+    shuffled(fc.record({ ...base, event: fc.constant('transfer'), version: id, to: id, policy_ids: fc.array(id, { maxLength: 4 }) })),
+    shuffled(fc.record({ ...base, event: fc.constant('deletion'), version: id, collected_bytes: fc.nat() })),
+  );
+  fc.assert(
+    fc.property(entry, (e) => {
+      assert.equal(serializeEntry(e).toString('utf8'), canonicalize(e));
+    }),
+    { numRuns: 500 },
+  );
+  const transfer = { v: 1, kind: 'model', time: '2026-01-01T00:00:00.000Z', event: 'transfer', name: 'm', version: '1', digest: `sha256:${'a'.repeat(64)}`, region: 'eu-frankfurt', policy_ids: [] };
+  assert.throws(() => serializeEntry(transfer), /to:/);
+  assert.throws(() => serializeEntry({ ...transfer, to: 'uae-dubai', note: 'x' }), /ledger entry rejected/);
+});
+
 test('an erasure entry is stored as exactly what canonicalize (RFC 8785) makes of it', () => {
   const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,24}$/);
   const time = fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());

@@ -13,6 +13,7 @@ import { startCell, type RunningCell } from '../../src/cell/index.ts';
 import { topologyFrom, type Topology } from '../../src/config/index.ts';
 import { caPaths, initTrustDomain, issueFor, trustDomainPaths, x509 } from '../../src/mesh/index.ts';
 import { meshClient, type MeshClient } from '../helpers/mesh.ts';
+import { withShippedModel } from '../helpers/golden.ts';
 import { freePort } from '../helpers/ports.ts';
 
 const missing = ['openssl', 'curl'].filter((t) => spawnSync(t, ['--version']).error !== undefined);
@@ -22,6 +23,7 @@ const skip = why ?? false;
 
 let topology: Topology;
 let cell: RunningCell;
+let golden: { close(): Promise<void> } | undefined;
 let gw: MeshClient;
 let dir: string;
 
@@ -29,12 +31,15 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sovereign-mesh-interop-'));
   topology = topologyFrom({ dataDir: dir, jurisdictions: { EU: ['FR'] }, regions: [{ id: 'eu-paris', jurisdiction: 'EU', country: 'FR', url: `https://127.0.0.1:${await freePort()}` }] });
   await initTrustDomain(topology);
+  golden = await withShippedModel(topology);
   cell = await startCell({ topology, region: 'eu-paris', logger: pino({ level: 'silent' }) });
+  await cell.ready;
   gw = await meshClient(topology);
 });
 after(async () => {
   await gw?.close();
   await cell?.close();
+  await golden?.close();
 });
 
 test('a leaf SVID has exactly one URI SAN, cA=false, critical digitalSignature only, serverAuth+clientAuth (SPIFFE X509-SVID §2, §4)', () => {

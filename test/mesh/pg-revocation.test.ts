@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { startCell, type RunningCell } from '../../src/cell/index.ts';
 import { topologyFrom, type Topology } from '../../src/config/index.ts';
 import { followRevocations, initTrustDomain, Mesh, publishRevocations, spiffeId } from '../../src/mesh/index.ts';
+import { withShippedModel } from '../helpers/golden.ts';
 import { freePort } from '../helpers/ports.ts';
 
 const URL = process.env.SOVEREIGN_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -35,6 +36,7 @@ if (why !== null && process.env.CI === 'true') test('PostgreSQL is reachable (re
 
 let topology: Topology;
 let cell: RunningCell;
+let golden: { close(): Promise<void> } | undefined;
 let gw: Mesh;
 let follow: { close(): Promise<void> } | null = null;
 
@@ -49,7 +51,9 @@ before(async () => {
     state: { backend: 'postgres', postgresUrlEnv: ENV, cluster: `mesh-test-${randomUUID()}` },
   });
   await initTrustDomain(topology);
+  golden = await withShippedModel(topology);
   cell = await startCell({ topology, region: 'eu-paris', logger: pino({ level: 'silent' }) });
+  await cell.ready;
   gw = await Mesh.open(topology, spiffeId.gateway('sovereign.internal', 'replica-b'), pino({ level: 'silent' }));
   follow = await followRevocations(topology, (l) => gw.setSharedRevocations(l), () => undefined);
 });
@@ -58,6 +62,7 @@ after(async () => {
   await gw?.closeClients();
   gw?.close();
   await cell?.close();
+  await golden?.close();
 });
 
 test('a revocation published in PostgreSQL is in force on a following gateway within a second', { skip: why ?? false }, async () => {

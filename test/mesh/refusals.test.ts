@@ -13,12 +13,14 @@ import { topologyFrom, type Topology } from '../../src/config/index.ts';
 import { createRootCa, initTrustDomain, issueSvid, privateKeyPem, x509, loadSigningCa, readBundle, trustDomainPaths, writeRevocations, type IssuedSvid } from '../../src/mesh/index.ts';
 import { webcrypto } from 'node:crypto';
 import { meshClient } from '../helpers/mesh.ts';
+import { withShippedModel } from '../helpers/golden.ts';
 import { freePort } from '../helpers/ports.ts';
 
 const TD = 'sovereign.internal';
 const GW = `spiffe://${TD}/gateway/test`;
 let topology: Topology;
 let cell: RunningCell;
+let golden: { close(): Promise<void> } | undefined;
 const logs: string[] = [];
 
 function topo(dir: string, port: number, td = TD): Topology {
@@ -37,10 +39,13 @@ before(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sovereign-mesh-'));
   topology = topo(dir, await freePort());
   await initTrustDomain(topology);
+  golden = await withShippedModel(topology);
   cell = await startCell({ topology, region: 'eu-paris', logger: pino({ level: 'info' }, { write: (s: string) => void logs.push(s) }) });
+  await cell.ready;
 });
 after(async () => {
   await cell?.close();
+  await golden?.close();
 });
 
 /** GET /v2/health/ready presenting `svid`; the status, or the error's text when the connection failed. */

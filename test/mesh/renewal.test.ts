@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { startCell, type RunningCell } from '../../src/cell/index.ts';
 import { topologyFrom, type Topology } from '../../src/config/index.ts';
 import { initTrustDomain, Mesh, spiffeId } from '../../src/mesh/index.ts';
+import { withShippedModel } from '../helpers/golden.ts';
 import { freePort } from '../helpers/ports.ts';
 
 const TTL_S = 4;
@@ -18,6 +19,7 @@ const RATE = 40;
 
 let topology: Topology;
 let cell: RunningCell;
+let golden: { close(): Promise<void> } | undefined;
 let gw: Mesh;
 
 before(async () => {
@@ -28,13 +30,16 @@ before(async () => {
     mesh: { svidTtlSeconds: TTL_S },
   });
   await initTrustDomain(topology);
+  golden = await withShippedModel(topology);
   cell = await startCell({ topology, region: 'eu-paris', logger: pino({ level: 'silent' }) });
+  await cell.ready;
   gw = await Mesh.open(topology, spiffeId.gateway('sovereign.internal', 'renewal-test'), pino({ level: 'silent' }));
 });
 after(async () => {
   await gw?.closeClients();
   gw?.close();
   await cell?.close();
+  await golden?.close();
 });
 
 test(`${RATE} req/s for ${LOAD_MS / 1000} s with ${TTL_S} s SVIDs: no failed request, connections kept, both sides renewed`, async () => {

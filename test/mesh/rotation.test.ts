@@ -10,10 +10,12 @@ import { pino } from 'pino';
 import { startCell, type RunningCell } from '../../src/cell/index.ts';
 import { topologyFrom, type Topology } from '../../src/config/index.ts';
 import { initTrustDomain, Mesh, parsePemCerts, retireOldRoots, rotateRoot, rotateSigningCas, spiffeId, trustDomainPaths } from '../../src/mesh/index.ts';
+import { withShippedModel } from '../helpers/golden.ts';
 import { freePort } from '../helpers/ports.ts';
 
 let topology: Topology;
 let cell: RunningCell;
+let golden: { close(): Promise<void> } | undefined;
 let gw: Mesh;
 
 before(async () => {
@@ -23,13 +25,16 @@ before(async () => {
     regions: [{ id: 'eu-paris', jurisdiction: 'EU', country: 'FR', url: `https://127.0.0.1:${await freePort()}` }],
   });
   await initTrustDomain(topology);
+  golden = await withShippedModel(topology);
   cell = await startCell({ topology, region: 'eu-paris', logger: pino({ level: 'silent' }) });
+  await cell.ready;
   gw = await Mesh.open(topology, spiffeId.gateway('sovereign.internal', 'rotation-test'), pino({ level: 'silent' }));
 });
 after(async () => {
   await gw?.closeClients();
   gw?.close();
   await cell?.close();
+  await golden?.close();
 });
 
 /** Steady requests until stopped, each on the shared pool and every fifth on a fresh pool (a new handshake). */

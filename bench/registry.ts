@@ -1,0 +1,168 @@
+// Registry benchmark: replication throughput of a 1 GiB model artifact golden → region against a
+// plain file copy on this machine (target >= 50%), the time a cell takes to verify (and load) a
+// 1 GiB artifact, and the time from `sovereign model promote` to the first request served by the
+// new version through a running `sovereign up`. Golden runs as its own process (`sovereign golden`);
+// the region's side runs in this process. Transport: whatever src/registry/transport.ts gives
+// (plain HTTP on loopback until the mesh's mutual TLS plugs in there). The 1 GiB files are removed
+// at the end. Writes bench/results/registry-<YYYY-MM-DD>.{json,md}.
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, cpSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { topologyFrom } from '../src/config/index.ts';
+import { LayoutStore, RegistryClient, layoutReader, materializeModel, publishModel, loadOrCreateSigningKey, publisherKeyFile, registryToken, replicateIntoLayout, trustedPublishers } from '../src/registry/index.ts';
+import { ProcessGroup, freePort, waitUntil } from './lib/procs.ts';
+import { machine, writeResults } from './lib/results.ts';
+import { median } from './lib/stats.ts';
+import { EU_COUNTRIES_FOR_BENCH } from './lib/topology.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const MAIN = path.join(ROOT, 'src/cli/main.ts');
+const GiB = 1024 ** 3;
+const SIZE = Number(process.env.SOVEREIGN_BENCH_REGISTRY_BYTES ?? GiB);
+const RUNS = 3;
+
+const group = new ProcessGroup();
+group.installSignalHandlers();
+const root = mkdtempSync(path.join(tmpdir(), 'registry-bench-'));
+const results: { metric: string; value: number; unit: string; target: string; pass: boolean | null; note?: string }[] = [];
+const record = (metric: string, value: number, unit: string, target = '', pass: boolean | null = null, note?: string): void => {
+  results.push({ metric, value: Math.round(value * 1000) / 1000, unit, target, pass, ...(note ? { note } : {}) });
+  console.log(`${metric}: ${value.toFixed(2)} ${unit}${target ? ` (target ${target})` : ''}`);
+};
+const secs = (t0: number): number => (performance.now() - t0) / 1000;
+
+try {
+  // A model of one 1 GiB weights file (incompressible bytes) and a small manifest file.
+  const modelDir = path.join(root, 'model');
+  mkdirSync(modelDir);
+  writeFileSync(path.join(modelDir, 'package.json'), '{"name":"bench-model"}');
+  {
+    const fd = openSync(path.join(modelDir, 'weights.bin'), 'w');
+    const chunk = Buffer.alloc(16 * 1024 * 1024);
+    for (let done = 0; done < SIZE; done += chunk.length) writeSync(fd, randomFillSync(chunk), 0, Math.min(chunk.length, SIZE - done));
+    fsyncSync(fd);
+    closeSync(fd);
+  }
+
+  // 1. Plain file copy on this machine: cp, then fsync (what a durable copy costs).
+  const copyTimes: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const dst = path.join(root, `copy-${i}.bin`);
+    const t0 = performance.now();
+    execFileSync('cp', ['--reflink=never', path.join(modelDir, 'weights.bin'), dst]);
+    const fd = openSync(dst, 'r+');
+    fsyncSync(fd);
+    closeSync(fd);
+    copyTimes.push(secs(t0));
+    rmSync(dst);
+  }
+  const copyRate = SIZE / 2 ** 20 / median(copyTimes);
+  record('plain file copy (cp + fsync), median', copyRate, 'MiB/s');
+
+  // 2. Golden as its own process; publish the artifact (signed) to it.
+  const goldenPort = await freePort();
+  const dataDir = path.join(root, 'data');
+  const config = { dataDir, jurisdictions: { EU: EU_COUNTRIES_FOR_BENCH }, regions: [{ id: 'eu-frankfurt', jurisdiction: 'EU', country: 'DE', url: `http://127.0.0.1:${await freePort()}` }], registry: { bootstrap: false, golden: { url: `http://127.0.0.1:${goldenPort}` } } };
+  const configFile = path.join(root, 'sovereign.yaml');
+  writeFileSync(configFile, stringify(config));
+  const topology = topologyFrom(config, configFile);
+  const golden = group.start('golden', process.execPath, [MAIN, '--config', configFile, 'golden'], { cwd: ROOT });
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${goldenPort}/sovereign/golden/ready`).catch(() => null))?.status === 200, 60_000, 'golden ready');
+  const client = new RegistryClient(`http://127.0.0.1:${goldenPort}`, { token: registryToken(topology, false) as string });
+  let t0 = performance.now();
+  const pub = await publishModel(client, modelDir, { name: 'bench-model', version: '1.0.0', licence: 'MIT', trainingData: { dataClass: 'public', jurisdictions: [], sources: ['random bytes'] }, runtime: { kind: 'none' } }, loadOrCreateSigningKey(publisherKeyFile(topology)));
+  record('publish to golden (hash, chunked push, sign)', SIZE / 2 ** 20 / secs(t0), 'MiB/s');
+  rmSync(path.join(modelDir, 'weights.bin'));
+
+  // 3. Replication golden → region: digest and signature verified, durable on the region's disk.
+  const publishers = trustedPublishers(topology);
+  const replTimes: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const regionRoot = path.join(root, `region-${i}`);
+    const store = new LayoutStore(regionRoot);
+    t0 = performance.now();
+    const a = await replicateIntoLayout(store, { source: new RegistryClient(`http://127.0.0.1:${goldenPort}`), name: 'bench-model', version: '1.0.0', publishers });
+    replTimes.push(secs(t0));
+    if (a.digest !== pub.digest) throw new Error('replicated digest differs');
+    if (i < RUNS - 1) rmSync(regionRoot, { recursive: true, force: true });
+  }
+  const replRate = SIZE / 2 ** 20 / median(replTimes);
+  record('replication golden → region (plain HTTP on loopback), median', replRate, 'MiB/s', '>= 50% of copy', replRate >= copyRate * 0.5);
+  record('replication / plain copy', replRate / copyRate, 'ratio', '>= 0.5', replRate / copyRate >= 0.5);
+  await group.stop(golden);
+
+  // 4. A cell verifying the 1 GiB artifact: first load (hash while copying out of the layout,
+  //    fsync, rename) and a restart's check (re-hash of the loaded files) — both plus the signature.
+  const store = new LayoutStore(path.join(root, `region-${RUNS - 1}`));
+  const cache = path.join(root, 'cache');
+  t0 = performance.now();
+  await materializeModel(layoutReader(store), 'bench-model', '1.0.0', publishers, cache);
+  record('cell: verify and load a 1 GiB artifact (first load)', secs(t0), 's');
+  const verifyTimes: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    t0 = performance.now();
+    await materializeModel(layoutReader(store), 'bench-model', '1.0.0', publishers, cache);
+    verifyTimes.push(secs(t0));
+  }
+  record('cell: verify a loaded 1 GiB artifact (restart), median', median(verifyTimes), 's');
+  rmSync(cache, { recursive: true, force: true });
+  rmSync(path.join(root, `region-${RUNS - 1}`), { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+
+  // 5. promote → first request served by the new version, through `sovereign up`.
+  {
+    const dir = path.join(root, 'up');
+    mkdirSync(dir);
+    const regions = [];
+    for (const [id, j, c] of [['eu-frankfurt', 'EU', 'DE'], ['eu-paris', 'EU', 'FR']] as const) regions.push({ id, jurisdiction: j, country: c, url: `http://127.0.0.1:${await freePort()}` });
+    const gwPort = await freePort();
+    const cfg = { dataDir: path.join(dir, 'data'), jurisdictions: { EU: EU_COUNTRIES_FOR_BENCH, AE: ['AE'], SG: ['SG'] }, regions, gateway: { host: '127.0.0.1', port: gwPort } };
+    const file = path.join(dir, 'sovereign.yaml');
+    writeFileSync(file, stringify(cfg));
+    const up = group.start('up', process.execPath, [MAIN, '--config', file, 'up'], { cwd: ROOT });
+    await up.waitFor('Sovereign is up', 120_000);
+    const req = createRequire(path.join(ROOT, 'package.json'));
+    const shipped = path.dirname(req.resolve('wink-eng-lite-web-model/package.json'));
+    const release = path.join(dir, 'release');
+    cpSync(shipped, release, { recursive: true });
+    writeFileSync(path.join(release, 'RELEASE-NOTES.md'), 'bench release\n');
+    const sov = (args: string[]): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const p = spawn(process.execPath, [MAIN, '--config', file, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+        p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sovereign ${args.join(' ')}: ${err}`))));
+      });
+    await sov(['model', 'push', release, '--name', 'text-analysis', '--version', '99.0.0', '--licence', 'MIT']);
+    const cell = regions[0]!.url;
+    t0 = performance.now();
+    await sov(['model', 'promote', 'text-analysis:99.0.0', '--to', 'eu-frankfurt']);
+    const promoted = secs(t0);
+    await sov(['model', 'activate', '--region', 'eu-frankfurt', 'text-analysis:99.0.0']);
+    await waitUntil(
+      async () => {
+        const res = await fetch(`${cell}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'hello' }] }) });
+        await res.arrayBuffer();
+        return (res.headers.get('x-sovereign-model-version') ?? '').startsWith('text-analysis@99.0.0 ');
+      },
+      60_000,
+      'new version served',
+      10,
+    );
+    record('promote → first request served by the new version (CLI promote + activate, 3.8 MiB text-analysis)', secs(t0), 's', '', null, `of which promote ${promoted.toFixed(2)} s; each CLI run starts a Node process`);
+    await group.stop(up);
+  }
+
+  const json = { date: new Date().toISOString(), machine: machine(), sizeBytes: SIZE, runs: RUNS, transport: 'plain HTTP on loopback (no mesh TLS yet)', copySeconds: copyTimes, replicationSeconds: replTimes, verifySeconds: verifyTimes, results };
+  const md = `# Registry benchmark (${json.date.slice(0, 10)})\n\nShared machine (${String(machine().cpus)} cores, load ${(machine().loadavg as number[]).map((x) => x.toFixed(1)).join(' ')}); ${SIZE / GiB} GiB artifact; medians of ${RUNS} runs; ${json.transport}.\n\n| metric | value | unit | target |\n|---|---|---|---|\n${results.map((r) => `| ${r.metric} | ${r.value} | ${r.unit} | ${r.target}${r.pass === null ? '' : r.pass ? ' ✔' : ' ✘'} |`).join('\n')}\n`;
+  const out = writeResults('registry', json, md);
+  console.log(`\nwrote ${out.json} and ${out.md}`);
+} finally {
+  await group.stopAll();
+  rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,263 @@
+// A client of the OCI distribution API (distribution-spec v1.1), for Sovereign's own registries
+// and any conformant one (CNCF distribution, Harbor, ...): manifests, blobs (ranged reads, so a
+// cut download resumes where it stopped), chunked uploads (resumed from the registry's Range),
+// tags, and referrers with the spec's tag-schema fallback for registries without the API.
+import type { Readable } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import { IndexSchema, type Descriptor } from './artifact.ts';
+import { sha256Digest } from './digest.ts';
+import { RegistryError } from './errors.ts';
+import { OCI_INDEX, OCI_MANIFEST } from './media-types.ts';
+import { registryDispatcher } from './transport.ts';
+
+const ACCEPT = [OCI_MANIFEST, OCI_INDEX, 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
+/** Chunk size of pushed uploads (distribution-spec: chunked upload, PATCH with Content-Range). */
+const CHUNK = 16 * 1024 * 1024;
+/** Blobs up to this size go in one POST. */
+const MONOLITHIC_MAX = 1024 * 1024;
+
+export interface ClientOptions {
+  /** Bearer token for writes to a Sovereign registry (never logged). */
+  token?: string;
+  dispatcher?: Dispatcher;
+  /** How many times a cut transfer is resumed before giving up. */
+  retries?: number;
+}
+
+type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export class RegistryClient {
+  readonly url: string;
+  readonly #token: string | undefined;
+  readonly #dispatcher: Dispatcher;
+  readonly retries: number;
+
+  constructor(url: string, opts: ClientOptions = {}) {
+    this.url = url.replace(/\/+$/, '');
+    this.#token = opts.token;
+    this.#dispatcher = opts.dispatcher ?? registryDispatcher();
+    this.retries = opts.retries ?? 5;
+  }
+
+  async #req(method: Method, p: string, opts: { headers?: Record<string, string>; body?: Buffer | Readable | AsyncIterable<Uint8Array>; signal?: AbortSignal; highWaterMark?: number } = {}): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    const url = p.startsWith('http') ? p : `${this.url}${p}`;
+    try {
+      return await request(url, { method, headers, dispatcher: this.#dispatcher, ...(opts.body !== undefined ? { body: opts.body as Buffer } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.highWaterMark ? { highWaterMark: opts.highWaterMark } : {}) });
+    } catch (err) {
+      throw new RegistryError('UNAVAILABLE', `registry ${this.url}: ${method} ${p.split('?')[0]} failed: ${(err as Error).message}`);
+    }
+  }
+
+  async #fail(res: Dispatcher.ResponseData, what: string): Promise<never> {
+    const text = await res.body.text().catch(() => '');
+    let code: string | undefined;
+    let message = text.slice(0, 300);
+    try {
+      const j = JSON.parse(text) as { errors?: { code: string; message: string }[] };
+      code = j.errors?.[0]?.code;
+      message = j.errors?.map((e) => `${e.code}: ${e.message}`).join('; ') ?? message;
+    } catch {
+      // not a distribution-spec error body
+    }
+    const known = code as ConstructorParameters<typeof RegistryError>[0] | undefined;
+    throw new RegistryError(known ?? (res.statusCode === 404 ? 'MANIFEST_UNKNOWN' : res.statusCode === 401 ? 'UNAUTHORIZED' : 'UNAVAILABLE'), `registry ${this.url}: ${what}: HTTP ${res.statusCode}${message ? ` ${message}` : ''}`);
+  }
+
+  /** GET /v2/: is this an OCI registry that lets us in? */
+  async ping(): Promise<void> {
+    const res = await this.#req('GET', '/v2/');
+    await res.body.dump();
+    if (res.statusCode !== 200) throw new RegistryError('UNAVAILABLE', `registry ${this.url}: GET /v2/ answered ${res.statusCode}; is this an OCI registry?`);
+  }
+
+  async manifest(name: string, reference: string): Promise<{ bytes: Buffer; digest: string; mediaType: string }> {
+    const res = await this.#req('GET', `/v2/${name}/manifests/${reference}`, { headers: { accept: ACCEPT } });
+    if (res.statusCode !== 200) return this.#fail(res, `manifest ${name}:${reference}`);
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    const digest = sha256Digest(bytes);
+    // distribution-spec "Pulling manifests": a client SHOULD verify the returned content.
+    if (reference.startsWith('sha256:') && digest !== reference) throw new RegistryError('DIGEST_INVALID', `registry ${this.url}: manifest ${name}@${reference} arrived hashing to ${digest}: refused (tampered or corrupted)`);
+    return { bytes, digest, mediaType: String(res.headers['content-type'] ?? OCI_MANIFEST).split(';')[0] as string };
+  }
+
+  async hasManifest(name: string, reference: string): Promise<string | null> {
+    const res = await this.#req('HEAD', `/v2/${name}/manifests/${reference}`, { headers: { accept: ACCEPT } });
+    await res.body.dump();
+    if (res.statusCode === 404) return null;
+    if (res.statusCode !== 200) throw new RegistryError('UNAVAILABLE', `registry ${this.url}: HEAD manifest ${name}:${reference}: HTTP ${res.statusCode}`);
+    return String(res.headers['docker-content-digest'] ?? '') || null;
+  }
+
+  async putManifest(name: string, reference: string, bytes: Buffer, mediaType = OCI_MANIFEST): Promise<{ digest: string; subjectHeader: string | null }> {
+    const res = await this.#req('PUT', `/v2/${name}/manifests/${reference}`, { headers: { 'content-type': mediaType }, body: bytes });
+    if (res.statusCode !== 201 && res.statusCode !== 200) return this.#fail(res, `PUT manifest ${name}:${reference}`);
+    await res.body.dump();
+    const subject = res.headers['oci-subject'];
+    return { digest: sha256Digest(bytes), subjectHeader: typeof subject === 'string' ? subject : null };
+  }
+
+  async deleteManifest(name: string, reference: string): Promise<void> {
+    const res = await this.#req('DELETE', `/v2/${name}/manifests/${reference}`);
+    if (res.statusCode !== 202 && res.statusCode !== 200) return this.#fail(res, `DELETE manifest ${name}:${reference}`);
+    await res.body.dump();
+  }
+
+  async tags(name: string): Promise<string[]> {
+    const res = await this.#req('GET', `/v2/${name}/tags/list`);
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return [];
+    }
+    if (res.statusCode !== 200) return this.#fail(res, `tags of ${name}`);
+    return (((await res.body.json()) as { tags?: string[] | null }).tags ?? []).slice();
+  }
+
+  async blobSize(name: string, digest: string): Promise<number | null> {
+    const res = await this.#req('HEAD', `/v2/${name}/blobs/${digest}`);
+    await res.body.dump();
+    if (res.statusCode === 404) return null;
+    if (res.statusCode !== 200) throw new RegistryError('UNAVAILABLE', `registry ${this.url}: HEAD blob ${digest}: HTTP ${res.statusCode}`);
+    return Number(res.headers['content-length']);
+  }
+
+  async blobBytes(name: string, digest: string): Promise<Buffer> {
+    const res = await this.#req('GET', `/v2/${name}/blobs/${digest}`);
+    if (res.statusCode !== 200) return this.#fail(res, `blob ${digest}`);
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    if (sha256Digest(bytes) !== digest) throw new RegistryError('DIGEST_INVALID', `registry ${this.url}: blob ${digest} of ${name} arrived hashing to ${sha256Digest(bytes)}: refused (tampered or corrupted)`);
+    return bytes;
+  }
+
+  /**
+   * The blob's bytes from `offset` on (a Range request past 0), streamed; the caller hashes
+   * what it stores. Resuming after a cut connection is the caller's loop (see replicate).
+   */
+  async blobFrom(name: string, digest: string, offset: number, end?: number): Promise<Readable> {
+    const ranged = offset > 0 || end !== undefined;
+    // Large reads: a 1 MiB body buffer (undici's default 64 KiB costs a hop per 64 KiB).
+    const res = await this.#req('GET', `/v2/${name}/blobs/${digest}`, { headers: ranged ? { range: `bytes=${offset}-${end ?? ''}` } : {}, highWaterMark: 1 << 20 });
+    if (ranged && res.statusCode === 206) return res.body;
+    if (!ranged && res.statusCode === 200) return res.body;
+    if (offset > 0 && res.statusCode === 200) {
+      // No range support: skip what we have.
+      await res.body.dump();
+      throw new RegistryError('UNSUPPORTED', `registry ${this.url} does not serve byte ranges; cannot resume blob ${digest}`);
+    }
+    return this.#fail(res, `blob ${digest}`);
+  }
+
+  /**
+   * Pushes a blob (distribution-spec "Pushing a blob in chunks"): POST for a session, PATCH
+   * chunks with Content-Range, PUT ?digest= to close. After a cut connection the session's
+   * Range (GET on the upload URL) says where to continue. `read(start, end)` gives the bytes.
+   */
+  async pushBlob(name: string, digest: string, size: number, read: (start: number, end: number) => Promise<Readable | Buffer>, onBytes?: (n: number) => void): Promise<void> {
+    if ((await this.blobSize(name, digest)) === size) {
+      onBytes?.(size);
+      return;
+    }
+    if (size <= MONOLITHIC_MAX) {
+      // distribution-spec "Single POST": one request for a small blob.
+      const res = await this.#req('POST', `/v2/${name}/blobs/uploads/?digest=${encodeURIComponent(digest)}`, {
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+        body: size === 0 ? Buffer.alloc(0) : await read(0, size - 1),
+      });
+      if (res.statusCode === 201) {
+        await res.body.dump();
+        onBytes?.(size);
+        return;
+      }
+      // 202: the registry does not take single-POST uploads; it opened a session instead.
+      if (res.statusCode !== 202) return this.#fail(res, `upload of ${digest}`);
+      await res.body.dump();
+    }
+    const post = await this.#req('POST', `/v2/${name}/blobs/uploads/`, { headers: { 'content-length': '0' } });
+    if (post.statusCode !== 202) return this.#fail(post, `start upload of ${digest}`);
+    await post.body.dump();
+    let location = this.#abs(String(post.headers.location ?? ''));
+    let offset = 0;
+    let failures = 0;
+    while (offset < size) {
+      const end = Math.min(size, offset + CHUNK) - 1;
+      try {
+        const res = await this.#req('PATCH', location, {
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${end}`, 'content-length': String(end - offset + 1) },
+          body: await read(offset, end),
+        });
+        if (res.statusCode !== 202) return await this.#fail(res, `upload chunk ${offset}-${end} of ${digest}`);
+        await res.body.dump();
+        location = this.#abs(String(res.headers.location ?? location));
+        onBytes?.(end - offset + 1);
+        offset = end + 1;
+      } catch (err) {
+        if (!(err instanceof RegistryError) || err.code !== 'UNAVAILABLE' || ++failures > this.retries) throw err;
+        // Cut connection: ask the registry how much it kept and continue from there.
+        const st = await this.#req('GET', location);
+        await st.body.dump();
+        if (st.statusCode !== 204) throw err;
+        const kept = /^0-(\d+)$/.exec(String(st.headers.range ?? ''));
+        const next = kept ? Number(kept[1]) + 1 : 0;
+        onBytes?.(next - offset);
+        offset = next;
+        location = this.#abs(String(st.headers.location ?? location));
+      }
+    }
+    const sep = location.includes('?') ? '&' : '?';
+    const put = await this.#req('PUT', `${location}${sep}digest=${encodeURIComponent(digest)}`, { headers: { 'content-length': '0' } });
+    if (put.statusCode !== 201) return this.#fail(put, `finish upload of ${digest}`);
+    await put.body.dump();
+  }
+
+  #abs(location: string): string {
+    if (location === '') throw new RegistryError('BLOB_UPLOAD_INVALID', `registry ${this.url} gave no upload Location`);
+    return location.startsWith('http') ? location : `${this.url}${location.startsWith('/') ? '' : '/'}${location}`;
+  }
+
+  /**
+   * Referrers of `digest` (distribution-spec "Listing Referrers"); registries without the API
+   * (404) are read through the referrers tag schema: the index tagged "sha256-<hex>".
+   */
+  async referrers(name: string, digest: string, artifactType?: string): Promise<Descriptor[]> {
+    const q = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
+    const res = await this.#req('GET', `/v2/${name}/referrers/${digest}${q}`, { headers: { accept: OCI_INDEX } });
+    let list: Descriptor[];
+    if (res.statusCode === 200) {
+      list = IndexSchema.parse(await res.body.json()).manifests;
+    } else if (res.statusCode === 404) {
+      await res.body.dump();
+      list = (await this.#fallbackIndex(name, digest))?.manifests ?? [];
+    } else return this.#fail(res, `referrers of ${digest}`);
+    return artifactType ? list.filter((d) => d.artifactType === artifactType) : list;
+  }
+
+  async #fallbackIndex(name: string, digest: string): Promise<{ manifests: Descriptor[] } | null> {
+    const tag = referrersTag(digest);
+    const res = await this.#req('GET', `/v2/${name}/manifests/${tag}`, { headers: { accept: OCI_INDEX } });
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return null;
+    }
+    if (res.statusCode !== 200) return this.#fail(res, `referrers tag ${tag}`);
+    return IndexSchema.parse(await res.body.json());
+  }
+
+  /**
+   * Pushes a manifest that has a subject; when the registry does not process subjects (no
+   * OCI-Subject header in its answer), updates the referrers tag schema index as the spec asks.
+   */
+  async putReferrer(name: string, bytes: Buffer, descriptor: Descriptor, subjectDigest: string): Promise<void> {
+    const { subjectHeader } = await this.putManifest(name, descriptor.digest, bytes);
+    if (subjectHeader === subjectDigest) return;
+    const current = (await this.#fallbackIndex(name, subjectDigest))?.manifests ?? [];
+    if (current.some((d) => d.digest === descriptor.digest)) return;
+    const idx = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...current, descriptor] };
+    await this.putManifest(name, referrersTag(subjectDigest), Buffer.from(JSON.stringify(idx)), OCI_INDEX);
+  }
+}
+
+/** distribution-spec "Referrers Tag Schema": <alg>-<ref>, the digest's ':' replaced by '-'. */
+export function referrersTag(digest: string): string {
+  return digest.replace(':', '-').slice(0, 128);
+}

@@ -1,0 +1,67 @@
+// The golden registry: where releases are published (by the publisher, with the registry
+// token) and the only place regions replicate from. Regions read it; nothing of a region
+// writes to it. Its content is an OCI image layout in <dataDir>/golden/oci.
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../common/index.ts';
+import type { Topology } from '../config/index.ts';
+import { goldenDataDir, publisherKeyFile, registryToken, writeEndpoint } from './endpoints.ts';
+import { loadOrCreateSigningKey } from './dsse.ts';
+import { LayoutStore } from './layout.ts';
+import { registerDistribution } from './server.ts';
+import { REGISTRY_SCHEME, registryHttpServer } from './transport.ts';
+
+export interface RunningGolden {
+  url: string;
+  store: LayoutStore;
+  app: FastifyInstance;
+  /** GET /sovereign/golden/ready answers 200 from now on (after the first-start publication). */
+  markReady(): void;
+  close(): Promise<void>;
+}
+
+/** Listens on `url` (host and port; port 0 picks one) and announces the URL in `announceDir`. */
+export async function listenRegistry(app: FastifyInstance, url: string | undefined, announceDir: string): Promise<string> {
+  const u = new URL(url ?? 'http://127.0.0.1:0');
+  try {
+    await app.listen({ host: u.hostname, port: Number(u.port || 0) });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`${u.host} is already in use; stop what listens there or change the registry url in the topology`);
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : Number(u.port);
+  const live = `${REGISTRY_SCHEME}://${u.hostname}:${port}`;
+  await writeEndpoint(announceDir, live);
+  return live;
+}
+
+export async function startGolden(o: { topology: Topology; logger: Logger; port?: number }): Promise<RunningGolden> {
+  const dir = goldenDataDir(o.topology);
+  const store = new LayoutStore(path.join(dir, 'oci'));
+  // The publisher key exists before any region asks for it (the default trusted key).
+  loadOrCreateSigningKey(publisherKeyFile(o.topology));
+  const app = registryHttpServer(o.logger);
+  registerDistribution(app, {
+    store,
+    writeToken: registryToken(o.topology, true),
+    onChange: (e) => o.logger.info(e, 'golden registry changed'),
+  });
+  let ready = false;
+  app.get('/sovereign/golden/ready', async (_req, reply) => reply.code(ready ? 200 : 503).send({ ready }));
+  const configured = o.topology.data.registry.golden.url;
+  const listenOn = o.port !== undefined ? `http://${configured ? new URL(configured).hostname : '127.0.0.1'}:${o.port}` : configured;
+  const url = await listenRegistry(app, listenOn, dir);
+  o.logger.info({ url }, 'golden registry ready');
+  return {
+    url,
+    store,
+    app,
+    markReady() {
+      ready = true;
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}
