@@ -83,8 +83,9 @@ before(async () => {
     keys.push(k.log);
     witnesses.push(k.witness);
   }
-  // Each cell archives its first checkpoint (its model arrival) for reports to start from.
-  for (const r of Object.keys(c.regions)) await waitFor(`${r}'s first archived checkpoint`, async () => (await fetch(`${c.gateway}/sovereign/ledger/${r}/checkpoint-at/1`)).status === 200);
+  // Each cell archives its first checkpoint (its model arrivals) for reports to start from.
+  const sizeOf = async (r: string): Promise<number> => Number((await (await fetch(`${c.gateway}/sovereign/ledger/${r}/checkpoint`)).text()).split('\n')[1]);
+  for (const r of Object.keys(c.regions)) await waitFor(`${r}'s first archived checkpoint`, async () => (await fetch(`${c.gateway}/sovereign/ledger/${r}/checkpoint-at/${await sizeOf(r)}`)).status === 200);
   t0 = new Date(Date.now() - 1000).toISOString();
 
   // Traffic: EU personal data at home, Singapore public data, an AE special category, and a
