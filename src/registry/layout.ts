@@ -5,7 +5,7 @@
 //
 // Nothing half-written becomes visible: a blob is written to <root>/uploads/, its digest checked,
 // then fsynced and renamed into blobs/ (commitDurable); a manifest's blob is written before the
-// index.json that names it (writeDurable, temp + rename). A blob in blobs/ that no index entry
+// index.json that names it (writeFileDurable, temp + rename). A blob in blobs/ that no index entry
 // reaches is garbage, collected by gc().
 import { randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
