@@ -116,7 +116,8 @@ export function computeRegion(region: string, entries: readonly { index: number;
         cited.push({ kind: 'trigger', index, entry });
         break;
       case 'model':
-        cited.push({ kind: 'arrival', index, entry });
+        // Arrivals only: golden's region also records transfers out, and regions deletions.
+        if (entry.event === 'arrival') cited.push({ kind: 'arrival', index, entry });
         break;
     }
   }
@@ -124,7 +125,7 @@ export function computeRegion(region: string, entries: readonly { index: number;
   const citedArrivals = new Set(cited.filter((c) => c.kind === 'arrival').map((c) => c.index));
   for (const { index, entry } of entries) {
     if (first >= 0 && index >= first) break;
-    if (entry.kind === 'model' && servedDigests.has(entry.digest) && !citedArrivals.has(index)) cited.push({ kind: 'arrival', index, entry });
+    if (entry.kind === 'model' && entry.event === 'arrival' && servedDigests.has(entry.digest) && !citedArrivals.has(index)) cited.push({ kind: 'arrival', index, entry });
   }
   cited.sort((a, b) => a.index - b.index);
   // Every entry of the period lies in [first, last]; the others there were recorded late.
