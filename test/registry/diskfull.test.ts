@@ -8,16 +8,7 @@ import { mkdirSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { LayoutStore, RegistryClient, RegistryError, publishModel, replicateIntoLayout, trustedPublishers } from '../../src/registry/index.ts';
 import { config, modelDir, startTestGolden, tempDir } from './helpers.ts';
-
-function mountTmpfs(dir: string, size: string): string | null {
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return `mount -t tmpfs failed: ${(err as Error).message}`;
-  }
-}
+import { mountTmpfs } from '../helpers/tmpfs.ts';
 
 const root = tempDir('registry-diskfull-');
 const mnt = path.join(root, 'mnt');
