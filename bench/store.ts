@@ -55,6 +55,7 @@ interface System {
   config: string;
   cell: ChildProcess;
   gw: ChildProcess;
+  golden: ChildProcess;
 }
 
 async function startSystem(store: Record<string, unknown>): Promise<System> {
@@ -70,11 +71,13 @@ async function startSystem(store: Record<string, unknown>): Promise<System> {
   });
   // The real path: mutual TLS between the gateway and the cell (as `sovereign up` sets it up).
   await initTrustDomain(loadTopology(config));
+  // Golden publishes the shipped model and promotes it to the cell (as `up` does).
+  const golden = startProcess(dir, 'golden', ['--config', config, 'golden', '--port', String(await freePortForBench())]);
   const cell = startProcess(dir, 'eu-frankfurt', ['--config', config, 'cell', '--region', 'eu-frankfurt']);
   const gw = startProcess(dir, 'gateway', ['--config', config, 'gateway']);
   // The gateway is ready once it reaches the cell (over mTLS).
   await waitReady(`http://127.0.0.1:${gwPort}`);
-  return { dir, gateway: `http://127.0.0.1:${gwPort}`, cellUrl: `http://127.0.0.1:${cellPort}`, cellPort, config, cell, gw };
+  return { dir, gateway: `http://127.0.0.1:${gwPort}`, cellUrl: `http://127.0.0.1:${cellPort}`, cellPort, config, cell, gw, golden };
 }
 
 interface Answer {
@@ -128,6 +131,7 @@ async function cpuRound(storeOn: boolean): Promise<{ cpuUsPerRequest: number; ga
   } finally {
     await stop(sys.gw);
     await stop(sys.cell);
+    await stop(sys.golden);
   }
 }
 
@@ -253,6 +257,7 @@ async function killRun(): Promise<Record<string, number>> {
   } finally {
     await stop(sys.gw);
     await stop(sys.cell);
+    await stop(sys.golden);
   }
 }
 
