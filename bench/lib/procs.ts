@@ -128,7 +128,27 @@ export class ProcessGroup {
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; good enough for a benchmark). */
-export function freePort(): Promise<number> {
+/** Can something listen on 127.0.0.1:`port` right now? */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port free on 127.0.0.1 for the caller to listen on. Picked at random below Linux's ephemeral
+ * range (32768-60999): a port the kernel hands out for listen(0) is also a source port of
+ * outgoing connections, so between this check and the caller's listen, a connection made by a
+ * concurrently running test could take it ("already in use"); below the range only another
+ * listener can, and the random pick makes that rare.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -81,7 +81,7 @@ test('a revocation published in PostgreSQL is in force on a following gateway wi
     );
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.match(refused, /mTLS: peer refused: identity spiffe:\/\/sovereign\.internal\/region\/eu-paris\/cell revoked|other side closed|socket/);
+  assert.match(refused, /mTLS: peer refused: identity spiffe:\/\/sovereign\.internal\/region\/eu-paris\/cell revoked|other side closed|socket|^closed$/);
   // And a new connection is refused at its handshake.
   const fresh = gw.cellPool('eu-paris', { connections: 1 });
   await assert.rejects(fresh.request({ method: 'GET', path: '/v2/health/ready' }), /identity spiffe:\/\/sovereign\.internal\/region\/eu-paris\/cell revoked/);
