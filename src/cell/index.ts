@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { createLogger, writeFileDurable, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { materializeModel, RegistryError, regionRegistryDir, registerTransferRoute, startRegionRegistry, trustedPublishers, type ActiveRelease, type RegionRegistry } from '../registry/index.ts';
-import { authorizeByIdentity, Mesh, spiffeId } from '../mesh/index.ts';
+import { authorizeByIdentity, followRevocations, Mesh, spiffeId } from '../mesh/index.ts';
 import { EMBEDDED_MODEL, EMBEDDED_RUNTIME, EmbeddedRuntime } from './embedded-runtime.ts';
 import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
 import { recordModelArrivals } from './model-arrivals.ts';
@@ -155,13 +155,29 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   const registry = new Registry();
   let store: RegionStore | null;
   try {
-    store = await openStoreService(opts.topology, cfg.id, ledger.ledger, logger, registry);
+    store = await openStoreService(opts.topology, cfg.id, ledger.ledger, logger, registry, mesh);
   } catch (err) {
     await runtime.close();
     await ledger.close();
     mesh.close();
     await modelRegistry.close();
     throw new Error(`region ${cfg.id}: cannot open the store: ${(err as Error).message}`);
+  }
+  // Revocations made on another machine reach this cell through the database it already uses
+  // (its ledger's or its store's), as they reach gateways through the region state's.
+  let revocations: { close(): Promise<void>; setting: string } | null = null;
+  try {
+    if (mesh.mode === 'mtls') {
+      revocations = await followRevocations(opts.topology, (l) => mesh.setSharedRevocations(l), (err) => logger.error({ err: err.message }, 'shared revocation list'), mesh, ['ledger', 'store']);
+      if (revocations) logger.info({ from: revocations.setting }, 'following the shared revocation list in PostgreSQL');
+    }
+  } catch (err) {
+    await modelRegistry.close();
+    await runtime.close();
+    await store?.close();
+    await ledger.close();
+    mesh.close();
+    throw new Error(`region ${cfg.id}: cannot follow the shared revocation list: ${(err as Error).message}`);
   }
   const cc = opts.topology.data.cell;
   const app = buildCellServer({
@@ -195,6 +211,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     await runtime.close();
     await store?.close();
     await ledger.close();
+    await revocations?.close();
     mesh.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
@@ -223,6 +240,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
       // The store's last records are written (and its erasures recorded) before the ledger closes.
       await store?.close();
       await ledger.close();
+      await revocations?.close();
       mesh.close();
     },
   };

@@ -21,8 +21,8 @@ import {
   type Receipt,
 } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
-import { createWitness, openLedger, parseCheckpoint, parseNote, LedgerError, type Ledger, type Witness } from '../ledger/index.ts';
-import type { Mesh } from '../mesh/index.ts';
+import { createWitness, openLedger, parseCheckpoint, parseNote, LedgerError, type Ledger, type PgBackendOptions, type Witness } from '../ledger/index.ts';
+import { explainPgError, pgConnectionFromEnv, type Mesh } from '../mesh/index.ts';
 
 /** Shortest time between two archived checkpoints. */
 const ARCHIVE_INTERVAL_MS = 5000;
@@ -46,11 +46,12 @@ export async function openLedgerService(topology: Topology, region: string, data
   const origin = topology.ledgerOrigin(region);
   const keyDir = path.join(dataDir, 'keys');
   const lc = topology.data.ledger;
-  let backend: { kind: 'postgres'; connectionString: string } | undefined;
+  let backend: PgBackendOptions | undefined;
   if (lc.backend === 'postgres') {
-    const url = process.env[lc.postgresUrlEnv];
-    if (!url) throw new Error(`ledger.backend is postgres but ${lc.postgresUrlEnv} is not set; export the connection string in that variable`);
-    backend = { kind: 'postgres', connectionString: url };
+    // TLS with this cell's SVID when the connection string or mesh.postgres asks for it.
+    const c = pgConnectionFromEnv(topology, 'ledger', mesh);
+    if (!c) throw new Error(`ledger.backend is postgres but ${lc.postgresUrlEnv} is not set; export the connection string in that variable`);
+    backend = { kind: 'postgres', connectionString: c.connectionString, ssl: c.ssl, describeError: (err) => explainPgError(err, c) };
   }
   const ledger = await openLedger({ dir: path.join(dataDir, 'ledger'), origin, keyDir, checkpointIntervalMs: lc.checkpointIntervalMs, ...(backend ? { backend } : {}) });
   const me = topology.region(region);

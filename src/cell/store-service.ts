@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { HttpError, badRequest, firstIssue, servedForOf, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Ledger } from '../ledger/index.ts';
+import type { PgTlsIdentity } from '../mesh/index.ts';
 import { openRegionStore, type RegionStore } from '../store/index.ts';
 
 const SubjectBody = z.strictObject({
@@ -27,7 +28,7 @@ function isInference(req: FastifyRequest): boolean {
   return url.startsWith('/v1/') || url === '/v2/models/:model/infer';
 }
 
-export async function openStoreService(topology: Topology, region: string, ledger: Ledger, logger: Logger, registry: Registry): Promise<RegionStore | null> {
+export async function openStoreService(topology: Topology, region: string, ledger: Ledger, logger: Logger, registry: Registry, identity: PgTlsIdentity | null = null): Promise<RegionStore | null> {
   if (!topology.data.store.enabled) return null;
   return openRegionStore(topology, region, {
     // Keyed with the region's secret (the ledger's request-hash key): never the id itself.
@@ -35,6 +36,7 @@ export async function openStoreService(topology: Topology, region: string, ledge
     appendLedger: async (entry) => `${ledger.origin} ${(await ledger.append(entry)).index}`,
     logger,
     registry,
+    identity,
   });
 }
 

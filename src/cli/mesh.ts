@@ -96,7 +96,10 @@ export function register(program: Command): void {
         reason: o.reason,
       });
       const shared = await publishRevocations(t, list);
-      console.log(`revoked ${id ?? (o.serial ? `serial ${o.serial}` : `the signing CA of ${o.region}`)} (revocation list version ${list.version}${shared ? ', shared with every gateway replica through PostgreSQL' : ''})`);
+      console.log(`revoked ${id ?? (o.serial ? `serial ${o.serial}` : `the signing CA of ${o.region}`)} (revocation list version ${list.version})`);
+      // Processes on other machines follow the list through PostgreSQL: gateways the region state's database, cells their ledger's or store's.
+      for (const s of shared.published) console.log(`  shared through PostgreSQL: ${s}`);
+      for (const s of shared.skipped) console.warn(`  NOT shared through ${s}: processes on other machines that follow that database keep the old list; run this where it is set`);
     });
 
   mesh

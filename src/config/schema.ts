@@ -303,6 +303,20 @@ export const ConfigSchema = z.strictObject({
       /** ... and its private key (PEM file, mode 0600) or the environment variable holding it. */
       rootKeyFile: z.string().optional(),
       rootKeyEnv: z.string().optional(),
+      /**
+       * TLS for the PostgreSQL connections (ledger, store, region state, shared revocations):
+       * every process presents its SVID as client certificate and verifies the server.
+       */
+      postgres: z
+        .strictObject({
+          /** "url": as each connection string's sslmode says; else at least this for every connection (require is verify-ca). */
+          sslmode: z.enum(['url', 'require', 'verify-ca', 'verify-full']).default('url'),
+          /** PEM file of the operator's CA that signed the server's certificate; default: the trust bundle (a server SVID). */
+          caFile: z.string().min(1).optional(),
+          /** The SPIFFE ID the server's SVID must carry; default: any spiffe://<trustDomain>/postgres/... identity. */
+          serverId: z.string().regex(/^spiffe:\/\/[a-z0-9._-]+\/\S+$/, 'expected a SPIFFE ID such as spiffe://sovereign.internal/postgres/main').optional(),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });

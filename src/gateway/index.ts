@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../common/index.ts';
 import { loadTopology, type Topology } from '../config/index.ts';
 import { createClientAddressResolver, databasePathOf, openGeoForTopology, type Geo } from '../geo/index.ts';
 import { FileRegionStateStore, HealthMonitor, PgRegionStateStore, type RegionState, type RegionStateStore } from '../health/index.ts';
-import { followRevocations, Mesh, spiffeId } from '../mesh/index.ts';
+import { explainPgError, followRevocations, Mesh, pgConnectionFromEnv, spiffeId } from '../mesh/index.ts';
 import { PolicyEngine, policyFilePath } from '../policy/index.ts';
 import { registerAdmin, type TriggerRecord } from './admin.ts';
 import { adminToken } from './admin-token.ts';
@@ -52,13 +52,21 @@ export interface StartGatewayOptions {
 
 type Deps = GatewayDeps & { policy: PolicyEngine };
 
-async function openStateStore(topology: Topology, logger: Logger, replica?: string): Promise<RegionStateStore> {
+async function openStateStore(topology: Topology, logger: Logger, mesh: Mesh, replica?: string): Promise<RegionStateStore> {
   const st = topology.data.state;
   if (st.backend === 'file') return new FileRegionStateStore(topology.gatewayDataDir());
-  const url = process.env[st.postgresUrlEnv];
-  if (!url) throw new Error(`state.backend is postgres but ${st.postgresUrlEnv} is not set; export the connection string in that variable`);
+  // TLS with this gateway's SVID when the connection string or mesh.postgres asks for it.
+  const c = pgConnectionFromEnv(topology, 'state', mesh);
+  if (!c) throw new Error(`state.backend is postgres but ${st.postgresUrlEnv} is not set; export the connection string in that variable`);
   // Rows are per process, so two replicas that share a name still acknowledge separately.
-  return PgRegionStateStore.open({ connectionString: url, cluster: st.cluster, replica: `${replica ?? 'gateway'}@${hostname()}/${process.pid}`, onError: (err) => logger.error({ err: err.message }, 'region state store') });
+  return PgRegionStateStore.open({
+    connectionString: c.connectionString,
+    ssl: c.ssl,
+    describeError: (err) => explainPgError(err, c),
+    cluster: st.cluster,
+    replica: `${replica ?? 'gateway'}@${hostname()}/${process.pid}`,
+    onError: (err) => logger.error({ err: err.message }, 'region state store'),
+  });
 }
 
 /** Applies a region state (suspensions) to a policy engine; returns the regions that changed. */
@@ -141,9 +149,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   // Revocations made on another machine reach this replica through the shared state database.
   const revocations =
     opts.topology.data.mesh.mode === 'mtls'
-      ? await followRevocations(opts.topology, (l) => mesh.setSharedRevocations(l), (err) => logger.error({ err: err.message }, 'shared revocation list'))
+      ? await followRevocations(opts.topology, (l) => mesh.setSharedRevocations(l), (err) => logger.error({ err: err.message }, 'shared revocation list'), mesh)
       : null;
-  const store = await openStateStore(opts.topology, logger, opts.replica);
+  const store = await openStateStore(opts.topology, logger, mesh, opts.replica);
   let applied: RegionState = await store.load();
   const holder: DepsHolder & { current: Deps } = { current: await buildDeps(opts.topology, applied, logger, replica, mesh) };
 

@@ -3,6 +3,7 @@
 // NOTIFY; every replica LISTENs, applies the state, and records the version it applied with
 // a heartbeat, so a trigger's caller can wait until every live replica has it in force.
 import { randomUUID } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { RegionStateSchema, EMPTY_STATE, type RegionState, type RegionStateStore } from './region-state.ts';
 
@@ -13,6 +14,10 @@ const LIVE_WITHIN_MS = 3000;
 
 export interface PgRegionStateOptions {
   connectionString: string;
+  /** TLS settings (src/mesh/pg-tls.ts); false or absent: plain text. */
+  ssl?: false | ConnectionOptions;
+  /** Explains a connection error (which setting asked for TLS, and the fix). */
+  describeError?: (err: unknown) => Error;
   cluster: string;
   replica?: string;
   onError?: (err: Error) => void;
@@ -31,8 +36,8 @@ export class PgRegionStateStore implements RegionStateStore {
   #closed = false;
 
   private constructor(opts: PgRegionStateOptions) {
-    this.#pool = new pg.Pool({ connectionString: opts.connectionString, max: 4 });
-    this.#listener = new pg.Client({ connectionString: opts.connectionString });
+    this.#pool = new pg.Pool({ connectionString: opts.connectionString, ssl: opts.ssl ?? false, max: 4 });
+    this.#listener = new pg.Client({ connectionString: opts.connectionString, ssl: opts.ssl ?? false });
     this.#cluster = opts.cluster;
     this.replica = opts.replica ?? randomUUID();
     this.#onError = opts.onError ?? ((e) => console.error(JSON.stringify({ level: 50, msg: 'region state store error', err: e.message })));
@@ -54,7 +59,7 @@ export class PgRegionStateStore implements RegionStateStore {
       await s.#listener.query(`LISTEN ${CHANNEL}`);
     } catch (err) {
       await s.close();
-      throw new Error(`region state: cannot use PostgreSQL (${(err as Error).message}); check state.postgres.urlEnv and that the server is up`);
+      throw new Error(`region state: cannot use PostgreSQL (${(opts.describeError?.(err) ?? (err as Error)).message}); check state.postgresUrlEnv and that the server is up`);
     }
     s.#listener.on('notification', (n) => {
       if (n.payload?.startsWith(`${s.#cluster}:`)) void s.#refresh();

@@ -12,6 +12,7 @@
 // transaction, its checkpoint lock the checkpoints row, and `sync` reads back what other
 // replicas appended before each integration.
 import { createHash } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { openCheckpoint } from './checkpoint.ts';
 import { LedgerError, unavailable } from './errors.ts';
@@ -26,6 +27,10 @@ export interface PgBackendOptions {
   connectionString: string;
   /** Table name prefix (default `sovereign_ledger`). */
   tablePrefix?: string;
+  /** TLS settings (src/mesh/pg-tls.ts); false or absent: plain text. */
+  ssl?: false | ConnectionOptions;
+  /** Explains a connection error (which setting asked for TLS, and the fix). */
+  describeError?: (err: unknown) => Error;
 }
 
 /** The stored checkpoint of an origin. */
@@ -51,7 +56,7 @@ export class PgStore {
     this.#t = { head: `${prefix}_head`, entries: `${prefix}_entries`, checkpoints: `${prefix}_checkpoints` };
     this.#origin = origin;
     // Every append must be durable at COMMIT, whatever the server default says.
-    const cfg = { connectionString: opts.connectionString, options: '-c synchronous_commit=on' };
+    const cfg = { connectionString: opts.connectionString, ssl: opts.ssl ?? false, options: '-c synchronous_commit=on' };
     this.#appender = new pg.Client(cfg);
     this.#control = new pg.Client(cfg);
     // Advisory lock key: first 8 bytes of SHA-256 over the origin, as a signed bigint.
@@ -61,9 +66,14 @@ export class PgStore {
   static async connect(opts: PgBackendOptions, origin: string, onLost: (err: Error) => void): Promise<PgStore> {
     const s = new PgStore(opts, origin);
     s.#lost = onLost;
-    for (const c of [s.#appender, s.#control]) {
-      c.on('error', (err) => s.#lost?.(err));
-      await c.connect();
+    for (const c of [s.#appender, s.#control]) c.on('error', (err) => s.#lost?.(err));
+    try {
+      for (const c of [s.#appender, s.#control]) await c.connect();
+    } catch (err) {
+      // A refused second session (e.g. a TLS failure) leaves no first one open behind it.
+      s.#lost = undefined;
+      await Promise.allSettled([s.#appender.end(), s.#control.end()]);
+      throw err;
     }
     const { head, entries, checkpoints } = s.#t;
     // One statement per table; IF NOT EXISTS races between replicas are retried once.
@@ -219,7 +229,7 @@ export class PgStorage implements LogStorage {
     try {
       this.#store = await PgStore.connect(this.#opts, ctx.origin, (err) => ctx.fail(unavailable('PostgreSQL connection lost', err)));
     } catch (err) {
-      throw unavailable(`connecting to PostgreSQL for ${ctx.origin} failed`, err);
+      throw unavailable(`connecting to PostgreSQL for ${ctx.origin} failed`, this.#opts.describeError?.(err) ?? err);
     }
     return { recovered: null, journal: new PgJournal(this.#store, ctx.stats), checkpoints: new PgCheckpointLock(this.#store) };
   }

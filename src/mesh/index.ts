@@ -9,4 +9,5 @@ export { caPaths, issuerFor, issuerName, issuers, trustDomainPaths, type Issuer 
 export { addRevocation, readRevocations, writeRevocations, revokedBecause, type Revocation, type RevocationList } from './revocation.ts';
 export { createRootCa, issueSvid, parsePemCerts, privateKeyPem, x509, BACKDATE_MS, type IssuedSvid } from './certs.ts';
 export { checkPeer, type PeerCheck } from './verify.ts';
-export { followRevocations, publishRevocations } from './pg-revocations.ts';
+export { followRevocations, publishRevocations, type PgSource, type PublishResult } from './pg-revocations.ts';
+export { explainPgError, pgConnectionConfig, pgConnectionFromEnv, PgTlsError, type PgConnectionConfig, type PgSslMode, type PgTlsIdentity } from './pg-tls.ts';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
+import { explainPgError, pgConnectionFromEnv, type PgTlsIdentity } from '../mesh/index.ts';
 import type { StoreBackend } from './backend.ts';
 import { loadKek } from './kek.ts';
 import { PgBackend } from './postgres.ts';
@@ -33,6 +34,8 @@ export interface OpenRegionStoreOptions {
   appendLedger: (entry: Record<string, unknown>) => Promise<string>;
   logger: Logger;
   registry: Registry;
+  /** The process's mesh identity, for a PostgreSQL backend reached over TLS (src/mesh/pg-tls.ts). */
+  identity?: PgTlsIdentity | null;
 }
 
 /** Opens `region`'s store as the topology configures it (the caller checks store.enabled). */
@@ -41,9 +44,13 @@ export async function openRegionStore(topology: Topology, region: string, o: Ope
   const kek = loadKek(topology, region);
   let backend: StoreBackend;
   if (st.backend === 'postgres') {
-    const url = process.env[st.postgresUrlEnv];
-    if (!url) throw new Error(`store.backend is postgres but ${st.postgresUrlEnv} is not set; export the connection string in that variable`);
-    backend = await PgBackend.open({ connectionString: url, schema: storeSchema(topology, region) }, (err) => o.logger.error({ err: err.message }, 'store database connection error'));
+    const c = pgConnectionFromEnv(topology, 'store', o.identity ?? null);
+    if (!c) throw new Error(`store.backend is postgres but ${st.postgresUrlEnv} is not set; export the connection string in that variable`);
+    try {
+      backend = await PgBackend.open({ connectionString: c.connectionString, ssl: c.ssl, schema: storeSchema(topology, region) }, (err) => o.logger.error({ err: err.message }, 'store database connection error'));
+    } catch (err) {
+      throw explainPgError(err, c);
+    }
   } else {
     backend = new SqliteBackend(storeDir(topology, region));
   }

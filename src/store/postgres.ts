@@ -2,6 +2,7 @@
 // server never share tables. Writes are one transaction each (synchronous_commit on). After an
 // erasure, VACUUM marks the destroyed keys' tuples reusable; PostgreSQL's own WAL and free
 // space are the operator's to manage (see README, "Data subject rights").
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { KeyExistsError, rowToKey as toKey, rowToRecord as toRecord, type Row, type StoreBackend, type SweepResult } from './backend.ts';
 import type { SealedRecord, WrappedKey } from './records.ts';
@@ -10,6 +11,8 @@ export interface PgStoreOptions {
   connectionString: string;
   /** e.g. sovereign_store_eu_frankfurt (a SQL identifier). */
   schema: string;
+  /** TLS settings (src/mesh/pg-tls.ts); false or absent: plain text. */
+  ssl?: false | ConnectionOptions;
 }
 
 const RECORD_COLUMNS = ['id', 'tenant', 'subject_hash', 'key_id', 'decision_id', 'data_class', 'receipt', 'model', 'model_version', 'path', 'status', 'time', 'expires_at', 'sealed'] as const;
@@ -22,7 +25,7 @@ export class PgBackend implements StoreBackend {
   private constructor(opts: PgStoreOptions, onError: (err: Error) => void) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) throw new Error(`bad PostgreSQL schema name ${JSON.stringify(opts.schema)}`);
     this.schema = opts.schema;
-    this.#pool = new pg.Pool({ connectionString: opts.connectionString, max: 4, options: '-c synchronous_commit=on' });
+    this.#pool = new pg.Pool({ connectionString: opts.connectionString, ssl: opts.ssl ?? false, max: 4, options: '-c synchronous_commit=on' });
     this.#pool.on('error', onError);
   }
 

@@ -70,7 +70,7 @@ test('a revocation published in PostgreSQL is in force on a following gateway wi
   const ok = await pool.request({ method: 'GET', path: '/v2/health/ready' });
   await ok.body.dump();
   assert.equal(ok.statusCode, 200);
-  assert.equal(await publishRevocations(topology, { version: 1, revoked: [{ spiffe_id: spiffeId.cell('sovereign.internal', 'eu-paris'), time: new Date().toISOString(), reason: 'test' }] }), true);
+  assert.deepEqual((await publishRevocations(topology, { version: 1, revoked: [{ spiffe_id: spiffeId.cell('sovereign.internal', 'eu-paris'), time: new Date().toISOString(), reason: 'test' }] })).published, [`state.postgresUrlEnv (${ENV})`]);
   // From the moment the revocation is committed.
   const started = Date.now();
   let refused = '';
