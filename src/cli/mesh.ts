@@ -50,7 +50,8 @@ export function register(program: Command): void {
     .description('issue an SVID (chain, key and trust bundle as PEM files) for debugging or tests; recorded like any issuance')
     .requiredOption('--out <dir>', 'directory for svid.pem, svid.key (0600) and bundle.pem')
     .option('--ttl <seconds>', 'lifetime in seconds (default mesh.svidTtlSeconds)')
-    .action(async (id: string, o: { out: string; ttl?: string }, cmd: Command) => {
+    .option('--host <name>', 'a DNS name or IP address the certificate also names (repeatable), e.g. for a PostgreSQL server checked with sslmode=verify-full', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action(async (id: string, o: { out: string; ttl?: string; host: string[] }, cmd: Command) => {
       const t = topologyOf(cmd);
       const ttl = o.ttl !== undefined ? Number(o.ttl) : undefined;
       if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1)) fail(`--ttl: expected a whole number of seconds, got "${o.ttl}"`);
@@ -59,7 +60,8 @@ export function register(program: Command): void {
       } catch (err) {
         fail((err as Error).message);
       }
-      const s = await issueFor(t, id, { by: 'operator', ...(ttl !== undefined ? { ttlSeconds: ttl } : {}) });
+      for (const h of o.host) if (!/^[A-Za-z0-9.:-]+$/.test(h)) fail(`--host: expected a DNS name or an IP address, got "${h}"`);
+      const s = await issueFor(t, id, { by: 'operator', hosts: o.host, ...(ttl !== undefined ? { ttlSeconds: ttl } : {}) });
       mkdirSync(o.out, { recursive: true, mode: 0o700 });
       const files = { cert: path.join(o.out, 'svid.pem'), key: path.join(o.out, 'svid.key'), bundle: path.join(o.out, 'bundle.pem') };
       writeFileSync(files.cert, s.chainPem);

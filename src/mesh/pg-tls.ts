@@ -197,6 +197,10 @@ export function explainPgError(err: unknown, c: Pick<PgConnectionConfig, 'settin
     return new PgTlsError(`${c.setting} asks for TLS (sslmode ${c.sslmode}) but the PostgreSQL server does not offer it; turn ssl on in the server's postgresql.conf (Sovereign never falls back to plain text), or set sslmode=disable for a server without TLS`);
   }
   if (e?.code && CA_CODES.has(e.code)) return new PgTlsError(`${c.setting}: the PostgreSQL server's certificate is not trusted (${msg}); ${caHint}`);
+  if (e?.code?.startsWith('ERR_SSL_TLSV1_ALERT_') || e?.code?.startsWith('ERR_SSL_SSLV3_ALERT_')) {
+    // The server ended the handshake: it refused the certificate this process presented (or its absence).
+    return new PgTlsError(`${c.setting}: the PostgreSQL server does not trust this process's certificate (TLS ${/alert [a-z ]+/.exec(msg)?.[0] ?? msg.trim()}); the server's ssl_ca_file must hold the trust bundle (\`sovereign mesh issue\` writes it as bundle.pem)`);
+  }
   if (e?.code === 'CERT_HAS_EXPIRED') return new PgTlsError(`${c.setting}: the PostgreSQL server's certificate has expired; renew the server's certificate`);
   if (e?.code === 'CERT_NOT_YET_VALID') return new PgTlsError(`${c.setting}: the PostgreSQL server's certificate is not valid yet; check the clocks, or re-issue it`);
   if (/certificate|pg_hba\.conf|SSL/i.test(msg) && e?.severity === 'FATAL') {
