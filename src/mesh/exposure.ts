@@ -22,7 +22,12 @@ export interface ExposureRow {
   component: 'gateway' | 'cell' | 'postgres';
   /** The topology key that sets the listening address. */
   port: string;
-  protocol: 'http' | 'https-mtls' | 'postgres';
+  /**
+   * postgres-tls: PostgreSQL over TLS, each caller presenting its SVID as client certificate and
+   * verifying the server, when the connection string (sslmode) or mesh.postgres.sslmode asks for
+   * it (src/mesh/pg-tls.ts); the server's pg_hba.conf enforces it with `hostssl ... clientcert=verify-ca`.
+   */
+  protocol: 'http' | 'https-mtls' | 'postgres-tls';
   /** Where it listens in the single-machine default. */
   bind: string;
   callers: readonly Caller[];
@@ -61,7 +66,8 @@ export const CELL_ROUTES: readonly RouteRule[] = [
 export const EXPOSURE: readonly ExposureRow[] = [
   { component: 'gateway', port: 'gateway.host, gateway.port', protocol: 'http', bind: '127.0.0.1:8080', callers: ['anyone'], routes: [] },
   { component: 'cell', port: 'regions[].url', protocol: 'https-mtls', bind: '127.0.0.1 (loopback only)', callers: ['gateway', 'cell-other-jurisdiction'], routes: CELL_ROUTES },
-  { component: 'postgres', port: 'state.postgresUrlEnv, ledger.postgresUrlEnv', protocol: 'postgres', bind: 'as the server is configured', callers: ['gateway', 'cell'], routes: [] },
+  // Gateways: the region state and the shared revocation list; cells: their ledger, their store and the shared revocation list.
+  { component: 'postgres', port: 'state.postgresUrlEnv, ledger.postgresUrlEnv, store.postgresUrlEnv', protocol: 'postgres-tls', bind: 'as the server is configured', callers: ['gateway', 'cell'], routes: [] },
 ];
 
 /** Does the caller `p` fit `c` for a callee in `selfRegion` (undefined: the gateway)? */

@@ -56,7 +56,7 @@ before(async () => {
   // The test reads the database as an operator would: over TLS, with an SVID of its own.
   const me = await issueFor(topology, `spiffe://${TD}/operator/test`, { by: 'test' });
   const identity: PgTlsIdentity = { serverTls: () => ({ key: me.keyPem, cert: me.chainPem, ca: readBundle(topology) }), check: (c) => checkPeer(c, TD, { version: 0, revoked: [] }) };
-  const cfg = pgConnectionConfig(topology, ENV, process.env[ENV] as string, identity);
+  const cfg = pgConnectionConfig(topology, ENV, process.env[ENV], identity);
   db = new pg.Client({ connectionString: cfg.connectionString, ssl: cfg.ssl });
   await db.connect();
 });
