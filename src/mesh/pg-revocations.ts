@@ -116,19 +116,15 @@ export async function followRevocations(
   if (conn === null) return null;
   const cfg = conn;
   const cluster = t.data.state.cluster;
-  const c = new pg.Client({ connectionString: cfg.connectionString, ssl: cfg.ssl });
-  c.on('error', onError);
-  try {
-    await c.connect();
-    await c.query(TABLE);
-  } catch (err) {
-    await c.end().catch(() => undefined);
-    throw explainPgError(err, cfg);
-  }
+  let c: pg.Client | null = null;
+  let closed = false;
+  let retry: NodeJS.Timeout | null = null;
   let last = '';
   const load = async (): Promise<void> => {
+    const cl = c;
+    if (!cl) return;
     try {
-      const r = await c.query<{ list: unknown }>('SELECT list FROM sovereign_mesh_revocations WHERE cluster = $1', [cluster]);
+      const r = await cl.query<{ list: unknown }>('SELECT list FROM sovereign_mesh_revocations WHERE cluster = $1', [cluster]);
       const list = RevocationSchema.array().parse(r.rows[0]?.list ?? []);
       const key = JSON.stringify(list);
       if (key !== last) {
@@ -139,18 +135,60 @@ export async function followRevocations(
       onError(err as Error);
     }
   };
-  c.on('notification', (n) => {
-    if (n.payload === cluster) void load();
-  });
-  await c.query(`LISTEN ${CHANNEL}`);
-  await load();
+  const connect = async (): Promise<void> => {
+    // Named, so an operator sees in pg_stat_activity which session follows the list.
+    const cl = new pg.Client({ connectionString: cfg.connectionString, ssl: cfg.ssl, application_name: 'sovereign-revocations' });
+    let up = false;
+    let lost = false;
+    // A lost session (server restart, network) is replaced: a cell on another machine must not
+    // stop hearing about revocations. Each new session uses the SVID in force then.
+    const onLost = (err?: Error): void => {
+      if (lost || !up) return; // a session that never came up is the caller's to report
+      lost = true;
+      if (err) onError(err);
+      if (c === cl) c = null;
+      if (!closed) schedule();
+    };
+    cl.on('error', onLost);
+    cl.on('end', () => onLost());
+    cl.on('notification', (n) => {
+      if (n.payload === cluster) void load();
+    });
+    try {
+      await cl.connect();
+      await cl.query(TABLE);
+      await cl.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      await cl.end().catch(() => undefined);
+      throw explainPgError(err, cfg);
+    }
+    if (closed) return void (await cl.end().catch(() => undefined));
+    up = true;
+    c = cl;
+    await load();
+  };
+  const schedule = (): void => {
+    if (retry || closed) return;
+    retry = setTimeout(() => {
+      retry = null;
+      connect().catch((err: unknown) => {
+        onError(err as Error);
+        schedule();
+      });
+    }, 1000);
+    retry.unref();
+  };
+  await connect();
+  // Safety net for notifications missed while a session was being replaced.
   const poll = setInterval(() => void load(), 2000);
   poll.unref();
   return {
     setting: cfg.setting,
     async close() {
+      closed = true;
       clearInterval(poll);
-      await c.end().catch(() => undefined);
+      if (retry) clearTimeout(retry);
+      await c?.end().catch(() => undefined);
     },
   };
 }
