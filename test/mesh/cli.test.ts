@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,6 +56,18 @@ test('mesh issue writes an SVID, its key (0600) and the bundle, and records it; 
   const after = JSON.parse(sovereign('status', '--json').out) as { identities: { spiffe_id: string; state: string }[]; revoked: { reason: string }[] };
   assert.equal(after.identities.find((i) => i.spiffe_id === 'spiffe://sovereign.internal/gateway/debug')?.state, 'revoked');
   assert.equal(after.revoked[0]?.reason, 'laptop lost');
+});
+
+test('mesh issue --host names a server by address too (a PostgreSQL server checked with sslmode=verify-full)', () => {
+  const out = path.join(dir, 'db');
+  const r = sovereign('issue', 'spiffe://sovereign.internal/postgres/main', '--out', out, '--host', '127.0.0.1', '--host', 'db.internal');
+  assert.equal(r.code, 0, r.err);
+  const leaf = new X509Certificate(readFileSync(path.join(out, 'svid.pem'), 'utf8'));
+  assert.equal(leaf.subjectAltName, 'URI:spiffe://sovereign.internal/postgres/main, IP Address:127.0.0.1, DNS:db.internal');
+  assert.ok(leaf.checkIP('127.0.0.1') !== undefined && leaf.checkHost('db.internal') === 'db.internal');
+  const bad = sovereign('issue', 'spiffe://sovereign.internal/postgres/x', '--out', path.join(dir, 'y'), '--host', 'a b');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--host: expected a DNS name or an IP address, got "a b"/);
 });
 
 test('bad input is refused with what to do', () => {
