@@ -19,6 +19,9 @@ export interface PoolOptions {
   pipelining?: number;
   keepAliveTimeout?: number;
   connectTimeout?: number;
+  /** Long bodies (registry blobs): the longest silence between chunks before a cut. */
+  bodyTimeout?: number;
+  headersTimeout?: number;
 }
 
 /**
@@ -46,6 +49,9 @@ export class Mesh {
   readonly #logger: Logger;
   #svid: IssuedSvid | null = null;
   #hosts: readonly string[] = [];
+  /** SVID lifetime when shorter than mesh.svidTtlSeconds (an operator's CLI run). */
+  #ttl: number | undefined;
+  #by = 'workload';
   #bundle = '';
   #renewTimer: NodeJS.Timeout | null = null;
   #revocations: RevocationWatch | null = null;
@@ -67,9 +73,11 @@ export class Mesh {
    * Joins the mesh as `id`: issues the first SVID now (a CA key that cannot be read stops
    * start-up with the file and the fix) and keeps it renewed.
    */
-  static async open(topology: Topology, id: string, logger: Logger, opts: { hosts?: readonly string[] } = {}): Promise<Mesh> {
+  static async open(topology: Topology, id: string, logger: Logger, opts: { hosts?: readonly string[]; ttlSeconds?: number; by?: string } = {}): Promise<Mesh> {
     const m = new Mesh(topology, id, logger);
     m.#hosts = opts.hosts ?? [];
+    m.#ttl = opts.ttlSeconds;
+    m.#by = opts.by ?? 'workload';
     if (m.mode === 'plaintext') {
       logger.warn({ mesh: 'plaintext' }, 'mesh.mode is plaintext: service-to-service traffic is NOT encrypted or authenticated; use this for benchmarks and development only');
       return m;
@@ -105,9 +113,9 @@ export class Mesh {
   async #renew(): Promise<void> {
     if (this.#closed) return;
     if (this.#renewTimer) clearTimeout(this.#renewTimer);
-    const ttl = this.topology.data.mesh.svidTtlSeconds;
+    const ttl = this.#ttl ?? this.topology.data.mesh.svidTtlSeconds;
     try {
-      this.#svid = await issueFor(this.topology, this.id, { by: 'workload', hosts: this.#hosts });
+      this.#svid = await issueFor(this.topology, this.id, { by: this.#by, hosts: this.#hosts, ...(this.#ttl !== undefined ? { ttlSeconds: this.#ttl } : {}) });
     } catch (err) {
       if (this.#svid === null) throw err;
       // Keep the current SVID while it lasts; try again soon.
