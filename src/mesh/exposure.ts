@@ -69,7 +69,7 @@ export const CELL_ROUTES: readonly RouteRule[] = [
  * itself publishing the shipped model at first start); regions never write it.
  */
 export const GOLDEN_REGISTRY_ROUTES: readonly RouteRule[] = [
-  { method: 'GET', url: '/v2/', allow: ['registry', 'operator', 'golden'], what: 'distribution API version check' },
+  { method: 'GET', url: '/v2', allow: ['registry', 'operator', 'golden'], what: 'distribution API version check' },
   { method: 'GET', url: '/v2/*', allow: ['registry', 'operator', 'golden'], what: 'pull: manifests, blobs (ranged), tags, referrers, upload status' },
   { method: 'POST', url: '/v2/*', allow: ['operator', 'golden'], what: 'push: start a blob upload (or mount)' },
   { method: 'PATCH', url: '/v2/*', allow: ['operator', 'golden'], what: 'push: a chunk of a blob upload' },
@@ -85,7 +85,7 @@ export const GOLDEN_REGISTRY_ROUTES: readonly RouteRule[] = [
  * orders the first-start pull of the shipped model.
  */
 export const REGION_REGISTRY_ROUTES: readonly RouteRule[] = [
-  { method: 'GET', url: '/v2/', allow: ['cell-same-region', 'operator'], what: 'distribution API version check' },
+  { method: 'GET', url: '/v2', allow: ['cell-same-region', 'operator'], what: 'distribution API version check' },
   { method: 'GET', url: '/v2/*', allow: ['cell-same-region', 'operator'], what: 'pull: manifests, blobs (ranged), tags, referrers' },
   { method: 'GET', url: '/sovereign/registry/status', allow: ['operator', 'golden'], what: 'what the region holds and serves' },
   { method: 'POST', url: '/sovereign/registry/pull', allow: ['operator', 'golden'], what: 'order: pull a release from golden (the region asks the promotion policies itself)' },

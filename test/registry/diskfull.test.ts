@@ -25,7 +25,7 @@ test('a full disk refuses the replication (STORAGE_FAILED), leaves nothing visib
   t.after(() => g.close());
   await publishModel(g.client, modelDir({ 'package.json': '{}', 'weights.bin': 6 * 1024 * 1024 }), config('demo', '1.0.0'), g.key);
   const store = new LayoutStore(path.join(mnt, 'region'));
-  const opts = { source: new RegistryClient(g.golden.url), name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) };
+  const opts = { source: g.source, name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) };
   const err = await replicateIntoLayout(store, opts).then(
     () => assert.fail('a 6 MiB release cannot fit a 4 MiB disk'),
     (e: unknown) => e,
