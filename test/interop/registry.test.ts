@@ -12,18 +12,28 @@ import {
   LayoutStore,
   RegistryClient,
   clientReader,
+  closeRegistryClients,
   materializeModel,
+  openRegistryMesh,
   publishModel,
   referrersTag,
   replicateIntoLayout,
   replicateIntoRegistry,
   sha256Digest,
+  startRegionRegistry,
   trustedPublishers,
   verifyArtifact,
 } from '../../src/registry/index.ts';
 import { freePort } from '../helpers/ports.ts';
-import { issueFor, readBundle } from '../../src/mesh/index.ts';
+import { pino } from 'pino';
+import { shippedModel } from '../../src/cell/index.ts';
+import { bootstrapShippedModel } from '../../src/cli/model-bootstrap.ts';
+import { topologyFrom } from '../../src/config/index.ts';
+import type { Ledger } from '../../src/ledger/index.ts';
+import { initTrustDomain, issueFor, readBundle } from '../../src/mesh/index.ts';
 import { config, modelDir, startTestGolden, tempDir, type TestGolden } from '../registry/helpers.ts';
+
+const silent = pino({ level: 'silent' });
 
 function missing(cmd: string, pkg: string): string | null {
   const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
@@ -175,4 +185,50 @@ test('replication into and out of a real CNCF distribution registry, signatures 
   const forgedIndex = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: (await distribution.referrers('demo', pub.digest)) };
   await distribution.putManifest('demo', referrersTag(sha256Digest(forgedBytes)), Buffer.from(JSON.stringify(forgedIndex)), 'application/vnd.oci.image.index.v1+json');
   await assert.rejects(replicateIntoLayout(new LayoutStore(tempDir('region-')), { source: distribution, name: 'demo', version: '1.0.0', publishers }), /another manifest|is not a DSSE signature of/);
+});
+
+test('golden as an external docker-registry: the shipped model is published there at first start, and a region on the mesh pulls it from there', { skip: noDistribution ?? false, timeout: 180_000 }, async (t) => {
+  const dist = await startDistribution();
+  t.after(() => dist.proc.kill());
+  const topology = topologyFrom({
+    dataDir: tempDir('external-golden-'),
+    jurisdictions: { EU: ['DE', 'FR'] },
+    regions: [{ id: 'eu-frankfurt', jurisdiction: 'EU', country: 'DE', url: 'https://127.0.0.1:1' }],
+    registry: { golden: { kind: 'external', url: dist.url } },
+  });
+  await initTrustDomain(topology);
+  const { config: shipped } = shippedModel();
+  // What `sovereign golden` runs when golden is external (sovereign up starts it either way).
+  const goldenMesh = await openRegistryMesh(topology, { kind: 'golden' }, silent, '127.0.0.1');
+  t.after(() => goldenMesh.close());
+  const entries: Record<string, unknown>[] = [];
+  const region = await startRegionRegistry({
+    topology,
+    region: 'eu-frankfurt',
+    ledger: { append: async (e: Record<string, unknown>) => (entries.push(e), { index: entries.length - 1 }), origin: 'test' } as unknown as Ledger,
+    logger: silent,
+    sendTransfer: async () => undefined,
+    recordArrival: async (a) => void entries.push({ event: 'arrival', digest: a.digest }),
+    activate: async () => {
+      throw new Error('not in this test');
+    },
+    active: () => null,
+  });
+  t.after(async () => {
+    await closeRegistryClients(goldenMesh);
+    await region.close();
+  });
+  await bootstrapShippedModel(topology, { mesh: goldenMesh }, silent);
+
+  const distribution = new RegistryClient(dist.url);
+  const publishers = trustedPublishers(topology);
+  const a = await verifyArtifact(clientReader(distribution), shipped.name, shipped.version, publishers);
+  assert.equal(a.config.name, 'text-analysis');
+  // The region was ordered to pull (golden's identity, over mTLS) and pulled from docker-registry.
+  const deadline = Date.now() + 60_000;
+  while (!entries.some((e) => e.event === 'arrival') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(entries.find((e) => e.event === 'arrival'), { event: 'arrival', digest: a.digest });
+  // A second start publishes nothing again (the release is there).
+  await bootstrapShippedModel(topology, { mesh: goldenMesh }, silent);
+  assert.equal(await distribution.hasManifest(shipped.name, shipped.version), a.digest);
 });
