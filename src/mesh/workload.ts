@@ -22,6 +22,8 @@ export interface PoolOptions {
   /** Long bodies (registry blobs): the longest silence between chunks before a cut. */
   bodyTimeout?: number;
   headersTimeout?: number;
+  /** TLS 1.3 cipher suites in order of preference (e.g. AES-128-GCM first for bulk transfers). */
+  ciphers?: string;
 }
 
 /**
@@ -252,7 +254,7 @@ export class Mesh {
    * and TLS sessions are resumed (undici's connector caches them).
    */
   pool(origin: string, expectId: string, opts: PoolOptions = {}): Pool {
-    const { connectTimeout, ...rest } = opts;
+    const { connectTimeout, ciphers, ...rest } = opts;
     if (this.mode === 'plaintext') return new Pool(origin, { ...rest, ...(connectTimeout !== undefined ? { connectTimeout } : {}) });
     return new Pool(origin, {
       ...rest,
@@ -263,7 +265,7 @@ export class Mesh {
         // session and is checked against the revocations in force on every connection.
         const key = `${o.hostname}:${o.port} ${expectId}`;
         const cached = this.#sessions.get(key);
-        const connector = this.#connector(expectId, connectTimeout, cached?.session);
+        const connector = this.#connector(expectId, connectTimeout, cached?.session, ciphers);
         connector(o, (err, sock) => {
           if (err || !sock) return cb(err, null);
           const t = sock as TLSSocket;
@@ -313,7 +315,7 @@ export class Mesh {
     return this.pool(this.cellOrigin(region), this.cellId(region), opts);
   }
 
-  #connector(expectId: string, timeout?: number, session?: Buffer): buildConnector.connector {
+  #connector(expectId: string, timeout?: number, session?: Buffer, ciphers?: string): buildConnector.connector {
     const s = this.#svid;
     if (!s) throw new Error('no SVID yet');
     return buildConnector({
@@ -322,6 +324,7 @@ export class Mesh {
       ca: this.#bundle,
       minVersion: 'TLSv1.3',
       maxCachedSessions: 0,
+      ...(ciphers ? { ciphers } : {}),
       ...(session ? { session } : {}),
       ...(timeout !== undefined ? { timeout } : {}),
       // The peer is named by its SPIFFE ID, not by a host name (SPIFFE X509-SVID §5.2).

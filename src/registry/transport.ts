@@ -81,6 +81,12 @@ export function registryHttpServer(logger: Logger, mesh: Mesh, role: RegistryRol
 
 // Long bodies (1 GiB blobs) flow in chunks; a stall of two minutes between chunks is a cut.
 const TIMEOUTS = { bodyTimeout: 120_000, headersTimeout: 60_000, keepAliveTimeout: 30_000 };
+/**
+ * Registry clients prefer AES-128-GCM (TLS 1.3, RFC 8446 §9.1's mandatory suite): on bulk
+ * transfers of model weights it costs noticeably less CPU per byte than the default first
+ * choice, AES-256-GCM, with the same AEAD construction. The server takes the client's order.
+ */
+const REGISTRY_CIPHERS = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
 let plain: Agent | undefined;
 const pools = new WeakMap<Mesh, Map<string, Dispatcher>>();
 
@@ -96,7 +102,7 @@ export function registryDispatcher(mesh?: Mesh, url?: string, expectId?: string)
     const origin = new URL(url).origin;
     const key = `${origin} ${expectId}`;
     let p = m.get(key);
-    if (!p) m.set(key, (p = mesh.pool(origin, expectId, { connections: 8, ...TIMEOUTS })));
+    if (!p) m.set(key, (p = mesh.pool(origin, expectId, { connections: 8, ciphers: REGISTRY_CIPHERS, ...TIMEOUTS })));
     return p;
   }
   plain ??= new Agent({ connections: 8, ...TIMEOUTS });

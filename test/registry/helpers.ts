@@ -52,6 +52,8 @@ export function modelDir(files: Record<string, string | number>): string {
 
 export interface TestGolden {
   topology: Topology;
+  /** The topology as written (for a child process to load the same one). */
+  config: Record<string, unknown>;
   golden: RunningGolden;
   /** The publisher's client: an operator identity under mtls, the write token in plaintext mode. */
   client: RegistryClient;
@@ -71,7 +73,7 @@ export interface TestGolden {
  */
 export async function startTestGolden(extra: Record<string, unknown> = {}, opts: { mtls?: boolean } = {}): Promise<TestGolden> {
   const dir = tempDir('golden-');
-  const topology = topologyFrom({
+  const cfg = {
     mesh: { mode: opts.mtls ? 'mtls' : 'plaintext' },
     dataDir: dir,
     jurisdictions: { EU: ['DE', 'FR'], AE: ['AE'], SG: ['SG'] },
@@ -81,18 +83,20 @@ export async function startTestGolden(extra: Record<string, unknown> = {}, opts:
       { id: 'sg-singapore', jurisdiction: 'SG', country: 'SG', url: 'http://127.0.0.1:3' },
     ],
     ...extra,
-  });
+  };
+  const topology = topologyFrom(cfg);
   if (opts.mtls) await initTrustDomain(topology);
   const golden = await startGolden({ topology, logger: silent, port: 0 });
   const key = loadOrCreateSigningKey(publisherKeyFile(topology));
   if (!opts.mtls) {
     const client = new RegistryClient(golden.url, { token: registryToken(topology, true) as string });
-    return { topology, golden, client, source: new RegistryClient(golden.url), key, close: () => golden.close() };
+    return { topology, config: cfg, golden, client, source: new RegistryClient(golden.url), key, close: () => golden.close() };
   }
   const operator = await openOperatorMesh(topology, silent, 'test-publisher');
   const regionMesh = await openRegistryMesh(topology, { kind: 'region', region: 'eu-frankfurt' }, silent, '127.0.0.1');
   return {
     topology,
+    config: cfg,
     golden,
     client: goldenClient(topology, operator, golden.url),
     source: goldenClient(topology, regionMesh, golden.url),
