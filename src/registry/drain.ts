@@ -27,7 +27,7 @@ export function drainInto(src: Readable | AsyncIterable<Uint8Array>, write: (chu
       if (settled) return;
       settled = true;
       s.removeListener('data', onData);
-      if (err) reject(err);
+      if (err) reject(err instanceof Error ? err : new Error(`the transfer failed: ${JSON.stringify(err)}`));
       else resolve();
     };
     const pump = (): void => {

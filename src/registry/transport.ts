@@ -98,7 +98,7 @@ const pools = new WeakMap<Mesh, Map<string, Dispatcher>>();
 export function registryDispatcher(mesh?: Mesh, url?: string, expectId?: string): Dispatcher {
   if (mesh && mesh.mode === 'mtls' && url && expectId && new URL(url).protocol === 'https:') {
     let m = pools.get(mesh);
-    if (!m) pools.set(mesh, (m = new Map()));
+    if (!m) pools.set(mesh, (m = new Map<string, Dispatcher>()));
     const origin = new URL(url).origin;
     const key = `${origin} ${expectId}`;
     let p = m.get(key);

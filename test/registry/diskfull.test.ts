@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
-import { LayoutStore, RegistryClient, RegistryError, publishModel, replicateIntoLayout, trustedPublishers } from '../../src/registry/index.ts';
+import { LayoutStore, RegistryError, publishModel, replicateIntoLayout, trustedPublishers } from '../../src/registry/index.ts';
 import { config, modelDir, startTestGolden, tempDir } from './helpers.ts';
 import { mountTmpfs } from '../helpers/tmpfs.ts';
 

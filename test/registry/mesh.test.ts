@@ -83,7 +83,7 @@ test('golden over mTLS: the publisher pushes, a region registry replicates; regi
     });
     let got = '';
     s.on('data', (b: Buffer) => (got += b.toString()));
-    s.on('error', (e) => resolve(`error ${e.message}`));
+    s.on('error', (e: Error) => resolve(`error ${e.message}`));
     s.on('close', () => resolve(got === '' ? 'closed without an answer' : got));
   });
   assert.doesNotMatch(refused, /^HTTP\/1\.1 200/, 'no answer to a peer without an SVID');
