@@ -7,7 +7,7 @@
 // TLS 1.3 on loopback. The 1 GiB files are removed at the end. Writes
 // bench/results/registry-<YYYY-MM-DD>.{json,md}.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, cpSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -56,6 +56,17 @@ const record = (metric: string, value: number, unit: string, target = '', pass: 
   console.log(`${metric}: ${value.toFixed(2)} ${unit}${target ? ` (target ${target})` : ''}`);
 };
 const secs = (t0: number): number => (performance.now() - t0) / 1000;
+// CPU seconds (user + system) from /proc: of a process, and of this process's waited-for
+// children (cp). On a shared machine the wall-clock rates swing with the load; the CPU a
+// transfer costs per GiB does not, so both are recorded.
+const TICK = 100;
+const procCpu = (pid: number | 'self', children = false): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of proc(5) (utime, stime, cutime, cstime), counted from field 3 here.
+  const [ut, st, cut, cst] = [fields[11], fields[12], fields[13], fields[14]].map(Number) as [number, number, number, number];
+  return (children ? cut + cst : ut + st) / TICK;
+};
 
 try {
   // A model of one 1 GiB weights file (incompressible bytes) and a small manifest file.
@@ -72,6 +83,7 @@ try {
 
   // 1. Plain file copy on this machine: cp, then fsync (what a durable copy costs).
   const copyTimes: number[] = [];
+  const copyCpu0 = procCpu('self', true);
   for (let i = 0; i < RUNS; i++) {
     const dst = path.join(root, `copy-${i}.bin`);
     const t0 = performance.now();
@@ -83,7 +95,9 @@ try {
     rmSync(dst);
   }
   const copyRate = SIZE / 2 ** 20 / median(copyTimes);
+  const copyCpuPerGiB = (procCpu('self', true) - copyCpu0) / RUNS / (SIZE / GiB);
   record('plain file copy (cp + fsync), median', copyRate, 'MiB/s');
+  record('plain file copy: CPU per GiB (cp)', copyCpuPerGiB, 's');
 
   // 2. Golden as its own process; publish the artifact (signed) to it.
   const goldenPort = await freePort();
@@ -116,6 +130,7 @@ try {
   // 3. Replication golden → region: digest and signature verified, durable on the region's disk.
   const publishers = trustedPublishers(topology);
   const replTimes: number[] = [];
+  const cpu0 = { region: procCpu('self'), golden: procCpu(golden.pid) };
   for (let i = 0; i < RUNS; i++) {
     const regionRoot = path.join(root, `region-${i}`);
     const store = new LayoutStore(regionRoot);
@@ -125,9 +140,16 @@ try {
     if (a.digest !== pub.digest) throw new Error('replicated digest differs');
     if (i < RUNS - 1) rmSync(regionRoot, { recursive: true, force: true });
   }
+  const replCpu = { region: (procCpu('self') - cpu0.region) / RUNS / (SIZE / GiB), golden: (procCpu(golden.pid) - cpu0.golden) / RUNS / (SIZE / GiB) };
   const replRate = SIZE / 2 ** 20 / median(replTimes);
   record(`replication golden → region (${MESH === 'mtls' ? 'mTLS, TLS 1.3' : 'plain HTTP'} on loopback), median`, replRate, 'MiB/s', '>= 50% of copy', replRate >= copyRate * 0.5);
   record('replication / plain copy', replRate / copyRate, 'ratio', '>= 0.5', replRate / copyRate >= 0.5);
+  record('replication: CPU per GiB, region side (TLS decrypt, SHA-256, write)', replCpu.region, 's');
+  record('replication: CPU per GiB, golden side (read, TLS encrypt)', replCpu.golden, 's');
+  // On an idle 2-core machine the two sides run in parallel: the slower one sets the rate.
+  const idleRate = 1024 / Math.max(replCpu.region, replCpu.golden);
+  const idleCopy = 1024 / copyCpuPerGiB;
+  record('replication rate the CPU allows on an otherwise idle machine (1 GiB / max side CPU)', idleRate, 'MiB/s', '', null, `cp's CPU allows ${idleCopy.toFixed(0)} MiB/s; cp on a disk is bound by the disk, not the CPU`);
   await group.stop(golden);
   for (const m of [operator, regionMesh]) {
     await closeRegistryClients(m);
@@ -197,7 +219,7 @@ try {
     await group.stop(up);
   }
 
-  const json = { date: new Date().toISOString(), machine: machine(), sizeBytes: SIZE, runs: RUNS, transport: MESH === 'mtls' ? 'mutual TLS (TLS 1.3, SPIFFE SVIDs) on loopback' : 'plain HTTP on loopback (mesh.mode plaintext)', copySeconds: copyTimes, replicationSeconds: replTimes, verifySeconds: verifyTimes, results };
+  const json = { date: new Date().toISOString(), machine: machine(), sizeBytes: SIZE, runs: RUNS, transport: MESH === 'mtls' ? 'mutual TLS (TLS 1.3, SPIFFE SVIDs) on loopback' : 'plain HTTP on loopback (mesh.mode plaintext)', copySeconds: copyTimes, replicationSeconds: replTimes, cpuSecondsPerGiB: { copy: copyCpuPerGiB, replication: replCpu }, verifySeconds: verifyTimes, results };
   const md = `# Registry benchmark (${json.date.slice(0, 10)})\n\nShared machine (${String(machine().cpus)} cores, load ${(machine().loadavg as number[]).map((x) => x.toFixed(1)).join(' ')}); ${SIZE / GiB} GiB artifact; medians of ${RUNS} runs; ${json.transport}.\n\n| metric | value | unit | target |\n|---|---|---|---|\n${results.map((r) => `| ${r.metric} | ${r.value} | ${r.unit} | ${r.target}${r.pass === null ? '' : r.pass ? ' ✔' : ' ✘'} |`).join('\n')}\n`;
   const out = writeResults(MESH === 'mtls' ? 'registry-mtls' : 'registry-plaintext', json, md);
   console.log(`\nwrote ${out.json} and ${out.md}`);

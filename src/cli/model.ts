@@ -148,12 +148,22 @@ export function register(program: Command): void {
       const b = bar(`push ${o.name}:${o.version}`);
       let started = false;
       const r = await asOperator(t, (mesh) =>
-        publishModel(goldenClient(t, mesh, o.registry), path.resolve(dir), parsed.data, key, (done, total) => {
+        publishModel(
+          // A push cut off (or killed) continues on the next run from the session golden kept.
+          goldenClient(t, mesh, o.registry, {
+            sessionDir: path.join(t.dataDir, 'push-sessions'),
+            onResume: (digest, offset, size) => console.error(`resuming ${digest.slice(0, 19)}… at byte ${offset} of ${size} (${(offset / MiB).toFixed(1)} MiB already in golden)`),
+          }),
+          path.resolve(dir),
+          parsed.data,
+          key,
+          (done, total) => {
           if (total < 8 * MiB) return;
           if (!started) b.start(Math.ceil(total / MiB), 0);
           started = true;
           b.update(Math.floor(done / MiB));
-        }),
+          },
+        ),
       );
       if (started) b.stop();
       console.log(`published ${r.name}:${r.version} ${r.digest} (${r.files} files, ${(r.size / MiB).toFixed(1)} MiB), signed; promote it with: sovereign model promote ${r.name}:${r.version} --to <region...>`);
@@ -227,45 +237,45 @@ export function register(program: Command): void {
       const t = topologyOf(cmd);
       const ids = o.region ? [o.region] : t.regions.map((r) => r.id);
       await asOperator(t, async (mesh) => {
-      const rows = await Promise.all(
-        ids.map(async (id) => {
-          try {
-            const s = (await adminCall(t, mesh, id, 'GET', '/sovereign/registry/status')) as { models: { name: string; version: string; digest: string }[]; active: { name: string; version: string; digest: string } | null };
-            return { region: id, registry: regionRegistryUrl(t, id) ?? null, models: s.models, active: s.active };
-          } catch (err) {
-            if (o.region) throw err;
-            return { region: id, registry: regionRegistryUrl(t, id) ?? null, models: [], active: null, error: (err as Error).message };
-          }
-        }),
-      );
-      let golden: { url: string | null; models: { name: string; version: string }[] } | undefined;
-      if (!o.region) {
-        const url = goldenUrl(t) ?? null;
-        const models: { name: string; version: string }[] = [];
-        if (url) {
-          try {
-            const c = goldenClient(t, mesh);
-            for (const name of ['text-analysis', ...rows.flatMap((r) => r.models.map((m) => m.name))].filter((v, i, a) => a.indexOf(v) === i)) {
-              for (const version of await c.tags(name)) if (!version.startsWith('sha256-')) models.push({ name, version });
+        const rows = await Promise.all(
+          ids.map(async (id) => {
+            try {
+              const s = (await adminCall(t, mesh, id, 'GET', '/sovereign/registry/status')) as { models: { name: string; version: string; digest: string }[]; active: { name: string; version: string; digest: string } | null };
+              return { region: id, registry: regionRegistryUrl(t, id) ?? null, models: s.models, active: s.active };
+            } catch (err) {
+              if (o.region) throw err;
+              return { region: id, registry: regionRegistryUrl(t, id) ?? null, models: [], active: null, error: (err as Error).message };
             }
-          } catch {
-            // golden not running: listed without models
+          }),
+        );
+        let golden: { url: string | null; models: { name: string; version: string }[] } | undefined;
+        if (!o.region) {
+          const url = goldenUrl(t) ?? null;
+          const models: { name: string; version: string }[] = [];
+          if (url) {
+            try {
+              const c = goldenClient(t, mesh);
+              for (const name of ['text-analysis', ...rows.flatMap((r) => r.models.map((m) => m.name))].filter((v, i, a) => a.indexOf(v) === i)) {
+                for (const version of await c.tags(name)) if (!version.startsWith('sha256-')) models.push({ name, version });
+              }
+            } catch {
+              // golden not running: listed without models
+            }
+          }
+          golden = { url, models };
+        }
+        if (o.json) {
+          console.log(JSON.stringify({ ...(golden ? { golden } : {}), regions: rows }, null, 2));
+          return;
+        }
+        if (golden) console.log(`golden  ${golden.url ?? '(not running)'}  ${golden.models.map((m) => `${m.name}:${m.version}`).join(', ')}`);
+        for (const r of rows) {
+          console.log(`${r.region}  ${r.registry ?? '(registry not running)'}${'error' in r ? `  (${String(r.error)})` : ''}`);
+          for (const m of r.models) {
+            const serving = r.active && r.active.name === m.name && r.active.version === m.version ? '  <- serving' : '';
+            console.log(`  ${m.name}:${m.version}  ${m.digest}${serving}`);
           }
         }
-        golden = { url, models };
-      }
-      if (o.json) {
-        console.log(JSON.stringify({ ...(golden ? { golden } : {}), regions: rows }, null, 2));
-        return;
-      }
-      if (golden) console.log(`golden  ${golden.url ?? '(not running)'}  ${golden.models.map((m) => `${m.name}:${m.version}`).join(', ')}`);
-      for (const r of rows) {
-        console.log(`${r.region}  ${r.registry ?? '(registry not running)'}${'error' in r ? `  (${String(r.error)})` : ''}`);
-        for (const m of r.models) {
-          const serving = r.active && r.active.name === m.name && r.active.version === m.version ? '  <- serving' : '';
-          console.log(`  ${m.name}:${m.version}  ${m.digest}${serving}`);
-        }
-      }
       });
     });
 

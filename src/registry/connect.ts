@@ -3,6 +3,7 @@
 // (the CLI, golden's first-start promotion). Each connects with the process's SVID and expects
 // the registry's own SPIFFE ID under mtls; plaintext mode and external registries use tokens.
 import type { Dispatcher } from 'undici';
+import type { ClientOptions } from './client.ts';
 import type { Topology } from '../config/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import { RegistryClient } from './client.ts';
@@ -15,16 +16,16 @@ function plaintextToken(t: Topology, mesh: Mesh): string | undefined {
   return mesh.mode === 'plaintext' ? registryToken(t, false) : undefined;
 }
 
-/** A client of golden (`override`: another URL for it). */
-export function goldenClient(t: Topology, mesh: Mesh, override?: string): RegistryClient {
+/** A client of golden (`override`: another URL for it; `extra`: e.g. where a push keeps its sessions). */
+export function goldenClient(t: Topology, mesh: Mesh, override?: string, extra: Pick<ClientOptions, 'sessionDir' | 'onResume'> = {}): RegistryClient {
   const url = override ?? goldenUrl(t);
   if (!url) throw new RegistryError('UNAVAILABLE', `the golden registry is not known: set registry.golden.url in ${t.file}, or start Sovereign (sovereign up), which runs it`);
   if (t.data.registry.golden.kind === 'external') {
     const token = externalRegistryToken(t);
-    return new RegistryClient(url, { dispatcher: registryDispatcher(), ...(token ? { token } : {}) });
+    return new RegistryClient(url, { ...extra, dispatcher: registryDispatcher(), ...(token ? { token } : {}) });
   }
   const token = plaintextToken(t, mesh);
-  return new RegistryClient(url, { dispatcher: registryDispatcher(mesh, url, registryId(t, { kind: 'golden' })), ...(token ? { token } : {}) });
+  return new RegistryClient(url, { ...extra, dispatcher: registryDispatcher(mesh, url, registryId(t, { kind: 'golden' })), ...(token ? { token } : {}) });
 }
 
 /** A client of a region's registry (distribution API). */
