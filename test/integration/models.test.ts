@@ -74,11 +74,11 @@ test('first start: the shipped model was published to golden, promoted to every 
   const list = await sov(['model', 'list', '--json']);
   assert.equal(list.code, 0, list.err);
   const l = JSON.parse(list.out) as { golden: { url: string; models: { version: string }[] }; regions: { region: string; registry: string; models: { version: string; digest: string }[]; active: { version: string } }[] };
-  assert.ok(l.golden.url.startsWith('http://127.0.0.1:'));
+  assert.ok(l.golden.url.startsWith('https://127.0.0.1:'), 'golden is on the mesh');
   assert.equal(l.regions.length, 4);
   const digest = r.version.split(' ')[1];
   for (const reg of l.regions) {
-    assert.match(reg.registry, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(reg.registry, /^https:\/\/127\.0\.0\.1:\d+$/);
     assert.deepEqual(reg.models.map((m) => `${m.version} ${m.digest}`), [`${shipped.version} ${digest}`], reg.region);
     assert.equal(reg.active.version, shipped.version);
   }
