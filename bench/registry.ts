@@ -2,11 +2,12 @@
 // plain file copy on this machine (target >= 50%), the time a cell takes to verify (and load) a
 // 1 GiB artifact, and the time from `sovereign model promote` to the first request served by the
 // new version through a running `sovereign up`. Golden runs as its own process (`sovereign golden`);
-// the region's side runs in this process. Transport: whatever src/registry/transport.ts gives
-// (plain HTTP on loopback until the mesh's mutual TLS plugs in there). The 1 GiB files are removed
-// at the end. Writes bench/results/registry-<YYYY-MM-DD>.{json,md}.
+// the region's side runs in this process, as the region's registry identity. Transport: the
+// mesh's mutual TLS (mesh.mode mtls, the default; SOVEREIGN_BENCH_MESH=plaintext for the pair),
+// TLS 1.3 on loopback. The 1 GiB files are removed at the end. Writes
+// bench/results/registry-<YYYY-MM-DD>.{json,md}.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, cpSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,25 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { topologyFrom } from '../src/config/index.ts';
-import { LayoutStore, RegistryClient, layoutReader, materializeModel, publishModel, loadOrCreateSigningKey, publisherKeyFile, registryToken, replicateIntoLayout, trustedPublishers } from '../src/registry/index.ts';
+import { pino } from 'pino';
+import { request } from 'undici';
+import { initTrustDomain } from '../src/mesh/index.ts';
+import {
+  LayoutStore,
+  closeRegistryClients,
+  goldenClient,
+  layoutReader,
+  materializeModel,
+  openOperatorMesh,
+  openRegistryMesh,
+  publishModel,
+  loadOrCreateSigningKey,
+  publisherKeyFile,
+  registryDispatcher,
+  registryId,
+  replicateIntoLayout,
+  trustedPublishers,
+} from '../src/registry/index.ts';
 import { ProcessGroup, freePort, waitUntil } from './lib/procs.ts';
 import { machine, writeResults } from './lib/results.ts';
 import { median } from './lib/stats.ts';
@@ -24,7 +43,9 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
 const GiB = 1024 ** 3;
 const SIZE = Number(process.env.SOVEREIGN_BENCH_REGISTRY_BYTES ?? GiB);
-const RUNS = 3;
+const RUNS = Number(process.env.SOVEREIGN_BENCH_REGISTRY_RUNS ?? 3);
+const MESH = process.env.SOVEREIGN_BENCH_MESH === 'plaintext' ? 'plaintext' : 'mtls';
+const silent = pino({ level: 'silent' });
 
 const group = new ProcessGroup();
 group.installSignalHandlers();
@@ -35,6 +56,17 @@ const record = (metric: string, value: number, unit: string, target = '', pass: 
   console.log(`${metric}: ${value.toFixed(2)} ${unit}${target ? ` (target ${target})` : ''}`);
 };
 const secs = (t0: number): number => (performance.now() - t0) / 1000;
+// CPU seconds (user + system) from /proc: of a process, and of this process's waited-for
+// children (cp). On a shared machine the wall-clock rates swing with the load; the CPU a
+// transfer costs per GiB does not, so both are recorded.
+const TICK = 100;
+const procCpu = (pid: number | 'self', children = false): number => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of proc(5) (utime, stime, cutime, cstime), counted from field 3 here.
+  const [ut, st, cut, cst] = [fields[11], fields[12], fields[13], fields[14]].map(Number) as [number, number, number, number];
+  return (children ? cut + cst : ut + st) / TICK;
+};
 
 try {
   // A model of one 1 GiB weights file (incompressible bytes) and a small manifest file.
@@ -51,6 +83,7 @@ try {
 
   // 1. Plain file copy on this machine: cp, then fsync (what a durable copy costs).
   const copyTimes: number[] = [];
+  const copyCpu0 = procCpu('self', true);
   for (let i = 0; i < RUNS; i++) {
     const dst = path.join(root, `copy-${i}.bin`);
     const t0 = performance.now();
@@ -62,18 +95,33 @@ try {
     rmSync(dst);
   }
   const copyRate = SIZE / 2 ** 20 / median(copyTimes);
+  const copyCpuPerGiB = (procCpu('self', true) - copyCpu0) / RUNS / (SIZE / GiB);
   record('plain file copy (cp + fsync), median', copyRate, 'MiB/s');
+  record('plain file copy: CPU per GiB (cp)', copyCpuPerGiB, 's');
 
   // 2. Golden as its own process; publish the artifact (signed) to it.
   const goldenPort = await freePort();
   const dataDir = path.join(root, 'data');
-  const config = { dataDir, jurisdictions: { EU: EU_COUNTRIES_FOR_BENCH }, regions: [{ id: 'eu-frankfurt', jurisdiction: 'EU', country: 'DE', url: `http://127.0.0.1:${await freePort()}` }], registry: { bootstrap: false, golden: { url: `http://127.0.0.1:${goldenPort}` } } };
+  const config = { dataDir, jurisdictions: { EU: EU_COUNTRIES_FOR_BENCH }, regions: [{ id: 'eu-frankfurt', jurisdiction: 'EU', country: 'DE', url: `http://127.0.0.1:${await freePort()}` }], registry: { bootstrap: false, golden: { url: `http://127.0.0.1:${goldenPort}` } }, mesh: { mode: MESH } };
   const configFile = path.join(root, 'sovereign.yaml');
   writeFileSync(configFile, stringify(config));
   const topology = topologyFrom(config, configFile);
+  await initTrustDomain(topology);
   const golden = group.start('golden', process.execPath, [MAIN, '--config', configFile, 'golden'], { cwd: ROOT });
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${goldenPort}/sovereign/golden/ready`).catch(() => null))?.status === 200, 60_000, 'golden ready');
-  const client = new RegistryClient(`http://127.0.0.1:${goldenPort}`, { token: registryToken(topology, false) as string });
+  // The publisher (an operator identity) and the region's registry identity, in this process.
+  const operator = await openOperatorMesh(topology, silent, 'bench');
+  const regionMesh = await openRegistryMesh(topology, { kind: 'region', region: 'eu-frankfurt' }, silent, '127.0.0.1');
+  const goldenAt = `${MESH === 'mtls' ? 'https' : 'http'}://127.0.0.1:${goldenPort}`;
+  await waitUntil(
+    async () => {
+      const res = await request(`${goldenAt}/sovereign/golden/ready`, { dispatcher: registryDispatcher(operator, goldenAt, registryId(topology, { kind: 'golden' })) }).catch(() => null);
+      await res?.body.dump();
+      return res?.statusCode === 200;
+    },
+    60_000,
+    'golden ready',
+  );
+  const client = goldenClient(topology, operator);
   let t0 = performance.now();
   const pub = await publishModel(client, modelDir, { name: 'bench-model', version: '1.0.0', licence: 'MIT', trainingData: { dataClass: 'public', jurisdictions: [], sources: ['random bytes'] }, runtime: { kind: 'none' } }, loadOrCreateSigningKey(publisherKeyFile(topology)));
   record('publish to golden (hash, chunked push, sign)', SIZE / 2 ** 20 / secs(t0), 'MiB/s');
@@ -82,19 +130,31 @@ try {
   // 3. Replication golden → region: digest and signature verified, durable on the region's disk.
   const publishers = trustedPublishers(topology);
   const replTimes: number[] = [];
+  const cpu0 = { region: procCpu('self'), golden: procCpu(golden.pid) };
   for (let i = 0; i < RUNS; i++) {
     const regionRoot = path.join(root, `region-${i}`);
     const store = new LayoutStore(regionRoot);
     t0 = performance.now();
-    const a = await replicateIntoLayout(store, { source: new RegistryClient(`http://127.0.0.1:${goldenPort}`), name: 'bench-model', version: '1.0.0', publishers });
+    const a = await replicateIntoLayout(store, { source: goldenClient(topology, regionMesh), name: 'bench-model', version: '1.0.0', publishers });
     replTimes.push(secs(t0));
     if (a.digest !== pub.digest) throw new Error('replicated digest differs');
     if (i < RUNS - 1) rmSync(regionRoot, { recursive: true, force: true });
   }
+  const replCpu = { region: (procCpu('self') - cpu0.region) / RUNS / (SIZE / GiB), golden: (procCpu(golden.pid) - cpu0.golden) / RUNS / (SIZE / GiB) };
   const replRate = SIZE / 2 ** 20 / median(replTimes);
-  record('replication golden → region (plain HTTP on loopback), median', replRate, 'MiB/s', '>= 50% of copy', replRate >= copyRate * 0.5);
+  record(`replication golden → region (${MESH === 'mtls' ? 'mTLS, TLS 1.3' : 'plain HTTP'} on loopback), median`, replRate, 'MiB/s', '>= 50% of copy', replRate >= copyRate * 0.5);
   record('replication / plain copy', replRate / copyRate, 'ratio', '>= 0.5', replRate / copyRate >= 0.5);
+  record('replication: CPU per GiB, region side (TLS decrypt, SHA-256, write)', replCpu.region, 's');
+  record('replication: CPU per GiB, golden side (read, TLS encrypt)', replCpu.golden, 's');
+  // On an idle 2-core machine the two sides run in parallel: the slower one sets the rate.
+  const idleRate = 1024 / Math.max(replCpu.region, replCpu.golden);
+  const idleCopy = 1024 / copyCpuPerGiB;
+  record('replication rate the CPU allows on an otherwise idle machine (1 GiB / max side CPU)', idleRate, 'MiB/s', '', null, `cp's CPU allows ${idleCopy.toFixed(0)} MiB/s; cp on a disk is bound by the disk, not the CPU`);
   await group.stop(golden);
+  for (const m of [operator, regionMesh]) {
+    await closeRegistryClients(m);
+    m.close();
+  }
 
   // 4. A cell verifying the 1 GiB artifact: first load (hash while copying out of the layout,
   //    fsync, rename) and a restart's check (re-hash of the loaded files) — both plus the signature.
@@ -115,13 +175,14 @@ try {
   rmSync(dataDir, { recursive: true, force: true });
 
   // 5. promote → first request served by the new version, through `sovereign up`.
-  {
+  if (process.env.SOVEREIGN_BENCH_REGISTRY_SKIP_UP !== '1') {
     const dir = path.join(root, 'up');
     mkdirSync(dir);
     const regions = [];
     for (const [id, j, c] of [['eu-frankfurt', 'EU', 'DE'], ['eu-paris', 'EU', 'FR']] as const) regions.push({ id, jurisdiction: j, country: c, url: `http://127.0.0.1:${await freePort()}` });
     const gwPort = await freePort();
-    const cfg = { dataDir: path.join(dir, 'data'), jurisdictions: { EU: EU_COUNTRIES_FOR_BENCH, AE: ['AE'], SG: ['SG'] }, regions, gateway: { host: '127.0.0.1', port: gwPort } };
+    // Requests go through the gateway (cells take mTLS peers only); EU requests prefer Frankfurt.
+    const cfg = { dataDir: path.join(dir, 'data'), jurisdictions: { EU: EU_COUNTRIES_FOR_BENCH, AE: ['AE'], SG: ['SG'] }, regions, gateway: { host: '127.0.0.1', port: gwPort }, routing: { mode: 'legal-first', preference: ['eu-frankfurt', 'eu-paris'] }, mesh: { mode: MESH } };
     const file = path.join(dir, 'sovereign.yaml');
     writeFileSync(file, stringify(cfg));
     const up = group.start('up', process.execPath, [MAIN, '--config', file, 'up'], { cwd: ROOT });
@@ -139,14 +200,14 @@ try {
         p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sovereign ${args.join(' ')}: ${err}`))));
       });
     await sov(['model', 'push', release, '--name', 'text-analysis', '--version', '99.0.0', '--licence', 'MIT']);
-    const cell = regions[0]!.url;
+    const gateway = `http://127.0.0.1:${gwPort}`;
     t0 = performance.now();
     await sov(['model', 'promote', 'text-analysis:99.0.0', '--to', 'eu-frankfurt']);
     const promoted = secs(t0);
     await sov(['model', 'activate', '--region', 'eu-frankfurt', 'text-analysis:99.0.0']);
     await waitUntil(
       async () => {
-        const res = await fetch(`${cell}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'hello' }] }) });
+        const res = await fetch(`${gateway}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'hello' }] }) });
         await res.arrayBuffer();
         return (res.headers.get('x-sovereign-model-version') ?? '').startsWith('text-analysis@99.0.0 ');
       },
@@ -158,9 +219,9 @@ try {
     await group.stop(up);
   }
 
-  const json = { date: new Date().toISOString(), machine: machine(), sizeBytes: SIZE, runs: RUNS, transport: 'plain HTTP on loopback (no mesh TLS yet)', copySeconds: copyTimes, replicationSeconds: replTimes, verifySeconds: verifyTimes, results };
+  const json = { date: new Date().toISOString(), machine: machine(), sizeBytes: SIZE, runs: RUNS, transport: MESH === 'mtls' ? 'mutual TLS (TLS 1.3, SPIFFE SVIDs) on loopback' : 'plain HTTP on loopback (mesh.mode plaintext)', copySeconds: copyTimes, replicationSeconds: replTimes, cpuSecondsPerGiB: { copy: copyCpuPerGiB, replication: replCpu }, verifySeconds: verifyTimes, results };
   const md = `# Registry benchmark (${json.date.slice(0, 10)})\n\nShared machine (${String(machine().cpus)} cores, load ${(machine().loadavg as number[]).map((x) => x.toFixed(1)).join(' ')}); ${SIZE / GiB} GiB artifact; medians of ${RUNS} runs; ${json.transport}.\n\n| metric | value | unit | target |\n|---|---|---|---|\n${results.map((r) => `| ${r.metric} | ${r.value} | ${r.unit} | ${r.target}${r.pass === null ? '' : r.pass ? ' ✔' : ' ✘'} |`).join('\n')}\n`;
-  const out = writeResults('registry', json, md);
+  const out = writeResults(MESH === 'mtls' ? 'registry-mtls' : 'registry-plaintext', json, md);
   console.log(`\nwrote ${out.json} and ${out.md}`);
 } finally {
   await group.stopAll();

@@ -3,21 +3,24 @@
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { pino } from 'pino';
 import { request } from 'undici';
 import { createLogger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import {
   ModelConfigSchema,
-  RegistryClient,
+  closeRegistryClients,
+  goldenClient,
   goldenUrl,
   loadOrCreateSigningKey,
+  openOperatorMesh,
+  openRegistryMesh,
   promoteRelease,
   publishModel,
   publisherKeyFile,
-  regionAdminUrl,
+  regionOrders,
   regionRegistryUrl,
-  registryDispatcher,
-  registryToken,
   startGolden,
   type PromotionOutcome,
 } from '../registry/index.ts';
@@ -31,32 +34,35 @@ function parseRelease(s: string): { name: string; version: string } {
   return { name: s.slice(0, i), version: s.slice(i + 1) };
 }
 
-function tokenOf(t: Topology): string {
-  const token = registryToken(t, false);
-  if (!token) throw new Error(`no registry token: set ${t.data.registry.tokenEnv}, or run this on the machine holding ${path.join(t.dataDir, 'registry-token')}`);
-  return token;
-}
-
-function goldenOf(t: Topology, override?: string): string {
-  const url = override ?? goldenUrl(t);
-  if (!url) throw new Error(`the golden registry is not known: set registry.golden.url in ${t.file}, or start Sovereign (sovereign up), which runs it`);
-  return url;
+/**
+ * Runs `fn` as the operator: an SVID spiffe://<td>/operator/<name> issued in memory by the
+ * control-plane CA for this run (SOVEREIGN_OPERATOR, else the login name; see transport.ts),
+ * closed afterwards so the run ends. In plaintext mode no identity is issued and the registry
+ * token authorizes writes and orders, as before the mesh.
+ */
+async function asOperator<T>(t: Topology, fn: (mesh: Mesh) => Promise<T>): Promise<T> {
+  const mesh = await openOperatorMesh(t, pino({ level: 'warn' }, pino.destination(2)));
+  try {
+    return await fn(mesh);
+  } finally {
+    await closeRegistryClients(mesh);
+    mesh.close();
+  }
 }
 
 function bar(label: string): cliProgress.SingleBar {
   return new cliProgress.SingleBar({ format: `${label} {bar} {percentage}% | {value}/{total} MiB | {eta_formatted}`, hideCursor: true }, cliProgress.Presets.shades_classic);
 }
 
-async function adminCall(t: Topology, region: string, method: 'GET' | 'POST' | 'DELETE', p: string, body?: unknown): Promise<Record<string, unknown>> {
+async function adminCall(t: Topology, mesh: Mesh, region: string, method: 'GET' | 'POST' | 'DELETE', p: string, body?: unknown): Promise<Record<string, unknown>> {
   if (!t.region(region)) throw new Error(`unknown region "${region}"; the topology ${t.file} defines: ${t.regions.map((r) => r.id).join(', ')}`);
-  const admin = regionAdminUrl(t, region);
-  if (!admin) throw new Error(`region ${region}'s registry is not running (no endpoint in its data directory); start Sovereign (sovereign up)`);
+  const { url: admin, dispatcher, headers } = regionOrders(t, mesh, region);
   let res;
   try {
     res = await request(`${admin}${p}`, {
       method,
-      dispatcher: registryDispatcher(),
-      headers: { 'content-type': 'application/json', ...(method === 'GET' ? {} : { authorization: `Bearer ${tokenOf(t)}` }) },
+      dispatcher,
+      headers: { 'content-type': 'application/json', ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (err) {
@@ -81,6 +87,27 @@ export function register(program: Command): void {
     .action(async (o: { port?: string }, cmd: Command) => {
       const topology = topologyOf(cmd);
       const logger = createLogger('sovereign-golden');
+      if (topology.data.registry.golden.kind === 'external') {
+        // Golden is a real OCI registry the operator runs: this process publishes the shipped
+        // model there at first start (as golden's identity, which may order regions to pull)
+        // and then stays, so `sovereign up` keeps one process per component.
+        const mesh = await openRegistryMesh(topology, { kind: 'golden' }, logger, '127.0.0.1');
+        const stop = (): void => {
+          mesh.close();
+          process.exit(0);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        if (process.connected) process.once('disconnect', stop);
+        if (topology.data.registry.bootstrap) {
+          const { bootstrapShippedModel } = await import('./model-bootstrap.ts');
+          await bootstrapShippedModel(topology, { mesh }, logger);
+        }
+        logger.info({ url: goldenUrl(topology) }, 'golden is an external registry; the shipped model is published there');
+        process.send?.({ type: 'ready', url: goldenUrl(topology) });
+        setInterval(() => undefined, 1 << 30);
+        return;
+      }
       const g = await startGolden({ topology, logger, ...(o.port !== undefined ? { port: Number(o.port) } : {}) });
       const stop = (): void => {
         void g.close().then(() => process.exit(0));
@@ -118,15 +145,26 @@ export function register(program: Command): void {
         throw new Error(`model push: ${i?.path.join('.')}: ${i?.message}`);
       }
       const key = loadOrCreateSigningKey(o.key ?? publisherKeyFile(t));
-      const client = new RegistryClient(goldenOf(t, o.registry), { token: tokenOf(t) });
       const b = bar(`push ${o.name}:${o.version}`);
       let started = false;
-      const r = await publishModel(client, path.resolve(dir), parsed.data, key, (done, total) => {
-        if (total < 8 * MiB) return;
-        if (!started) b.start(Math.ceil(total / MiB), 0);
-        started = true;
-        b.update(Math.floor(done / MiB));
-      });
+      const r = await asOperator(t, (mesh) =>
+        publishModel(
+          // A push cut off (or killed) continues on the next run from the session golden kept.
+          goldenClient(t, mesh, o.registry, {
+            sessionDir: path.join(t.dataDir, 'push-sessions'),
+            onResume: (digest, offset, size) => console.error(`resuming ${digest.slice(0, 19)}… at byte ${offset} of ${size} (${(offset / MiB).toFixed(1)} MiB already in golden)`),
+          }),
+          path.resolve(dir),
+          parsed.data,
+          key,
+          (done, total) => {
+          if (total < 8 * MiB) return;
+          if (!started) b.start(Math.ceil(total / MiB), 0);
+          started = true;
+          b.update(Math.floor(done / MiB));
+          },
+        ),
+      );
       if (started) b.stop();
       console.log(`published ${r.name}:${r.version} ${r.digest} (${r.files} files, ${(r.size / MiB).toFixed(1)} MiB), signed; promote it with: sovereign model promote ${r.name}:${r.version} --to <region...>`);
     });
@@ -145,15 +183,17 @@ export function register(program: Command): void {
       const policy = PromotionPolicy.load(t);
       const multi = new cliProgress.MultiBar({ format: '{region} {bar} {percentage}% | {value}/{total} MiB', hideCursor: true }, cliProgress.Presets.shades_classic);
       const bars = new Map<string, cliProgress.SingleBar>();
-      const outcomes = await promoteRelease(t, policy, name, version, regions, (region, done, total) => {
-        if (total < 8 * MiB || o.json) return;
-        let b = bars.get(region);
-        if (!b) {
-          b = multi.create(Math.ceil(total / MiB), 0, { region: region.padEnd(14) });
-          bars.set(region, b);
-        }
-        b.update(Math.floor(done / MiB));
-      });
+      const outcomes = await asOperator(t, (mesh) =>
+        promoteRelease(t, mesh, policy, name, version, regions, (region, done, total) => {
+          if (total < 8 * MiB || o.json) return;
+          let b = bars.get(region);
+          if (!b) {
+            b = multi.create(Math.ceil(total / MiB), 0, { region: region.padEnd(14) });
+            bars.set(region, b);
+          }
+          b.update(Math.floor(done / MiB));
+        }),
+      );
       multi.stop();
       if (o.json) console.log(JSON.stringify(outcomes, null, 2));
       else {
@@ -172,7 +212,7 @@ export function register(program: Command): void {
     .requiredOption('--region <region>', 'region id')
     .action(async (release: string, o: { region: string }, cmd: Command) => {
       const t = topologyOf(cmd);
-      const out = (await adminCall(t, o.region, 'POST', '/sovereign/registry/activate', parseRelease(release))) as { previous: { version: string } | null; active: { name: string; version: string; digest: string } };
+      const out = (await asOperator(t, (mesh) => adminCall(t, mesh, o.region, 'POST', '/sovereign/registry/activate', parseRelease(release)))) as { previous: { version: string } | null; active: { name: string; version: string; digest: string } };
       console.log(`${o.region} now serves ${out.active.name}:${out.active.version} ${out.active.digest}${out.previous ? ` (was ${out.previous.version})` : ''}`);
     });
 
@@ -183,7 +223,7 @@ export function register(program: Command): void {
     .action(async (release: string, o: { region: string }, cmd: Command) => {
       const t = topologyOf(cmd);
       const { name, version } = parseRelease(release);
-      const out = (await adminCall(t, o.region, 'DELETE', `/sovereign/registry/models/${encodeURIComponent(name)}/${encodeURIComponent(version)}`)) as { digest: string; collected: { size: number }[] };
+      const out = (await asOperator(t, (mesh) => adminCall(t, mesh, o.region, 'DELETE', `/sovereign/registry/models/${encodeURIComponent(name)}/${encodeURIComponent(version)}`))) as { digest: string; collected: { size: number }[] };
       const bytes = out.collected.reduce((n, b) => n + b.size, 0);
       console.log(`deleted ${name}:${version} ${out.digest} from ${o.region}; ${out.collected.length} blobs (${(bytes / MiB).toFixed(1)} MiB) collected; recorded in the ledger of ${o.region}`);
     });
@@ -196,45 +236,47 @@ export function register(program: Command): void {
     .action(async (o: { region?: string; json?: boolean }, cmd: Command) => {
       const t = topologyOf(cmd);
       const ids = o.region ? [o.region] : t.regions.map((r) => r.id);
-      const rows = await Promise.all(
-        ids.map(async (id) => {
-          try {
-            const s = (await adminCall(t, id, 'GET', '/sovereign/registry/status')) as { models: { name: string; version: string; digest: string }[]; active: { name: string; version: string; digest: string } | null };
-            return { region: id, registry: regionRegistryUrl(t, id) ?? null, models: s.models, active: s.active };
-          } catch (err) {
-            if (o.region) throw err;
-            return { region: id, registry: regionRegistryUrl(t, id) ?? null, models: [], active: null, error: (err as Error).message };
-          }
-        }),
-      );
-      let golden: { url: string | null; models: { name: string; version: string }[] } | undefined;
-      if (!o.region) {
-        const url = goldenUrl(t) ?? null;
-        const models: { name: string; version: string }[] = [];
-        if (url) {
-          try {
-            const c = new RegistryClient(url);
-            for (const name of ['text-analysis', ...rows.flatMap((r) => r.models.map((m) => m.name))].filter((v, i, a) => a.indexOf(v) === i)) {
-              for (const version of await c.tags(name)) if (!version.startsWith('sha256-')) models.push({ name, version });
+      await asOperator(t, async (mesh) => {
+        const rows = await Promise.all(
+          ids.map(async (id) => {
+            try {
+              const s = (await adminCall(t, mesh, id, 'GET', '/sovereign/registry/status')) as { models: { name: string; version: string; digest: string }[]; active: { name: string; version: string; digest: string } | null };
+              return { region: id, registry: regionRegistryUrl(t, id) ?? null, models: s.models, active: s.active };
+            } catch (err) {
+              if (o.region) throw err;
+              return { region: id, registry: regionRegistryUrl(t, id) ?? null, models: [], active: null, error: (err as Error).message };
             }
-          } catch {
-            // golden not running: listed without models
+          }),
+        );
+        let golden: { url: string | null; models: { name: string; version: string }[] } | undefined;
+        if (!o.region) {
+          const url = goldenUrl(t) ?? null;
+          const models: { name: string; version: string }[] = [];
+          if (url) {
+            try {
+              const c = goldenClient(t, mesh);
+              for (const name of ['text-analysis', ...rows.flatMap((r) => r.models.map((m) => m.name))].filter((v, i, a) => a.indexOf(v) === i)) {
+                for (const version of await c.tags(name)) if (!version.startsWith('sha256-')) models.push({ name, version });
+              }
+            } catch {
+              // golden not running: listed without models
+            }
+          }
+          golden = { url, models };
+        }
+        if (o.json) {
+          console.log(JSON.stringify({ ...(golden ? { golden } : {}), regions: rows }, null, 2));
+          return;
+        }
+        if (golden) console.log(`golden  ${golden.url ?? '(not running)'}  ${golden.models.map((m) => `${m.name}:${m.version}`).join(', ')}`);
+        for (const r of rows) {
+          console.log(`${r.region}  ${r.registry ?? '(registry not running)'}${'error' in r ? `  (${String(r.error)})` : ''}`);
+          for (const m of r.models) {
+            const serving = r.active && r.active.name === m.name && r.active.version === m.version ? '  <- serving' : '';
+            console.log(`  ${m.name}:${m.version}  ${m.digest}${serving}`);
           }
         }
-        golden = { url, models };
-      }
-      if (o.json) {
-        console.log(JSON.stringify({ ...(golden ? { golden } : {}), regions: rows }, null, 2));
-        return;
-      }
-      if (golden) console.log(`golden  ${golden.url ?? '(not running)'}  ${golden.models.map((m) => `${m.name}:${m.version}`).join(', ')}`);
-      for (const r of rows) {
-        console.log(`${r.region}  ${r.registry ?? '(registry not running)'}${'error' in r ? `  (${String(r.error)})` : ''}`);
-        for (const m of r.models) {
-          const serving = r.active && r.active.name === m.name && r.active.version === m.version ? '  <- serving' : '';
-          console.log(`  ${m.name}:${m.version}  ${m.digest}${serving}`);
-        }
-      }
+      });
     });
 
 }

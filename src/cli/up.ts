@@ -81,7 +81,8 @@ export function register(program: Command): void {
       // the regions the law allows; a cell is ready once its region's release arrived and verified.
       // Golden says it is ready over IPC once the shipped model is published (it listens on
       // registry.golden.url, or a free port announced in its data directory).
-      if (topology.data.registry.golden.kind === 'embedded') sup.start({ name: 'golden', args: ['--config', config, 'golden'] });
+      // With an external golden (a real OCI registry) the same process publishes the shipped model there.
+      sup.start({ name: 'golden', args: ['--config', config, 'golden'] });
       for (const r of topology.regions) {
         // A cell is ready when it says so over IPC: it answers mTLS peers of the trust domain only.
         sup.start({ name: r.id, args: ['--config', config, 'cell', '--region', r.id] });

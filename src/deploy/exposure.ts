@@ -50,7 +50,7 @@ export type Caller = 'ingress' | 'gateway' | 'cells' | 'prometheus';
 /** Requests a caller may make on a port (Istio path syntax: exact, "prefix*" or "*suffix"; {region} is the callee's region). */
 export interface RouteGrant {
   callers: readonly Caller[];
-  methods: readonly ('GET' | 'POST')[];
+  methods: readonly ('GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE')[];
   paths: readonly string[];
   what: string;
 }

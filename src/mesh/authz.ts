@@ -14,8 +14,11 @@ declare module 'fastify' {
   }
 }
 
-/** Installs the hook on a cell's server (before its routes); no-op in plaintext mode. */
-export function authorizeByIdentity(app: FastifyInstance, mesh: Mesh, selfRegion: string, logger: Logger, routes: readonly RouteRule[] = CELL_ROUTES): void {
+/**
+ * Installs the hook on a server (before its routes); no-op in plaintext mode. `selfRegion` is the
+ * callee's region ("" for golden); `where` names the server in refusals.
+ */
+export function authorizeByIdentity(app: FastifyInstance, mesh: Mesh, selfRegion: string, logger: Logger, routes: readonly RouteRule[] = CELL_ROUTES, where = `the cell of ${selfRegion}`): void {
   if (mesh.mode === 'plaintext') return;
   const table = new Map(routes.map((r) => [`${r.method} ${r.url}`, r.allow]));
   app.addHook('onRequest', async (req) => {
@@ -24,13 +27,13 @@ export function authorizeByIdentity(app: FastifyInstance, mesh: Mesh, selfRegion
     const url = req.routeOptions.url;
     const allow = req.routeOptions.config?.allow ?? (url !== undefined ? table.get(`${method} ${url}`) : undefined);
     const parsed = id !== undefined ? parseSpiffeId(id) : null;
-    if (allow && allow.some((c) => callerMatches(c, parsed, mesh.topology, selfRegion))) return;
+    if (allow && allow.some((c) => callerMatches(c, parsed, mesh.topology, selfRegion || undefined))) return;
     const endpoint = `${req.method} ${url ?? req.url.split('?')[0]}`;
     logger.warn({ peer: id ?? null, endpoint, allowed: allow ?? [] }, 'mTLS caller not authorized for endpoint');
     throw new HttpError(
       403,
       'permission_denied',
-      `${id ?? 'a caller without an identity'} may not call ${endpoint} on the cell of ${selfRegion}` + (allow ? `; allowed: ${allow.join(', ')}` : '; no identity is allowed to call it'),
+      `${id ?? 'a caller without an identity'} may not call ${endpoint} on ${where}` + (allow ? `; allowed: ${allow.join(', ')}` : '; no identity is allowed to call it'),
     );
   });
 }

@@ -3,7 +3,7 @@
 export { spiffeId, parseSpiffeId, requireSpiffeId, workloadOf, type ParsedSpiffeId, type Workload } from './spiffe-id.ts';
 export { Mesh, type PoolOptions, type ServerTls } from './workload.ts';
 export { authorizeByIdentity } from './authz.ts';
-export { CELL_ROUTES, EXPOSURE, allowedIds, callerMatches, type Caller, type ExposureRow, type RouteRule } from './exposure.ts';
+export { CELL_ROUTES, GOLDEN_REGISTRY_ROUTES, REGION_REGISTRY_ROUTES, EXPOSURE, allowedIds, callerMatches, type Caller, type ExposureRow, type RouteRule } from './exposure.ts';
 export { initTrustDomain, rotateRoot, rotateSigningCas, retireOldRoots, issueFor, issuances, loadRoot, loadSigningCa, readBundle, recordIssuance, MeshError, type InitResult, type IssuanceRecord } from './trust-domain.ts';
 export { caPaths, issuerFor, issuerName, issuers, trustDomainPaths, type Issuer } from './paths.ts';
 export { addRevocation, readRevocations, writeRevocations, revokedBecause, type Revocation, type RevocationList } from './revocation.ts';

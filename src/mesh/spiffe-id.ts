@@ -12,6 +12,12 @@ export const spiffeId = {
   cell: (td: string, region: string): string => `spiffe://${td}/region/${region}/cell`,
   /** A gateway replica: spiffe://<td>/gateway/<replica>. */
   gateway: (td: string, replica: string): string => `spiffe://${td}/gateway/${replica}`,
+  /** A region's model registry (served by the region's cell process): spiffe://<td>/region/<region>/registry. */
+  regionRegistry: (td: string, region: string): string => `spiffe://${td}/region/${region}/registry`,
+  /** The golden model registry (part of the control plane, not of a region): spiffe://<td>/golden/registry. */
+  golden: (td: string): string => `spiffe://${td}/golden/registry`,
+  /** A person operating Sovereign through the CLI (publishing, promoting): spiffe://<td>/operator/<name>. */
+  operator: (td: string, name: string): string => `spiffe://${td}/operator/${name}`,
 };
 
 export interface ParsedSpiffeId {
@@ -32,12 +38,21 @@ export function parseSpiffeId(id: string): ParsedSpiffeId | null {
 }
 
 /** What a SPIFFE ID names in Sovereign: a cell of a region, a gateway replica, or something else. */
-export type Workload = { kind: 'cell'; region: string } | { kind: 'gateway'; replica: string } | { kind: 'other' };
+export type Workload =
+  | { kind: 'cell'; region: string }
+  | { kind: 'gateway'; replica: string }
+  | { kind: 'registry'; region: string }
+  | { kind: 'golden' }
+  | { kind: 'operator'; name: string }
+  | { kind: 'other' };
 
 export function workloadOf(p: ParsedSpiffeId): Workload {
   const [a, b, c] = p.segments;
   if (a === 'region' && b && c === 'cell' && p.segments.length === 3) return { kind: 'cell', region: b };
   if (a === 'gateway' && b && p.segments.length === 2) return { kind: 'gateway', replica: b };
+  if (a === 'region' && b && c === 'registry' && p.segments.length === 3) return { kind: 'registry', region: b };
+  if (a === 'golden' && b === 'registry' && p.segments.length === 2) return { kind: 'golden' };
+  if (a === 'operator' && b && p.segments.length === 2) return { kind: 'operator', name: b };
   return { kind: 'other' };
 }
 

@@ -19,6 +19,11 @@ export interface PoolOptions {
   pipelining?: number;
   keepAliveTimeout?: number;
   connectTimeout?: number;
+  /** Long bodies (registry blobs): the longest silence between chunks before a cut. */
+  bodyTimeout?: number;
+  headersTimeout?: number;
+  /** TLS 1.3 cipher suites in order of preference (e.g. AES-128-GCM first for bulk transfers). */
+  ciphers?: string;
 }
 
 /**
@@ -46,6 +51,9 @@ export class Mesh {
   readonly #logger: Logger;
   #svid: IssuedSvid | null = null;
   #hosts: readonly string[] = [];
+  /** SVID lifetime when shorter than mesh.svidTtlSeconds (an operator's CLI run). */
+  #ttl: number | undefined;
+  #by = 'workload';
   #bundle = '';
   #renewTimer: NodeJS.Timeout | null = null;
   #revocations: RevocationWatch | null = null;
@@ -67,9 +75,11 @@ export class Mesh {
    * Joins the mesh as `id`: issues the first SVID now (a CA key that cannot be read stops
    * start-up with the file and the fix) and keeps it renewed.
    */
-  static async open(topology: Topology, id: string, logger: Logger, opts: { hosts?: readonly string[] } = {}): Promise<Mesh> {
+  static async open(topology: Topology, id: string, logger: Logger, opts: { hosts?: readonly string[]; ttlSeconds?: number; by?: string } = {}): Promise<Mesh> {
     const m = new Mesh(topology, id, logger);
     m.#hosts = opts.hosts ?? [];
+    m.#ttl = opts.ttlSeconds;
+    m.#by = opts.by ?? 'workload';
     if (m.mode === 'plaintext') {
       logger.warn({ mesh: 'plaintext' }, 'mesh.mode is plaintext: service-to-service traffic is NOT encrypted or authenticated; use this for benchmarks and development only');
       return m;
@@ -105,9 +115,9 @@ export class Mesh {
   async #renew(): Promise<void> {
     if (this.#closed) return;
     if (this.#renewTimer) clearTimeout(this.#renewTimer);
-    const ttl = this.topology.data.mesh.svidTtlSeconds;
+    const ttl = this.#ttl ?? this.topology.data.mesh.svidTtlSeconds;
     try {
-      this.#svid = await issueFor(this.topology, this.id, { by: 'workload', hosts: this.#hosts });
+      this.#svid = await issueFor(this.topology, this.id, { by: this.#by, hosts: this.#hosts, ...(this.#ttl !== undefined ? { ttlSeconds: this.#ttl } : {}) });
     } catch (err) {
       if (this.#svid === null) throw err;
       // Keep the current SVID while it lasts; try again soon.
@@ -244,7 +254,7 @@ export class Mesh {
    * and TLS sessions are resumed (undici's connector caches them).
    */
   pool(origin: string, expectId: string, opts: PoolOptions = {}): Pool {
-    const { connectTimeout, ...rest } = opts;
+    const { connectTimeout, ciphers, ...rest } = opts;
     if (this.mode === 'plaintext') return new Pool(origin, { ...rest, ...(connectTimeout !== undefined ? { connectTimeout } : {}) });
     return new Pool(origin, {
       ...rest,
@@ -255,7 +265,7 @@ export class Mesh {
         // session and is checked against the revocations in force on every connection.
         const key = `${o.hostname}:${o.port} ${expectId}`;
         const cached = this.#sessions.get(key);
-        const connector = this.#connector(expectId, connectTimeout, cached?.session);
+        const connector = this.#connector(expectId, connectTimeout, cached?.session, ciphers);
         connector(o, (err, sock) => {
           if (err || !sock) return cb(err, null);
           const t = sock as TLSSocket;
@@ -305,7 +315,7 @@ export class Mesh {
     return this.pool(this.cellOrigin(region), this.cellId(region), opts);
   }
 
-  #connector(expectId: string, timeout?: number, session?: Buffer): buildConnector.connector {
+  #connector(expectId: string, timeout?: number, session?: Buffer, ciphers?: string): buildConnector.connector {
     const s = this.#svid;
     if (!s) throw new Error('no SVID yet');
     return buildConnector({
@@ -314,6 +324,7 @@ export class Mesh {
       ca: this.#bundle,
       minVersion: 'TLSv1.3',
       maxCachedSessions: 0,
+      ...(ciphers ? { ciphers } : {}),
       ...(session ? { session } : {}),
       ...(timeout !== undefined ? { timeout } : {}),
       // The peer is named by its SPIFFE ID, not by a host name (SPIFFE X509-SVID §5.2).

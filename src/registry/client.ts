@@ -2,6 +2,9 @@
 // and any conformant one (CNCF distribution, Harbor, ...): manifests, blobs (ranged reads, so a
 // cut download resumes where it stopped), chunked uploads (resumed from the registry's Range),
 // tags, and referrers with the spec's tag-schema fallback for registries without the API.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { IndexSchema, type Descriptor } from './artifact.ts';
@@ -22,6 +25,13 @@ export interface ClientOptions {
   dispatcher?: Dispatcher;
   /** How many times a cut transfer is resumed before giving up. */
   retries?: number;
+  /**
+   * Where upload sessions are remembered across runs: a push killed mid-blob continues on the
+   * next run from the bytes the registry kept (the session's Range) instead of from byte 0.
+   */
+  sessionDir?: string;
+  /** Told when a push resumes a blob from an earlier run's session. */
+  onResume?: (digest: string, offset: number, size: number) => void;
 }
 
 type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -31,12 +41,59 @@ export class RegistryClient {
   readonly #token: string | undefined;
   readonly #dispatcher: Dispatcher;
   readonly retries: number;
+  readonly #sessionDir: string | undefined;
+  readonly #onResume: ClientOptions['onResume'];
 
   constructor(url: string, opts: ClientOptions = {}) {
     this.url = url.replace(/\/+$/, '');
     this.#token = opts.token;
     this.#dispatcher = opts.dispatcher ?? registryDispatcher();
     this.retries = opts.retries ?? 5;
+    this.#sessionDir = opts.sessionDir;
+    this.#onResume = opts.onResume;
+  }
+
+  /** The file remembering the upload session of `digest` into `name` at this registry. */
+  #sessionFile(name: string, digest: string): string | null {
+    if (!this.#sessionDir) return null;
+    const key = createHash('sha256').update(`${this.url}\n${name}\n${digest}`).digest('hex').slice(0, 32);
+    return path.join(this.#sessionDir, `${key}.json`);
+  }
+
+  #savedSession(name: string, digest: string, size: number): string | null {
+    const f = this.#sessionFile(name, digest);
+    if (!f) return null;
+    try {
+      const s = JSON.parse(readFileSync(f, 'utf8')) as { location?: string; size?: number };
+      return typeof s.location === 'string' && s.size === size ? s.location : null;
+    } catch {
+      return null;
+    }
+  }
+
+  #saveSession(name: string, digest: string, size: number, location: string): void {
+    const f = this.#sessionFile(name, digest);
+    if (!f) return;
+    mkdirSync(path.dirname(f), { recursive: true, mode: 0o700 });
+    // Only the session URL: an upload id, no credentials.
+    writeFileSync(f, JSON.stringify({ registry: this.url, name, digest, size, location }), { mode: 0o600 });
+  }
+
+  #dropSession(name: string, digest: string): void {
+    const f = this.#sessionFile(name, digest);
+    if (f) rmSync(f, { force: true });
+  }
+
+  /** Where an upload session stands (its Location and the next byte), or null when the registry no longer knows it. */
+  async #sessionStatus(location: string): Promise<{ location: string; next: number } | null> {
+    const st = await this.#req('GET', location);
+    await st.body.dump();
+    if (st.statusCode !== 204) return null;
+    // distribution-spec: Range "0-<last byte kept>"; "0-0" also stands for nothing kept, so
+    // it is read as 0 (at worst one byte is sent again and refused, and the push starts over).
+    const kept = /^0-(\d+)$/.exec(String(st.headers.range ?? ''));
+    const last = kept ? Number(kept[1]) : 0;
+    return { location: this.#abs(String(st.headers.location ?? location)), next: last > 0 ? last + 1 : 0 };
   }
 
   async #req(method: Method, p: string, opts: { headers?: Record<string, string>; body?: Buffer | Readable | AsyncIterable<Uint8Array>; signal?: AbortSignal; highWaterMark?: number } = {}): Promise<Dispatcher.ResponseData> {
@@ -173,41 +230,63 @@ export class RegistryClient {
       if (res.statusCode !== 202) return this.#fail(res, `upload of ${digest}`);
       await res.body.dump();
     }
-    const post = await this.#req('POST', `/v2/${name}/blobs/uploads/`, { headers: { 'content-length': '0' } });
-    if (post.statusCode !== 202) return this.#fail(post, `start upload of ${digest}`);
-    await post.body.dump();
-    let location = this.#abs(String(post.headers.location ?? ''));
+    let location = '';
     let offset = 0;
-    let failures = 0;
-    while (offset < size) {
-      const end = Math.min(size, offset + CHUNK) - 1;
-      try {
-        const res = await this.#req('PATCH', location, {
-          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${end}`, 'content-length': String(end - offset + 1) },
-          body: await read(offset, end),
-        });
-        if (res.statusCode !== 202) return await this.#fail(res, `upload chunk ${offset}-${end} of ${digest}`);
-        await res.body.dump();
-        location = this.#abs(String(res.headers.location ?? location));
-        onBytes?.(end - offset + 1);
-        offset = end + 1;
-      } catch (err) {
-        if (!(err instanceof RegistryError) || err.code !== 'UNAVAILABLE' || ++failures > this.retries) throw err;
-        // Cut connection: ask the registry how much it kept and continue from there.
-        const st = await this.#req('GET', location);
-        await st.body.dump();
-        if (st.statusCode !== 204) throw err;
-        const kept = /^0-(\d+)$/.exec(String(st.headers.range ?? ''));
-        const next = kept ? Number(kept[1]) + 1 : 0;
-        onBytes?.(next - offset);
-        offset = next;
-        location = this.#abs(String(st.headers.location ?? location));
-      }
+    const saved = this.#savedSession(name, digest, size);
+    if (saved) {
+      // An earlier run was cut off in this blob: continue from what the registry kept.
+      const st = await this.#sessionStatus(saved).catch(() => null);
+      if (st) {
+        location = st.location;
+        offset = st.next;
+        if (offset > 0) {
+          this.#onResume?.(digest, offset, size);
+          onBytes?.(offset);
+        }
+      } else this.#dropSession(name, digest);
     }
-    const sep = location.includes('?') ? '&' : '?';
-    const put = await this.#req('PUT', `${location}${sep}digest=${encodeURIComponent(digest)}`, { headers: { 'content-length': '0' } });
-    if (put.statusCode !== 201) return this.#fail(put, `finish upload of ${digest}`);
-    await put.body.dump();
+    if (location === '') {
+      const post = await this.#req('POST', `/v2/${name}/blobs/uploads/`, { headers: { 'content-length': '0' } });
+      if (post.statusCode !== 202) return this.#fail(post, `start upload of ${digest}`);
+      await post.body.dump();
+      location = this.#abs(String(post.headers.location ?? ''));
+      this.#saveSession(name, digest, size, location);
+    }
+    let failures = 0;
+    try {
+      while (offset < size) {
+        const end = Math.min(size, offset + CHUNK) - 1;
+        try {
+          const res = await this.#req('PATCH', location, {
+            headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${end}`, 'content-length': String(end - offset + 1) },
+            body: await read(offset, end),
+          });
+          if (res.statusCode !== 202) return await this.#fail(res, `upload chunk ${offset}-${end} of ${digest}`);
+          await res.body.dump();
+          location = this.#abs(String(res.headers.location ?? location));
+          onBytes?.(end - offset + 1);
+          offset = end + 1;
+        } catch (err) {
+          if (!(err instanceof RegistryError) || err.code !== 'UNAVAILABLE' || ++failures > this.retries) throw err;
+          // Cut connection: ask the registry how much it kept and continue from there.
+          const st = await this.#sessionStatus(location);
+          if (!st) throw err;
+          onBytes?.(st.next - offset);
+          offset = st.next;
+          location = st.location;
+        }
+      }
+      const sep = location.includes('?') ? '&' : '?';
+      const put = await this.#req('PUT', `${location}${sep}digest=${encodeURIComponent(digest)}`, { headers: { 'content-length': '0' } });
+      if (put.statusCode !== 201) return await this.#fail(put, `finish upload of ${digest}`);
+      await put.body.dump();
+    } catch (err) {
+      // A cut (the registry still holds the session) is resumed by the next run; anything else
+      // (refused, corrupted) starts over.
+      if (!(err instanceof RegistryError && err.code === 'UNAVAILABLE')) this.#dropSession(name, digest);
+      throw err;
+    }
+    this.#dropSession(name, digest);
   }
 
   #abs(location: string): string {

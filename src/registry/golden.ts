@@ -1,6 +1,7 @@
-// The golden registry: where releases are published (by the publisher, with the registry
-// token) and the only place regions replicate from. Regions read it; nothing of a region
-// writes to it. Its content is an OCI image layout in <dataDir>/golden/oci.
+// The golden registry: where releases are published (by the publisher: an operator's identity,
+// or golden's own at first start) and the only place regions replicate from. Regions read it;
+// nothing of a region writes to it (the exposure table, src/mesh/exposure.ts). Its content is an
+// OCI image layout in <dataDir>/golden/oci.
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../common/index.ts';
@@ -9,19 +10,22 @@ import { goldenDataDir, publisherKeyFile, registryToken, writeEndpoint } from '.
 import { loadOrCreateSigningKey } from './dsse.ts';
 import { LayoutStore } from './layout.ts';
 import { registerDistribution } from './server.ts';
-import { REGISTRY_SCHEME, registryHttpServer } from './transport.ts';
+import type { Mesh } from '../mesh/index.ts';
+import { openRegistryMesh, registryHttpServer, registryScheme } from './transport.ts';
 
 export interface RunningGolden {
   url: string;
   store: LayoutStore;
   app: FastifyInstance;
+  /** Golden's identity (spiffe://<td>/golden/registry); its own publication uses it. */
+  mesh: Mesh;
   /** GET /sovereign/golden/ready answers 200 from now on (after the first-start publication). */
   markReady(): void;
   close(): Promise<void>;
 }
 
 /** Listens on `url` (host and port; port 0 picks one) and announces the URL in `announceDir`. */
-export async function listenRegistry(app: FastifyInstance, url: string | undefined, announceDir: string): Promise<string> {
+export async function listenRegistry(app: FastifyInstance, url: string | undefined, announceDir: string, scheme: 'http' | 'https'): Promise<string> {
   const u = new URL(url ?? 'http://127.0.0.1:0');
   try {
     await app.listen({ host: u.hostname, port: Number(u.port || 0) });
@@ -31,7 +35,7 @@ export async function listenRegistry(app: FastifyInstance, url: string | undefin
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : Number(u.port);
-  const live = `${REGISTRY_SCHEME}://${u.hostname}:${port}`;
+  const live = `${scheme}://${u.hostname}:${port}`;
   await writeEndpoint(announceDir, live);
   return live;
 }
@@ -41,27 +45,39 @@ export async function startGolden(o: { topology: Topology; logger: Logger; port?
   const store = new LayoutStore(path.join(dir, 'oci'));
   // The publisher key exists before any region asks for it (the default trusted key).
   loadOrCreateSigningKey(publisherKeyFile(o.topology));
-  const app = registryHttpServer(o.logger);
+  const configured = o.topology.data.registry.golden.url;
+  const host = configured ? new URL(configured).hostname : '127.0.0.1';
+  const mesh = await openRegistryMesh(o.topology, { kind: 'golden' }, o.logger, host);
+  const app = registryHttpServer(o.logger, mesh, { kind: 'golden' });
+  const identity = mesh.mode === 'mtls';
   registerDistribution(app, {
     store,
-    writeToken: registryToken(o.topology, true),
+    identity,
+    ...(identity ? {} : { writeToken: registryToken(o.topology, true) }),
     onChange: (e) => o.logger.info(e, 'golden registry changed'),
   });
   let ready = false;
   app.get('/sovereign/golden/ready', async (_req, reply) => reply.code(ready ? 200 : 503).send({ ready }));
-  const configured = o.topology.data.registry.golden.url;
-  const listenOn = o.port !== undefined ? `http://${configured ? new URL(configured).hostname : '127.0.0.1'}:${o.port}` : configured;
-  const url = await listenRegistry(app, listenOn, dir);
+  const listenOn = o.port !== undefined ? `http://${host}:${o.port}` : configured;
+  let url: string;
+  try {
+    url = await listenRegistry(app, listenOn, dir, registryScheme(o.topology));
+  } catch (err) {
+    mesh.close();
+    throw err;
+  }
   o.logger.info({ url }, 'golden registry ready');
   return {
     url,
     store,
     app,
+    mesh,
     markReady() {
       ready = true;
     },
     async close() {
       await app.close();
+      mesh.close();
     },
   };
 }

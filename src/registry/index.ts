@@ -17,5 +17,6 @@ export { materializeModel, type LoadedModel } from './materialize.ts';
 export { startGolden, type RunningGolden } from './golden.ts';
 export { startRegionRegistry, checkOwnRegistry, registerTransferRoute, type RegionRegistry, type ActiveRelease } from './region.ts';
 export { promoteRelease, orderPull, type PromotionOutcome } from './promote.ts';
-export { goldenUrl, goldenDataDir, goldenRegion, regionRegistryUrl, regionAdminUrl, regionRegistryDir, registryToken, publisherKeyFile, trustedPublishers } from './endpoints.ts';
-export { registryDispatcher, registryHttpServer } from './transport.ts';
+export { goldenUrl, goldenDataDir, goldenRegion, regionRegistryUrl, regionAdminUrl, regionRegistryDir, registryToken, externalRegistryToken, publisherKeyFile, trustedPublishers } from './endpoints.ts';
+export { registryDispatcher, registryHttpServer, registryScheme, registryId, openRegistryMesh, openOperatorMesh, closeRegistryClients, OPERATOR_SVID_TTL_SECONDS, type RegistryRole } from './transport.ts';
+export { goldenClient, regionRegistryClient, regionOrders } from './connect.ts';

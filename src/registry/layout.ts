@@ -8,13 +8,14 @@
 // index.json that names it (writeFileDurable, temp + rename). A blob in blobs/ that no index entry
 // reaches is garbage, collected by gc().
 import { randomUUID, type Hash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { commitDurable, fsyncDir, writeFileDurable } from '../common/index.ts';
 import { IndexSchema, ManifestSchema, REPOSITORY_NAME, TAG, parseManifest, type Descriptor, type ImageIndex, type Manifest } from './artifact.ts';
 import { checkDigest, hexOf, isDigest, newHash, sha256Digest } from './digest.ts';
+import { drainInto } from './drain.ts';
 import { RegistryError, storageError } from './errors.ts';
 import { ANNOTATION_REF_NAME, OCI_INDEX, OCI_MANIFEST } from './media-types.ts';
 
@@ -37,15 +38,40 @@ export class Upload {
   readonly name: string;
   offset = 0;
   readonly #hash = newHash();
+  /** A session found on disk after a restart: its bytes so far are hashed before anything else. */
+  #prefix: Promise<void> | null = null;
 
-  constructor(id: string, file: string, name: string) {
+  constructor(id: string, file: string, name: string, kept = 0) {
     this.id = id;
     this.file = file;
     this.name = name;
+    if (kept > 0) {
+      this.offset = kept;
+      this.#prefix = (async () => {
+        const fh = await open(file, 'r');
+        try {
+          const buf = Buffer.allocUnsafe(1 << 20);
+          for (let at = 0; at < kept; ) {
+            const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, kept - at), at);
+            if (bytesRead === 0) throw new RegistryError('BLOB_UPLOAD_INVALID', `upload ${id}: its file ended at ${at} of ${kept} bytes`);
+            this.#hash.update(buf.subarray(0, bytesRead));
+            at += bytesRead;
+          }
+        } finally {
+          await fh.close();
+        }
+      })();
+    }
+  }
+
+  /** Resolves once the bytes kept from before a restart are hashed. */
+  async ready(): Promise<void> {
+    await this.#prefix;
   }
 
   /** Appends a stream at the current offset; on any failure the session's bytes are left as they were durable-wise and the error says why. */
   async append(src: Readable | AsyncIterable<Uint8Array>): Promise<number> {
+    await this.ready();
     let fh;
     try {
       fh = await open(this.file, 'a');
@@ -53,33 +79,16 @@ export class Upload {
       throw storageError(err, `upload ${this.id}`);
     }
     const start = this.offset;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    // Writes of about 1 MiB (a request body arrives in 64 KiB pieces); the hash follows the
-    // bytes written, so a cut leaves offset, file and hash in step.
-    const flush = async (): Promise<void> => {
-      if (pendingBytes === 0) return;
-      const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-      const { bytesWritten } = await fh.write(buf, 0, buf.length, this.offset);
-      if (bytesWritten !== buf.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-      this.#hash.update(buf);
-      this.offset += buf.length;
-    };
+    const fd = fh;
     try {
-      try {
-        for await (const chunk of src as AsyncIterable<Uint8Array>) {
-          pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          pendingBytes += chunk.byteLength;
-          if (pendingBytes >= 1 << 20) await flush();
-        }
-      } catch (err) {
-        // The connection was cut: keep what arrived.
-        await flush();
-        throw err;
-      }
-      await flush();
+      // Writes of about 1 MiB; the hash follows the bytes written, so a cut leaves offset, file
+      // and hash in step (what arrived before a cut is kept).
+      await drainInto(src, async (chunks, n) => {
+        const { bytesWritten } = await fd.writev(chunks, this.offset);
+        if (bytesWritten !== n) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+        for (const c of chunks) this.#hash.update(c);
+        this.offset += n;
+      });
     } catch (err) {
       // A cut connection or a full disk: the bytes hashed so far are the bytes written so far,
       // so a client may resume at `offset` (distribution-spec: GET the upload for its Range).
@@ -111,9 +120,19 @@ export class LayoutStore {
     this.root = root;
     mkdirSync(path.join(root, 'repos'), { recursive: true, mode: 0o700 });
     const uploads = path.join(root, 'uploads');
-    // Upload sessions do not survive a restart (their hash state is in memory): clear them.
-    rmSync(uploads, { recursive: true, force: true });
+    // Upload sessions survive a restart: a client that was cut off (or killed) continues from
+    // the session's Range (distribution-spec: GET the upload URL), and the bytes kept are hashed
+    // again when the session is next used. Sessions untouched for a week are abandoned.
     mkdirSync(uploads, { recursive: true, mode: 0o700 });
+    const stale = Date.now() - 7 * 24 * 3600_000;
+    for (const f of readdirSync(uploads)) {
+      const p = path.join(uploads, f);
+      try {
+        if (statSync(p).mtimeMs < stale) rmSync(p, { force: true });
+      } catch {
+        // gone meanwhile
+      }
+    }
     mkdirSync(path.join(root, 'partial'), { recursive: true, mode: 0o700 });
   }
 
@@ -196,12 +215,29 @@ export class LayoutStore {
     checkName(name);
     const id = randomUUID();
     const u = new Upload(id, path.join(this.root, 'uploads', id), name);
+    // The session's repository, so the session can be taken up again after a restart.
+    writeFileSync(path.join(this.root, 'uploads', `${id}.name`), name, { mode: 0o600 });
     this.#uploads.set(id, u);
     return u;
   }
 
+  /** A session of before a restart, from its files (uploads/<id> and uploads/<id>.name). */
+  #fromDisk(id: string): Upload | undefined {
+    if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+    const file = path.join(this.root, 'uploads', id);
+    try {
+      const name = readFileSync(`${file}.name`, 'utf8');
+      const size = existsSync(file) ? statSync(file).size : 0;
+      const u = new Upload(id, file, name, size);
+      this.#uploads.set(id, u);
+      return u;
+    } catch {
+      return undefined;
+    }
+  }
+
   upload(name: string, id: string): Upload {
-    const u = this.#uploads.get(id);
+    const u = this.#uploads.get(id) ?? this.#fromDisk(id);
     if (!u || u.name !== name || u.offset < 0) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id.slice(0, 64)} is unknown in ${name} (finished, cancelled, lost to a restart or a full disk); start the blob again`);
     return u;
   }
@@ -210,12 +246,15 @@ export class LayoutStore {
     const u = this.upload(name, id);
     this.#uploads.delete(id);
     await unlink(u.file).catch(() => undefined);
+    await unlink(`${u.file}.name`).catch(() => undefined);
   }
 
   /** Finishes an upload: its bytes must hash to `digest`, else nothing is stored. */
   async finishUpload(name: string, id: string, digest: string, size?: number): Promise<void> {
     const u = this.upload(name, id);
+    await u.ready();
     this.#uploads.delete(id);
+    await unlink(`${u.file}.name`).catch(() => undefined);
     try {
       checkDigest(digest, 'digest parameter');
       const actual = u.digest();
@@ -267,42 +306,27 @@ export class LayoutStore {
     } catch (err) {
       throw storageError(err, `blob ${digest}`);
     }
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const flush = async (): Promise<void> => {
-      if (pendingBytes === 0) return;
-      const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-      try {
-        const { bytesWritten } = await (fh as FileHandle).write(buf, 0, buf.length);
-        if (bytesWritten !== buf.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-      } catch (err) {
-        // A full disk: give the space back (the blob starts again once there is room).
-        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-          await fh?.close().catch(() => undefined);
-          fh = null;
-          await unlink(file).catch(() => undefined);
-        }
-        throw storageError(err, `blob ${digest}`);
-      }
-      hash.update(buf);
-      onBytes?.(buf.length);
-    };
     try {
-      try {
-        for await (const chunk of src) {
-          pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          pendingBytes += chunk.byteLength;
-          if (pendingBytes >= 1 << 20) await flush();
+      await drainInto(src, async (chunks, n) => {
+        try {
+          const { bytesWritten } = await (fh as FileHandle).writev(chunks);
+          if (bytesWritten !== n) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+        } catch (err) {
+          // A full disk: give the space back (the blob starts again once there is room).
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+            await fh?.close().catch(() => undefined);
+            fh = null;
+            await unlink(file).catch(() => undefined);
+          }
+          throw storageError(err, `blob ${digest}`);
         }
-      } catch (err) {
-        if (err instanceof RegistryError) throw err;
-        // The source went away mid-blob: what arrived is kept for a resume.
-        await flush();
-        throw new RegistryError('UNAVAILABLE', `blob ${digest}: the transfer was cut (${(err as Error).message})`);
-      }
-      await flush();
+        for (const c of chunks) hash.update(c);
+        onBytes?.(n);
+      });
+    } catch (err) {
+      if (err instanceof RegistryError) throw err;
+      // The source went away mid-blob: what arrived is kept (written) for a resume.
+      throw new RegistryError('UNAVAILABLE', `blob ${digest}: the transfer was cut (${(err as Error).message})`);
     } finally {
       await fh?.close().catch(() => undefined);
     }

@@ -5,11 +5,11 @@
 import { request } from 'undici';
 import type { Topology } from '../config/index.ts';
 import type { PromotionPolicy, PromotionVerdict } from '../policy/index.ts';
-import { RegistryClient } from './client.ts';
-import { goldenUrl, regionAdminUrl, registryToken, trustedPublishers } from './endpoints.ts';
+import type { Mesh } from '../mesh/index.ts';
+import { goldenClient, regionOrders } from './connect.ts';
+import { trustedPublishers } from './endpoints.ts';
 import { RegistryError } from './errors.ts';
 import { clientReader } from './reader.ts';
-import { registryDispatcher } from './transport.ts';
 import { verifyArtifact } from './verify.ts';
 
 export interface PromotionOutcome {
@@ -21,17 +21,15 @@ export interface PromotionOutcome {
   error?: { code: string; message: string };
 }
 
-/** Orders `region` to pull name:version from golden; streams its progress. */
-export async function orderPull(t: Topology, region: string, name: string, version: string, policyIds: readonly string[], onProgress?: (done: number, total: number) => void): Promise<{ digest: string }> {
-  const admin = regionAdminUrl(t, region);
-  if (!admin) throw new RegistryError('UNAVAILABLE', `region ${region}'s registry is not running (no endpoint in its data directory); start Sovereign (sovereign up)`);
-  const token = registryToken(t, false);
+/** Orders `region` to pull name:version from golden (as `mesh`'s identity); streams its progress. */
+export async function orderPull(t: Topology, mesh: Mesh, region: string, name: string, version: string, policyIds: readonly string[], onProgress?: (done: number, total: number) => void): Promise<{ digest: string }> {
+  const { url: admin, dispatcher, headers } = regionOrders(t, mesh, region);
   let res;
   try {
     res = await request(`${admin}/sovereign/registry/pull`, {
       method: 'POST',
-      dispatcher: registryDispatcher(),
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? ''}` },
+      dispatcher,
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ name, version, policy_ids: policyIds }),
     });
   } catch (err) {
@@ -62,15 +60,14 @@ export async function orderPull(t: Topology, region: string, name: string, versi
 /** Asks the policy for each region, orders the permitted ones to pull, reports every outcome. */
 export async function promoteRelease(
   t: Topology,
+  mesh: Mesh,
   policy: PromotionPolicy,
   name: string,
   version: string,
   regions: readonly string[],
   onProgress?: (region: string, done: number, total: number) => void,
 ): Promise<PromotionOutcome[]> {
-  const gurl = goldenUrl(t);
-  if (!gurl) throw new RegistryError('UNAVAILABLE', 'the golden registry is not known: set registry.golden.url or start Sovereign (sovereign up)');
-  const a = await verifyArtifact(clientReader(new RegistryClient(gurl)), name, version, trustedPublishers(t));
+  const a = await verifyArtifact(clientReader(goldenClient(t, mesh)), name, version, trustedPublishers(t));
   const attrs = {
     name: a.config.name,
     version: a.config.version,
@@ -84,7 +81,7 @@ export async function promoteRelease(
       const verdict = policy.verdict(attrs, region);
       if (!verdict.allowed) return { region, verdict };
       try {
-        const r = await orderPull(t, region, name, version, verdict.policies.map((p) => p.id), (d, tot) => onProgress?.(region, d, tot));
+        const r = await orderPull(t, mesh, region, name, version, verdict.policies.map((p) => p.id), (d, tot) => onProgress?.(region, d, tot));
         return { region, verdict, digest: r.digest };
       } catch (err) {
         const e = err as RegistryError;

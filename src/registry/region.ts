@@ -1,7 +1,9 @@
 // A region's registry, run by the region's cell: the OCI distribution API over the region's own
 // layout (read-only over HTTP: it is written only by its own replication from golden), and the
-// orders a region takes (with the registry token): pull a release from golden, activate a
-// version, delete one. A region with an external registry (any OCI registry) keeps the orders
+// orders a region takes (from an operator's or golden's identity under mtls, the exposure table;
+// with the registry token in plaintext mode): pull a release from golden, activate a version,
+// delete one. The registry has its own identity, spiffe://<td>/region/<region>/registry: the one
+// it serves with and pulls from golden with. A region with an external registry (any OCI registry) keeps the orders
 // here and replicates into that registry.
 //
 // Pull order: verify manifest and signature at golden → store every blob, digest-checked →
@@ -12,18 +14,20 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpError, badRequest, bearer, firstIssue, tokenMatches, type Logger } from '../common/index.ts';
+import type { Mesh } from '../mesh/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Ledger } from '../ledger/index.ts';
 import { REPOSITORY_NAME, TAG } from './artifact.ts';
 import { RegistryClient } from './client.ts';
-import { goldenRegion, goldenUrl, regionRegistryDir, registryToken, trustedPublishers, writeEndpoint } from './endpoints.ts';
+import { goldenClient } from './connect.ts';
+import { externalRegistryToken, goldenRegion, regionRegistryDir, registryToken, trustedPublishers, writeEndpoint } from './endpoints.ts';
 import { RegistryError } from './errors.ts';
 import { listenRegistry } from './golden.ts';
 import { LayoutStore } from './layout.ts';
 import { clientReader, layoutReader, type ArtifactReader } from './reader.ts';
 import { replicateIntoLayout, replicateIntoRegistry } from './replicate.ts';
 import { registerDistribution } from './server.ts';
-import { registryHttpServer } from './transport.ts';
+import { openRegistryMesh, registryDispatcher, registryHttpServer, registryScheme } from './transport.ts';
 import type { VerifiedArtifact } from './verify.ts';
 
 const Release = z.strictObject({
@@ -89,17 +93,27 @@ export async function startRegionRegistry(o: RegionRegistryOptions): Promise<Reg
   const external = cfg.registry.kind === 'external';
   if (external && !cfg.registry.url) throw new Error(`region ${region}: registry.kind is external but registry.url is not set in ${topology.file}`);
   const store = external ? null : new LayoutStore(path.join(dir, 'oci'));
-  const externalClient = external ? new RegistryClient(cfg.registry.url as string) : null;
+  const extToken = externalRegistryToken(topology);
+  const externalClient = external ? new RegistryClient(cfg.registry.url as string, { dispatcher: registryDispatcher(), ...(extToken ? { token: extToken } : {}) }) : null;
   const reader = store ? layoutReader(store) : clientReader(externalClient as RegistryClient);
-  const token = registryToken(topology, true) as string;
+  const host = !external && cfg.registry.url ? new URL(cfg.registry.url).hostname : '127.0.0.1';
+  const mesh = await openRegistryMesh(topology, { kind: 'region', region }, logger, host);
+  // Plaintext mode only: orders need the registry token (under mtls, the caller's identity).
+  const token = mesh.mode === 'plaintext' ? (registryToken(topology, true) as string) : null;
   // An empty registry is about to take its first release: load the promotion policies' engine
   // now, beside the rest of the start, rather than when the release arrives.
   if (store && store.repositories().length === 0) void import('../policy/index.ts').catch(() => undefined);
 
-  const app = registryHttpServer(logger);
-  if (store) registerDistribution(app, { store, readOnlyReason: `the registry of ${region} is read-only: releases arrive only by promotion from golden (sovereign model promote)` });
-  registerOrders(app, o, { store, externalClient, token });
-  const adminUrl = await listenRegistry(app, external ? undefined : cfg.registry.url, store ? dir : path.join(dir, 'admin'));
+  const app = registryHttpServer(logger, mesh, { kind: 'region', region });
+  if (store) registerDistribution(app, { store, identity: mesh.mode === 'mtls', readOnlyReason: `the registry of ${region} is read-only: releases arrive only by promotion from golden (sovereign model promote)` });
+  registerOrders(app, o, { store, externalClient, token, mesh });
+  let adminUrl: string;
+  try {
+    adminUrl = await listenRegistry(app, external ? undefined : cfg.registry.url, store ? dir : path.join(dir, 'admin'), registryScheme(topology));
+  } catch (err) {
+    mesh.close();
+    throw err;
+  }
   if (store) await writeEndpoint(path.join(dir, 'admin'), adminUrl);
   const url = external ? (cfg.registry.url as string) : adminUrl;
   logger.info({ url, adminUrl, external }, 'region registry ready');
@@ -109,17 +123,18 @@ export async function startRegionRegistry(o: RegionRegistryOptions): Promise<Reg
     reader,
     async close() {
       await app.close();
+      mesh.close();
     },
   };
 }
 
-function registerOrders(app: FastifyInstance, o: RegionRegistryOptions, ctx: { store: LayoutStore | null; externalClient: RegistryClient | null; token: string }): void {
+function registerOrders(app: FastifyInstance, o: RegionRegistryOptions, ctx: { store: LayoutStore | null; externalClient: RegistryClient | null; token: string | null; mesh: Mesh }): void {
   const { topology, region, logger } = o;
   const inflight = new Map<string, Promise<VerifiedArtifact>>();
 
   app.register(async (orders) => {
     orders.addHook('onRequest', async (req) => {
-      if (req.method === 'GET') return;
+      if (req.method === 'GET' || ctx.token === null) return;
       if (!tokenMatches(bearer(req.headers.authorization), ctx.token)) {
         throw new HttpError(401, 'authentication_error', 'registry orders need "Authorization: Bearer <registry token>" (<dataDir>/registry-token or the variable named by registry.tokenEnv)');
       }
@@ -199,9 +214,8 @@ function registerOrders(app: FastifyInstance, o: RegionRegistryOptions, ctx: { s
   });
 
   async function pull(name: string, version: string, onProgress: (d: number, t: number) => void): Promise<VerifiedArtifact> {
-    const gurl = goldenUrl(topology);
-    if (!gurl) throw new RegistryError('UNAVAILABLE', 'the golden registry is not known: set registry.golden.url or start Sovereign (sovereign up)');
-    const source = new RegistryClient(gurl);
+    // This registry's own identity pulls (golden lets regions' registries read, nothing more).
+    const source = goldenClient(topology, ctx.mesh);
     const publishers = trustedPublishers(topology);
     if (publishers.length === 0) throw new RegistryError('PUBLISHER_UNKNOWN', `no publisher keys: list them in registry.publishers of ${topology.file}`);
     const from = goldenRegion(topology);

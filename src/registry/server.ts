@@ -1,11 +1,13 @@
 // The OCI distribution API (distribution-spec v1.1, spec.md "Endpoints") over a LayoutStore:
 // what Sovereign and stock clients (skopeo, oras, docker) use — blobs (HEAD/GET with ranges,
 // monolithic and chunked uploads, mounts), manifests (HEAD/GET/PUT/DELETE by tag or digest),
-// tags/list, referrers. Writes need the registry's write token; a regional registry has none
-// and is read-only over HTTP (it is written only by its own replication from golden).
+// tags/list, referrers. On the mesh (mtls) every request was already authorized by the caller's
+// SPIFFE ID (transport.ts, the exposure table); in plaintext mode writes need the registry's
+// write token. A regional registry is read-only over HTTP either way (it is written only by its
+// own replication from golden).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OCI_INDEX } from './media-types.ts';
-import { bearer, tokenMatches } from '../common/index.ts';
+import { HttpError, bearer, tokenMatches } from '../common/index.ts';
 import { isDigest } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import { checkName, type LayoutStore } from './layout.ts';
@@ -15,8 +17,13 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export interface DistributionOptions {
   store: LayoutStore;
-  /** Bearer token that authorizes writes; undefined: read-only. */
+  /** Bearer token that authorizes writes (plaintext mode); undefined: read-only unless `identity`. */
   writeToken?: string;
+  /**
+   * Callers were authorized by identity before the request got here (mTLS and the exposure
+   * table): writes need no token, and stock clients are not sent to a token realm.
+   */
+  identity?: boolean;
   /** Why writes are refused when read-only (names the registry). */
   readOnlyReason?: string;
   /** Called after a manifest is stored or deleted (for logs and the caller's bookkeeping). */
@@ -85,7 +92,7 @@ const TOKEN_PATH = '/sovereign/registry/token';
 export function registerDistribution(app: FastifyInstance, opts: DistributionOptions): void {
   // The realm: with Basic credentials whose password is the registry token, that token (writes);
   // otherwise an anonymous one (reads are open; writes refused).
-  app.get(TOKEN_PATH, async (req) => {
+  if (!opts.identity) app.get(TOKEN_PATH, async (req) => {
     const h = req.headers.authorization ?? '';
     const basic = /^basic\s+(.+)$/i.exec(h);
     const password = basic ? Buffer.from(basic[1] as string, 'base64').toString('utf8').split(':').slice(1).join(':') : '';
@@ -100,8 +107,10 @@ export function registerDistribution(app: FastifyInstance, opts: DistributionOpt
       api.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
       api.setErrorHandler((err, _req, reply) => {
-        const e = err instanceof RegistryError ? err : new RegistryError('UNAVAILABLE', (err as Error).message);
-        if (!(err instanceof RegistryError)) api.log.error({ err }, 'registry request failed');
+        // A refusal by identity (the exposure table) in the distribution-spec error shape.
+        const refused = err instanceof HttpError && err.statusCode === 403;
+        const e = err instanceof RegistryError ? err : refused ? new RegistryError('DENIED', err.message) : new RegistryError('UNAVAILABLE', (err as Error).message);
+        if (!(err instanceof RegistryError) && !refused) api.log.error({ err }, 'registry request failed');
         if (reply.raw.headersSent) return;
         void reply.code(e.status).type('application/json').send(e.body());
       });
@@ -112,6 +121,7 @@ export function registerDistribution(app: FastifyInstance, opts: DistributionOpt
       api.addHook('onRequest', async (req, reply) => {
         void reply.header('docker-distribution-api-version', 'registry/2.0');
         if (req.method === 'GET' || req.method === 'HEAD') return;
+        if (opts.identity && opts.writeToken === undefined && opts.readOnlyReason === undefined) return;
         if (opts.writeToken === undefined) throw new RegistryError('DENIED', opts.readOnlyReason ?? 'this registry is read-only');
         if (!tokenMatches(bearer(req.headers.authorization), opts.writeToken)) {
           void reply.header('www-authenticate', 'Bearer realm="sovereign"');
@@ -123,7 +133,7 @@ export function registerDistribution(app: FastifyInstance, opts: DistributionOpt
       // to authenticate at all: without credentials they get the Bearer challenge (distribution
       // "token authentication"), fetch a token from the realm, and send it from then on.
       api.get('/', { exposeHeadRoute: true }, async (req, reply) => {
-        if (req.headers.authorization === undefined) {
+        if (req.headers.authorization === undefined && !opts.identity) {
           const realm = `${req.protocol}://${req.headers.host ?? req.hostname}${TOKEN_PATH}`;
           void reply.header('www-authenticate', `Bearer realm="${realm}",service="sovereign"`);
           return reply.code(401).send(new RegistryError('UNAUTHORIZED', 'authenticate with the token from the realm (anonymous: read-only)').body());

@@ -14,13 +14,17 @@ import { meshClient, type MeshClient } from '../helpers/mesh.ts';
 let c: Cluster;
 /** Cells answer mTLS peers only: the test calls them as a gateway identity. */
 let gw: MeshClient;
+/** Registries answer mTLS peers only: direct calls to them go as an operator identity. */
+let op: MeshClient;
 
 before(async () => {
   c = await startCluster();
   gw = await meshClient(c.configFile);
+  op = await meshClient(c.configFile, 'spiffe://sovereign.internal/operator/test');
 });
 after(async () => {
   await gw?.close();
+  await op?.close();
   await c?.stop();
 });
 
@@ -70,11 +74,11 @@ test('first start: the shipped model was published to golden, promoted to every 
   const list = await sov(['model', 'list', '--json']);
   assert.equal(list.code, 0, list.err);
   const l = JSON.parse(list.out) as { golden: { url: string; models: { version: string }[] }; regions: { region: string; registry: string; models: { version: string; digest: string }[]; active: { version: string } }[] };
-  assert.ok(l.golden.url.startsWith('http://127.0.0.1:'));
+  assert.ok(l.golden.url.startsWith('https://127.0.0.1:'), 'golden is on the mesh');
   assert.equal(l.regions.length, 4);
   const digest = r.version.split(' ')[1];
   for (const reg of l.regions) {
-    assert.match(reg.registry, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(reg.registry, /^https:\/\/127\.0\.0\.1:\d+$/);
     assert.deepEqual(reg.models.map((m) => `${m.version} ${m.digest}`), [`${shipped.version} ${digest}`], reg.region);
     assert.equal(reg.active.version, shipped.version);
   }
@@ -132,10 +136,11 @@ test('a model trained on EU personal data is refused outside the EU, naming the 
   assert.ok(!list.regions[0]!.models.some((m) => m.version === '9.1.0-eu'), 'nothing of it reached uae-dubai');
   assert.ok(!(await entries('eu-frankfurt')).some((e) => e.event === 'transfer' && e.version === '9.1.0-eu' && e.to !== 'eu-paris'));
 
-  // An order sent to the region directly, past the CLI: the region asks the law itself.
+  // An order sent to the region directly, past the CLI (as an operator identity over mTLS): the
+  // region asks the law itself.
   const registry = (JSON.parse((await sov(['model', 'list', '--region', 'uae-dubai', '--json'])).out) as { regions: { registry: string }[] }).regions[0]!.registry;
-  const token = readFileSync(path.join(c.dir, 'data', 'registry-token'), 'utf8').trim();
-  const res = await fetch(`${registry}/sovereign/registry/pull`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ name: 'text-analysis', version: '9.1.0-eu' }) });
+  assert.match(registry, /^https:/, 'the region registry is on the mesh');
+  const res = await op.fetch(`${registry}/sovereign/registry/pull`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'text-analysis', version: '9.1.0-eu' }) });
   const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { error?: { code: string; message: string } });
   assert.equal(lines.at(-1)?.error?.code, 'POLICY_DENIED');
   assert.match(lines.at(-1)?.error?.message ?? '', /may not be held in uae-dubai: @id\("model-eu-personal-training-stays-in-eu"\)/);
@@ -145,7 +150,7 @@ test('a tampered release is refused at activation and the cell keeps serving its
   // eu-paris holds 9.1.0-eu (previous test); damage one of its blobs on the region's disk.
   const blobs = path.join(c.dir, 'data', 'regions', 'eu-paris', 'registry', 'oci', 'repos', 'text-analysis', 'blobs', 'sha256');
   const listed = JSON.parse((await sov(['model', 'list', '--region', 'eu-paris', '--json'])).out) as { regions: { registry: string }[] };
-  const res = await fetch(`${listed.regions[0]!.registry}/v2/text-analysis/manifests/9.1.0-eu`);
+  const res = await op.fetch(`${listed.regions[0]!.registry}/v2/text-analysis/manifests/9.1.0-eu`);
   const manifest = (await res.json()) as { layers: { digest: string; size: number }[] };
   const victim = manifest.layers.reduce((a, b) => (b.size > a.size ? b : a));
   const file = path.join(blobs, victim.digest.slice(7));

@@ -12,18 +12,28 @@ import {
   LayoutStore,
   RegistryClient,
   clientReader,
+  closeRegistryClients,
   materializeModel,
+  openRegistryMesh,
   publishModel,
   referrersTag,
-  registryToken,
   replicateIntoLayout,
   replicateIntoRegistry,
   sha256Digest,
+  startRegionRegistry,
   trustedPublishers,
   verifyArtifact,
 } from '../../src/registry/index.ts';
 import { freePort } from '../helpers/ports.ts';
-import { config, modelDir, startTestGolden, tempDir } from '../registry/helpers.ts';
+import { pino } from 'pino';
+import { shippedModel } from '../../src/cell/index.ts';
+import { bootstrapShippedModel } from '../../src/cli/model-bootstrap.ts';
+import { topologyFrom } from '../../src/config/index.ts';
+import type { Ledger } from '../../src/ledger/index.ts';
+import { initTrustDomain, issueFor, readBundle } from '../../src/mesh/index.ts';
+import { config, modelDir, startTestGolden, tempDir, type TestGolden } from '../registry/helpers.ts';
+
+const silent = pino({ level: 'silent' });
 
 function missing(cmd: string, pkg: string): string | null {
   const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
@@ -48,39 +58,59 @@ function skopeo(args: string[]): Promise<{ ok: boolean; out: string; stdout: str
   });
 }
 
-test('skopeo inspects and copies a model from the embedded registry, and pushes one into it', { skip: noSkopeo ?? false, timeout: 180_000 }, async (t) => {
-  const g = await startTestGolden();
+/**
+ * A certificate directory for skopeo (containers/image "certs.d" layout: *.crt are CA roots,
+ * a *.cert with its *.key the client certificate) from an SVID as `sovereign mesh issue` writes
+ * it (svid.pem, svid.key, bundle.pem).
+ */
+async function certDir(g: TestGolden, id: string): Promise<string> {
+  const s = await issueFor(g.topology, id, { by: 'operator' });
+  const dir = tempDir('certs-');
+  writeFileSync(path.join(dir, 'svid.cert'), s.chainPem);
+  writeFileSync(path.join(dir, 'svid.key'), s.keyPem, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'bundle.crt'), readBundle(g.topology));
+  return dir;
+}
+
+test('skopeo inspects and copies a model from the embedded registry over mutual TLS with an SVID, and pushes one into it as the publisher', { skip: noSkopeo ?? false, timeout: 180_000 }, async (t) => {
+  const g = await startTestGolden({}, { mtls: true });
   t.after(() => g.close());
   const pub = await publishModel(g.client, modelDir({ 'package.json': '{}', 'weights.bin': 2_500_000, 'vocab/words.txt': 'a\nb\n' }), config('demo', '1.0.0'), g.key);
+  assert.match(g.golden.url, /^https:/);
   const host = new URL(g.golden.url).host;
+  const operator = await certDir(g, 'spiffe://sovereign.internal/operator/skopeo-test');
 
-  const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${host}/demo:1.0.0`]);
+  // TLS verified (the registry's SVID carries its address), the operator's SVID presented.
+  const raw = await skopeo(['inspect', '--raw', '--cert-dir', operator, `docker://${host}/demo:1.0.0`]);
   assert.ok(raw.ok, raw.out);
   assert.equal(sha256Digest(raw.stdout), pub.digest, 'skopeo sees the manifest byte for byte');
-  const cfg = await skopeo(['inspect', '--raw', '--config', '--tls-verify=false', `docker://${host}/demo:1.0.0`]);
+  const cfg = await skopeo(['inspect', '--raw', '--config', '--cert-dir', operator, `docker://${host}/demo:1.0.0`]);
   assert.ok(cfg.ok, cfg.out);
   assert.equal((JSON.parse(cfg.stdout) as { name: string }).name, 'demo');
 
   const out = tempDir('skopeo-oci-');
-  const copy = await skopeo(['copy', '--src-tls-verify=false', `docker://${host}/demo:1.0.0`, `oci:${out}:1.0.0`]);
+  const copy = await skopeo(['copy', '--src-cert-dir', operator, `docker://${host}/demo:1.0.0`, `oci:${out}:1.0.0`]);
   assert.ok(copy.ok, copy.out);
   const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
   assert.equal(index.manifests[0]?.digest, pub.digest, 'the OCI layout written by skopeo holds the same manifest');
   const manifest = JSON.parse(readFileSync(path.join(out, 'blobs/sha256', pub.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
   for (const l of manifest.layers) assert.equal(sha256Digest(readFileSync(path.join(out, 'blobs/sha256', l.digest.slice(7)))), l.digest);
 
-  // skopeo as a pusher (chunked upload and manifest PUT from containers/image).
-  const token = registryToken(g.topology, false) as string;
-  const push = await skopeo(['copy', '--dest-tls-verify=false', '--dest-registry-token', token, `oci:${out}:1.0.0`, `docker://${host}/demo-copy:1.0.0`]);
+  // skopeo as the publisher (chunked upload and manifest PUT from containers/image).
+  const push = await skopeo(['copy', '--dest-cert-dir', operator, `oci:${out}:1.0.0`, `docker://${host}/demo-copy:1.0.0`]);
   assert.ok(push.ok, push.out);
   assert.equal(g.golden.store.resolve('demo-copy', '1.0.0')?.digest, pub.digest);
-  // docker token authentication with the token as the password (what `docker login` does).
-  const login = await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', `publisher:${token}`, `oci:${out}:1.0.0`, `docker://${host}/demo-login:1.0.0`]);
-  assert.ok(login.ok, login.out);
-  assert.equal(g.golden.store.resolve('demo-login', '1.0.0')?.digest, pub.digest);
-  // Without the token the embedded registry refuses the push.
-  const denied = await skopeo(['copy', '--dest-tls-verify=false', `oci:${out}:1.0.0`, `docker://${host}/demo-anon:1.0.0`]);
+  // A region's registry identity reads golden but may not write it.
+  const region = await certDir(g, 'spiffe://sovereign.internal/region/eu-frankfurt/registry');
+  assert.ok((await skopeo(['inspect', '--raw', '--cert-dir', region, `docker://${host}/demo:1.0.0`])).ok);
+  const denied = await skopeo(['copy', '--dest-cert-dir', region, `oci:${out}:1.0.0`, `docker://${host}/demo-region:1.0.0`]);
   assert.equal(denied.ok, false);
+  assert.match(denied.out, /denied|403/i);
+  assert.equal(g.golden.store.resolve('demo-region', '1.0.0'), null);
+  // Without a client certificate skopeo does not get an answer at all.
+  const caOnly = tempDir('certs-');
+  writeFileSync(path.join(caOnly, 'bundle.crt'), readBundle(g.topology));
+  assert.equal((await skopeo(['inspect', '--raw', '--cert-dir', caOnly, `docker://${host}/demo:1.0.0`])).ok, false);
 });
 
 async function startDistribution(): Promise<{ url: string; proc: ChildProcess }> {
@@ -120,13 +150,14 @@ http:
 }
 
 test('replication into and out of a real CNCF distribution registry, signatures through the referrers tag schema', { skip: noDistribution ?? false, timeout: 180_000 }, async (t) => {
-  const g = await startTestGolden();
+  const g = await startTestGolden({}, { mtls: true });
   t.after(() => g.close());
   const dist = await startDistribution();
   t.after(() => dist.proc.kill());
   const pub = await publishModel(g.client, modelDir({ 'package.json': '{}', 'weights.bin': 3_000_000 }), config('demo', '1.0.0'), g.key);
   const publishers = trustedPublishers(g.topology);
-  const golden = new RegistryClient(g.golden.url);
+  // Golden over mTLS, read as a region's registry reads it.
+  const golden = g.source;
   const distribution = new RegistryClient(dist.url);
 
   // Golden → distribution (a region running its own registry).
@@ -154,4 +185,50 @@ test('replication into and out of a real CNCF distribution registry, signatures 
   const forgedIndex = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: (await distribution.referrers('demo', pub.digest)) };
   await distribution.putManifest('demo', referrersTag(sha256Digest(forgedBytes)), Buffer.from(JSON.stringify(forgedIndex)), 'application/vnd.oci.image.index.v1+json');
   await assert.rejects(replicateIntoLayout(new LayoutStore(tempDir('region-')), { source: distribution, name: 'demo', version: '1.0.0', publishers }), /another manifest|is not a DSSE signature of/);
+});
+
+test('golden as an external docker-registry: the shipped model is published there at first start, and a region on the mesh pulls it from there', { skip: noDistribution ?? false, timeout: 180_000 }, async (t) => {
+  const dist = await startDistribution();
+  t.after(() => dist.proc.kill());
+  const topology = topologyFrom({
+    dataDir: tempDir('external-golden-'),
+    jurisdictions: { EU: ['DE', 'FR'] },
+    regions: [{ id: 'eu-frankfurt', jurisdiction: 'EU', country: 'DE', url: 'https://127.0.0.1:1' }],
+    registry: { golden: { kind: 'external', url: dist.url } },
+  });
+  await initTrustDomain(topology);
+  const { config: shipped } = shippedModel();
+  // What `sovereign golden` runs when golden is external (sovereign up starts it either way).
+  const goldenMesh = await openRegistryMesh(topology, { kind: 'golden' }, silent, '127.0.0.1');
+  t.after(() => goldenMesh.close());
+  const entries: Record<string, unknown>[] = [];
+  const region = await startRegionRegistry({
+    topology,
+    region: 'eu-frankfurt',
+    ledger: { append: async (e: Record<string, unknown>) => (entries.push(e), { index: entries.length - 1 }), origin: 'test' } as unknown as Ledger,
+    logger: silent,
+    sendTransfer: async () => undefined,
+    recordArrival: async (a) => void entries.push({ event: 'arrival', digest: a.digest }),
+    activate: async () => {
+      throw new Error('not in this test');
+    },
+    active: () => null,
+  });
+  t.after(async () => {
+    await closeRegistryClients(goldenMesh);
+    await region.close();
+  });
+  await bootstrapShippedModel(topology, { mesh: goldenMesh }, silent);
+
+  const distribution = new RegistryClient(dist.url);
+  const publishers = trustedPublishers(topology);
+  const a = await verifyArtifact(clientReader(distribution), shipped.name, shipped.version, publishers);
+  assert.equal(a.config.name, 'text-analysis');
+  // The region was ordered to pull (golden's identity, over mTLS) and pulled from docker-registry.
+  const deadline = Date.now() + 60_000;
+  while (!entries.some((e) => e.event === 'arrival') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(entries.find((e) => e.event === 'arrival'), { event: 'arrival', digest: a.digest });
+  // A second start publishes nothing again (the release is there).
+  await bootstrapShippedModel(topology, { mesh: goldenMesh }, silent);
+  assert.equal(await distribution.hasManifest(shipped.name, shipped.version), a.digest);
 });

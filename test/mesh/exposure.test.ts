@@ -43,5 +43,5 @@ test('who may call a cell: gateways for inference, appends and health; only cell
   assert.ok(!may(gw, 'POST', '/sovereign/witness/add-checkpoint', 'eu-paris'));
   assert.deepEqual(allowedIds('cell-other-jurisdiction', t, 'eu-paris'), [dubai]);
   assert.deepEqual(allowedIds('gateway', t), ['spiffe://sovereign.internal/gateway/*']);
-  assert.deepEqual(EXPOSURE.map((e) => [e.component, e.protocol]), [['gateway', 'http'], ['cell', 'https-mtls'], ['postgres', 'postgres-tls']]);
+  assert.deepEqual(EXPOSURE.map((e) => [e.component, e.protocol]), [['gateway', 'http'], ['cell', 'https-mtls'], ['postgres', 'postgres-tls'], ['golden-registry', 'https-mtls'], ['region-registry', 'https-mtls']]);
 });

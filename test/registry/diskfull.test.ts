@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
-import { LayoutStore, RegistryClient, RegistryError, publishModel, replicateIntoLayout, trustedPublishers } from '../../src/registry/index.ts';
+import { LayoutStore, RegistryError, publishModel, replicateIntoLayout, trustedPublishers } from '../../src/registry/index.ts';
 import { config, modelDir, startTestGolden, tempDir } from './helpers.ts';
 import { mountTmpfs } from '../helpers/tmpfs.ts';
 
@@ -25,7 +25,7 @@ test('a full disk refuses the replication (STORAGE_FAILED), leaves nothing visib
   t.after(() => g.close());
   await publishModel(g.client, modelDir({ 'package.json': '{}', 'weights.bin': 6 * 1024 * 1024 }), config('demo', '1.0.0'), g.key);
   const store = new LayoutStore(path.join(mnt, 'region'));
-  const opts = { source: new RegistryClient(g.golden.url), name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) };
+  const opts = { source: g.source, name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) };
   const err = await replicateIntoLayout(store, opts).then(
     () => assert.fail('a 6 MiB release cannot fit a 4 MiB disk'),
     (e: unknown) => e,

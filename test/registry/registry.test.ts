@@ -84,7 +84,7 @@ test('publish → golden serves a signed OCI artifact; a region replicates, veri
   assert.equal(refs[0]?.artifactType, DSSE_ENVELOPE);
 
   const store = region();
-  const a = await replicateIntoLayout(store, { source: new RegistryClient(g.golden.url), name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) });
+  const a = await replicateIntoLayout(store, { source: g.source, name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) });
   assert.equal(a.digest, pub.digest);
   assert.equal(store.resolve('demo', '1.0.0')?.digest, pub.digest);
   const loaded = await materializeModel(layoutReader(store), 'demo', '1.0.0', trustedPublishers(g.topology), tempDir('cache-'));
@@ -107,7 +107,7 @@ test('a tampered blob at golden is refused by the region: DIGEST_INVALID, no tag
   writeFileSync(file, bytes);
 
   const store = region();
-  await rejectsWith(replicateIntoLayout(store, { source: new RegistryClient(g.golden.url), name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) }), 'DIGEST_INVALID', /tampered|hashes to/);
+  await rejectsWith(replicateIntoLayout(store, { source: g.source, name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) }), 'DIGEST_INVALID', /tampered|hashes to/);
   assert.equal(store.resolve('demo', '1.0.0'), null, 'no tag');
   assert.ok(!visibleBlobs(store, 'demo').includes(big.digest.slice(7)), 'the tampered blob is not in the region');
   assert.deepEqual(readdirSync(path.join(store.root, 'partial')), [], 'nothing half-written left');
@@ -118,7 +118,7 @@ test('a bad signature, an unknown publisher key and a signature over another dig
   t.after(() => g.close());
   const trusted = trustedPublishers(g.topology);
   const dir = modelDir({ 'package.json': '{}', 'w.bin': 5000 });
-  const src = new RegistryClient(g.golden.url);
+  const src = g.source;
 
   // Bad signature: the publisher's envelope with one signature byte flipped.
   await publishSignedBy(g, dir, config('bad-sig', '1.0.0'), (digest) => {
@@ -278,7 +278,7 @@ test('deleting a version collects the blobs only it referenced; the other versio
   await publishModel(g.client, modelDir({ 'package.json': shared, 'v1.bin': 10_000 }), config('demo', '1.0.0'), g.key);
   await publishModel(g.client, modelDir({ 'package.json': shared, 'v2.bin': 10_000 }), config('demo', '2.0.0'), g.key);
   const store = region();
-  const src = new RegistryClient(g.golden.url);
+  const src = g.source;
   const pubs = trustedPublishers(g.topology);
   const v1 = await replicateIntoLayout(store, { source: src, name: 'demo', version: '1.0.0', publishers: pubs });
   await replicateIntoLayout(store, { source: src, name: 'demo', version: '2.0.0', publishers: pubs });
