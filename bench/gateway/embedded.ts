@@ -135,8 +135,21 @@ async function startSystem(d: EmbeddedDeps, name: string, env: NodeJS.ProcessEnv
   for (let i = 0; i < shippedRegions; i++) cells.push(await freePort());
   const gwPort = await freePort();
   const config = embeddedConfig(dir, { gateway: gwPort, cells }, d.gatewayWorkers);
-  const up = d.group.start(`sovereign up (${name})`, NODE, [SOVEREIGN_MAIN, '--config', config, 'up'], { cwd: ROOT, env });
-  await up.waitFor('Sovereign is up', 180_000);
+  // `up` gives every process 120 s to be ready; on a loaded machine the first start (trust
+  // domain, golden publishing the shipped model, cells loading it) can take longer. A second
+  // start finds all of that on disk.
+  let up: Started | undefined;
+  for (let attempt = 1; up === undefined; attempt++) {
+    const p = d.group.start(`sovereign up (${name})`, NODE, [SOVEREIGN_MAIN, '--config', config, 'up'], { cwd: ROOT, env });
+    try {
+      await p.waitFor('Sovereign is up', 180_000);
+      up = p;
+    } catch (err) {
+      await d.group.stop(p, 20_000);
+      if (attempt >= 3) throw err;
+      d.log(`  ! sovereign up was not ready (attempt ${attempt} of 3), starting it again: ${(err as Error).message.split('\n').find((l) => l.includes('not ready')) ?? ''}`);
+    }
+  }
   // A gateway identity of the mesh for the bare proxy and the direct calls (as `sovereign mesh issue`).
   const topology = loadTopology(config);
   const svid = await issueFor(topology, spiffeId.gateway(topology.data.mesh.trustDomain, 'bench-proxy'), { by: 'bench' });
