@@ -16,6 +16,7 @@ import { ProcessGroup, type Started } from './lib/procs.ts';
 import type { LoadResult, LoadSpec } from './gateway/loadgen.ts';
 import { summarise, summaryMarkdown, type ProfileSummary } from './gateway/profile.ts';
 import { meshPairMarkdown, phaseMeshPair, type MeshPairResult } from './gateway/mesh-pair.ts';
+import { cpuPerRequest, embeddedMarkdown, phaseEmbedded, pidsWith, type EmbeddedResult } from './gateway/embedded.ts';
 import { ROOT, TARGET_NAMES, ensureTools, startNginxUpstream, startSseUpstream, startTarget, type Target, type TargetName } from './gateway/targets.ts';
 
 const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BENCH_<NAME>, e.g. BENCH_ROUNDS=5)
@@ -35,7 +36,11 @@ const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BE
   --no-profile            do not profile automatically when Sovereign misses a target
   --keep                  keep the temporary directory (configs, logs, profiles)
   --no-mesh-pair          skip the mTLS vs plaintext pair of Sovereign's full path
-  --mesh-pair-only        only the mTLS vs plaintext pair (writes gateway-mesh-<date>.json/.md)`;
+  --mesh-pair-only        only the mTLS vs plaintext pair (writes gateway-mesh-<date>.json/.md)
+  --no-embedded           skip Sovereign in front of the embedded cell (the default system)
+  --embedded-only         only the embedded-cell phase (writes gateway-embedded-<date>.json/.md)
+  --embedded-seconds <s>  wrk run per round in the embedded-cell phase (default 10)
+  --gateway-workers <n>   write gateway.workers <n> into Sovereign's topologies (default: not written)`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -44,6 +49,7 @@ const { values: flags } = parseArgs({
     rate: { type: 'string' }, 'ttfb-rate': { type: 'string' }, connections: { type: 'string' }, 'wrk-threads': { type: 'string' },
     workers: { type: 'string' }, targets: { type: 'string' }, 'no-stream': { type: 'boolean' }, profile: { type: 'boolean' },
     'no-profile': { type: 'boolean' }, keep: { type: 'boolean' }, 'no-mesh-pair': { type: 'boolean' }, 'mesh-pair-only': { type: 'boolean' },
+    'no-embedded': { type: 'boolean' }, 'embedded-only': { type: 'boolean' }, 'embedded-seconds': { type: 'string' }, 'gateway-workers': { type: 'string' },
   },
   strict: true,
 });
@@ -70,6 +76,8 @@ const cfg = {
   connections: num('connections', 32, 32, 1, 1024),
   wrkThreads: num('wrk-threads', 2, 2, 1, 16),
   workers: num('workers', 1, 1, 1, 64),
+  embeddedSeconds: num('embedded-seconds', 10, 3, 1, 120),
+  gatewayWorkers: (flags['gateway-workers'] ?? process.env.BENCH_GATEWAY_WORKERS) === undefined ? undefined : num('gateway-workers', 1, 1, 1, 64),
   warmupMs: 1000,
   stream: !(flags['no-stream'] ?? process.env.BENCH_NO_STREAM === '1'),
 };
@@ -135,7 +143,7 @@ async function runToExit(s: Started, timeoutMs: number): Promise<string> {
   return s.output();
 }
 
-interface WrkResult { rps: number; requests: number; non2xx: number; socketErrors: number; latencyP50Ms: number; latencyP99Ms: number; valid: boolean }
+interface WrkResult { rps: number; requests: number; non2xx: number; socketErrors: number; latencyP50Ms: number; latencyP99Ms: number; valid: boolean; cpuUsPerReq?: number }
 
 function wrkMs(s: string | undefined): number {
   const m = /([\d.]+)(us|ms|s)/.exec(s ?? '');
@@ -189,7 +197,7 @@ async function startTargets(dir: string, upstream: string, names: readonly Targe
   const out: Target[] = [];
   for (const n of names) {
     const t0 = Date.now();
-    out.push(await startTarget(n, { group, dir, upstream, workers: cfg.workers }));
+    out.push(await startTarget(n, { group, dir, upstream, workers: cfg.workers, ...(cfg.gatewayWorkers !== undefined ? { gatewayWorkers: cfg.gatewayWorkers } : {}) }));
     log(`  started ${n.padEnd(10)} ${out[out.length - 1]?.url ?? ''}  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
   return out;
@@ -212,6 +220,15 @@ interface Measured {
   failures: Record<string, string>;
 }
 
+/** The processes whose CPU per request is reported: Sovereign's gateway (all its workers) and the bare proxy. */
+function cpuPidsOf(t: Target): (() => number[]) | null {
+  if (t.name === 'undici') return () => t.procs.map((p) => p.pid);
+  if (t.name !== 'sovereign') return null;
+  const args = t.procs[0]?.proc.spawnargs ?? [];
+  const config = args[args.indexOf('--config') + 1] ?? '';
+  return () => pidsWith(config, 'gateway');
+}
+
 async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promise<void> {
   log('\nphase 1: non-streaming (upstream: nginx serving a fixed chat.completion)');
   const up = await startNginxUpstream(group, dir, cfg.workers);
@@ -229,9 +246,11 @@ async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promis
     }
     for (let r = 1; r <= cfg.rounds && !interrupted; r++) {
       for (const t of targets) {
-        const w = await wrk(t.url, cfg.throughputSeconds, files);
+        // CPU per request of the Sovereign gateway process(es) alone and of the bare proxy, from /proc.
+        const pids = cpuPidsOf(t);
+        const w = pids ? await cpuPerRequest(pids, () => wrk(t.url, cfg.throughputSeconds, files)) : await wrk(t.url, cfg.throughputSeconds, files);
         (m.throughput[t.name] ??= []).push(w);
-        log(`  round ${r}/${cfg.rounds} throughput ${t.name.padEnd(10)} ${fmt(w.rps, 0).padStart(8)} req/s${w.valid ? '' : `  (INVALID: ${w.non2xx} non-2xx, ${w.socketErrors} socket errors)`}`);
+        log(`  round ${r}/${cfg.rounds} throughput ${t.name.padEnd(10)} ${fmt(w.rps, 0).padStart(8)} req/s${w.cpuUsPerReq !== undefined ? `  ${w.cpuUsPerReq.toFixed(0)} µs CPU/req` : ''}${w.valid ? '' : `  (INVALID: ${w.non2xx} non-2xx, ${w.socketErrors} socket errors)`}`);
       }
       for (const t of targets) {
         const l = await loadgen({ url: t.url, rate: cfg.rate, durationMs: cfg.rateSeconds * 1000, bodyFile: files.body, headers, mode: 'latency' });
@@ -283,7 +302,7 @@ async function phaseProfile(dir: string, files: Files): Promise<ProfileSummary[]
   const up = await startNginxUpstream(group, dir, cfg.workers);
   const headers = headersFor(up.origin);
   writeHeaders(files.headers, headers);
-  const t = await startTarget('sovereign', { group, dir, upstream: up.origin, workers: cfg.workers, profile: true });
+  const t = await startTarget('sovereign', { group, dir, upstream: up.origin, workers: cfg.workers, profile: true, ...(cfg.gatewayWorkers !== undefined ? { gatewayWorkers: cfg.gatewayWorkers } : {}) });
   let loadStart = Date.now();
   let window = 0;
   try {
@@ -314,6 +333,10 @@ interface Row {
   p50: number | null; p99: number | null; addedP50: number | null; addedP99: number | null;
   p50VsDirect: number | null; p50VsUndici: number | null; p99VsDirect: number | null; p99VsUndici: number | null;
   ttfbP50: number | null; ttfbP99: number | null; ttfbAddedP50: number | null; ttfbMinusUndiciP50: number | null;
+  /** CPU µs per request at full load (Sovereign: the gateway process alone; undici: the proxy). */
+  cpuUsPerReq: number | null;
+  /** undici's CPU per request / this target's, per round (median). */
+  efficiencyVsUndici: number | null;
 }
 
 const nn = (x: number): number | null => (Number.isFinite(x) ? x : null);
@@ -354,25 +377,48 @@ function rows(m: Measured): Row[] {
       ttfbP99: tf ? nn(median(tf.map((l) => l.p99))) : null,
       ttfbAddedP50: perRound(tf, tfD, (a, b) => a.p50 - b.p50),
       ttfbMinusUndiciP50: perRound(tf, tfU, (a, b) => a.p50 - b.p50),
+      cpuUsPerReq: tp?.some((w) => w.cpuUsPerReq !== undefined) ? nn(median(tp.map((w) => w.cpuUsPerReq ?? Number.NaN).filter(Number.isFinite))) : null,
+      efficiencyVsUndici: perRound(tp, tpU, (a, b) => (b.cpuUsPerReq ?? Number.NaN) / (a.cpuUsPerReq ?? Number.NaN)),
     };
   });
 }
 
 interface Goal { goal: string; value: string; pass: boolean | null }
 
+const check = (goal: string, v: number | null | undefined, ok: (v: number) => boolean, show: (v: number) => string): Goal =>
+  ({ goal, value: v === null || v === undefined || Number.isNaN(v) ? 'not measured' : show(v), pass: v === null || v === undefined || Number.isNaN(v) ? null : ok(v) });
+
+/** The targets of the issue in front of the embedded cell. */
+function embeddedGoals(e: EmbeddedResult | null): Goal[] {
+  if (!e) return [];
+  const s = e.summary;
+  return [
+    check('embedded cell: efficiency (bare proxy CPU/req ÷ gateway CPU/req, full load) >= 0.60', s.efficiencyFull, (v) => v >= 0.6, (v) => `${v.toFixed(2)} (${s.gatewayCpuUsPerReqFull.toFixed(0)} vs ${s.proxyCpuUsPerReqFull.toFixed(0)} µs)`),
+    check('embedded cell: max throughput >= 60% of the bare proxy', s.rpsVsProxy, (v) => v >= 0.6, (v) => `${(v * 100).toFixed(0)}%`),
+    check(`embedded cell: added latency p50 at ${cfg.rate} req/s over the cell directly <= 1 ms`, s.addedP50, (v) => v <= 1, (v) => `${v.toFixed(3)} ms`),
+    check(`embedded cell: added latency p99 at ${cfg.rate} req/s over the cell directly <= 5 ms`, s.addedP99, (v) => v <= 5, (v) => `${v.toFixed(3)} ms`),
+    check('embedded cell: streaming TTFB p50 <= bare proxy + 1 ms', s.ttfbOverProxyP50, (v) => v <= 1, (v) => `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms`),
+  ];
+}
+
 function goals(rs: Row[]): Goal[] {
   const r = (n: TargetName): Row | undefined => rs.find((x) => x.target === n);
   const s = r('sovereign'), u = r('undici'), p = r('portkey');
   if (!s) return [];
-  const check = (goal: string, v: number | null | undefined, ok: (v: number) => boolean, show: (v: number) => string): Goal =>
-    ({ goal, value: v === null || v === undefined ? 'not measured' : show(v), pass: v === null || v === undefined ? null : ok(v) });
   return [
-    check('max throughput >= 60% of the bare undici proxy', s.rpsVsUndici, (v) => v >= 0.6, (v) => `${(v * 100).toFixed(0)}%`),
-    check('max throughput >= 5x Portkey', s.rps !== null && p?.rps ? s.rps / p.rps : null, (v) => v >= 5, (v) => `${v.toFixed(1)}x`),
-    check(`added latency p50 at ${cfg.rate} req/s <= 1 ms`, s.addedP50, (v) => v <= 1, (v) => `${v.toFixed(3)} ms`),
-    check(`added latency p99 at ${cfg.rate} req/s <= 5 ms`, s.addedP99, (v) => v <= 5, (v) => `${v.toFixed(3)} ms`),
-    check('streaming TTFB p50 <= bare undici proxy + 1 ms', s.ttfbMinusUndiciP50 ?? (u ? null : undefined), (v) => v <= 1, (v) => `+${v.toFixed(3)} ms`),
+    check('fast upstream: efficiency (bare undici CPU/req ÷ gateway CPU/req, full load) >= 0.60', s.efficiencyVsUndici, (v) => v >= 0.6, (v) => `${v.toFixed(2)} (${s.cpuUsPerReq?.toFixed(0) ?? '?'} vs ${u?.cpuUsPerReq?.toFixed(0) ?? '?'} µs)`),
+    check('fast upstream: max throughput >= 60% of the bare undici proxy', s.rpsVsUndici, (v) => v >= 0.6, (v) => `${(v * 100).toFixed(0)}%`),
+    check('fast upstream: max throughput >= 5x Portkey', s.rps !== null && p?.rps ? s.rps / p.rps : null, (v) => v >= 5, (v) => `${v.toFixed(1)}x`),
+    check(`fast upstream: added latency p50 at ${cfg.rate} req/s <= 1 ms`, s.addedP50, (v) => v <= 1, (v) => `${v.toFixed(3)} ms`),
+    check(`fast upstream: added latency p99 at ${cfg.rate} req/s <= 5 ms`, s.addedP99, (v) => v <= 5, (v) => `${v.toFixed(3)} ms`),
+    check('fast upstream: streaming TTFB p50 <= bare undici proxy + 1 ms', s.ttfbMinusUndiciP50 ?? (u ? null : undefined), (v) => v <= 1, (v) => `+${v.toFixed(3)} ms`),
   ];
+}
+
+function goalsMarkdown(gs: Goal[]): string {
+  const lines = ['## Sovereign targets (issue 12)', '', '| goal | measured | result |', '|---|---:|---|'];
+  for (const g of gs) lines.push(`| ${g.goal} | ${g.value} | ${g.pass === null ? 'not measured' : g.pass ? 'met' : '**missed**'} |`);
+  return `${lines.join('\n')}\n`;
 }
 
 function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles: ProfileSummary[]): string {
@@ -386,19 +432,18 @@ function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles
       `TTFB: streaming request at ${cfg.ttfbRate} req/s for ${cfg.ttfbSeconds} s, time to the first body byte. Request: ${Buffer.byteLength(chatBodyText)} B chat completion (class ${String(meta.dataClass)}). ` +
       `nginx/HAProxy: ${cfg.workers} worker(s). Sovereign: gateway -> region cell (upstream runtime) -> upstream, two Node hops, decision recorded durably in the region's ledger before forwarding.`,
     '',
-    '| target | max req/s | × direct | × undici | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | max req/s | × direct | × undici | CPU µs/req (full load) | efficiency (undici ÷ target CPU) | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rs) {
-    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} |`);
+    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.cpuUsPerReq, 0)} | ${x(r.efficiencyVsUndici)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} |`);
   }
   const failures = Object.entries(meta.failures as Record<string, string>);
   if (failures.length) {
     lines.push('', 'Left out:');
     for (const [k, v] of failures) lines.push(`- ${k}: ${v.replace(/\n/g, ' ')}`);
   }
-  lines.push('', '## Sovereign targets', '', '| goal | measured | result |', '|---|---:|---|');
-  for (const g of gs) lines.push(`| ${g.goal} | ${g.value} | ${g.pass === null ? 'not measured' : g.pass ? 'pass' : '**MISS**'} |`);
+  lines.push('', goalsMarkdown(gs));
   if (profiles.length) {
     lines.push('', '## Profile of Sovereign\'s path (node --cpu-prof, one throughput + one fixed-rate run)', '');
     for (const p of profiles) lines.push(summaryMarkdown(p, path.basename(p.file)));
@@ -437,6 +482,21 @@ async function main(): Promise<void> {
       writeHeaders(files.headers, headersFor('http://127.0.0.1'));
       return phaseMeshPair({ group, dir, workers: cfg.workers, rounds: cfg.rounds, rate: cfg.rate, rateSeconds: cfg.rateSeconds, throughputSeconds: cfg.throughputSeconds, files, headers: headersFor('http://127.0.0.1'), wrk, loadgen, log, interrupted: () => interrupted });
     };
+    const embedded = async (): Promise<EmbeddedResult> =>
+      phaseEmbedded({
+        group, dir, rounds: cfg.rounds, rate: cfg.rate, rateSeconds: cfg.rateSeconds, throughputSeconds: cfg.embeddedSeconds, ttfbRate: cfg.ttfbRate, ttfbSeconds: cfg.ttfbSeconds,
+        stream: cfg.stream, profile: !flags['no-profile'], gatewayWorkers: cfg.gatewayWorkers, wrk, loadgen, log, interrupted: () => interrupted,
+      });
+    if (flags['embedded-only']) {
+      const e = await embedded();
+      const gs = embeddedGoals(e);
+      const base = path.join(resultsDir, `gateway-embedded-${date}`);
+      writeFileSync(`${base}.json`, `${JSON.stringify({ ...meta, finishedAt: new Date().toISOString(), config: cfg, embedded: e, goals: gs }, null, 2)}\n`);
+      const md = `# Gateway benchmark ${date}: in front of the embedded cell\n\nNode ${process.version}, ${cpus().length} CPUs, load average at start ${meta.loadavg}, at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${cfg.rounds} interleaved rounds, medians; wrk ${cfg.connections} connections for ${cfg.embeddedSeconds} s; ${cfg.rate} req/s for ${cfg.rateSeconds} s.\n\n${embeddedMarkdown(e, cfg.rate)}\n${goalsMarkdown(gs)}${e.profile ? `\n## Profile of the gateway in front of the embedded cell (node --cpu-prof, one full-load run)\n\n${summaryMarkdown(e.profile, 'gateway')}` : ''}`;
+      writeFileSync(`${base}.md`, md);
+      log(`\n${md}\nwritten to ${base}.json and ${base}.md`);
+      return;
+    }
     if (flags['mesh-pair-only']) {
       const pair = await meshPair();
       const base = path.join(resultsDir, `gateway-mesh-${date}`);
@@ -448,15 +508,17 @@ async function main(): Promise<void> {
     }
     await phaseNonStreaming(dir, files, m);
     if (cfg.stream && !interrupted) await phaseStreaming(dir, files, m);
+    const emb = !flags['no-embedded'] && targetNames.includes('sovereign') && !interrupted ? await embedded() : null;
     const pair = !flags['no-mesh-pair'] && targetNames.includes('sovereign') && !interrupted ? await meshPair() : null;
     if (interrupted) return;
     const rs = rows(m);
-    const gs = goals(rs);
+    const gs = [...goals(rs), ...embeddedGoals(emb)];
     if (gs.some((g) => g.pass === false) && !flags['no-profile'] && targetNames.includes('sovereign')) profiles = await phaseProfile(dir, files);
-    const result = { ...meta, finishedAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, config: cfg, targets: targetNames, sovereignRegionServed: m.regionServed, failures: m.failures, table: rs, goals: gs, raw: m, profiles, meshPair: pair };
+    if (emb?.profile) profiles.push(emb.profile);
+    const result = { ...meta, finishedAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, config: cfg, targets: targetNames, sovereignRegionServed: m.regionServed, failures: m.failures, table: rs, goals: gs, raw: m, profiles, meshPair: pair, embedded: emb };
     const base = path.join(resultsDir, `gateway-${date}`);
     writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
-    const md = markdown(rs, gs, { ...meta, failures: m.failures }, profiles) + (pair ? `\n${meshPairMarkdown(pair, cfg.rate)}` : '');
+    const md = markdown(rs, gs, { ...meta, failures: m.failures }, profiles) + (emb ? `\n${embeddedMarkdown(emb, cfg.rate)}` : '') + (pair ? `\n${meshPairMarkdown(pair, cfg.rate)}` : '');
     writeFileSync(`${base}.md`, md);
     log(`\n${md}\nwritten to ${base}.json and ${base}.md in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   } finally {

@@ -21,6 +21,8 @@ export interface LoadSpec {
   connections: number;
   /** Requests in flight above this are not sent (counted as dropped). */
   maxInflight: number;
+  /** Client certificate, key and CA bundle (PEM files) for an https target that takes mTLS peers only. */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 export interface LoadResult {
@@ -43,7 +45,8 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const url = new URL(spec.url);
   const body = readFileSync(spec.bodyFile);
   const headers = { 'content-type': 'application/json', ...spec.headers };
-  const pool = new Pool(url.origin, { connections: spec.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const tls = spec.tls ? { connect: { cert: readFileSync(spec.tls.cert), key: readFileSync(spec.tls.key), ca: readFileSync(spec.tls.ca) } } : {};
+  const pool = new Pool(url.origin, { connections: spec.connections, pipelining: 1, keepAliveTimeout: 60_000, ...tls });
   const path = url.pathname + url.search;
   const samples: number[] = [];
   let ok = 0, errors = 0, non2xx = 0;

@@ -1,5 +1,7 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per code area
-// (Sovereign's own folders, each npm package, Node internals, GC, idle).
+// (Sovereign's own folders, each npm package, Node internals, GC, idle), and total time per
+// function (its own samples and those of everything it called; a recursive function counts once
+// per sample).
 // Usage: node bench/gateway/profile.ts <file.cpuprofile> [top=25] [last-ms: only the end of the profile]
 import { readFileSync } from 'node:fs';
 
@@ -8,7 +10,16 @@ interface ProfileNode { id: number; callFrame: CallFrame; hitCount?: number; chi
 interface CpuProfile { nodes: ProfileNode[]; startTime: number; endTime: number; samples?: number[]; timeDeltas?: number[] }
 
 export interface SelfTime { name: string; where: string; ms: number; pct: number }
-export interface ProfileSummary { file: string; totalMs: number; busyMs: number; functions: SelfTime[]; areas: SelfTime[] }
+export interface ProfileSummary {
+  file: string;
+  totalMs: number;
+  busyMs: number;
+  /** By self time. */
+  functions: SelfTime[];
+  areas: SelfTime[];
+  /** By total (inclusive) time; `ms` is the total. */
+  totals: SelfTime[];
+}
 
 /** The code area a script URL belongs to: "src/gateway", "fastify", "node:internal", ... */
 export function areaOf(url: string, fn: string): string {
@@ -52,8 +63,16 @@ export function summarise(file: string, top = 25, lastMs?: number): ProfileSumma
     const dt = deltas[i + 1] ?? 0;
     selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, dt));
   }
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (cf: CallFrame): { name: string; where: string; key: string } => {
+    const name = cf.functionName || '(anonymous)';
+    const where = cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : '';
+    return { name, where, key: `${name} ${where}` };
+  };
   const fns = new Map<string, SelfTime>();
   const areas = new Map<string, SelfTime>();
+  const totals = new Map<string, SelfTime>();
   let total = 0, idle = 0;
   for (const [id, us] of selfUs) {
     const n = byId.get(id);
@@ -61,9 +80,19 @@ export function summarise(file: string, top = 25, lastMs?: number): ProfileSumma
     const cf = n.callFrame;
     total += us;
     if (cf.functionName === '(idle)') idle += us;
-    const name = cf.functionName || '(anonymous)';
-    const where = cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : '';
-    const key = `${name} ${where}`;
+    // Total time: every function on this node's stack, once each.
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const an = byId.get(at);
+      if (!an || an.callFrame.functionName === '(root)') continue;
+      const k = keyOf(an.callFrame);
+      if (seen.has(k.key)) continue;
+      seen.add(k.key);
+      const t = totals.get(k.key) ?? { name: k.name, where: k.where, ms: 0, pct: 0 };
+      t.ms += us / 1000;
+      totals.set(k.key, t);
+    }
+    const { name, where, key } = keyOf(cf);
     const f = fns.get(key) ?? { name, where, ms: 0, pct: 0 };
     f.ms += us / 1000;
     fns.set(key, f);
@@ -78,7 +107,12 @@ export function summarise(file: string, top = 25, lastMs?: number): ProfileSumma
       .filter((x) => x.name !== '(idle)')
       .map((x) => ({ ...x, pct: busy > 0 ? (100 * x.ms * 1000) / busy : 0 }))
       .sort((a, b) => b.ms - a.ms);
-  return { file, totalMs: total / 1000, busyMs: busy / 1000, functions: rank(fns).slice(0, top), areas: rank(areas).slice(0, top) };
+  const skip = new Set(['(idle)', '(program)', '(garbage collector)']);
+  const totalsRanked = [...totals.values()]
+    .filter((x) => !skip.has(x.name))
+    .map((x) => ({ ...x, pct: busy > 0 ? (100 * x.ms * 1000) / busy : 0 }))
+    .sort((a, b) => b.ms - a.ms);
+  return { file, totalMs: total / 1000, busyMs: busy / 1000, functions: rank(fns).slice(0, top), areas: rank(areas).slice(0, top), totals: totalsRanked.slice(0, top) };
 }
 
 /** A markdown rendering of a summary. */
@@ -87,6 +121,10 @@ export function summaryMarkdown(s: ProfileSummary, title: string): string {
   for (const f of s.functions) lines.push(`| ${f.ms.toFixed(1)} | ${f.pct.toFixed(1)} | \`${f.name}\` | ${f.where} |`);
   lines.push('', '| self ms | % of busy | code area |', '|---:|---:|---|');
   for (const a of s.areas) lines.push(`| ${a.ms.toFixed(1)} | ${a.pct.toFixed(1)} | ${a.name} |`);
+  if (s.totals?.length) {
+    lines.push('', '| total ms | % of busy | function (with what it calls) | where |', '|---:|---:|---|---|');
+    for (const f of s.totals) lines.push(`| ${f.ms.toFixed(1)} | ${f.pct.toFixed(1)} | \`${f.name}\` | ${f.where} |`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -59,6 +59,8 @@ export interface TargetOptions {
   mesh?: 'mtls' | 'plaintext';
   /** Sovereign's mesh.svidTtlSeconds (default: the topology default). */
   svidTtlSeconds?: number;
+  /** Sovereign's gateway.workers (default: not written, the topology default). */
+  gatewayWorkers?: number;
 }
 
 function render(template: string, vars: Record<string, string>): string {
@@ -189,7 +191,7 @@ export async function sovereignConfig(o: TargetOptions, dir: string): Promise<{ 
     tenants: [],
     routing: { mode: 'legal-first', preference: defs.map((d) => d[0]) },
     // maxConnectionsPerClient 0: the load generator opens every connection from one address.
-    gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024, maxConnectionsPerClient: 0 },
+    gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024, maxConnectionsPerClient: 0, ...(o.gatewayWorkers !== undefined ? { workers: o.gatewayWorkers } : {}) },
     ...(o.mesh || o.svidTtlSeconds ? { mesh: { ...(o.mesh ? { mode: o.mesh } : {}), ...(o.svidTtlSeconds ? { svidTtlSeconds: o.svidTtlSeconds } : {}) } } : {}),
   };
   const file = path.join(dir, 'sovereign.yaml');
@@ -220,7 +222,7 @@ async function startSovereign(o: TargetOptions): Promise<Target> {
     procs.push(o.group.start(`cell ${r.id}`, NODE, [...prof, SOVEREIGN_MAIN, '--config', cfg.file, 'cell', '--region', r.id], { cwd: ROOT }));
   }
   // Cells take mTLS peers only: ready when their log says so.
-  for (const p of procs) await p.waitFor('"msg":"cell ready"', 60_000);
+  for (const p of procs.slice(1)) await p.waitFor('"msg":"cell ready"', 120_000); // procs[0] is golden
   procs.push(o.group.start('gateway', NODE, ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', 'gateway.cpuprofile', SOVEREIGN_MAIN, '--config', cfg.file, 'gateway'], { cwd: ROOT }));
   await waitUntil(async () => {
     const res = await fetch(`${cfg.gateway}/v2/health/ready`, { signal: AbortSignal.timeout(2000) });

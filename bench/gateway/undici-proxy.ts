@@ -1,13 +1,18 @@
 // The bare reverse proxy of the benchmark: node:http in, undici Pool out, headers and body
 // passed through (streams chunk by chunk), nothing else. It is the floor for any Node gateway.
-// Usage: node bench/gateway/undici-proxy.ts <listen-port> <upstream-origin>
+// Usage: node bench/gateway/undici-proxy.ts <listen-port> <upstream-origin> [<cert.pem> <key.pem> <ca.pem>]
+// With the three PEM files, the proxy calls an https upstream with that client certificate
+// (a gateway SVID of the mesh: a region cell takes mutual-TLS peers only).
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { pipeline } from 'node:stream';
 import { Pool } from 'undici';
 
 const port = Number(process.argv[2] ?? '0');
 const upstream = process.argv[3] ?? 'http://127.0.0.1:8000';
-const pool = new Pool(upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
+const [certFile, keyFile, caFile] = process.argv.slice(4);
+const tls = certFile && keyFile && caFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile), ca: readFileSync(caFile) } : undefined;
+const pool = new Pool(upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, ...(tls ? { connect: tls } : {}) });
 
 // Hop-by-hop headers (RFC 9110 section 7.6.1) are not forwarded.
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);

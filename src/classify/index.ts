@@ -174,12 +174,12 @@ class DefaultClassifier implements Classifier {
       }
     }
     uninspectable(text, raw as Scanner);
-    const resolved = resolveOverlaps(raw);
+    const { order: resolved, length: kept } = resolveOverlaps(raw);
     let cls: DataClass = 'public';
     // push, not new Array(length): a preallocated array past ~100k elements is a slow dictionary
     const detections: Detection[] = [];
     const counts: Record<string, number> = {};
-    for (let k = 0; k < resolved.length; k++) {
+    for (let k = 0; k < kept; k++) {
       const d = resolved[k] ?? 0;
       const kind = raw.kinds[d] ?? 0;
       const type = kindType(kind);

@@ -10,12 +10,30 @@ export interface RawDetections {
   readonly count: number;
 }
 
+/** The detections kept: indices into the raw detections, in text order, in order[0..length). */
+export interface Resolved {
+  readonly order: Int32Array;
+  readonly length: number;
+}
+
+// Index lists reused from call to call: a request is classified several times (the whole text,
+// then two windows per junction between messages), most calls find nothing, and allocating
+// three typed arrays per call cost more than the rest of an empty call (bench/classify.ts).
+// Classification is synchronous and each result is read before the next call, so one set does.
+let keptBuf: Int32Array<ArrayBuffer> = new Int32Array(64);
+let specialBuf: Int32Array<ArrayBuffer> = new Int32Array(64);
+let mergedBuf: Int32Array<ArrayBuffer> = new Int32Array(128);
+
+function atLeast(buf: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  return buf.length >= n ? buf : new Int32Array(Math.max(n, 2 * buf.length));
+}
+
 /**
  * Resolves overlaps among the built-in detections: sorted by start, an overlapping pair keeps the
  * higher-priority (then longer) span. Special-category detections are always kept, so resolution
- * never lowers the class.
+ * never lowers the class. The result is valid until the next call.
  */
-export function resolveOverlaps(raw: RawDetections): Int32Array {
+export function resolveOverlaps(raw: RawDetections): Resolved {
   const { kinds, starts, ends, count } = raw;
   // The scan emits in text order, so this is usually already sorted; check in one pass (a stable
   // sort of a sorted list is the identity) and sort only when it is not.
@@ -33,9 +51,9 @@ export function resolveOverlaps(raw: RawDetections): Int32Array {
     order = Int32Array.from(idx);
   }
   // Index lists in typed arrays: no per-detection garbage on detection-heavy input.
-  const kept = new Int32Array(count);
+  const kept = (keptBuf = atLeast(keptBuf, count));
   let nk = 0;
-  const special = new Int32Array(count);
+  const special = (specialBuf = atLeast(specialBuf, count));
   let ns = 0;
   let last = -1;
   for (let k = 0; k < count; k++) {
@@ -57,9 +75,9 @@ export function resolveOverlaps(raw: RawDetections): Int32Array {
     kept[nk++] = d;
     last = d;
   }
-  if (ns === 0) return kept.subarray(0, nk);
+  if (ns === 0) return { order: kept, length: nk };
   // merge the two sorted lists
-  const out = new Int32Array(nk + ns);
+  const out = (mergedBuf = atLeast(mergedBuf, nk + ns));
   let a = 0;
   let b = 0;
   let o = 0;
@@ -74,5 +92,5 @@ export function resolveOverlaps(raw: RawDetections): Int32Array {
       b++;
     }
   }
-  return out;
+  return { order: out, length: o };
 }

@@ -2,7 +2,7 @@
 // (the gateway hashes and forwards the exact bytes), a body limit, and one error shape.
 import { STATUS_CODES, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { HttpError } from './errors.ts';
 import { JsonBodyError, parseJsonBody } from './json-body.ts';
 import type { Logger } from './logger.ts';
@@ -109,8 +109,13 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   if (opts.maxConnectionsPerClient && opts.maxConnectionsPerClient > 0) limitConnectionsPerClient(app as unknown as FastifyInstance, opts.maxConnectionsPerClient);
 
   // A body that stops arriving: after bodyTimeoutMs of silence, 408 and the connection is closed.
-  app.addHook('onRequest', async (req, reply) => {
-    const raw = req.raw;
+  // A callback hook, not an async one: it runs for every request, and an async hook costs each a
+  // promise and a microtask turn (bench/http-layer.ts measures the layer).
+  app.addHook('onRequest', (req, reply, done) => {
+    watchBody(req.raw, reply);
+    done();
+  });
+  function watchBody(raw: FastifyRequest['raw'], reply: FastifyReply): void {
     if (raw.complete || (raw.headers['content-length'] === undefined && raw.headers['transfer-encoding'] === undefined)) return;
     const socket = raw.socket as Socket | undefined;
     // An injected request (app.inject) has no real socket and no client to wait for.
@@ -127,7 +132,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     };
     raw.once('end', done);
     raw.once('close', done);
-  });
+  }
 
   app.decorateRequest('rawBody', null);
   app.removeAllContentTypeParsers();

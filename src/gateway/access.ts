@@ -52,10 +52,20 @@ export function registerAccess(app: FastifyInstance, opts: AccessOptions): void 
     const presented = bearer(req.headers.authorization);
     return presented !== '' && tokenMatches(presented, opts.adminToken);
   };
-  app.addHook('onRequest', async (req) => {
-    if (!req.routeOptions.url) return; // no route: the not-found handler answers
+  // A callback hook, not an async one: most requests (inference, health) pass at once, and an
+  // async hook costs each of them a promise and a microtask turn (bench/http-layer.ts).
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (!req.routeOptions.url) return done(); // no route: the not-found handler answers
     const access = accessOf(req);
-    if (access === 'public' || access === 'tenant' || access === 'own') return;
+    if (access === 'public' || access === 'tenant' || access === 'own') return done();
+    try {
+      check(req, access);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
+  });
+  function check(req: FastifyRequest, access: Access): void {
     const topology = opts.topology();
     const what = `${req.method} ${req.routeOptions.url}`;
     if (access === 'admin') {
@@ -70,5 +80,5 @@ export function registerAccess(app: FastifyInstance, opts: AccessOptions): void 
     // oracle: a tenant key when tenants are configured; the admin token is accepted too.
     if (!topology.authRequired || isAdmin(req)) return;
     authenticate(topology, req.headers);
-  });
+  }
 }

@@ -146,3 +146,22 @@ test('a request split into more messages is never classified lower than one mess
     { numRuns: 1500 },
   );
 });
+
+// Overlap resolution reuses its index lists from call to call (src/classify/overlaps.ts): what a
+// call finds must not depend on what the call before it found, including one with many more
+// detections (the lists grow) or with special categories (the merge list).
+test('a classification does not depend on the one before it', () => {
+  const many = Array.from({ length: 200 }, (_, i) => `jane${i}@example.com diabetes 4111 1111 1111 1111`).join(' ');
+  fc.assert(
+    fc.property(text, fc.oneof(text, fc.constant(many)), (t, before) => {
+      const alone = classifier.classifyText(t);
+      classifier.classifyText(before);
+      assert.deepEqual(classifier.classifyText(t), alone);
+      const req = { messages: [{ role: 'system', content: before.slice(0, 300) }, { role: 'user', content: t }] };
+      const first = classifier.classifyRequest(req);
+      classifier.classifyText(many);
+      assert.deepEqual(classifier.classifyRequest(req), first);
+    }),
+    { numRuns: 1000 },
+  );
+});
