@@ -116,8 +116,12 @@ export class Outbox {
     this.#logger.warn({ region: r.region, kind: r.kind ?? r.entry.kind, pending: this.#pending.length }, `${r.kind ?? 'ledger record'} kept in the outbox until the region is back`);
   }
 
-  /** Delivers pending records every `intervalMs` with `deliver`. */
+  /**
+   * Delivers pending records every `intervalMs` with `deliver`; called again (a reload's new
+   * recorder), it replaces the delivery: one outbox per file and process, never two.
+   */
   start(deliver: (r: OutboxItem) => Promise<void>, intervalMs = 2000): void {
+    if (this.#timer) clearInterval(this.#timer);
     this.#timer = setInterval(() => void this.flush(deliver), intervalMs);
     this.#timer.unref();
   }
