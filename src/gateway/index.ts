@@ -16,14 +16,12 @@ import { adminToken } from './admin-token.ts';
 import { storeStatusOf, registerDataRights } from './data-rights.ts';
 import { buildDeps, type Deps } from './deps.ts';
 import { createGatewayMetrics } from './metrics.ts';
-import { Outbox } from './outbox.ts';
+import { Outbox, pendingInAll, type PendingErasure } from './outbox.ts';
 import { fingerprintOf, Reloader } from './reload.ts';
 import { buildGatewayServer, type DepsHolder, type GatewayDeps } from './server.ts';
 import { openStateStore } from './state-store.ts';
 import { recordTrigger, RegionStateFollower } from './suspension.ts';
-import { startGatewayPrimary } from './workers/primary.ts';
-import { WORKER_SLOT_ENV, workerReplica } from './workers/messages.ts';
-import { WorkerLink } from './workers/worker.ts';
+import { startGatewayPrimary, WORKER_SLOT_ENV, WorkerLink, workerReplica } from './workers/index.ts';
 import type { PolicyEngine } from '../policy/index.ts';
 
 export { hashApiKey } from './auth.ts';
@@ -32,7 +30,7 @@ export { openOfflineDecider, type OfflineDecider } from './offline.ts';
 export { decideRequest, explanation, type PipelineDeps, type PipelineInput } from './pipeline.ts';
 export { ALLOW_HEADERS, AUTH_REQUEST_DENIAL, AUTH_REQUEST_PREFIX, EXT_AUTHZ_PREFIX, MODEL_HEADER, ORIGINAL_METHOD_HEADER } from './ext-authz.ts';
 export { FORWARD_POOL } from './forward.ts';
-export { workerReplica } from './workers/messages.ts';
+export { workerReplica } from './workers/index.ts';
 
 export interface RunningGateway {
   url: string;
@@ -94,7 +92,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     });
   }
   registerAdmin(app, { current: () => holder.current, store, recordTrigger: (t) => recordTrigger(holder.current.recorder, holder.current.topology, t), storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });
-  registerDataRights(app, { current: () => holder.current, token: admin });
+  registerDataRights(app, {
+    current: () => holder.current,
+    token: admin,
+    // With workers, an erasure may wait in another worker's outbox: the files say what waits.
+    ...(link ? { pendingErasures: () => pendingInAll(opts.topology.gatewayDataDir(), replica).filter((i): i is PendingErasure => i.kind === 'erasure') } : {}),
+  });
   // The operator's console (src/console): read-only with the console token, actions with the admin token.
   registerConsole(app, { current: () => holder.current, store, metrics, tokens: { admin, viewer: consoleToken(opts.topology, true) as string } });
   metrics.healthSource = { snapshot: () => holder.current.health.snapshot() };

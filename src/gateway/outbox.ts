@@ -7,7 +7,7 @@
 // dead-letter file next to the outbox (written durably before the outbox is rewritten without
 // it), with the cell's answer, for an operator to look at; a log line and the
 // sovereign_ledger_dead_letter_records metric say so.
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileDurableSync } from '../common/durable-file.ts';
 import type { Logger } from '../common/index.ts';
@@ -59,6 +59,28 @@ function appendLineDurably(file: string, value: unknown): void {
   }
 }
 
+/** The file-name part of a replica name. */
+function fileName(replica: string): string {
+  return replica.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/**
+ * Items waiting in the outboxes of a gateway replica and all its workers (files
+ * ledger-outbox-<replica>.jsonl and ledger-outbox-<replica>-w<n>.jsonl): what the files say,
+ * whichever worker holds them.
+ */
+export function pendingInAll(dir: string, replica: string): OutboxItem[] {
+  const name = fileName(replica);
+  const mine = new RegExp(`^ledger-outbox-${name}(-w\\d+)?\\.jsonl$`);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => mine.test(f));
+  } catch {
+    return [];
+  }
+  return files.flatMap((f) => readLines<OutboxItem>(path.join(dir, f)));
+}
+
 export class Outbox {
   readonly #file: string;
   readonly #deadLetterFile: string;
@@ -72,7 +94,7 @@ export class Outbox {
   /** One file per gateway replica, so replicas sharing a data directory never share an outbox. */
   constructor(dir: string, replica: string, logger: Logger) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const name = replica.replace(/[^A-Za-z0-9_-]/g, '_');
+    const name = fileName(replica);
     this.#file = path.join(dir, `ledger-outbox-${name}.jsonl`);
     this.#deadLetterFile = path.join(dir, `ledger-dead-letter-${name}.jsonl`);
     this.#logger = logger;
