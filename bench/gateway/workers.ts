@@ -138,7 +138,7 @@ try {
     for (const v of variants) {
       const primary = v.proc?.pid as number;
       const pids = (): number[] => [primary, ...childrenOf(primary)];
-      await wrk(v.url as string, 1, body, headers); // warm-up
+      await wrk(v.url as string, Math.min(3, seconds), body, headers); // warm-up (JIT, pools)
       const p0 = cpuSeconds([primary]);
       const c0 = cpuSeconds(pids());
       const w = await wrk(v.url as string, seconds, body, headers);
