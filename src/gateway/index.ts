@@ -71,6 +71,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   const store: RegionStateStore = link ? link.store : await openStateStore(opts.topology, logger, opts.replica);
   const outbox = new Outbox(opts.topology.gatewayDataDir(), link ? workerReplica(replica, link.slot) : replica, logger);
   const parts = { logger, mesh, outbox, ...(link ? { shared: link } : {}) };
+  await link?.start();
   const initial = await store.load();
   const holder: DepsHolder & { current: Deps } = { current: await buildDeps(opts.topology, initial, parts) };
   link?.use(holder.current.health);

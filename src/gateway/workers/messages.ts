@@ -15,6 +15,7 @@ export type FromWorker =
 /** What a worker asks of the primary (the region state store lives there). */
 export type Call =
   | { op: 'load' }
+  | { op: 'health' }
   | { op: 'replace'; expect: number; suspensions: RegionState['suspensions'] }
   | { op: 'wait'; version: number; timeoutMs: number }
   | { op: 'metrics' };

@@ -114,7 +114,10 @@ export async function startGatewayPrimary(o: PrimaryOptions): Promise<RunningPri
   const answer = async (c: Call): Promise<unknown> => {
     switch (c.op) {
       case 'load':
-        return state;
+        // From the store itself: with PostgreSQL another replica may have changed it a moment ago.
+        return store.load().then((s) => (s.version >= state.version ? s : state));
+      case 'health':
+        return health.snapshot();
       case 'replace': {
         const next = await store.update((cur) => {
           if (cur.version !== c.expect) throw Object.assign(new Error(`region state changed (version ${cur.version}, expected ${c.expect})`), { conflict: true });
@@ -253,8 +256,6 @@ export async function startGatewayPrimary(o: PrimaryOptions): Promise<RunningPri
         if (!stopping) fork(s);
       }, delay).unref();
     });
-    // The health view before anything is served.
-    w.once('online', () => w.send({ sovereign: 1, t: 'health', snapshot: health.snapshot() } satisfies FromPrimary));
   };
   for (let n = 1; n <= o.workers; n++) {
     const s: Slot = { n, worker: null, startedAt: 0, backoffMs: MIN_BACKOFF_MS, ready: false };

@@ -46,6 +46,7 @@ class WorkerStateStore implements RegionStateStore {
         return s;
       } catch (err) {
         if (!(err instanceof Conflict) || i >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
       }
     }
   }
@@ -139,6 +140,11 @@ export class WorkerLink implements SharedHealth {
     } catch (err) {
       this.send({ sovereign: 1, t: 'prepared', id, ok: false, reason: (err as Error).message });
     }
+  }
+
+  /** The primary's health view, asked for before the first deps are built (a broadcast may come before this worker listens for it). */
+  async start(): Promise<void> {
+    this.#snapshot = (await this.call({ op: 'health' })) as RegionHealth[];
   }
 
   // SharedHealth: the primary probes; this worker's monitors take its view.
