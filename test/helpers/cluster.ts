@@ -85,7 +85,10 @@ export async function defaultTopology(dir: string, extra: Record<string, unknown
     routing: { mode: 'legal-first', preference: ids.map((x) => x[0]) },
     ...extra,
     // Gateway keys given by the test are merged into the defaults (the port stays the free one).
-    gateway: { host: '127.0.0.1', port: gatewayPort, probeIntervalMs: 200, bodyLimitBytes: 1024 * 1024, ...(extra.gateway as Record<string, unknown> | undefined) },
+    // One gateway process unless the test asks for workers (test/integration/workers.test.ts,
+    // replicas, reload): every integration test starting three on a shared 2-core machine
+    // costs start-up time the tests do not measure.
+    gateway: { host: '127.0.0.1', port: gatewayPort, probeIntervalMs: 200, bodyLimitBytes: 1024 * 1024, workers: 1, ...(extra.gateway as Record<string, unknown> | undefined) },
   };
   return { config, regions, gatewayPort };
 }
