@@ -1,6 +1,5 @@
 // What a gateway primary and its workers say to each other over the cluster IPC channel.
-// Every message carries `sovereign: 1`, so the channel can also carry prom-client's metric
-// requests (AggregatorRegistry) and node:cluster's own messages.
+// Every message carries `sovereign: 1`, so the channel can also carry node:cluster's own messages.
 import type { RegionHealth, RegionState } from '../../health/index.ts';
 
 /** Worker to primary. */
@@ -9,6 +8,7 @@ export type FromWorker =
   | { sovereign: 1; t: 'ack'; version: number }
   | { sovereign: 1; t: 'ejected'; region: string; why: string }
   | { sovereign: 1; t: 'ready'; url: string; fingerprint: string }
+  | { sovereign: 1; t: 'metrics'; id: number; metrics: unknown[] }
   | { sovereign: 1; t: 'prepared'; id: number; ok: true; fingerprint: string }
   | { sovereign: 1; t: 'prepared'; id: number; ok: false; reason: string };
 
@@ -27,6 +27,7 @@ export type FromPrimary =
   | { sovereign: 1; t: 'state'; state: RegionState }
   | { sovereign: 1; t: 'health'; snapshot: RegionHealth[] }
   | { sovereign: 1; t: 'prepare'; id: number }
+  | { sovereign: 1; t: 'metrics'; id: number }
   | { sovereign: 1; t: 'commit'; id: number }
   | { sovereign: 1; t: 'abort'; id: number };
 

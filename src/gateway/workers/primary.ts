@@ -8,7 +8,7 @@
 //   ejects a region on live traffic says so, and the ejection reaches every worker;
 // - reloads: it watches the topology and policy files, has every worker prepare the next deps,
 //   and commits only when all prepared the same decision table (else all abort);
-// - /metrics: prom-client's AggregatorRegistry sums the workers' registries (labels unchanged);
+// - /metrics: the workers' registries aggregated (prom-client's AggregatorRegistry.aggregate, labels unchanged);
 // - the workers: a worker that dies is forked again in its slot (same outbox file, which the
 //   successor delivers). If the primary dies, the workers lose their IPC channel and exit;
 //   `sovereign up` restarts the gateway as a whole.
@@ -71,7 +71,31 @@ export async function startGatewayPrimary(o: PrimaryOptions): Promise<RunningPri
   const store: RegionStateStore = await openStateStore(topology, logger, replica);
   let state: RegionState = await store.load();
   const book = new AckBook();
-  const aggregator = new AggregatorRegistry();
+  // /metrics: every live worker's samples, aggregated by prom-client's rules (sum unless a metric
+  // names another aggregator); a worker that does not answer within a second is left out.
+  let metricsId = 0;
+  const metricsWaits = new Map<number, Map<number, (m: unknown[]) => void>>();
+  const clusterMetrics = async (): Promise<string> => {
+    const id = ++metricsId;
+    const waits = new Map<number, (m: unknown[]) => void>();
+    metricsWaits.set(id, waits);
+    const live = [...slots.values()].filter((s) => s.worker?.isConnected());
+    const all = await Promise.all(
+      live.map(
+        (s) =>
+          new Promise<unknown[]>((resolve) => {
+            const timer = setTimeout(() => resolve([]), 1000);
+            waits.set(s.n, (m) => {
+              clearTimeout(timer);
+              resolve(m);
+            });
+            s.worker?.send({ sovereign: 1, t: 'metrics', id } satisfies FromPrimary);
+          }),
+      ),
+    );
+    metricsWaits.delete(id);
+    return AggregatorRegistry.aggregate(all.filter((m) => m.length > 0)).metrics();
+  };
   const slots = new Map<number, Slot>();
   let stopping = false;
 
@@ -133,7 +157,7 @@ export async function startGatewayPrimary(o: PrimaryOptions): Promise<RunningPri
         return { replicas, workers };
       }
       case 'metrics':
-        return aggregator.clusterMetrics();
+        return clusterMetrics();
     }
   };
 
@@ -223,6 +247,9 @@ export async function startGatewayPrimary(o: PrimaryOptions): Promise<RunningPri
         case 'ejected':
           // The worker ejected it on its traffic: every worker's view takes the ejection.
           health.recordFailure(m.region, `worker ${s.n}: ${m.why}`, true);
+          return;
+        case 'metrics':
+          metricsWaits.get(m.id)?.get(s.n)?.(m.metrics);
           return;
         case 'prepared':
           pending.get(m.id)?.get(s.n)?.(m.ok ? { ok: true, fingerprint: m.fingerprint } : { ok: false, reason: m.reason });

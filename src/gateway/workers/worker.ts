@@ -1,6 +1,5 @@
 // A gateway worker's side of the cluster: the region state store, the health view and the
 // metrics are the primary's, reached over IPC; reloads are prepared and committed on its word.
-import { AggregatorRegistry } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { EMPTY_STATE, type HealthMonitor, type RegionHealth, type RegionState, type RegionStateStore } from '../../health/index.ts';
 import type { SharedHealth } from '../deps.ts';
@@ -75,15 +74,13 @@ export class WorkerLink implements SharedHealth {
   #health: HealthMonitor | null = null;
   #snapshot: RegionHealth[] = [];
   #reloader: (() => Promise<Prepared>) | null = null;
+  #registry: Registry | null = null;
   readonly #prepared = new Map<number, Prepared>();
 
   constructor(slot: number) {
     if (!process.send) throw new Error('a gateway worker needs the IPC channel of its primary');
     this.slot = slot;
     this.store = new WorkerStateStore(this);
-    // Answers the primary's AggregatorRegistry with this worker's registry (set in useRegistry).
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([]);
     process.on('message', (m: unknown) => {
       if (isOurs<FromPrimary>(m)) this.#on(m);
     });
@@ -116,6 +113,13 @@ export class WorkerLink implements SharedHealth {
       case 'health':
         this.#snapshot = m.snapshot;
         this.#health?.adopt(m.snapshot);
+        return;
+      case 'metrics':
+        // This worker's samples, for the primary to aggregate (none yet while it starts).
+        void (this.#registry?.getMetricsAsJSON() ?? Promise.resolve([])).then(
+          (metrics) => this.send({ sovereign: 1, t: 'metrics', id: m.id, metrics }),
+          () => this.send({ sovereign: 1, t: 'metrics', id: m.id, metrics: [] }),
+        );
         return;
       case 'prepare':
         void this.#prepare(m.id);
@@ -168,7 +172,7 @@ export class WorkerLink implements SharedHealth {
 
   /** This worker's metrics go to the primary's aggregation. */
   useRegistry(r: Registry): void {
-    AggregatorRegistry.setRegistries([r]);
+    this.#registry = r;
   }
 
   /** /metrics across every worker (the primary aggregates, labels unchanged). */
