@@ -7,8 +7,8 @@
 //
 // On a machine whose cores are shared (the cells, wrk and other work run on the same two
 // cores), 2 workers cannot show 2x. So beside wrk's requests/s this reports, per variant, the
-// CPU the gateway processes spend per request (utime+stime from /proc, the primary included)
-// and the load average; `projected` is the 2-worker throughput on two free cores implied by
+// CPU the gateway processes spend per request (utime+stime from /proc, the primary included,
+// their idle CPU measured just before taken off) and the load average; `projected` is the 2-worker throughput on two free cores implied by
 // those costs: 2 x (1-worker CPU per request) / (2-worker CPU per request).
 // Writes bench/results/gateway-workers-<date>.json and .md.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -139,11 +139,20 @@ try {
       const primary = v.proc?.pid as number;
       const pids = (): number[] => [primary, ...childrenOf(primary)];
       await wrk(v.url as string, Math.min(3, seconds), body, headers); // warm-up (JIT, pools)
+      // Idle CPU (probes, timers, the primary's health broadcasts) over 2 s, taken off the loaded
+      // run: at the low rates of a saturated machine it would otherwise weigh on every request.
+      const i0 = cpuSeconds(pids());
+      const ip0 = cpuSeconds([primary]);
+      await new Promise((res) => setTimeout(res, 2000));
+      const idleRate = (cpuSeconds(pids()) - i0) / 2;
+      const idlePrimary = (cpuSeconds([primary]) - ip0) / 2;
       const p0 = cpuSeconds([primary]);
       const c0 = cpuSeconds(pids());
+      const t0 = performance.now();
       const w = await wrk(v.url as string, seconds, body, headers);
-      const c = cpuSeconds(pids()) - c0;
-      const p = cpuSeconds([primary]) - p0;
+      const took = (performance.now() - t0) / 1000;
+      const c = Math.max(0, cpuSeconds(pids()) - c0 - idleRate * took);
+      const p = Math.max(0, cpuSeconds([primary]) - p0 - idlePrimary * took);
       const run: Run = { variant: v.name, round: r, rps: w.rps, requests: w.requests, errors: w.errors, gatewayCpuUsPerRequest: (c / w.requests) * 1e6, primaryCpuUsPerRequest: (p / w.requests) * 1e6, loadavg1: loadavg()[0] ?? 0 };
       runs.push(run);
       log(`  round ${r} ${v.name.padEnd(22)} ${fmt(w.rps, 0).padStart(6)} req/s  gateway CPU ${fmt(run.gatewayCpuUsPerRequest, 0)} µs/request (primary ${fmt(run.primaryCpuUsPerRequest, 0)})  errors ${w.errors}  load ${fmt(run.loadavg1, 2)}`);
