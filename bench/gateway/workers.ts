@@ -174,7 +174,7 @@ try {
     '',
     `Node ${process.version}, ${cpus().length} CPUs shared with the cells, the nginx upstream and wrk (1 thread, ${connections} connections, ${seconds} s per run), mTLS on; ${rounds} interleaved rounds, medians. Load average at start ${startLoad}, at end ${endLoad}.`,
     '',
-    '| variant | req/s | vs 1 worker | gateway CPU µs/request (all its processes) | of which primary | projected on free cores | load avg |',
+    '| variant | req/s | vs 1 worker | gateway CPU µs/request (all its processes) | of which primary (with 1 worker: the one process) | projected on free cores | load avg |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...summary.map((s) => `| ${s.variant} | ${fmt(s.rps, 0)} | ${fmt(s.measuredRatio, 2)}x | ${fmt(s.cpu, 0)} | ${fmt(s.primary, 0)} | ${fmt(s.projectedRatio, 2)}x | ${fmt(s.load, 2)} |`),
     '',
