@@ -122,16 +122,19 @@ export async function startGatewayPrimary(o: PrimaryOptions): Promise<RunningPri
   const healthTimer = setInterval(sendHealth, topology.data.gateway.probeIntervalMs);
   healthTimer.unref();
 
+  const ackWhenInForce = (version: number): void => {
+    book
+      .wait(version, 60_000)
+      .then(() => store.ack(version))
+      .catch((err: unknown) => logger.error({ err: (err as Error).message, version }, 'region state not acknowledged: not in force on every worker, or the store refused'));
+  };
   // Region state: every version goes to every worker; this replica acknowledges it to the
   // shared store once all of them have it in force.
   const publish = (s: RegionState): void => {
     if (s.version <= state.version) return;
     state = s;
     broadcast({ sovereign: 1, t: 'state', state: s });
-    book.wait(s.version, 60_000).then(
-      () => store.ack(s.version),
-      (err: unknown) => logger.error({ err: (err as Error).message }, 'region state not in force on every worker'),
-    );
+    ackWhenInForce(s.version);
   };
   store.subscribe(publish);
 
@@ -289,6 +292,9 @@ export async function startGatewayPrimary(o: PrimaryOptions): Promise<RunningPri
     slots.set(n, s);
     fork(s);
   }
+
+  // The state in force at start, once every worker has loaded it (each acknowledges what it loads).
+  ackWhenInForce(state.version);
 
   const watchers: FSWatcher[] = [];
   let timer: NodeJS.Timeout | null = null;
