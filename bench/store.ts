@@ -66,7 +66,8 @@ async function startSystem(store: Record<string, unknown>): Promise<System> {
     dataDir: path.join(dir, 'data'),
     jurisdictions: { EU: EU_COUNTRIES_FOR_BENCH, AE: ['AE'], SG: ['SG'] },
     regions: [{ id: 'eu-frankfurt', jurisdiction: 'EU', country: 'DE', url: `http://127.0.0.1:${cellPort}` }],
-    gateway: { host: '127.0.0.1', port: gwPort, probeIntervalMs: 1000 },
+    // workers 1: the gateway's CPU is read from /proc by its pid.
+    gateway: { host: '127.0.0.1', port: gwPort, probeIntervalMs: 1000, workers: 1 },
     store,
   });
   // The real path: mutual TLS between the gateway and the cell (as `sovereign up` sets it up).

@@ -59,7 +59,7 @@ export interface TargetOptions {
   mesh?: 'mtls' | 'plaintext';
   /** Sovereign's mesh.svidTtlSeconds (default: the topology default). */
   svidTtlSeconds?: number;
-  /** Sovereign's gateway.workers (default: not written, the topology default). */
+  /** Sovereign's gateway.workers (default 1). */
   gatewayWorkers?: number;
 }
 
@@ -191,7 +191,8 @@ export async function sovereignConfig(o: TargetOptions, dir: string): Promise<{ 
     tenants: [],
     routing: { mode: 'legal-first', preference: defs.map((d) => d[0]) },
     // maxConnectionsPerClient 0: the load generator opens every connection from one address.
-    gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024, maxConnectionsPerClient: 0, ...(o.gatewayWorkers !== undefined ? { workers: o.gatewayWorkers } : {}) },
+    // workers 1: the CPU per request read from /proc is one gateway process's (bench:gateway-workers scales it).
+    gateway: { host: '127.0.0.1', port, bodyLimitBytes: 10 * 1024 * 1024, maxConnectionsPerClient: 0, workers: o.gatewayWorkers ?? 1 },
     ...(o.mesh || o.svidTtlSeconds ? { mesh: { ...(o.mesh ? { mode: o.mesh } : {}), ...(o.svidTtlSeconds ? { svidTtlSeconds: o.svidTtlSeconds } : {}) } } : {}),
   };
   const file = path.join(dir, 'sovereign.yaml');

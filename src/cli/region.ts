@@ -36,6 +36,11 @@ export async function call(t: Target, method: 'GET' | 'POST', path: string, body
   return json;
 }
 
+/** ", on every one of its N workers" when this gateway runs several. */
+function workersOf(out: { in_force_on_workers?: number }): string {
+  return (out.in_force_on_workers ?? 1) > 1 ? ` (every one of its ${out.in_force_on_workers} workers)` : '';
+}
+
 export function register(program: Command): void {
   const region = program.command('region').description('legal triggers: suspend or resume a region, and show region status');
 
@@ -56,8 +61,8 @@ export function register(program: Command): void {
         ref: o.ref,
         mode: o.cut ? 'cut' : 'drain',
         ...(o.for ? { for: o.for.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-      })) as { version: number; in_force_on_replicas: number; ledger: string[] };
-      console.log(`region ${id} suspended${o.for ? ` for ${o.for}` : ''} (${o.cut ? 'cut' : 'drain'}); in force on ${out.in_force_on_replicas} gateway replica(s), state version ${out.version}`);
+      })) as { version: number; in_force_on_replicas: number; in_force_on_workers?: number; ledger: string[] };
+      console.log(`region ${id} suspended${o.for ? ` for ${o.for}` : ''} (${o.cut ? 'cut' : 'drain'}); in force on ${out.in_force_on_replicas} gateway replica(s)${workersOf(out)}, state version ${out.version}`);
       for (const r of out.ledger) console.log(`  recorded: ${r}`);
     });
 
@@ -72,8 +77,8 @@ export function register(program: Command): void {
       const out = (await call(t, 'POST', `/sovereign/admin/regions/${encodeURIComponent(id)}/resume`, {
         ...(o.reason ? { reason: o.reason } : {}),
         ...(o.ref ? { ref: o.ref } : {}),
-      })) as { version: number; in_force_on_replicas: number; ledger: string[] };
-      console.log(`region ${id} resumed; in force on ${out.in_force_on_replicas} gateway replica(s), state version ${out.version}`);
+      })) as { version: number; in_force_on_replicas: number; in_force_on_workers?: number; ledger: string[] };
+      console.log(`region ${id} resumed; in force on ${out.in_force_on_replicas} gateway replica(s)${workersOf(out)}, state version ${out.version}`);
       for (const r of out.ledger) console.log(`  recorded: ${r}`);
     });
 

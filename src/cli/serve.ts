@@ -29,6 +29,12 @@ function parsePort(v: string): number {
   return n;
 }
 
+function parseWorkers(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers: expected a number of processes 1-256, got "${v}"`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('cell')
@@ -51,10 +57,12 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on')
     .option('--port <port>', 'port to listen on', parsePort)
     .option('--replica <name>', 'name of this gateway replica when several run (its ledger outbox, its row in shared region state)', 'gateway')
-    .action(async (o: { host?: string; port?: number; replica: string }, cmd: Command) => {
-      const { startGateway } = await import('../gateway/index.ts');
-      const gw = await startGateway({ topology: topologyOf(cmd), replica: o.replica, ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) });
+    .option('--workers <n>', 'gateway processes on this machine (default: gateway.workers, else one per core; 1: this process only)', parseWorkers)
+    .action(async (o: { host?: string; port?: number; replica: string; workers?: number }, cmd: Command) => {
+      const { runGateway } = await import('../gateway/index.ts');
+      const gw = await runGateway({ topology: topologyOf(cmd), replica: o.replica, ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}), ...(o.workers !== undefined ? { workers: o.workers } : {}) });
       stopOn(() => gw.close());
+      // A worker tells its primary, which tells `sovereign up` once every worker is ready.
       process.send?.({ type: 'ready', url: gw.url });
     });
 }

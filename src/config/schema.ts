@@ -132,6 +132,12 @@ export const ConfigSchema = z.strictObject({
        * /sovereign/explain) without credentials: for development only.
        */
       openOperatorViews: z.boolean().default(false),
+      /**
+       * Gateway processes on this machine, one per core by default (node:cluster: the listening
+       * socket is shared, and so are the decision table, the health view and the suspension
+       * state). 1 runs the gateway in a single process.
+       */
+      workers: z.number().int().min(1, 'gateway.workers: at least 1').max(256, 'gateway.workers: at most 256').optional(),
     })
     .prefault({}),
   /**

@@ -1,4 +1,5 @@
 // The validated topology with the lookups the request path needs, computed once at load.
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { ConfigData, RegionConfig, TenantConfig } from './schema.ts';
 import { isCountryCode } from './iso3166.ts';
@@ -106,6 +107,11 @@ export class Topology {
 
   regionDataDir(regionId: string): string {
     return path.join(this.dataDir, 'regions', regionId);
+  }
+
+  /** Gateway worker processes: gateway.workers, or one per core of this machine. */
+  gatewayWorkers(): number {
+    return this.data.gateway.workers ?? availableParallelism();
   }
 
   gatewayDataDir(): string {

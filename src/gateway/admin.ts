@@ -1,6 +1,6 @@
 // Admin API: legal triggers (suspend / resume a region) and region status. Every route
 // declares `access: 'admin'` (the admin token; enforced by the hook in access.ts). A trigger
-// returns only once every live gateway replica has it in force.
+// returns only once every live gateway replica (and every worker of each) has it in force.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpError, badRequest, firstIssue } from '../common/index.ts';
@@ -72,14 +72,14 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     // A suspension takes effect first (the law must be obeyed even if a ledger is down),
     // then it is recorded; a resume is recorded first and lifts nothing if that fails.
     const state = await store.update((s) => suspend(s, sus));
-    const { replicas } = await store.waitForReplicas(state.version, timeout);
+    const { replicas, workers } = await store.waitForReplicas(state.version, timeout);
     let receipts: string[];
     try {
       receipts = await deps.recordTrigger({ action: 'suspend', region, for: forJ, reason: b.reason, ref: b.ref, mode: b.mode });
     } catch (err) {
       throw new HttpError(503, 'ledger_unavailable', `region ${region} IS suspended (state version ${state.version}, ${replicas} replicas), but the trigger could not be recorded in the ledger: ${(err as Error).message}; retry the command to record it`);
     }
-    return { suspended: sus, version: state.version, in_force_on_replicas: replicas, ledger: receipts };
+    return { suspended: sus, version: state.version, in_force_on_replicas: replicas, in_force_on_workers: workers ?? 1, ledger: receipts };
   });
 
   app.post<{ Params: { region: string } }>('/sovereign/admin/regions/:region/resume', { config: { access: 'admin' } }, async (req) => {
@@ -91,7 +91,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     if (!prior) throw new HttpError(409, 'conflict_error', `region ${region} is not suspended`);
     const receipts = await deps.recordTrigger({ action: 'resume', region, for: prior.for, reason: parsed.data.reason ?? 'resumed', ref: parsed.data.ref ?? prior.ref });
     const state = await store.update((s) => resume(s, region));
-    const { replicas } = await store.waitForReplicas(state.version, timeout);
-    return { resumed: region, version: state.version, in_force_on_replicas: replicas, ledger: receipts };
+    const { replicas, workers } = await store.waitForReplicas(state.version, timeout);
+    return { resumed: region, version: state.version, in_force_on_replicas: replicas, in_force_on_workers: workers ?? 1, ledger: receipts };
   });
 }

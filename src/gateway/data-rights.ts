@@ -75,6 +75,8 @@ export async function storeStatusOf(mesh: Mesh, region: string): Promise<unknown
 export interface DataRightsDeps {
   current: () => { topology: Topology; recorder: Recorder; mesh: Mesh };
   token: string;
+  /** Erasures waiting in any outbox of this gateway (every worker's); default: this process's recorder. */
+  pendingErasures?: () => PendingErasure[];
 }
 
 export function registerDataRights(app: FastifyInstance, deps: DataRightsDeps): void {
@@ -144,9 +146,9 @@ export function registerDataRights(app: FastifyInstance, deps: DataRightsDeps): 
     });
 
     scope.get('/sovereign/admin/data/erasures', async () => {
-      const { recorder } = deps.current();
+      const pending = deps.pendingErasures ? deps.pendingErasures() : deps.current().recorder.pendingErasures();
       // Subject ids are not shown: the operator who asked has them.
-      return { pending: recorder.pendingErasures().map((e) => ({ region: e.region, tenant: e.tenant, requested: e.requested })) };
+      return { pending: pending.map((e) => ({ region: e.region, tenant: e.tenant, requested: e.requested })) };
     });
   });
 }

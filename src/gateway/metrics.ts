@@ -28,8 +28,24 @@ export interface OutboxView {
   deadLetters: ReadonlyMap<string, number>;
 }
 
-export function createGatewayMetrics(outbox?: () => OutboxView): GatewayMetrics {
-  const registry = new Registry();
+/**
+ * A gateway worker's registry: its own metrics go to the primary's aggregation (prom-client's
+ * AggregatorRegistry, summed across workers unless a metric says otherwise), and its text
+ * format is that aggregation, so /metrics shows the whole gateway whichever worker answers.
+ */
+class WorkerRegistry extends Registry {
+  readonly #aggregate: () => Promise<string>;
+  constructor(aggregate: () => Promise<string>) {
+    super();
+    this.#aggregate = aggregate;
+  }
+  override metrics(): Promise<string> {
+    return this.#aggregate();
+  }
+}
+
+export function createGatewayMetrics(outbox?: () => OutboxView, cluster?: { aggregate: () => Promise<string> }): GatewayMetrics {
+  const registry = cluster ? new WorkerRegistry(cluster.aggregate) : new Registry();
   collectDefaultMetrics({ register: registry });
   if (outbox !== undefined) {
     new Gauge({
@@ -71,13 +87,14 @@ export function createGatewayMetrics(outbox?: () => OutboxView): GatewayMetrics 
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
-    witnessLagEntries: new Gauge({ name: 'sovereign_witness_lag_entries', help: 'Log entries not yet covered by a witness-cosigned checkpoint', labelNames: ['region'], registers: [registry] }),
-    witnessLagSeconds: new Gauge({ name: 'sovereign_witness_lag_seconds', help: 'Seconds the log has had entries not covered by a witness-cosigned checkpoint', labelNames: ['region'], registers: [registry] }),
+    witnessLagEntries: new Gauge({ name: 'sovereign_witness_lag_entries', help: 'Log entries not yet covered by a witness-cosigned checkpoint', labelNames: ['region'], registers: [registry], aggregator: 'max' }),
+    witnessLagSeconds: new Gauge({ name: 'sovereign_witness_lag_seconds', help: 'Seconds the log has had entries not covered by a witness-cosigned checkpoint', labelNames: ['region'], registers: [registry], aggregator: 'max' }),
     healthSource: null,
     syncEjections: () => undefined,
   };
   // The monitor keeps each region's ejection streak (reset once stable); the counter adds each rise.
-  const ejections = new Counter({ name: 'sovereign_ejections_total', help: 'Outlier ejections of a region by live traffic', labelNames: ['region'], registers: [registry], collect: () => m.syncEjections() });
+  // Every worker sees the same ejections (the primary shares them): across workers, the most seen.
+  const ejections = new Counter({ name: 'sovereign_ejections_total', help: 'Outlier ejections of a region by live traffic', labelNames: ['region'], registers: [registry], aggregator: 'max', collect: () => m.syncEjections() });
   const seen = new Map<string, number>();
   m.syncEjections = () => {
     for (const h of m.healthSource?.snapshot() ?? []) {
@@ -87,20 +104,22 @@ export function createGatewayMetrics(outbox?: () => OutboxView): GatewayMetrics 
       seen.set(h.region, h.ejections);
     }
   };
-  const perRegion = (name: string, help: string, value: (h: RegionHealth) => number): Gauge<'region'> =>
+  // Across workers: healthy only if every worker admits the region; the mean latency; the sum of in-flight requests.
+  const perRegion = (name: string, help: string, value: (h: RegionHealth) => number, aggregator: 'min' | 'max' | 'sum' | 'average'): Gauge<'region'> =>
     new Gauge({
       name,
       help,
       labelNames: ['region'],
       registers: [registry],
+      aggregator,
       collect() {
         for (const h of m.healthSource?.snapshot() ?? []) this.set({ region: h.region }, value(h));
       },
     });
-  perRegion('sovereign_region_healthy', 'Whether the region admits traffic (1) or not (0)', (h) => (h.healthy ? 1 : 0));
-  perRegion('sovereign_region_latency_ms', 'Latency EWMA of the region, ms', (h) => h.latencyMs);
-  perRegion('sovereign_region_inflight', 'Requests in flight to the region', (h) => h.inflight);
-  perRegion('sovereign_region_ejections', 'Outlier ejections of the region since it was last stable', (h) => h.ejections);
+  perRegion('sovereign_region_healthy', 'Whether the region admits traffic (1) or not (0)', (h) => (h.healthy ? 1 : 0), 'min');
+  perRegion('sovereign_region_latency_ms', 'Latency EWMA of the region, ms', (h) => h.latencyMs, 'average');
+  perRegion('sovereign_region_inflight', 'Requests in flight to the region', (h) => h.inflight, 'sum');
+  perRegion('sovereign_region_ejections', 'Outlier ejections of the region since it was last stable', (h) => h.ejections, 'max');
   return m;
 }
 

@@ -7,7 +7,7 @@
 // dead-letter file next to the outbox (written durably before the outbox is rewritten without
 // it), with the cell's answer, for an operator to look at; a log line and the
 // sovereign_ledger_dead_letter_records metric say so.
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileDurableSync } from '../common/durable-file.ts';
 import type { Logger } from '../common/index.ts';
@@ -59,6 +59,28 @@ function appendLineDurably(file: string, value: unknown): void {
   }
 }
 
+/** The file-name part of a replica name. */
+function fileName(replica: string): string {
+  return replica.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/**
+ * Items waiting in the outboxes of a gateway replica and all its workers (files
+ * ledger-outbox-<replica>.jsonl and ledger-outbox-<replica>-w<n>.jsonl): what the files say,
+ * whichever worker holds them.
+ */
+export function pendingInAll(dir: string, replica: string): OutboxItem[] {
+  const name = fileName(replica);
+  const mine = new RegExp(`^ledger-outbox-${name}(-w\\d+)?\\.jsonl$`);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => mine.test(f));
+  } catch {
+    return [];
+  }
+  return files.flatMap((f) => readLines<OutboxItem>(path.join(dir, f)));
+}
+
 export class Outbox {
   readonly #file: string;
   readonly #deadLetterFile: string;
@@ -72,7 +94,7 @@ export class Outbox {
   /** One file per gateway replica, so replicas sharing a data directory never share an outbox. */
   constructor(dir: string, replica: string, logger: Logger) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const name = replica.replace(/[^A-Za-z0-9_-]/g, '_');
+    const name = fileName(replica);
     this.#file = path.join(dir, `ledger-outbox-${name}.jsonl`);
     this.#deadLetterFile = path.join(dir, `ledger-dead-letter-${name}.jsonl`);
     this.#logger = logger;
@@ -116,8 +138,12 @@ export class Outbox {
     this.#logger.warn({ region: r.region, kind: r.kind ?? r.entry.kind, pending: this.#pending.length }, `${r.kind ?? 'ledger record'} kept in the outbox until the region is back`);
   }
 
-  /** Delivers pending records every `intervalMs` with `deliver`. */
+  /**
+   * Delivers pending records every `intervalMs` with `deliver`; called again (a reload's new
+   * recorder), it replaces the delivery: one outbox per file and process, never two.
+   */
   start(deliver: (r: OutboxItem) => Promise<void>, intervalMs = 2000): void {
+    if (this.#timer) clearInterval(this.#timer);
     this.#timer = setInterval(() => void this.flush(deliver), intervalMs);
     this.#timer.unref();
   }

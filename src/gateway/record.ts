@@ -4,12 +4,11 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'undici';
 import { HttpError, MAX_APPEND_BATCH, type AppendBatchResult, type AppendRecord, type Receipt } from '../common/index.ts';
-import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import { jurisdictionDenied, type Attempt, type Decision } from './decision.ts';
 import { AppendRefused, isPermanentRefusal } from './append-refused.ts';
-import { Outbox, type OutboxItem, type PendingErasure, type PendingRecord } from './outbox.ts';
+import type { Outbox, OutboxItem, PendingErasure, PendingRecord } from './outbox.ts';
 
 export type { Receipt };
 
@@ -34,11 +33,13 @@ export class Recorder {
   /** Delivers an erasure kept in the outbox (set by the data subject rights service). */
   #deliverErasure: ((e: PendingErasure) => Promise<void>) | null = null;
 
-  constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger, mesh: Mesh) {
+  /** `outbox` is the process's one outbox: it outlives this recorder (a reload builds a new one and hands it over). */
+  constructor(topology: Topology, outbox: Outbox, mesh: Mesh) {
     this.#topology = topology;
     // The cells' append endpoint takes gateway identities only: the SVID is the credential.
     for (const r of topology.regions) this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
-    this.#outbox = new Outbox(outboxDir, replica, logger);
+    this.#outbox = outbox;
+    // From now on the outbox delivers through this recorder (the topology in force).
     this.#outbox.start((r) => {
       if (r.kind === 'erasure') return this.#deliverErasure ? this.#deliverErasure(r) : Promise.reject(new Error('no erasure delivery yet'));
       return this.append(r.region, r.entry, r.body_sha256).then(() => undefined);
@@ -152,8 +153,8 @@ export class Recorder {
     return this.#topology.data.ledger.unknownRegion ?? pref[0] ?? (this.#topology.regions[0]?.id as string);
   }
 
+  /** Closes the pools to the cells; the outbox stays with its process (Outbox.stop ends it). */
   async close(): Promise<void> {
-    this.#outbox.stop();
     await Promise.all([...this.#pools.values()].map((p) => p.close()));
   }
 }

@@ -49,6 +49,8 @@ export interface HealthMonitorOptions {
   /** In-flight requests above which a region is skipped (circuit breaker). */
   maxInflight?: number;
   onChange?: (h: RegionHealth) => void;
+  /** Live traffic ejected a region (gateway workers report it, so every worker's view shares it). */
+  onEject?: (region: string, why: string) => void;
 }
 
 /** Sovereign's outlier settings (the rendered Istio DestinationRules carry the same). */
@@ -60,7 +62,7 @@ const STABLE_AFTER_MS = 30_000;
 export class HealthMonitor {
   readonly #targets: HealthTarget[];
   readonly #state = new Map<string, RegionHealth>();
-  readonly #opts: Required<Omit<HealthMonitorOptions, 'onChange'>> & Pick<HealthMonitorOptions, 'onChange'>;
+  readonly #opts: Required<Omit<HealthMonitorOptions, 'onChange' | 'onEject'>> & Pick<HealthMonitorOptions, 'onChange' | 'onEject'>;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #lastEjectionAt = new Map<string, number>();
   readonly #probeFailures = new Map<string, number>();
@@ -165,6 +167,27 @@ export class HealthMonitor {
       s.ejectedUntil = Date.now() + ms;
       this.#lastEjectionAt.set(region, Date.now());
       this.#set(s, false, `ejected by outlier detection for ${ms / 1000} s (ejection ${s.ejections}); traffic: ${why}`);
+      this.#opts.onEject?.(region, why);
+    }
+  }
+
+  /**
+   * Takes the view of a monitor in another process (a gateway worker follows the primary's
+   * probes instead of probing itself). In-flight counts stay this process's own; a region
+   * this process ejected stays out until its own ejection time has passed.
+   */
+  adopt(shared: readonly RegionHealth[]): void {
+    const now = Date.now();
+    for (const h of shared) {
+      const s = this.#state.get(h.region);
+      if (!s) continue;
+      if (h.healthy && s.ejectedUntil !== null && now < s.ejectedUntil) continue;
+      s.latencyMs = h.latencyMs;
+      s.lastProbeAt = h.lastProbeAt;
+      s.ejections = h.ejections;
+      s.ejectedUntil = h.ejectedUntil;
+      if (h.healthy) s.consecutiveFailures = 0;
+      this.#set(s, h.healthy, h.reason);
     }
   }
 

@@ -31,6 +31,8 @@ export class PgRegionStateStore implements RegionStateStore {
   readonly #onError: (err: Error) => void;
   #subscribers: ((s: RegionState) => void)[] = [];
   #applied = -1;
+  /** The version this replica last acknowledged (its heartbeat repeats it, never more). */
+  #acked = -1;
   #heartbeat: NodeJS.Timeout | null = null;
   #poll: NodeJS.Timeout | null = null;
   #closed = false;
@@ -86,8 +88,10 @@ export class PgRegionStateStore implements RegionStateStore {
   }
 
   async #beat(): Promise<void> {
-    if (this.#closed || this.#applied < 0) return;
-    await this.ack(this.#applied).catch((e: unknown) => this.#onError(e as Error));
+    // Only what the replica said it applied: a gateway with workers acknowledges a version once
+    // every worker has it in force, which may be after this store delivered it.
+    if (this.#closed || this.#acked < 0) return;
+    await this.ack(this.#acked).catch((e: unknown) => this.#onError(e as Error));
   }
 
   async load(): Promise<RegionState> {
@@ -120,6 +124,7 @@ export class PgRegionStateStore implements RegionStateStore {
   }
 
   async ack(version: number): Promise<void> {
+    this.#acked = Math.max(this.#acked, version);
     await this.#pool.query(
       `INSERT INTO sovereign_replicas (cluster, replica, acked_version, seen_at) VALUES ($1, $2, $3, now())
        ON CONFLICT (cluster, replica) DO UPDATE SET acked_version = GREATEST(sovereign_replicas.acked_version, EXCLUDED.acked_version), seen_at = now()`,

@@ -38,8 +38,11 @@ export interface RegionStateStore {
   subscribe(onState: (s: RegionState) => void): void;
   /** This replica has applied `version`. */
   ack(version: number): Promise<void>;
-  /** Resolves when every live replica has applied `version`; rejects after `timeoutMs`. */
-  waitForReplicas(version: number, timeoutMs: number): Promise<{ replicas: number }>;
+  /**
+   * Resolves when every live replica has applied `version`; rejects after `timeoutMs`. `workers`:
+   * the worker processes of this replica that have it in force (a gateway with gateway.workers > 1).
+   */
+  waitForReplicas(version: number, timeoutMs: number): Promise<{ replicas: number; workers?: number }>;
   close(): Promise<void>;
 }
 

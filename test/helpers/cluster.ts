@@ -22,9 +22,26 @@ export interface Cluster {
   output: () => string;
   /** The gateway's admin token (generated in its data directory on first start). */
   adminToken(): string;
-  /** The pid of a child process of `sovereign up`: "gateway" or a region id. */
+  /** The pid of a child process of `sovereign up`: "gateway" (its primary when it runs workers) or a region id. */
   pidOf(name: string): number;
+  /** The gateway's worker processes (none when it runs in one process). */
+  gatewayWorkers(): number[];
   stop(): Promise<void>;
+}
+
+/** Every child of `parent`. */
+export function childrenOf(parent: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) out.push(Number(d));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
 }
 
 /** The children of `parent` whose command line holds `args` (e.g. ["cell", "--region", "eu-paris"]). */
@@ -68,7 +85,10 @@ export async function defaultTopology(dir: string, extra: Record<string, unknown
     routing: { mode: 'legal-first', preference: ids.map((x) => x[0]) },
     ...extra,
     // Gateway keys given by the test are merged into the defaults (the port stays the free one).
-    gateway: { host: '127.0.0.1', port: gatewayPort, probeIntervalMs: 200, bodyLimitBytes: 1024 * 1024, ...(extra.gateway as Record<string, unknown> | undefined) },
+    // One gateway process unless the test asks for workers (test/integration/workers.test.ts,
+    // replicas, reload): every integration test starting three on a shared 2-core machine
+    // costs start-up time the tests do not measure.
+    gateway: { host: '127.0.0.1', port: gatewayPort, probeIntervalMs: 200, bodyLimitBytes: 1024 * 1024, workers: 1, ...(extra.gateway as Record<string, unknown> | undefined) },
   };
   return { config, regions, gatewayPort };
 }
@@ -98,6 +118,7 @@ export async function startCluster(extra: Record<string, unknown> = {}, mutate?:
     output: () => up.output(),
     adminToken: () => readFileSync(path.join(dir, 'data/gateway/admin-token'), 'utf8').trim(),
     pidOf: (name) => childPid(up.pid, name === 'gateway' ? ['gateway'] : ['--region', name]),
+    gatewayWorkers: () => childrenOf(childPid(up.pid, ['gateway'])),
     // SIGTERM lets `sovereign up` stop its cells and gateway; SIGKILL only if it hangs for a minute.
     stop: () => group.stop(up, 60_000),
   };

@@ -14,7 +14,8 @@ let c: Cluster;
 let gw: MeshClient;
 
 before(async () => {
-  c = await startCluster({ gateway: { bodyLimitBytes: 10 * 1024 * 1024 }, cell: { maxConcurrentInference: 1, maxQueuedInference: 1 } });
+  // One gateway process: its CPU and memory are read from /proc by pid.
+  c = await startCluster({ gateway: { bodyLimitBytes: 10 * 1024 * 1024, workers: 1 }, cell: { maxConcurrentInference: 1, maxQueuedInference: 1 } });
   gw = await meshClient(c.configFile);
 });
 after(async () => {

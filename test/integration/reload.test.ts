@@ -16,7 +16,8 @@ copyFileSync(path.join(ROOT, 'policies/default.cedar'), policyFile);
 
 let c: Cluster;
 before(async () => {
-  c = await startCluster({ policy: { file: policyFile } });
+  // Two gateway workers: a reload reaches both, a bad file is refused by both.
+  c = await startCluster({ policy: { file: policyFile }, gateway: { workers: 2 } });
 });
 after(async () => {
   await c?.stop();

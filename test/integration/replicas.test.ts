@@ -38,7 +38,8 @@ let token: string;
 before(async () => {
   if (skip) return;
   process.env.SOVEREIGN_POSTGRES_URL = PG_URL;
-  c = await startCluster({ state: { backend: 'postgres', cluster: CLUSTER } });
+  // Two workers in each replica: a trigger waits for every worker of every replica.
+  c = await startCluster({ state: { backend: 'postgres', cluster: CLUSTER }, gateway: { workers: 2 } });
   token = readFileSync(path.join(c.dir, 'data/gateway/admin-token'), 'utf8').trim();
   const port = await freePort();
   secondUrl = `http://127.0.0.1:${port}`;
@@ -88,6 +89,7 @@ test('a suspension on one replica is in force on the other before the command re
   const body = (await res.body.json()) as { in_force_on_replicas: number };
   assert.equal(res.statusCode, 200, JSON.stringify(body));
   assert.equal(body.in_force_on_replicas, 2);
+  assert.equal((body as { in_force_on_workers?: number }).in_force_on_workers, 2);
   // Immediately, on the other replica: never the suspended region.
   for (let i = 0; i < 20; i++) assert.notEqual(await regionOf(secondUrl), 'eu-frankfurt');
 

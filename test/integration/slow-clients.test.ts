@@ -16,7 +16,8 @@ let c: Cluster;
 let port: number;
 
 before(async () => {
-  c = await startCluster({ gateway: { bodyTimeoutMs: BODY_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS, maxConnectionsPerClient: PER_CLIENT } });
+  // One gateway process: the descriptors counted and the per-client limit are a process's own.
+  c = await startCluster({ gateway: { bodyTimeoutMs: BODY_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS, maxConnectionsPerClient: PER_CLIENT, workers: 1 } });
   port = Number(new URL(c.gateway).port);
 });
 after(async () => {
