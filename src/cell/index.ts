@@ -181,7 +181,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     mesh: {
       https: mesh.serverTls(),
       secure: (a) => {
-        mesh.guardServer(a.server as import('node:https').Server);
+        mesh.guardServer(a.server as unknown as import('node:tls').Server);
         authorizeByIdentity(a, mesh, cfg.id, logger);
       },
     },

@@ -69,7 +69,9 @@ function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefi
 
 export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   const { region, runtime } = opts;
-  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger, https: opts.mesh?.https ?? null, ...(opts.bodyTimeoutMs ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}) });
+  // HTTP/2 for peers that offer it (the gateway's ledger channel: one connection, many
+  // records at once), HTTP/1.1 for the others (the forwarder's pool, probes, curl).
+  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger, https: opts.mesh?.https ?? null, http2: true, ...(opts.bodyTimeoutMs ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}) });
   opts.mesh?.secure(app);
   const gate = new InferenceGate(opts.maxConcurrentInference ?? 2, opts.maxQueuedInference ?? 32);
   let draining = false;

@@ -36,8 +36,11 @@ export class Recorder {
 
   constructor(topology: Topology, outboxDir: string, replica: string, logger: Logger, mesh: Mesh) {
     this.#topology = topology;
-    // The cells' append endpoint takes gateway identities only: the SVID is the credential.
-    for (const r of topology.regions) this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
+    // One long-lived channel per region for records that are not carried with a request
+    // (transfers to the subjects' home regions, denials, 'unavailable', triggers, the outbox):
+    // HTTP/2 over the mesh's mutual TLS, many appends at once on one connection. The cells'
+    // append endpoint takes gateway identities only: the SVID is the credential.
+    for (const r of topology.regions) this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 1, allowH2: true, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
     this.#outbox = new Outbox(outboxDir, replica, logger);
     this.#outbox.start((r) => {
       if (r.kind === 'erasure') return this.#deliverErasure ? this.#deliverErasure(r) : Promise.reject(new Error('no erasure delivery yet'));
@@ -101,6 +104,10 @@ export class Recorder {
       path: '/sovereign/ledger/append',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(single !== null ? single.record : { records: batch.map((r) => r.record) }),
+      // Lets undici run appends side by side on the HTTP/2 connection (it holds back a
+      // non-idempotent request while another runs); undici never resends a request by itself,
+      // and the outbox's retries are the gateway's own.
+      idempotent: true,
       headersTimeout: 5000,
       bodyTimeout: 5000,
     });
