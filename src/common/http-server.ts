@@ -115,6 +115,13 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     },
   });
   app.server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  if (opts.https && opts.http2) {
+    // node:http2's HTTP/1.1 fallback does not take http.Server's defaults: without noDelay a
+    // streamed answer's second write waits for the peer's delayed ACK (Nagle), and idle
+    // keep-alive connections would never time out.
+    Object.assign(app.server, { noDelay: true, keepAliveTimeout: 72_000, requestTimeout: 120_000 });
+    app.server.on('secureConnection', (s: Socket) => s.setNoDelay(true));
+  }
   if (opts.maxConnectionsPerClient && opts.maxConnectionsPerClient > 0) limitConnectionsPerClient(app as unknown as FastifyInstance, opts.maxConnectionsPerClient);
 
   // A body that stops arriving: after bodyTimeoutMs of silence, 408 and the connection is closed.
