@@ -4,6 +4,7 @@
 // text (normalize.ts) and makes one linear pass over it (scanner.ts).
 
 import { RE2JS } from 're2js';
+import { CUSTOM_TYPE_NAME } from '../common/index.ts';
 import { assertionContext } from './assertion.ts';
 import { extractSegments } from './extract.ts';
 import { K_UNINSPECTABLE, isSpecialKind, kindType } from './kinds.ts';
@@ -84,8 +85,6 @@ interface CompiledPattern {
   re: RE2JS;
 }
 
-const TYPE_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
-
 function compilePatterns(patterns: readonly CustomPattern[] | undefined): CompiledPattern[] {
   if (patterns === undefined) return [];
   if (!Array.isArray(patterns)) throw new ClassifyConfigError('classify: customPatterns must be an array');
@@ -93,8 +92,8 @@ function compilePatterns(patterns: readonly CustomPattern[] | undefined): Compil
   return patterns.map((p, i) => {
     const where = `custom pattern #${i}${isRecord(p) && typeof p.type === 'string' ? ` (type "${p.type}")` : ''}`;
     if (!isRecord(p)) throw new ClassifyConfigError(`classify: ${where} must be an object {type, pattern, class}`);
-    if (typeof p.type !== 'string' || !TYPE_NAME.test(p.type)) {
-      throw new ClassifyConfigError(`classify: ${where}: type must match ${TYPE_NAME.source} (e.g. "EMPLOYEE_ID")`);
+    if (typeof p.type !== 'string' || !CUSTOM_TYPE_NAME.test(p.type)) {
+      throw new ClassifyConfigError(`classify: ${where}: type must match ${CUSTOM_TYPE_NAME.source} (e.g. "EMPLOYEE_ID")`);
     }
     if (builtIn.has(p.type)) {
       throw new ClassifyConfigError(`classify: ${where}: type collides with the built-in detector ${p.type}; pick another name`);

@@ -16,7 +16,7 @@ import { CONSOLE_PATH, clearSessionCookie, requestRole, roleOf, setSessionCookie
 import { LedgerHeads } from './heads.ts';
 import { DecisionRates } from './rates.ts';
 
-export { consoleToken, consoleTokenFile, CONSOLE_TOKEN_ENV } from './auth.ts';
+export { consoleToken, consoleTokenFile, CONSOLE_TOKEN_ENV, SESSION_SECONDS, sessionRole, sessionValue } from './auth.ts';
 
 export interface ConsoleDeps {
   current: () => { topology: Topology; health: HealthMonitor; recorder: { pending: number } };
@@ -128,7 +128,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
         const q = (req.query as { token?: string } | undefined)?.token;
         if (req.method === 'GET' && typeof q === 'string') {
           if (roleOf(q, deps.tokens) === null) return loginPage(reply, 401, 'That token is not valid.');
-          setSessionCookie(reply, req, q);
+          setSessionCookie(reply, req, q, deps.tokens);
           return reply.code(303).header('location', CONSOLE_PATH).send();
         }
         req.consoleRole = requestRole(req, deps.tokens);
@@ -142,7 +142,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       scope.post<{ Body: { token?: string } | undefined }>(`${CONSOLE_PATH}/login`, async (req, reply) => {
         const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
         if (roleOf(token, deps.tokens) === null) return loginPage(reply, 401, 'That token is not valid.');
-        setSessionCookie(reply, req, token);
+        setSessionCookie(reply, req, token, deps.tokens);
         return reply.code(303).header('location', CONSOLE_PATH).send();
       });
       scope.post(`${CONSOLE_PATH}/logout`, async (_req, reply) => {

@@ -199,6 +199,6 @@ describe('custom patterns', () => {
     assert.throws(() => createClassifier({ customPatterns: [{ type: 'EMPTY', pattern: 'a*', class: 'personal' }] }), /EMPTY.*empty string/);
     assert.throws(() => createClassifier({ customPatterns: [{ type: 'EMAIL', pattern: 'x', class: 'personal' }] }), /collides/);
     assert.throws(() => createClassifier({ customPatterns: [{ type: 'lower', pattern: 'x', class: 'personal' }] }), /type must match/);
-    assert.throws(() => createClassifier({ customPatterns: [{ type: 'X', pattern: 'x', class: 'internal' as never }] }), /class must be/);
+    assert.throws(() => createClassifier({ customPatterns: [{ type: 'XY', pattern: 'x', class: 'internal' as never }] }), /class must be/);
   });
 });

@@ -290,6 +290,8 @@ describe('operator console', () => {
       ['/sovereign/console/static/app.js', {}],
       ['/sovereign/console/state', { authorization: 'Bearer not-the-token' }],
       ['/sovereign/console/state', { cookie: 'sovereign_console=not-the-token' }],
+      // A cookie holding the token itself is no session.
+      ['/sovereign/console/state', { cookie: `sovereign_console=${encodeURIComponent(adminToken)}` }],
       ['/sovereign/console?token=not-the-token', {}],
     ] as const) {
       const res = await fetch(`${c.gateway}${p}`, { headers, redirect: 'manual' });
@@ -340,6 +342,10 @@ describe('operator console', () => {
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${c.gateway}/sovereign/console?token=${encodeURIComponent(adminToken)}`);
       assert.equal(new URL(page.url()).search, '', 'the token is taken out of the address bar');
+      // The browser holds a session that expires, never the token itself.
+      const [cookie] = await page.context().cookies();
+      assert.ok(cookie && !cookie.value.includes(adminToken) && /^operator\.\d+\./.test(cookie.value), 'the cookie is an operator session');
+      assert.ok(cookie.httpOnly && cookie.sameSite === 'Strict' && cookie.expires > Date.now() / 1000);
       const row = (r: string) => page.locator(`tr[data-region="${r}"]`);
       await row('uae-dubai').waitFor({ timeout: 10_000 });
       await page.locator('tr[data-ledger="eu-frankfurt"]').waitFor();
