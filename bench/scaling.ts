@@ -101,7 +101,7 @@ async function setup(regionCount: number, policyCount: number, dir: string): Pro
     if (!region) throw new Error(`no candidate region (permitted: ${decided.permitted.join(', ') || 'none'}; ${decided.rationale.join('; ')})`);
     const d: Decision = {
       id: '00000000-0000-4000-8000-000000000000', tenant: null, jurisdictions, dataClass: cls.class, detectedTypes: Object.keys(cls.counts).sort(),
-      mode: decided.route.mode, model: parsed.data.model, permitted: decided.permitted, candidates: decided.candidates, rationale: decided.rationale, attempts: [], clientAddress: '127.0.0.1', subject: null, retentionDays: 30,
+      mode: decided.route.mode, model: parsed.data.model, permitted: decided.permitted, candidates: decided.candidates, rationale: decided.rationale, clientAddress: '127.0.0.1', subject: null, retentionDays: 30,
     };
     JSON.stringify(decisionEntry(d, 'routed', region, decided.policiesFor(region)));
     bodyDigest(raw);

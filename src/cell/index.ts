@@ -10,7 +10,7 @@ import type { Topology } from '../config/index.ts';
 import { materializeModel, RegistryError, regionRegistryDir, registerTransferRoute, startRegionRegistry, trustedPublishers, type ActiveRelease, type RegionRegistry } from '../registry/index.ts';
 import { authorizeByIdentity, followRevocations, Mesh, spiffeId } from '../mesh/index.ts';
 import { EMBEDDED_MODEL, EMBEDDED_RUNTIME, EmbeddedRuntime } from './embedded-runtime.ts';
-import { openLedgerService, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
+import { openLedgerService, recordAppender, registerLedgerRoutes, type LedgerService } from './ledger-service.ts';
 import { recordModelArrivals } from './model-arrivals.ts';
 import { ModelSlot } from './model-slot.ts';
 import type { ModelRuntime } from './runtime.ts';
@@ -180,6 +180,10 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     throw new Error(`region ${cfg.id}: cannot follow the shared revocation list: ${(err as Error).message}`);
   }
   const cc = opts.topology.data.cell;
+  const modelDigest = (m: string): string | null => {
+    const d = runtime.model(m)?.digest;
+    return d && d.startsWith('sha256:') ? d : null;
+  };
   const app = buildCellServer({
     region: cfg.id,
     runtime,
@@ -188,20 +192,19 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     inputLimit: (m) => opts.topology.inputLimitBytes(m),
     maxConcurrentInference: cc.maxConcurrentInference,
     maxQueuedInference: cc.maxQueuedInference,
+    // The decision record that travels with a forwarded request goes into this region's log.
+    record: recordAppender(cfg.id, ledger.ledger, modelDigest),
     mesh: {
       https: mesh.serverTls(),
       secure: (a) => {
-        mesh.guardServer(a.server as import('node:https').Server);
+        mesh.guardServer(a.server as unknown as import('node:tls').Server);
         authorizeByIdentity(a, mesh, cfg.id, logger);
       },
     },
   });
   registerStoreRoutes(app, cfg.id, store, registry, ledger.ledger);
   registerTransferRoute(app, opts.topology, cfg.id, ledger.ledger);
-  registerLedgerRoutes(app, cfg.id, ledger, (m) => {
-    const d = runtime.model(m)?.digest;
-    return d && d.startsWith('sha256:') ? d : null;
-  });
+  registerLedgerRoutes(app, cfg.id, ledger, modelDigest);
   const configured = new URL(cfg.url);
   const port = opts.port ?? Number(configured.port || 80);
   try {

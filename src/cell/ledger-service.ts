@@ -178,12 +178,43 @@ export async function openLedgerService(topology: Topology, region: string, data
 }
 
 /**
+ * Appends one record to the region's log (the group commit: appends made in one turn of the
+ * event loop share one durable write) and resolves once it is durable. Refusals are HTTP
+ * errors: 400 for an entry the ledger schema refuses (for good), 503 ledger_unavailable when the
+ * log cannot write. The append endpoint and the record that travels with a forwarded request
+ * (src/cell/server.ts) both record through this one function.
+ */
+export function recordAppender(region: string, ledger: Ledger, modelDigest: (model: string) => string | null): (r: AppendRecord) => Promise<Receipt> {
+  return async function appendOne({ entry, body_sha256 }: AppendRecord): Promise<Receipt> {
+    // Decisions get the region's keyed request hash and, when this region serves the model,
+    // the digest of the model version that will process the request.
+    const full =
+      entry.kind === 'decision'
+        ? {
+            ...entry,
+            request_hash: ledger.requestHash(Buffer.from(body_sha256 ?? '0'.repeat(64), 'hex')),
+            model_digest: entry.region === region && typeof entry.model === 'string' ? modelDigest(entry.model) : null,
+          }
+        : entry;
+    try {
+      const { index } = await ledger.append(full);
+      return { origin: ledger.origin, index };
+    } catch (err) {
+      if (err instanceof LedgerError && err.code === 'SOVEREIGN_LEDGER_BAD_ENTRY') throw badRequest(err.message);
+      if (err instanceof LedgerError) throw new HttpError(503, 'ledger_unavailable', `the ledger of ${region} cannot record: ${err.message}`);
+      throw err;
+    }
+  };
+}
+
+/**
  * The cell's ledger routes. `region` is the cell's own region; it serves only its own log.
  * Who may call each route (appends: gateway identities only) is decided by identity at the
  * edge (src/mesh exposure table), before any handler runs.
  */
 export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: LedgerService, modelDigest: (model: string) => string | null): void {
   const { ledger } = svc;
+  const appendOne = recordAppender(region, ledger, modelDigest);
   const own = (r: string): void => {
     if (r !== region) throw new HttpError(404, 'not_found_error', `this cell serves the ledger of ${region} only; ask the cell of ${r}`);
   };
@@ -208,27 +239,6 @@ export function registerLedgerRoutes(app: FastifyInstance, region: string, svc: 
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'ledger append'));
     return appendOne(parsed.data);
   });
-
-  async function appendOne({ entry, body_sha256 }: AppendRecord): Promise<Receipt> {
-    // Decisions get the region's keyed request hash and, when this region serves the model,
-    // the digest of the model version that will process the request.
-    const full =
-      entry.kind === 'decision'
-        ? {
-            ...entry,
-            request_hash: ledger.requestHash(Buffer.from(body_sha256 ?? '0'.repeat(64), 'hex')),
-            model_digest: entry.region === region && typeof entry.model === 'string' ? modelDigest(entry.model) : null,
-          }
-        : entry;
-    try {
-      const { index } = await ledger.append(full);
-      return { origin: ledger.origin, index };
-    } catch (err) {
-      if (err instanceof LedgerError && err.code === 'SOVEREIGN_LEDGER_BAD_ENTRY') throw badRequest(err.message);
-      if (err instanceof LedgerError) throw new HttpError(503, 'ledger_unavailable', `the ledger of ${region} cannot record: ${err.message}`);
-      throw err;
-    }
-  }
 
   app.get<{ Params: { region: string } }>('/sovereign/ledger/:region/key', async (req) => {
     own(req.params.region);

@@ -1,7 +1,32 @@
 // A cell's HTTP API: the Open Inference Protocol V2 and the OpenAI-compatible API, served
 // by this region's runtime only. Every response names the region and the model version.
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ChatRequestSchema, CompletionRequestSchema, HttpError, EmbeddingRequestSchema, OPENAI_ENDPOINTS, ResponsesRequestSchema, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, inputBytes, requestSegments, sseReadable, SSE_HEADERS, type Logger } from '../common/index.ts';
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ChatRequestSchema,
+  CompletionRequestSchema,
+  HttpError,
+  EmbeddingRequestSchema,
+  OPENAI_ENDPOINTS,
+  RECEIPT_HEADER,
+  RECORD_HEADER,
+  RECORD_REFUSED_HEADER,
+  ResponsesRequestSchema,
+  SERVED_FOR_HEADERS,
+  V2InferRequestSchema,
+  badRequest,
+  createHttpServer,
+  decodeRecord,
+  firstIssue,
+  formatReceipt,
+  inputBytes,
+  requestSegments,
+  sseReadable,
+  SSE_HEADERS,
+  type ForwardRecord,
+  type Logger,
+  type Receipt,
+} from '../common/index.ts';
 import { InferenceGate } from './inference-gate.ts';
 import type { ModelInfo, ModelRuntime } from './runtime.ts';
 
@@ -18,6 +43,23 @@ export interface CellServerOptions {
   bodyTimeoutMs?: number;
   /** Mutual TLS: the server's TLS settings and what secures the app (guards, authorization hook) before any route exists. */
   mesh?: { https: object | null; secure: (app: FastifyInstance) => void };
+  /**
+   * Appends a record to this region's log, resolving once it is durable (rejecting with an
+   * HttpError otherwise). Without it, a request that carries a record is refused.
+   */
+  record?: (r: ForwardRecord) => Promise<Receipt>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route takes a decision record with the request (RECORD_HEADER); see src/mesh/exposure.ts. */
+    records?: boolean;
+  }
+}
+
+/** A refusal of the record that travels with a request: the request is not processed. */
+function recordRefused(status: number, type: string, message: string, why: 'invalid' | 'unavailable'): HttpError {
+  return new HttpError(status, type, message, {}, { [RECORD_REFUSED_HEADER]: why, ...(status === 503 ? { 'retry-after': '1' } : {}) });
 }
 
 function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefined): void {
@@ -27,7 +69,9 @@ function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefi
 
 export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   const { region, runtime } = opts;
-  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger, https: opts.mesh?.https ?? null, ...(opts.bodyTimeoutMs ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}) });
+  // HTTP/2 for peers that offer it (the gateway's ledger channel: one connection, many
+  // records at once), HTTP/1.1 for the others (the forwarder's pool, probes, curl).
+  const app = createHttpServer({ bodyLimit: opts.bodyLimit, logger: opts.logger, https: opts.mesh?.https ?? null, http2: true, ...(opts.bodyTimeoutMs ? { bodyTimeoutMs: opts.bodyTimeoutMs } : {}) });
   opts.mesh?.secure(app);
   const gate = new InferenceGate(opts.maxConcurrentInference ?? 2, opts.maxQueuedInference ?? 32);
   let draining = false;
@@ -42,6 +86,56 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
       throw new HttpError(421, 'misdirected_request', `this is region ${region}; the request was authorized for ${String(decided).slice(0, 64)} and is not served here`);
     }
   });
+
+  // One hop (src/common/ledger-append.ts): a request that carries its decision record is
+  // recorded here, durably in this region's log, before any byte of it reaches the model; a
+  // record this cell cannot make or will not take stops the request with nothing processed.
+  // Registered before the inference gate, so a refused record never takes a slot either.
+  app.addHook('preHandler', async (req, reply) => {
+    const header = req.headers[RECORD_HEADER];
+    if (header === undefined) return;
+    const receipt = await recordCarried(req, header);
+    const value = formatReceipt(receipt.receipt);
+    // The region's store keeps the receipt with its record of the request (served-for headers).
+    req.headers[SERVED_FOR_HEADERS.ledger] = value;
+    void reply.header(RECEIPT_HEADER, value);
+    // W3C Server-Timing: how long the record took to become durable here.
+    void reply.header('server-timing', `record;dur=${receipt.ms.toFixed(2)}`);
+  });
+
+  async function recordCarried(req: FastifyRequest, header: string | string[]): Promise<{ receipt: Receipt; ms: number }> {
+    if (!req.routeOptions.config.records || !opts.record) {
+      throw recordRefused(400, 'invalid_request_error', `${req.method} ${req.routeOptions.url ?? req.url} takes no decision record (${RECORD_HEADER}); send it with an inference request only`, 'invalid');
+    }
+    if (typeof header !== 'string') throw recordRefused(400, 'invalid_request_error', `${RECORD_HEADER}: sent more than once; send one record per request`, 'invalid');
+    const decoded = decodeRecord(header);
+    if (!decoded.ok) throw recordRefused(400, 'invalid_request_error', decoded.error, 'invalid');
+    const { record } = decoded;
+    // The record speaks for the bytes that arrived here, or for nothing: a digest of other
+    // bytes would put a request in the log that this region never received.
+    const digest = createHash('sha256')
+      .update(req.rawBody ?? Buffer.alloc(0))
+      .digest('hex');
+    if (digest !== record.body_sha256) {
+      throw recordRefused(400, 'record_mismatch', `${RECORD_HEADER}: body_sha256 ${record.body_sha256} is not the SHA-256 of the ${req.rawBody?.length ?? 0}-byte body received (${digest}); nothing was recorded or processed`, 'invalid');
+    }
+    if (record.entry.region !== region) {
+      throw recordRefused(400, 'record_mismatch', `${RECORD_HEADER}: the record is for region ${String(record.entry.region).slice(0, 64)}; this is region ${region}`, 'invalid');
+    }
+    const decision = req.headers[SERVED_FOR_HEADERS.decision];
+    if (decision !== undefined && decision !== record.entry.decision_id) {
+      throw recordRefused(400, 'record_mismatch', `${RECORD_HEADER}: the record is for decision ${String(record.entry.decision_id).slice(0, 64)}, the request for ${String(decision).slice(0, 64)}`, 'invalid');
+    }
+    const started = performance.now();
+    try {
+      return { receipt: await opts.record(record), ms: performance.now() - started };
+    } catch (err) {
+      const e = err as HttpError;
+      if (e instanceof HttpError && e.statusCode === 400) throw recordRefused(400, e.type, e.message, 'invalid');
+      // Fail closed: whatever else stops the append, the request is not processed here.
+      throw recordRefused(503, 'ledger_unavailable', e instanceof HttpError ? e.message : `the ledger of ${region} cannot record: ${(err as Error).message}`, 'unavailable');
+    }
+  }
 
   // Inference routes: the input limit first (the same reading and limit as the gateway), then a
   // slot of the inference gate, held until the answer is sent or the client goes away.
@@ -76,7 +170,7 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ ready, region });
   });
   app.get('/v2', async () => ({ name: 'sovereign-cell', version: '0.1.0', extensions: [], region }));
-  app.get<{ Params: { model: string } }>('/v2/models/:model', async (req, reply) => {
+  app.get<{ Params: { model: string } }>('/v2/models/:model', { config: { records: true } }, async (req, reply) => {
     const m = runtime.model(req.params.model);
     if (!m) return reply.code(404).send({ error: `model "${req.params.model}" is not served in region ${region}` });
     modelHeaders(reply, region, m);
@@ -98,7 +192,7 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     const m = runtime.model(req.params.model);
     return reply.code(m ? 200 : 404).send({ name: req.params.model, ready: Boolean(m) });
   });
-  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { inference: true } }, async (req, reply) => {
+  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { inference: true, records: true } }, async (req, reply) => {
     const parsed = V2InferRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'inference request'));
     const out = await runtime.infer(req.params.model, parsed.data, AbortSignal.timeout(120_000));
@@ -135,7 +229,7 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     { e: OPENAI_ENDPOINTS.responses, schema: ResponsesRequestSchema, run: (b: never, s: AbortSignal) => runtime.respond(b, s) },
   ] as const;
   for (const { e, schema, run } of others) {
-    app.post(e.path, { config: { inference: true } }, async (req, reply) => {
+    app.post(e.path, { config: { inference: true, records: true } }, async (req, reply) => {
       const parsed = schema.safeParse(req.body);
       if (!parsed.success) throw badRequest(firstIssue(parsed.error, e.what));
       const model = runtime.model(parsed.data.model);
@@ -145,7 +239,7 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     });
   }
 
-  app.post('/v1/chat/completions', { config: { inference: true } }, async (req, reply) => {
+  app.post('/v1/chat/completions', { config: { inference: true, records: true } }, async (req, reply) => {
     const parsed = ChatRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'chat request'));
     const body = parsed.data;

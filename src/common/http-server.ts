@@ -28,6 +28,12 @@ export interface HttpServerOptions {
   maxConnectionsPerClient?: number;
   /** TLS settings (node:https server options); plain HTTP when absent. */
   https?: object | null;
+  /**
+   * With `https`: serve HTTP/2 to clients that offer it (ALPN) and HTTP/1.1 to the others
+   * (allowHTTP1), so one connection can carry many requests at once (the gateway's ledger
+   * channel to a cell).
+   */
+  http2?: boolean;
 }
 
 /** How long a closing connection keeps reading (and discarding) what the client still sends. */
@@ -94,6 +100,9 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     // Node checks header deadlines on this interval; the default (30 s) would let a stalled
     // client hold its connection up to 30 s past the deadline.
     ...(opts.https ? { https: { ...opts.https, connectionsCheckingInterval } } : { http: { connectionsCheckingInterval } satisfies ServerOptions }),
+    // HTTP/2 beside HTTP/1.1 (Fastify's http2 with allowHTTP1); the instance is used through
+    // the HTTP/1.1 types, which the compatibility API of node:http2 implements.
+    ...((opts.https && opts.http2 ? { http2: true, https: { ...opts.https, connectionsCheckingInterval, allowHTTP1: true } } : {}) as object),
     // Errors of the HTTP parser (431, conflicting lengths, header timeout) in the one error shape.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
@@ -106,6 +115,13 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     },
   });
   app.server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  if (opts.https && opts.http2) {
+    // node:http2's HTTP/1.1 fallback does not take http.Server's defaults: without noDelay a
+    // streamed answer's second write waits for the peer's delayed ACK (Nagle), and idle
+    // keep-alive connections would never time out.
+    Object.assign(app.server, { noDelay: true, keepAliveTimeout: 72_000, requestTimeout: 120_000 });
+    app.server.on('secureConnection', (s: Socket) => s.setNoDelay(true));
+  }
   if (opts.maxConnectionsPerClient && opts.maxConnectionsPerClient > 0) limitConnectionsPerClient(app as unknown as FastifyInstance, opts.maxConnectionsPerClient);
 
   // A body that stops arriving: after bodyTimeoutMs of silence, 408 and the connection is closed.
@@ -116,6 +132,9 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     done();
   });
   function watchBody(raw: FastifyRequest['raw'], reply: FastifyReply): void {
+    // An HTTP/2 stream shares its connection: a stalled one holds a stream, not the connection
+    // (and the socket of an HTTP/2 request cannot be timed out on its own).
+    if (raw.httpVersionMajor === 2) return;
     if (raw.complete || (raw.headers['content-length'] === undefined && raw.headers['transfer-encoding'] === undefined)) return;
     const socket = raw.socket as Socket | undefined;
     // An injected request (app.inject) has no real socket and no client to wait for.
@@ -159,7 +178,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     if (err instanceof HttpError) {
-      if (err.headers.connection === 'close') {
+      if (err.headers.connection === 'close' && req.raw.httpVersionMajor !== 2) {
         // Refused before the body was read: answer, then close cleanly (see answerAndClose).
         const { connection: _, ...headers } = err.headers;
         void reply.hijack();
@@ -167,11 +186,16 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
         req.raw.resume();
         return;
       }
-      void reply.code(err.statusCode).headers(err.headers).send(err.body());
+      // HTTP/2 has no connection header (RFC 9113 §8.2.2): the stream ends, the connection stays.
+      const { connection: _, ...h2 } = err.headers;
+      void reply
+        .code(err.statusCode)
+        .headers(req.raw.httpVersionMajor === 2 ? h2 : err.headers)
+        .send(err.body());
       return;
     }
     const status = err.statusCode ?? 500;
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && req.raw.httpVersionMajor !== 2) {
       // Answered from the declared length before the body is read; the connection is closed
       // cleanly (the rest of the body is read and dropped, so the client is not reset).
       void reply.hijack();

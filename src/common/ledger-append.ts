@@ -32,3 +32,46 @@ export interface AppendRefusal {
 export interface AppendBatchResult {
   results: (Receipt | AppendRefusal)[];
 }
+
+// One hop: a forwarded request carries its own decision record in a header, so the gateway
+// sends the cell one exchange per request. The header keeps the payload bytes as they are and
+// lets the cell check body_sha256 against the bytes it received before it records anything.
+
+/** Request header: the decision record of the request it travels with (base64url of the JSON of an {@link AppendRecord}). */
+export const RECORD_HEADER = 'x-sovereign-record';
+/** Response header: the receipt "<origin> <index>" of the record in the serving region's log. */
+export const RECEIPT_HEADER = 'x-sovereign-ledger';
+/** Response header on a refusal of the record itself: why ("unavailable": the log cannot write; "invalid": the record is refused for good). */
+export const RECORD_REFUSED_HEADER = 'x-sovereign-record-refused';
+
+/** A record that travels with its request: a decision, with the digest of the body it decides. */
+export const ForwardRecordSchema = z.strictObject({
+  entry: z.record(z.string(), z.unknown()).refine((e) => e.kind === 'decision', 'only a decision entry travels with a request'),
+  body_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ForwardRecord = z.infer<typeof ForwardRecordSchema>;
+
+/** The header value for `r`. */
+export function encodeRecord(r: ForwardRecord): string {
+  return Buffer.from(JSON.stringify(r)).toString('base64url');
+}
+
+/** The record in a header value, or an error message naming what is wrong with it. */
+export function decodeRecord(value: string): { ok: true; record: ForwardRecord } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    return { ok: false, error: `${RECORD_HEADER}: not base64url-encoded JSON` };
+  }
+  const parsed = ForwardRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, error: `${RECORD_HEADER}: ${issue?.path.join('.') || 'record'}: ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, record: parsed.data };
+}
+
+export function formatReceipt(r: Receipt): string {
+  return `${r.origin} ${r.index}`;
+}

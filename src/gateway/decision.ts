@@ -25,13 +25,21 @@ export interface Decision {
   candidates: string[];
   /** Human-readable reasons: the determining rules for allowed and denied regions. */
   rationale: string[];
-  attempts: Attempt[];
   /** Where each jurisdiction came from, for explain. */
   clientAddress: string | null;
   /** The data subject (x-sovereign-subject, a pseudonymous id); null: the tenant itself. */
   subject: string | null;
   /** Days the serving region keeps the request's input and output (store.retention); 0: none. */
   retentionDays: number;
+}
+
+/**
+ * Did the request fail over: did a region before this one get the request (or try to record
+ * it) and fail? Regions skipped without being tried (suspended, unhealthy) do not count. The
+ * one definition, for the ledger entry's outcome and for the request metric alike.
+ */
+export function failedOver(before: readonly Attempt[]): boolean {
+  return before.some((a) => a.outcome !== 'skipped');
 }
 
 /** RFC 7725 §3: 451 Unavailable For Legal Reasons, with a body naming decision and rationale. */
@@ -45,12 +53,12 @@ export function jurisdictionDenied(d: Decision, message: string): HttpError {
   );
 }
 
-export function regionsUnavailable(d: Decision, message: string): HttpError {
+export function regionsUnavailable(d: Decision, attempts: readonly Attempt[], message: string): HttpError {
   return new HttpError(
     503,
     'regions_unavailable',
     message,
-    { decision_id: d.id, permitted_regions: d.permitted, attempts: d.attempts, rationale: d.rationale },
+    { decision_id: d.id, permitted_regions: d.permitted, attempts, rationale: d.rationale },
     { 'x-sovereign-decision-id': d.id, 'retry-after': '1' },
   );
 }

@@ -74,7 +74,7 @@ export async function buildDeps(topology: Topology, state: RegionState, p: Proce
     policy,
     health,
     decider,
-    forwarder: new Forwarder(topology, health, mesh),
+    forwarder: new Forwarder(topology, health, mesh, recorder),
     recorder,
     classifier: createClassifier({ customPatterns: topology.data.classify.patterns, uninspectable: topology.data.classify.uninspectable }),
     geo,

@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, badRequest, notFound } from '../common/index.ts';
 import { authenticate } from './auth.ts';
-import { regionsUnavailable } from './decision.ts';
+import { failedOver, regionsUnavailable, type Attempt } from './decision.ts';
 import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { CLASS_HEADER, decideRequest } from './pipeline.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordRouted } from './record.ts';
@@ -152,26 +152,27 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
     // The first candidate that is still permitted and records the decision gets the request;
     // like the forwarder, a region whose ledger cannot record it is passed over, never a
     // region outside the permitted list taken.
+    const attempts: Attempt[] = [];
     for (const region of d.candidates) {
       if (!deps.health.admits(region) || !holder.current.decider.permitsNow(d.jurisdictions, d.dataClass, region)) {
-        d.attempts.push({ region, outcome: 'skipped', ms: 0 });
+        attempts.push({ region, outcome: 'skipped', ms: 0 });
         continue;
       }
       const t0 = performance.now();
       let receipt: string;
       try {
-        receipt = await recordRouted(recorder, topology, d, decided.policiesFor(region), region, bodySha);
+        receipt = await recordRouted(recorder, topology, d, decided.policiesFor(region), region, bodySha, attempts);
       } catch (err) {
-        d.attempts.push({ region, outcome: 'ledger_unavailable', ms: performance.now() - t0 });
+        attempts.push({ region, outcome: 'ledger_unavailable', ms: performance.now() - t0 });
         deps.health.recordFailure(region, `ledger: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
         continue;
       }
       // A legal trigger may have landed while the entry was being recorded.
       if (!holder.current.decider.permitsNow(d.jurisdictions, d.dataClass, region)) {
-        d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - t0 });
+        attempts.push({ region, outcome: 'skipped', ms: performance.now() - t0 });
         continue;
       }
-      metrics.requests.inc({ outcome: d.attempts.length > 0 ? 'failed_over' : 'routed', region, jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
+      metrics.requests.inc({ outcome: failedOver(attempts) ? 'failed_over' : 'routed', region, jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       return reply
         .code(200)
         .header(ALLOW_HEADERS.region, region)
@@ -182,11 +183,11 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
     }
     metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
     const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
-    void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null)), body_sha256: bodySha });
-    if (d.attempts.length > 0 && d.attempts.every((a) => a.outcome === 'ledger_unavailable')) {
-      throw ledgerUnavailable(d.attempts.map((a) => a.region).join(', '), new Error('no permitted region could record the decision'));
+    void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null), undefined, attempts), body_sha256: bodySha });
+    if (attempts.length > 0 && attempts.every((a) => a.outcome === 'ledger_unavailable')) {
+      throw ledgerUnavailable(attempts.map((a) => a.region).join(', '), new Error('no permitted region could record the decision'));
     }
-    throw regionsUnavailable(d, `no permitted region is healthy and able to record the decision right now (permitted: ${d.permitted.join(', ')}); retry shortly`);
+    throw regionsUnavailable(d, attempts, `no permitted region is healthy and able to record the decision right now (permitted: ${d.permitted.join(', ')}); retry shortly`);
   }
 
   // Each flavor in its own encapsulated context: the body is kept as bytes (never parsed by

@@ -2,29 +2,44 @@
 // any byte reached the client (connect error, reset, 5xx, timeout) moves on to the next
 // candidate of the same ordered permitted list — never to a region outside it.
 import { Readable } from 'node:stream';
-import type { FastifyReply } from 'fastify';
 import { errors as undiciErrors, type Dispatcher, type Pool } from 'undici';
-import { SERVED_FOR_HEADERS, servedForHeaders, sseData } from '../common/index.ts';
+import { RECEIPT_HEADER, RECORD_HEADER, RECORD_REFUSED_HEADER, encodeRecord, servedForHeaders, sseData } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
-import { regionsUnavailable, type Attempt, type Decision } from './decision.ts';
+import type { Attempt, Decision } from './decision.ts';
+import type { RecordPlan, Recorder } from './record.ts';
 
 export interface ForwardRequest {
   method: 'GET' | 'POST';
   path: string;
-  body?: Buffer;
+  /** The body the gateway judged, exactly the bytes whose digest the records carry. */
+  body: Buffer | null;
   contentType?: string;
   /** Client's abort (connection closed). */
   signal: AbortSignal;
-  /**
-   * Runs before the request is sent to `region` and must resolve only once the decision is
-   * durable in that region's ledger; if it rejects, the region is not sent the request.
-   */
-  record: (region: string) => Promise<string>;
-  /** The law in force now: checked before recording and again right before sending. */
+  /** What recording the decision for `region` takes, after the attempts `before` (data: see recordPlan). */
+  plan: (region: string, before: readonly Attempt[]) => RecordPlan;
+  /** The law in force now: checked before recording elsewhere and again right before sending. */
   permitted: (region: string) => boolean;
 }
+
+/** Where the request was served, and the answer to relay; or every attempt, when no region served it. */
+export type ForwardResult =
+  | {
+      ok: true;
+      region: string;
+      /** The serving region's receipt "<origin> <index>" for the decision it recorded before processing. */
+      receipt: string;
+      status: number;
+      headers: Record<string, string>;
+      body: Readable;
+      attempts: Attempt[];
+      /** Milliseconds: recording in the serving region (as it reported), and its time to headers. */
+      recordMs: number;
+      regionMs: number;
+    }
+  | { ok: false; attempts: Attempt[] };
 
 const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering', 'retry-after'] as const;
 
@@ -47,6 +62,12 @@ function relaySse(body: Dispatcher.ResponseData['body'], region: string): Readab
   return Readable.from(frames(), { objectMode: false });
 }
 
+/** The cell's own time to make the record durable, from its Server-Timing "record;dur=<ms>" (0 when absent). */
+function recordedIn(v: string | string[] | undefined): number {
+  const m = typeof v === 'string' ? /(?:^|,)\s*record;dur=([0-9.]+)/.exec(v) : null;
+  return m ? Number(m[1]) : 0;
+}
+
 /** Connections to each region (the rendered Istio connection pools carry the same). */
 export const FORWARD_POOL = { connections: 128, keepAliveMs: 60_000, connectTimeoutMs: 2_000 } as const;
 
@@ -57,7 +78,11 @@ export class Forwarder {
   /** In-flight requests per region, so a legal trigger with --cut can abort them. */
   readonly #inflight = new Map<string, Set<AbortController>>();
 
-  constructor(topology: Topology, health: HealthMonitor, mesh: Mesh) {
+  readonly #recorder: Pick<Recorder, 'recordElsewhere'>;
+
+  /** `recorder`: where records that belong to other regions go (transfers to the subjects' home regions). */
+  constructor(topology: Topology, health: HealthMonitor, mesh: Mesh, recorder: Pick<Recorder, 'recordElsewhere'>) {
+    this.#recorder = recorder;
     for (const r of topology.regions) {
       // mTLS to the region's cell, which must present its own SVID; connections pooled, sessions resumed.
       this.#pools.set(r.id, mesh.cellPool(r.id, { connections: FORWARD_POOL.connections, pipelining: 1, keepAliveTimeout: FORWARD_POOL.keepAliveMs, connectTimeout: FORWARD_POOL.connectTimeoutMs }));
@@ -66,38 +91,40 @@ export class Forwarder {
     this.#timeoutMs = topology.data.gateway.requestTimeoutMs;
   }
 
-  async send(d: Decision, req: ForwardRequest, reply: FastifyReply): Promise<FastifyReply> {
+  /**
+   * Records and forwards: for each candidate in order, the records other regions must hold
+   * first (made durable, or kept in the outbox), then one exchange with the region carrying the
+   * request with its own record, which the cell makes durable before processing anything.
+   * Resolves with the answer to relay, or with every attempt when no region served it; rejects
+   * only when the client went away.
+   */
+  async send(d: Decision, req: ForwardRequest): Promise<ForwardResult> {
     const deadline = AbortSignal.any([req.signal, AbortSignal.timeout(this.#timeoutMs)]);
     // What the region's store needs to keep its record of the request (src/common/served-for.ts).
     const tenant = d.tenant ?? 'anonymous';
-    const headers: Record<string, string> = servedForHeaders({ decisionId: d.id, tenant, subject: d.subject ?? tenant, dataClass: d.dataClass, retentionDays: d.retentionDays, receipt: null });
-    if (req.contentType) headers['content-type'] = req.contentType;
+    const base: Record<string, string> = servedForHeaders({ decisionId: d.id, tenant, subject: d.subject ?? tenant, dataClass: d.dataClass, retentionDays: d.retentionDays, receipt: null });
+    if (req.contentType) base['content-type'] = req.contentType;
+    const attempts: Attempt[] = [];
 
     for (const region of d.candidates) {
       const pool = this.#pools.get(region);
       if (!pool) continue;
       if (deadline.aborted) break;
       if (!this.#health.admits(region) || !req.permitted(region)) {
-        d.attempts.push({ region, outcome: 'skipped', ms: 0 });
+        attempts.push({ region, outcome: 'skipped', ms: 0 });
         continue;
       }
       const started = performance.now();
-      let receipt: string;
-      let recordMs = 0;
-      try {
-        receipt = await req.record(region);
-        recordMs = performance.now() - started;
-      } catch (err) {
-        d.attempts.push({ region, outcome: 'ledger_unavailable', ms: performance.now() - started });
-        this.#health.recordFailure(region, `ledger: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'ECONNREFUSED');
-        continue;
-      }
-      headers[SERVED_FOR_HEADERS.ledger] = receipt;
-      // A legal trigger may have landed while the entry was being recorded.
+      const plan = req.plan(region, attempts);
+      // Records of this decision that belong to other regions (a cross-border transfer in the
+      // subjects' home regions): durable, or kept in the outbox, before the request is sent.
+      if (plan.elsewhere.length > 0) await this.#recorder.recordElsewhere(plan.elsewhere);
+      // A legal trigger may have landed since the last check.
       if (!req.permitted(region)) {
-        d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
+        attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
         continue;
       }
+      const headers = { ...base, [RECORD_HEADER]: encodeRecord(plan.record) };
       const cut = new AbortController();
       let set = this.#inflight.get(region);
       if (!set) this.#inflight.set(region, (set = new Set()));
@@ -110,58 +137,60 @@ export class Forwarder {
       this.#health.begin(region);
       let res: Dispatcher.ResponseData;
       try {
-        res = await pool.request({ method: req.method, path: req.path, headers, body: req.body ?? null, signal, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
+        res = await pool.request({ method: req.method, path: req.path, headers, body: req.body, signal, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
       } catch (err) {
         done();
         if (cut.signal.aborted) {
-          d.attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
+          attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
           continue;
         }
         const outcome = failureKind(err);
-        d.attempts.push({ region, outcome, ms: performance.now() - started });
+        attempts.push({ region, outcome, ms: performance.now() - started });
         if (req.signal.aborted) throw err;
         this.#health.recordFailure(region, `${outcome}: ${(err as Error).message}`, outcome === 'connect_error');
         continue;
       }
-      const ms = performance.now() - started - recordMs;
+      const ms = performance.now() - started;
+      const refused = res.headers[RECORD_REFUSED_HEADER];
+      const receipt = res.headers[RECEIPT_HEADER];
+      if (refused !== undefined || (res.statusCode < 300 && typeof receipt !== 'string')) {
+        // The region did not record the decision (its log cannot write, or it refused the
+        // record), so it processed nothing: the next permitted region may record and serve it.
+        // A success without a receipt is treated the same way (a cell that ignored the record):
+        // the gateway cannot show that the decision is in the region's log.
+        const text = await res.body.text().catch(() => '');
+        done();
+        this.#health.recordFailure(region, `ledger: ${res.statusCode} ${refused === undefined ? 'answered without a receipt' : text.slice(0, 200)}`);
+        attempts.push({ region, outcome: 'ledger_unavailable', status: res.statusCode, ms });
+        continue;
+      }
       if (res.statusCode === 429 && res.headers['x-sovereign-cell-busy'] !== undefined) {
         // The region's inference queue is full: it is busy, not failing (no health penalty);
         // the next permitted region may have room.
         await res.body.dump().catch(() => undefined);
         done();
-        d.attempts.push({ region, outcome: 'busy', status: res.statusCode, ms });
+        attempts.push({ region, outcome: 'busy', status: res.statusCode, ms });
         continue;
       }
       if (res.statusCode >= 500) {
         await res.body.dump().catch(() => undefined);
         done();
         this.#health.recordFailure(region, `answered ${res.statusCode}`);
-        d.attempts.push({ region, outcome: 'http_5xx', status: res.statusCode, ms });
+        attempts.push({ region, outcome: 'http_5xx', status: res.statusCode, ms });
         continue;
       }
       this.#health.recordSuccess(region, ms);
-      d.attempts.push({ region, outcome: res.statusCode < 400 ? 'ok' : 'client_error', status: res.statusCode, ms });
+      attempts.push({ region, outcome: res.statusCode < 400 ? 'ok' : 'client_error', status: res.statusCode, ms });
       res.body.once('close', done);
-
-      void reply.code(res.statusCode);
+      const out: Record<string, string> = {};
       for (const h of PASS_HEADERS) {
         const v = res.headers[h];
-        if (typeof v === 'string') void reply.header(h, v);
+        if (typeof v === 'string') out[h] = v;
       }
-      void reply.header('x-sovereign-region', region);
-      void reply.header('x-sovereign-ledger', receipt);
-      void reply.header('x-sovereign-attempts', d.attempts.map((a) => `${a.region}=${a.outcome}`).join(', '));
-      // W3C Server-Timing: where the time went (ledger record, the region's time to headers).
-      void reply.header('server-timing', `record;dur=${recordMs.toFixed(2)}, region;dur=${ms.toFixed(2)}`);
       const isSse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
-      return reply.send(isSse ? relaySse(res.body, region) : res.body);
+      return { ok: true, region, receipt: receipt as string, status: res.statusCode, headers: out, body: isSse ? relaySse(res.body, region) : res.body, attempts, recordMs: recordedIn(res.headers['server-timing']), regionMs: ms };
     }
-    throw regionsUnavailable(
-      d,
-      d.attempts.length === 0
-        ? `no permitted region is healthy right now (permitted: ${d.permitted.join(', ')}); retry shortly`
-        : `every permitted region failed (${d.attempts.map((a) => `${a.region}: ${a.outcome}`).join('; ')}); retry shortly`,
-    );
+    return { ok: false, attempts };
   }
 
   /** Aborts every in-flight request to `region` (a legal trigger with --cut); returns how many. */

@@ -78,7 +78,6 @@ export function decideRequest(deps: PipelineDeps, input: PipelineInput): { d: De
     permitted: decided.permitted,
     candidates: decided.candidates,
     rationale: decided.rationale,
-    attempts: [],
     clientAddress: input.client,
     subject: subjectOf(headers),
     retentionDays: retentionDays(deps.topology, tenant?.name ?? null, cls.class),

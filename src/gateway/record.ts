@@ -3,10 +3,10 @@
 // SHA-256, which the region keys with its own secret (HMAC) before storing.
 import { createHash } from 'node:crypto';
 import type { Pool } from 'undici';
-import { HttpError, MAX_APPEND_BATCH, type AppendBatchResult, type AppendRecord, type Receipt } from '../common/index.ts';
+import { HttpError, MAX_APPEND_BATCH, formatReceipt, type AppendBatchResult, type AppendRecord, type ForwardRecord, type Receipt } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Mesh } from '../mesh/index.ts';
-import { jurisdictionDenied, type Attempt, type Decision } from './decision.ts';
+import { failedOver, jurisdictionDenied, type Attempt, type Decision } from './decision.ts';
 import { AppendRefused, isPermanentRefusal } from './append-refused.ts';
 import type { Outbox, OutboxItem, PendingErasure, PendingRecord } from './outbox.ts';
 
@@ -36,8 +36,11 @@ export class Recorder {
   /** `outbox` is the process's one outbox: it outlives this recorder (a reload builds a new one and hands it over). */
   constructor(topology: Topology, outbox: Outbox, mesh: Mesh) {
     this.#topology = topology;
-    // The cells' append endpoint takes gateway identities only: the SVID is the credential.
-    for (const r of topology.regions) this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 32, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
+    // One long-lived channel per region for records that are not carried with a request
+    // (transfers to the subjects' home regions, denials, 'unavailable', triggers, the outbox):
+    // HTTP/2 over the mesh's mutual TLS, many appends at once on one connection. The cells'
+    // append endpoint takes gateway identities only: the SVID is the credential.
+    for (const r of topology.regions) this.#pools.set(r.id, mesh.cellPool(r.id, { connections: 1, allowH2: true, keepAliveTimeout: 60_000, connectTimeout: 1000 }));
     this.#outbox = outbox;
     // From now on the outbox delivers through this recorder (the topology in force).
     this.#outbox.start((r) => {
@@ -102,6 +105,10 @@ export class Recorder {
       path: '/sovereign/ledger/append',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(single !== null ? single.record : { records: batch.map((r) => r.record) }),
+      // Lets undici run appends side by side on the HTTP/2 connection (it holds back a
+      // non-idempotent request while another runs); undici never resends a request by itself,
+      // and the outbox's retries are the gateway's own.
+      idempotent: true,
       headersTimeout: 5000,
       bodyTimeout: 5000,
     });
@@ -134,6 +141,11 @@ export class Recorder {
       else this.#outbox.add(r);
       return null;
     }
+  }
+
+  /** Appends each record now, or keeps it (outbox, or dead-letter if refused for good); resolves when each is one or the other. */
+  async recordElsewhere(records: readonly PendingRecord[]): Promise<void> {
+    if (records.length > 0) await Promise.all(records.map((r) => this.appendOrKeep(r)));
   }
 
   /** Items in the dead-letter file, by region. */
@@ -177,7 +189,7 @@ function mechanismOf(topology: Topology | undefined, region: string | null, juri
 }
 
 /** The decision entry (ledger schema v1) for `d` with `outcome`, destined for `region` (with `topology`: the transfer mechanisms). */
-export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: string | null, policyIds: string[], topology?: Topology): Record<string, unknown> {
+export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: string | null, policyIds: string[], topology?: Topology, attempts: readonly Attempt[] = []): Record<string, unknown> {
   return {
     v: 1,
     kind: 'decision',
@@ -190,7 +202,7 @@ export function decisionEntry(d: Decision, outcome: DecisionOutcome, region: str
     region,
     mode: d.mode,
     outcome,
-    attempts: d.attempts.map((a: Attempt) => ({ region: a.region, outcome: a.outcome })),
+    attempts: attempts.map((a) => ({ region: a.region, outcome: a.outcome })),
     policy_ids: policyIds,
     model: d.model,
     model_digest: null,
@@ -206,18 +218,38 @@ export function transfersTo(topology: Topology, d: Decision, region: string): st
 }
 
 /**
- * Records a decision to send `d` to `region`: durable in that region's ledger (rejects if it
- * cannot be), and a transfer record in the subjects' home regions on a cross-border transfer
- * (kept in the outbox when a home region is down). Resolves with the receipt "<origin> <index>".
+ * What recording a decision to send `d` to `region` (after the `before` attempts) takes: the
+ * record that travels with the request to `region` (one hop: the cell makes it durable before
+ * the request is processed), and the transfer records for the subjects' home regions on a
+ * cross-border transfer, which must be durable (or kept in the outbox) before the request is
+ * sent. Data only: the forwarder records and sends.
  */
-export async function recordRouted(recorder: Recorder, topology: Topology, d: Decision, policyIds: string[], region: string, bodySha: string): Promise<string> {
-  const outcome = d.attempts.some((a) => a.outcome !== 'skipped') ? 'failed_over' : 'routed';
-  const main = recorder.append(region, decisionEntry(d, outcome, region, policyIds, topology), bodySha);
-  const homes = transfersTo(topology, d, region).map((j) =>
-    recorder.appendOrKeep({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, policyIds, topology), body_sha256: bodySha }),
-  );
-  const [receipt] = await Promise.all([main, ...homes]);
-  return `${receipt.origin} ${receipt.index}`;
+export interface RecordPlan {
+  /** The destination's record: the decision entry and the digest of the body it decides. */
+  record: ForwardRecord;
+  /** Records for other regions (the subjects' home regions), made before the request is sent. */
+  elsewhere: PendingRecord[];
+}
+
+export function recordPlan(topology: Topology, recorder: Pick<Recorder, 'homeRegion'>, d: Decision, policyIds: string[], region: string, bodySha: string, before: readonly Attempt[]): RecordPlan {
+  const outcome = failedOver(before) ? 'failed_over' : 'routed';
+  return {
+    record: { entry: decisionEntry(d, outcome, region, policyIds, topology, before), body_sha256: bodySha },
+    elsewhere: transfersTo(topology, d, region).map((j) => ({ region: recorder.homeRegion(j), entry: decisionEntry(d, 'transfer', region, policyIds, topology, before), body_sha256: bodySha })),
+  };
+}
+
+/**
+ * Records a decision to send `d` to `region` through the append endpoints (the data-plane path,
+ * ext_authz, where the gateway does not carry the request itself): durable in that region's
+ * ledger (rejects if it cannot be), and a transfer record in the subjects' home regions on a
+ * cross-border transfer (kept in the outbox when a home region is down). Resolves with the
+ * receipt "<origin> <index>".
+ */
+export async function recordRouted(recorder: Recorder, topology: Topology, d: Decision, policyIds: string[], region: string, bodySha: string, before: readonly Attempt[]): Promise<string> {
+  const plan = recordPlan(topology, recorder, d, policyIds, region, bodySha, before);
+  const [receipt] = await Promise.all([recorder.append(region, plan.record.entry, bodySha), recorder.recordElsewhere(plan.elsewhere)]);
+  return formatReceipt(receipt);
 }
 
 /**
@@ -228,7 +260,7 @@ export async function recordDenial(recorder: Recorder, d: Decision, policyIds: s
   const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
   const receipt = await recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'denied', null, policyIds), body_sha256: bodySha });
   const err = jurisdictionDenied(d, `the law permits no region of Sovereign to process this request (${d.jurisdictions.map((j) => `${j.jurisdiction} from ${j.source}`).join(', ')}; data class ${d.dataClass})`);
-  if (receipt) err.headers['x-sovereign-ledger'] = `${receipt.origin} ${receipt.index}`;
+  if (receipt) err.headers['x-sovereign-ledger'] = formatReceipt(receipt);
   return err;
 }
 

@@ -1,6 +1,6 @@
 // The gateway's HTTP ingress. Every inference request takes the one path of the design:
-// identify -> classify -> decide -> record -> forward; 451 when the law permits no region,
-// 503 when every permitted region is down.
+// identify -> classify -> decide -> record -> forward -> reply; 451 when the law permits no
+// region, 503 when every permitted region is down.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, OPENAI_ENDPOINTS, UNKNOWN_JURISDICTION, V2InferRequestSchema, badRequest, createHttpServer, firstIssue, notFound, type Logger } from '../common/index.ts';
 import type { Classifier } from '../classify/index.ts';
@@ -10,14 +10,14 @@ import type { HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import { registerAccess } from './access.ts';
 import { authenticate, tenantIfAny } from './auth.ts';
-import type { Decision } from './decision.ts';
+import { failedOver, regionsUnavailable, type Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
-import type { Forwarder } from './forward.ts';
+import type { ForwardResult, Forwarder } from './forward.ts';
 import { registerLedgerProxy } from './ledger-proxy.ts';
 import { decideRequest, explanation } from './pipeline.ts';
 import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { registerExtAuthz } from './ext-authz.ts';
-import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordRouted, type Recorder } from './record.ts';
+import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordPlan, type Recorder } from './record.ts';
 
 /** Everything a request needs; replaced as a whole when the topology file is reloaded. */
 export interface GatewayDeps {
@@ -72,6 +72,10 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     return out;
   }
 
+  /**
+   * One direction: identify, classify, decide; record and forward (the forwarder, one exchange
+   * per region tried: the record travels with the request); reply with what it returns.
+   */
   async function route(req: FastifyRequest, reply: FastifyReply, r: InferenceRoute): Promise<FastifyReply> {
     const deps = holder.current;
     const { topology, decider, forwarder, recorder } = deps;
@@ -84,9 +88,10 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     // The cell is sent the body the gateway judged: its own parse, re-serialised.
     const body = r.method === 'POST' && req.body !== undefined ? Buffer.from(JSON.stringify(req.body)) : null;
     const bodySha = bodyDigest(body);
+    const jurisdiction = jurisdictionLabel(d.jurisdictions);
 
     if (d.permitted.length === 0) {
-      metrics.requests.inc({ outcome: 'denied', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
+      metrics.requests.inc({ outcome: 'denied', region: 'none', jurisdiction, class: d.dataClass });
       throw await recordDenial(recorder, d, decided.policiesFor(null), bodySha);
     }
 
@@ -95,41 +100,51 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) ac.abort();
     });
+    let out: ForwardResult;
     try {
-      const res = await forwarder.send(
-        d,
-        {
-          method: r.method,
-          path: r.path,
-          ...(body ? { body } : {}),
-          contentType: 'application/json',
-          signal: ac.signal,
-          // The deps in force at each attempt (a reload or a legal trigger may change them).
-          permitted: (region) => holder.current.decider.permitsNow(d.jurisdictions, d.dataClass, region),
-          // Record: durable in the destination region (and the subjects' home regions on a
-          // cross-border transfer) before a single byte is forwarded there.
-          record: async (region) => {
-            const started = performance.now();
-            const receipt = await recordRouted(recorder, topology, d, decided.policiesFor(region), region, bodySha);
-            metrics.ledgerAppendSeconds.observe((performance.now() - started) / 1000);
-            return receipt;
-          },
-        },
-        reply,
-      );
-      metrics.requests.inc({ outcome: d.attempts.length > 1 ? 'failed_over' : 'routed', region: d.attempts[d.attempts.length - 1]?.region ?? 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
-      return res;
+      out = await forwarder.send(d, {
+        method: r.method,
+        path: r.path,
+        body,
+        contentType: 'application/json',
+        signal: ac.signal,
+        // The deps in force at each attempt (a reload or a legal trigger may change them).
+        permitted: (region) => holder.current.decider.permitsNow(d.jurisdictions, d.dataClass, region),
+        plan: (region, before) => recordPlan(topology, recorder, d, decided.policiesFor(region), region, bodySha, before),
+      });
     } catch (err) {
-      metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
-      if (err instanceof HttpError && err.statusCode === 503) {
-        const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? UNKNOWN_JURISDICTION);
-        void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null)), body_sha256: bodySha });
-        if (d.attempts.length > 0 && d.attempts.every((a) => a.outcome === 'ledger_unavailable')) {
-          throw ledgerUnavailable(d.attempts.map((a) => a.region).join(', '), new Error('no permitted region could record the decision'));
-        }
-      }
+      // The client went away while its request was being sent.
+      metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction, class: d.dataClass });
       throw err;
     }
+
+    if (!out.ok) {
+      const { attempts } = out;
+      metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction, class: d.dataClass });
+      const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? UNKNOWN_JURISDICTION);
+      void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null), undefined, attempts), body_sha256: bodySha });
+      if (attempts.length > 0 && attempts.every((a) => a.outcome === 'ledger_unavailable')) {
+        throw ledgerUnavailable(attempts.map((a) => a.region).join(', '), new Error('no permitted region could record the decision'));
+      }
+      throw regionsUnavailable(
+        d,
+        attempts,
+        attempts.length === 0
+          ? `no permitted region is healthy right now (permitted: ${d.permitted.join(', ')}); retry shortly`
+          : `every permitted region failed (${attempts.map((a) => `${a.region}: ${a.outcome}`).join('; ')}); retry shortly`,
+      );
+    }
+
+    // Failed over: the same definition the serving region's ledger entry was written with.
+    metrics.requests.inc({ outcome: failedOver(out.attempts.slice(0, -1)) ? 'failed_over' : 'routed', region: out.region, jurisdiction, class: d.dataClass });
+    metrics.ledgerAppendSeconds.observe(out.recordMs / 1000);
+    void reply.code(out.status).headers(out.headers);
+    void reply.header('x-sovereign-region', out.region);
+    void reply.header('x-sovereign-ledger', out.receipt);
+    void reply.header('x-sovereign-attempts', out.attempts.map((a) => `${a.region}=${a.outcome}`).join(', '));
+    // W3C Server-Timing: where the time went (the record in the region, the region's time to headers, record included).
+    void reply.header('server-timing', `record;dur=${out.recordMs.toFixed(2)}, region;dur=${out.regionMs.toFixed(2)}`);
+    return reply.send(out.body);
   }
 
   // OpenAI-compatible ingress: chat, completions, embeddings and responses, each routed by law.

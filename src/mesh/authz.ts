@@ -2,8 +2,8 @@
 // route's allowed callers (the route's own `config.allow`, else the exposure table) and
 // refuses every other identity with 403 naming the identity and the endpoint.
 import type { FastifyInstance } from 'fastify';
-import { HttpError, type Logger } from '../common/index.ts';
-import { CELL_ROUTES, callerMatches, type Caller, type RouteRule } from './exposure.ts';
+import { HttpError, RECORD_HEADER, type Logger } from '../common/index.ts';
+import { CELL_ROUTES, RECORD_CALLERS, callerMatches, type Caller, type RouteRule } from './exposure.ts';
 import { parseSpiffeId } from './spiffe-id.ts';
 import type { Mesh } from './workload.ts';
 
@@ -27,8 +27,13 @@ export function authorizeByIdentity(app: FastifyInstance, mesh: Mesh, selfRegion
     const url = req.routeOptions.url;
     const allow = req.routeOptions.config?.allow ?? (url !== undefined ? table.get(`${method} ${url}`) : undefined);
     const parsed = id !== undefined ? parseSpiffeId(id) : null;
-    if (allow && allow.some((c) => callerMatches(c, parsed, mesh.topology, selfRegion || undefined))) return;
     const endpoint = `${req.method} ${url ?? req.url.split('?')[0]}`;
+    // A decision record travelling with a request is taken from gateway identities only.
+    if (req.headers[RECORD_HEADER] !== undefined && !RECORD_CALLERS.some((c) => callerMatches(c, parsed, mesh.topology, selfRegion || undefined))) {
+      logger.warn({ peer: id ?? null, endpoint, allowed: RECORD_CALLERS }, 'mTLS caller may not send a decision record');
+      throw new HttpError(403, 'permission_denied', `${id ?? 'a caller without an identity'} may not send a decision record (${RECORD_HEADER}) to ${where}; allowed: ${RECORD_CALLERS.join(', ')}`);
+    }
+    if (allow && allow.some((c) => callerMatches(c, parsed, mesh.topology, selfRegion || undefined))) return;
     logger.warn({ peer: id ?? null, endpoint, allowed: allow ?? [] }, 'mTLS caller not authorized for endpoint');
     throw new HttpError(
       403,

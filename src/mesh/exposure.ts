@@ -21,6 +21,8 @@ export interface RouteRule {
   url: string;
   allow: readonly Caller[];
   what: string;
+  /** The route takes the request's decision record with it (RECORD_HEADER, one hop): recorded in the cell's log before the request is processed. */
+  records?: true;
 }
 
 export interface ExposureRow {
@@ -41,19 +43,26 @@ export interface ExposureRow {
 
 const G: readonly Caller[] = ['gateway'];
 
+/**
+ * Who may send a request that carries a decision record (x-sovereign-record) to a cell, on any
+ * route: gateway identities only, whatever else the route allows. A record is a decision of
+ * the law, and only a gateway takes those.
+ */
+export const RECORD_CALLERS: readonly Caller[] = G;
+
 /** Every endpoint of a cell and who may call it; an endpoint not listed here answers 403. */
 export const CELL_ROUTES: readonly RouteRule[] = [
   { method: 'GET', url: '/v2/health/live', allow: G, what: 'liveness' },
   { method: 'GET', url: '/v2/health/ready', allow: G, what: 'readiness probe' },
   { method: 'GET', url: '/v2', allow: G, what: 'server metadata' },
-  { method: 'GET', url: '/v2/models/:model', allow: G, what: 'model metadata' },
+  { method: 'GET', url: '/v2/models/:model', allow: G, what: 'model metadata', records: true },
   { method: 'GET', url: '/v2/models/:model/ready', allow: G, what: 'model readiness' },
-  { method: 'POST', url: '/v2/models/:model/infer', allow: G, what: 'inference (Open Inference Protocol V2)' },
+  { method: 'POST', url: '/v2/models/:model/infer', allow: G, what: 'inference (Open Inference Protocol V2)', records: true },
   { method: 'GET', url: '/v1/models', allow: G, what: 'model list' },
-  { method: 'POST', url: '/v1/chat/completions', allow: G, what: 'inference (OpenAI chat)' },
-  { method: 'POST', url: '/v1/completions', allow: G, what: 'inference (OpenAI completions)' },
-  { method: 'POST', url: '/v1/embeddings', allow: G, what: 'inference (OpenAI embeddings)' },
-  { method: 'POST', url: '/v1/responses', allow: G, what: 'inference (OpenAI Responses API)' },
+  { method: 'POST', url: '/v1/chat/completions', allow: G, what: 'inference (OpenAI chat)', records: true },
+  { method: 'POST', url: '/v1/completions', allow: G, what: 'inference (OpenAI completions)', records: true },
+  { method: 'POST', url: '/v1/embeddings', allow: G, what: 'inference (OpenAI embeddings)', records: true },
+  { method: 'POST', url: '/v1/responses', allow: G, what: 'inference (OpenAI Responses API)', records: true },
   { method: 'POST', url: '/sovereign/ledger/append', allow: G, what: 'ledger append' },
   { method: 'GET', url: '/sovereign/ledger/:region/key', allow: ['gateway', 'cell-other-jurisdiction'], what: 'ledger and witness public keys' },
   { method: 'GET', url: '/sovereign/ledger/:region/proof/:index', allow: G, what: 'ledger receipt' },

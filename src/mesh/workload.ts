@@ -2,8 +2,7 @@
 // with, renewed at half its lifetime), the trust bundle (reloaded when the file changes), the
 // revocation list in force, TLS for its server and pooled mTLS clients to its peers.
 import { existsSync, unwatchFile, watchFile, readFileSync } from 'node:fs';
-import type { Server as HttpsServer } from 'node:https';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { PeerCertificate, Server as TlsServer, TLSSocket } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
@@ -24,7 +23,19 @@ export interface PoolOptions {
   headersTimeout?: number;
   /** TLS 1.3 cipher suites in order of preference (e.g. AES-128-GCM first for bulk transfers). */
   ciphers?: string;
+  /**
+   * Offer HTTP/2 in the TLS handshake (ALPN): one connection carries many requests at once.
+   * Under mtls only; the peer's identity is checked at the handshake as for HTTP/1.1.
+   */
+  allowH2?: boolean;
 }
+
+/**
+ * The verified peer identity, on the TLS socket itself: an HTTP/2 request's socket is a proxy
+ * of the session's socket (node:http2 compatibility API) that is not the socket the guard saw,
+ * but it forwards property reads to it.
+ */
+const PEER_ID = Symbol('sovereign.mesh.peer');
 
 /**
  * TLS settings of a server that takes only peers with an SVID of the trust domain. The server
@@ -174,6 +185,7 @@ export class Mesh {
 
   #track(sock: TLSSocket, id: string): void {
     this.#peerIds.set(sock, id);
+    (sock as TLSSocket & { [PEER_ID]?: string })[PEER_ID] = id;
     let set = this.#conns.get(id);
     if (!set) this.#conns.set(id, (set = new Set()));
     set.add(sock);
@@ -196,7 +208,7 @@ export class Mesh {
 
   /** The peer identity of a server-side socket (set once its handshake was checked). */
   peerOf(socket: object): string | undefined {
-    return this.#peerIds.get(socket);
+    return this.#peerIds.get(socket) ?? (socket as { [PEER_ID]?: string })[PEER_ID];
   }
 
   /** Server TLS settings, or null in plaintext mode. */
@@ -212,7 +224,7 @@ export class Mesh {
    * CA, no certificate) is logged with its reason. Renewed SVIDs and bundles apply to new
    * connections without dropping open ones (setSecureContext).
    */
-  guardServer(server: HttpsServer): void {
+  guardServer(server: TlsServer): void {
     if (this.mode === 'plaintext') return;
     // First in line: a refused socket is destroyed before the HTTP server reads a byte from it.
     server.prependListener('secureConnection', (sock: TLSSocket) => {
@@ -254,10 +266,12 @@ export class Mesh {
    * and TLS sessions are resumed (undici's connector caches them).
    */
   pool(origin: string, expectId: string, opts: PoolOptions = {}): Pool {
-    const { connectTimeout, ciphers, ...rest } = opts;
+    const { connectTimeout, ciphers, allowH2, ...rest } = opts;
+    // HTTP/2 is negotiated over TLS only (no h2c): in plaintext mode the pool speaks HTTP/1.1.
     if (this.mode === 'plaintext') return new Pool(origin, { ...rest, ...(connectTimeout !== undefined ? { connectTimeout } : {}) });
     return new Pool(origin, {
       ...rest,
+      ...(allowH2 ? { allowH2: true } : {}),
       connect: (o, cb) => {
         // TLS sessions are resumed from this process's own cache of sessions with peers it has
         // verified: Node neither runs checkServerIdentity nor shows the peer certificate on a
@@ -265,7 +279,7 @@ export class Mesh {
         // session and is checked against the revocations in force on every connection.
         const key = `${o.hostname}:${o.port} ${expectId}`;
         const cached = this.#sessions.get(key);
-        const connector = this.#connector(expectId, connectTimeout, cached?.session, ciphers);
+        const connector = this.#connector(expectId, connectTimeout, cached?.session, ciphers, allowH2 === true);
         connector(o, (err, sock) => {
           if (err || !sock) return cb(err, null);
           const t = sock as TLSSocket;
@@ -315,10 +329,11 @@ export class Mesh {
     return this.pool(this.cellOrigin(region), this.cellId(region), opts);
   }
 
-  #connector(expectId: string, timeout?: number, session?: Buffer, ciphers?: string): buildConnector.connector {
+  #connector(expectId: string, timeout?: number, session?: Buffer, ciphers?: string, allowH2 = false): buildConnector.connector {
     const s = this.#svid;
     if (!s) throw new Error('no SVID yet');
     return buildConnector({
+      allowH2,
       key: s.keyPem,
       cert: s.chainPem,
       ca: this.#bundle,
