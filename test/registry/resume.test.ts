@@ -109,6 +109,10 @@ test('a model push killed mid-blob resumes in the next run from the upload sessi
   await golden.close();
   await new Promise((r) => setTimeout(r, 200));
   golden = await startGolden({ topology: g.topology, logger: silent, port });
+  // Bytes already in golden's socket when the push was killed are still written after the count
+  // above: what golden holds is read again once it has taken the session up from its files.
+  const held = uploaded();
+  assert.ok(held >= kept && held < BIG, `golden holds ${held} bytes of the session`);
 
   const resumed: number[] = [];
   const client = new RegistryClient(golden.url, {
@@ -117,7 +121,7 @@ test('a model push killed mid-blob resumes in the next run from the upload sessi
     onResume: (_d, offset) => resumed.push(offset),
   });
   const pub = await publishModel(client, dir, config('demo', '1.0.0'), g.key);
-  assert.ok(resumed.length === 1 && (resumed[0] as number) > 0 && (resumed[0] as number) <= kept, `resumed at byte ${resumed[0]} of ${BIG} (golden kept ${kept})`);
+  assert.ok(resumed.length === 1 && (resumed[0] as number) > 0 && (resumed[0] as number) <= held, `resumed at byte ${resumed[0]} of ${BIG} (golden held ${held})`);
   assert.equal(golden.store.resolve('demo', '1.0.0')?.digest, pub.digest);
   assert.equal(readdirSync(sessions).length, 0, 'the finished session is forgotten');
   // The blob that was resumed verifies: a region replicates it.
