@@ -40,11 +40,10 @@ function needsAdmin(what: string): HttpError {
 }
 
 /** The access a route declared, with the deny-by-default rule for operator paths. */
-export function accessOf(req: FastifyRequest): Access {
-  const declared = req.routeOptions.config.access;
+export function accessOf(config: { access?: Access }, url: string | undefined): Access {
+  const declared = config.access;
   if (declared) return declared;
-  const url = req.routeOptions.url ?? '';
-  return url.startsWith('/sovereign/') || url === '/metrics' ? 'admin' : 'tenant';
+  return (url ?? '').startsWith('/sovereign/') || url === '/metrics' ? 'admin' : 'tenant';
 }
 
 export function registerAccess(app: FastifyInstance, opts: AccessOptions): void {
@@ -52,22 +51,39 @@ export function registerAccess(app: FastifyInstance, opts: AccessOptions): void 
     const presented = bearer(req.headers.authorization);
     return presented !== '' && tokenMatches(presented, opts.adminToken);
   };
-  // A callback hook, not an async one: most requests (inference, health) pass at once, and an
-  // async hook costs each of them a promise and a microtask turn (bench/http-layer.ts).
-  app.addHook('onRequest', (req, _reply, done) => {
-    if (!req.routeOptions.url) return done(); // no route: the not-found handler answers
-    const access = accessOf(req);
-    if (access === 'public' || access === 'tenant' || access === 'own') return done();
-    try {
-      check(req, access);
-    } catch (err) {
-      return done(err as Error);
+  // The check is a hook of each route that needs one, added as the route is declared: a route
+  // open to anyone or to tenants (inference: it authenticates the tenant itself) runs no access
+  // hook at all. A callback hook, not an async one (an async hook costs a promise and a turn).
+  const open: { route: { config?: { access?: Access }; url: string }; access: Access }[] = [];
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ?? {}) as { access?: Access };
+    const declared = accessOf(config, route.url);
+    if (declared === 'public' || declared === 'tenant') {
+      open.push({ route: route, access: declared });
+      return;
     }
-    done();
+    // Read again per request: a plugin's own onRoute hook may hand its routes to its own check ('own').
+    const hook = (req: FastifyRequest, _reply: unknown, done: (err?: Error) => void): void => {
+      const access = accessOf(req.routeOptions.config, route.url);
+      if (access === 'public' || access === 'tenant' || access === 'own') return done();
+      try {
+        check(req, access, route.url);
+      } catch (err) {
+        return done(err as Error);
+      }
+      done();
+    };
+    const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [hook, ...own] as typeof route.onRequest;
   });
-  function check(req: FastifyRequest, access: Access): void {
+  // Fail closed: a route left without a check must still be open once every onRoute hook ran.
+  app.addHook('onReady', (done) => {
+    const changed = open.find((o) => accessOf(o.route.config ?? {}, o.route.url) !== o.access);
+    done(changed ? new Error(`route ${changed.route.url} was declared with access "${changed.access}" and changed later; declare its access on the route itself`) : undefined);
+  });
+  function check(req: FastifyRequest, access: Access, url: string): void {
     const topology = opts.topology();
-    const what = `${req.method} ${req.routeOptions.url}`;
+    const what = `${req.method} ${url}`;
     if (access === 'admin') {
       if (!isAdmin(req)) throw needsAdmin(what);
       return;

@@ -33,7 +33,8 @@ export type ForwardResult =
       receipt: string;
       status: number;
       headers: Record<string, string>;
-      body: Readable;
+      /** A complete answer of bounded length, whole; or the answer as it streams (SSE, or larger or of unknown length). */
+      body: Buffer | Readable;
       attempts: Attempt[];
       /** Milliseconds: recording in the serving region (as it reported), and its time to headers. */
       recordMs: number;
@@ -68,6 +69,58 @@ function recordedIn(v: string | string[] | undefined): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** Answers of at most this many bytes (declared) are read whole and relayed in one write. */
+export const RELAY_BUFFER_MAX_BYTES = 1024 * 1024;
+
+/** A Content-Length header's value; Infinity when absent or not a plain number. */
+function declaredLength(v: string | string[] | undefined): number {
+  return typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * One request in flight: its deadline across all attempts and its client. Either ends the
+ * attempt in flight through that attempt's own controller; a legal trigger (abortRegion) ends
+ * it through the same controller, and `stopped` tells the two apart.
+ */
+class Flight {
+  readonly #client: AbortSignal;
+  readonly #timer: NodeJS.Timeout;
+  #current: AbortController | null = null;
+  timedOut = false;
+
+  constructor(client: AbortSignal, timeoutMs: number) {
+    this.#client = client;
+    this.#timer = setTimeout(() => {
+      this.timedOut = true;
+      this.#current?.abort(new DOMException(`no answer within gateway.requestTimeoutMs (${timeoutMs} ms)`, 'TimeoutError'));
+    }, timeoutMs);
+    client.addEventListener('abort', this.#onClientAbort);
+  }
+
+  readonly #onClientAbort = (): void => {
+    this.#current?.abort(this.#client.reason);
+  };
+
+  /** The deadline passed or the client went away: no further attempt. */
+  get stopped(): boolean {
+    return this.timedOut || this.#client.aborted;
+  }
+
+  /** The controller of the next attempt (the one signal that attempt is given). */
+  attempt(): AbortController {
+    const c = new AbortController();
+    this.#current = c;
+    return c;
+  }
+
+  /** The request is answered (or given up): the deadline and the client no longer matter. */
+  end(): void {
+    clearTimeout(this.#timer);
+    this.#client.removeEventListener('abort', this.#onClientAbort);
+    this.#current = null;
+  }
+}
+
 /** Connections to each region (the rendered Istio connection pools carry the same). */
 export const FORWARD_POOL = { connections: 128, keepAliveMs: 60_000, connectTimeoutMs: 2_000 } as const;
 
@@ -99,17 +152,20 @@ export class Forwarder {
    * only when the client went away.
    */
   async send(d: Decision, req: ForwardRequest): Promise<ForwardResult> {
-    const deadline = AbortSignal.any([req.signal, AbortSignal.timeout(this.#timeoutMs)]);
     // What the region's store needs to keep its record of the request (src/common/served-for.ts).
     const tenant = d.tenant ?? 'anonymous';
     const base: Record<string, string> = servedForHeaders({ decisionId: d.id, tenant, subject: d.subject ?? tenant, dataClass: d.dataClass, retentionDays: d.retentionDays, receipt: null });
     if (req.contentType) base['content-type'] = req.contentType;
     const attempts: Attempt[] = [];
+    // One deadline for the request across all attempts (gateway.requestTimeoutMs), one timer,
+    // and the client's going away: each ends the attempt in flight through its own controller,
+    // the one signal undici is given (no composite signals per request).
+    const flight = new Flight(req.signal, this.#timeoutMs);
 
     for (const region of d.candidates) {
       const pool = this.#pools.get(region);
       if (!pool) continue;
-      if (deadline.aborted) break;
+      if (flight.stopped) break;
       if (!this.#health.admits(region) || !req.permitted(region)) {
         attempts.push({ region, outcome: 'skipped', ms: 0 });
         continue;
@@ -124,30 +180,39 @@ export class Forwarder {
         attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
         continue;
       }
+      if (flight.stopped) break;
       const headers = { ...base, [RECORD_HEADER]: encodeRecord(plan.record) };
-      const cut = new AbortController();
+      const cut = flight.attempt();
       let set = this.#inflight.get(region);
       if (!set) this.#inflight.set(region, (set = new Set()));
       set.add(cut);
-      const signal = AbortSignal.any([deadline, cut.signal]);
       const done = (): void => {
         set.delete(cut);
         this.#health.end(region);
       };
       this.#health.begin(region);
+      // A failure of the attempt (before any byte reached the client): the next candidate, or the end.
+      const failed = (err: unknown, ms: number): 'next' | 'end' => {
+        done();
+        if (cut.signal.aborted && !flight.stopped) {
+          // Cut by a legal trigger (abortRegion): the region is no longer permitted.
+          attempts.push({ region, outcome: 'skipped', ms });
+          return 'next';
+        }
+        const outcome = flight.timedOut ? 'timeout' : failureKind(err);
+        attempts.push({ region, outcome, ms });
+        if (req.signal.aborted) return 'end';
+        this.#health.recordFailure(region, `${outcome}: ${(err as Error).message}`, outcome === 'connect_error');
+        return 'next';
+      };
       let res: Dispatcher.ResponseData;
       try {
-        res = await pool.request({ method: req.method, path: req.path, headers, body: req.body, signal, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
+        res = await pool.request({ method: req.method, path: req.path, headers, body: req.body, signal: cut.signal, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
       } catch (err) {
-        done();
-        if (cut.signal.aborted) {
-          attempts.push({ region, outcome: 'skipped', ms: performance.now() - started });
-          continue;
+        if (failed(err, performance.now() - started) === 'end') {
+          flight.end();
+          throw err;
         }
-        const outcome = failureKind(err);
-        attempts.push({ region, outcome, ms: performance.now() - started });
-        if (req.signal.aborted) throw err;
-        this.#health.recordFailure(region, `${outcome}: ${(err as Error).message}`, outcome === 'connect_error');
         continue;
       }
       const ms = performance.now() - started;
@@ -179,17 +244,39 @@ export class Forwarder {
         attempts.push({ region, outcome: 'http_5xx', status: res.statusCode, ms });
         continue;
       }
-      this.#health.recordSuccess(region, ms);
-      attempts.push({ region, outcome: res.statusCode < 400 ? 'ok' : 'client_error', status: res.statusCode, ms });
-      res.body.once('close', done);
       const out: Record<string, string> = {};
       for (const h of PASS_HEADERS) {
         const v = res.headers[h];
         if (typeof v === 'string') out[h] = v;
       }
       const isSse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
-      return { ok: true, region, receipt: receipt as string, status: res.statusCode, headers: out, body: isSse ? relaySse(res.body, region) : res.body, attempts, recordMs: recordedIn(res.headers['server-timing']), regionMs: ms };
+      let body: Buffer | Readable;
+      if (!isSse && declaredLength(res.headers['content-length']) <= RELAY_BUFFER_MAX_BYTES) {
+        // A complete answer of known, bounded length: read whole, relayed in one write with its
+        // length. A failure while reading it is a failure before any byte reached the client.
+        try {
+          body = Buffer.from(await res.body.arrayBuffer());
+        } catch (err) {
+          if (failed(err, performance.now() - started) === 'end') {
+            flight.end();
+            throw err;
+          }
+          continue;
+        }
+        done();
+        flight.end();
+      } else {
+        res.body.once('close', () => {
+          done();
+          flight.end();
+        });
+        body = isSse ? relaySse(res.body, region) : res.body;
+      }
+      this.#health.recordSuccess(region, ms);
+      attempts.push({ region, outcome: res.statusCode < 400 ? 'ok' : 'client_error', status: res.statusCode, ms });
+      return { ok: true, region, receipt: receipt as string, status: res.statusCode, headers: out, body, attempts, recordMs: recordedIn(res.headers['server-timing']), regionMs: ms };
     }
+    flight.end();
     return { ok: false, attempts };
   }
 

@@ -88,8 +88,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   if (link) {
     // Which worker answered (operators and tests tell the workers apart by it).
     const worker = String(link.slot);
-    app.addHook('onRequest', async (_req, reply) => {
+    app.addHook('onRequest', (_req, reply, done) => {
       void reply.header('x-sovereign-worker', worker);
+      done();
     });
   }
   registerAdmin(app, { current: () => holder.current, store, recordTrigger: (t) => recordTrigger(holder.current.recorder, holder.current.topology, t), storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });

@@ -50,15 +50,15 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   registerAccess(app, { topology: () => holder.current.topology, adminToken });
   // An inference body larger than any served model could read is refused from its declared
   // length, before a byte of it is read or parsed (the parse would cost every other user).
-  app.addHook('onRequest', async (req) => {
-    if (!req.routeOptions.config.inference) return;
+  // A hook of the inference routes only; a callback hook (an async one costs a promise and a turn).
+  const inferenceBodyLimit = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
     const { topology } = holder.current;
     const limit = topology.inferenceBodyLimitBytes();
     const declared = Number(req.headers['content-length'] ?? 0);
     // At the body limit itself, the body limit's own 413 answers.
-    if (limit === undefined || limit >= topology.data.gateway.bodyLimitBytes || !(declared > limit)) return;
-    throw new HttpError(413, 'request_too_large', `the request body is ${declared} bytes; no model served here reads more than a ${limit}-byte body (4x the largest models.<name>.maxInputBytes, plus 1 MiB); send less input`, { code: 'context_length_exceeded' }, { connection: 'close' });
-  });
+    if (limit === undefined || limit >= topology.data.gateway.bodyLimitBytes || !(declared > limit)) return done();
+    done(new HttpError(413, 'request_too_large', `the request body is ${declared} bytes; no model served here reads more than a ${limit}-byte body (4x the largest models.<name>.maxInputBytes, plus 1 MiB); send less input`, { code: 'context_length_exceeded' }, { connection: 'close' }));
+  };
 
   /** identify -> classify -> decide, for a request (also what /sovereign/explain returns). */
   function decideFor(deps: GatewayDeps, req: FastifyRequest, model: string, admitted = false): { d: Decision; decided: Decided } {
@@ -149,7 +149,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
 
   // OpenAI-compatible ingress: chat, completions, embeddings and responses, each routed by law.
   for (const e of Object.values(OPENAI_ENDPOINTS)) {
-    app.post(e.path, { config: { access: 'tenant', inference: true } }, async (req, reply) => {
+    app.post(e.path, { config: { access: 'tenant', inference: true }, onRequest: inferenceBodyLimit }, async (req, reply) => {
       const parsed = e.schema.safeParse(req.body);
       if (!parsed.success) throw badRequest(firstIssue(parsed.error, e.what));
       return route(req, reply, { model: parsed.data.model, method: 'POST', path: e.path });
@@ -175,7 +175,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   app.get<{ Params: { model: string } }>('/v2/models/:model', async (req, reply) =>
     route(req, reply, { model: req.params.model, method: 'GET', path: `/v2/models/${encodeURIComponent(req.params.model)}` }),
   );
-  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { inference: true } }, async (req, reply) => {
+  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { inference: true }, onRequest: inferenceBodyLimit }, async (req, reply) => {
     const parsed = V2InferRequestSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'inference request'));
     return route(req, reply, { model: req.params.model, method: 'POST', path: `/v2/models/${encodeURIComponent(req.params.model)}/infer` });
