@@ -12,11 +12,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClassifier } from '../src/classify/index.ts';
 import { fmt, median, today } from './lib/stats.ts';
-import { ProcessGroup, type Started } from './lib/procs.ts';
+import { ProcessGroup, pidsWith, type Started } from './lib/procs.ts';
 import type { LoadResult, LoadSpec } from './gateway/loadgen.ts';
 import { summarise, summaryMarkdown, type ProfileSummary } from './gateway/profile.ts';
 import { meshPairMarkdown, phaseMeshPair, type MeshPairResult } from './gateway/mesh-pair.ts';
-import { cpuPerRequest, embeddedMarkdown, phaseEmbedded, pidsWith, type EmbeddedResult } from './gateway/embedded.ts';
+import { cpuPerRequest, embeddedMarkdown, phaseEmbedded, type EmbeddedResult } from './gateway/embedded.ts';
 import { ROOT, TARGET_NAMES, ensureTools, startNginxUpstream, startSseUpstream, startTarget, type Target, type TargetName } from './gateway/targets.ts';
 
 const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BENCH_<NAME>, e.g. BENCH_ROUNDS=5)

@@ -19,7 +19,7 @@ import { parse, stringify } from 'yaml';
 import { loadTopology } from '../../src/config/index.ts';
 import { issueFor, readBundle, spiffeId } from '../../src/mesh/index.ts';
 import { median } from '../lib/stats.ts';
-import { freePort, type ProcessGroup, type Started } from '../lib/procs.ts';
+import { cpuMs, freePort, pidsWith, type ProcessGroup, type Started } from '../lib/procs.ts';
 import type { LoadResult, LoadSpec } from './loadgen.ts';
 import { summarise, type ProfileSummary } from './profile.ts';
 import { ROOT } from './targets.ts';
@@ -27,7 +27,6 @@ import { ROOT } from './targets.ts';
 const NODE = process.execPath;
 const SOVEREIGN_MAIN = path.join(ROOT, 'src/cli/main.ts');
 const HERE = path.join(ROOT, 'bench/gateway');
-const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 const CHAT = '/v1/chat/completions';
 /** The region the EU request is served from (first in the shipped routing preference). */
 export const EMBEDDED_REGION = 'eu-frankfurt';
@@ -64,33 +63,6 @@ export function embeddedBody(stream: boolean): string {
   });
 }
 const HEADERS = { 'x-sovereign-jurisdiction': 'DE' };
-
-/** utime + stime of a process, in ms; 0 once it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-  } catch {
-    return 0;
-  }
-}
-
-/** The pids whose command line holds `configFile` and `role` ('gateway': also its cluster workers). */
-export function pidsWith(configFile: string, role: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let cmd: string[];
-    try {
-      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (cmd.includes(configFile) && cmd.includes(role)) out.push(Number(d));
-  }
-  return out;
-}
 
 /** CPU ms per request of `pids` over `run` (pids read again after: workers may have started). */
 export async function cpuPerRequest<T extends { requests: number }>(pids: () => number[], run: () => Promise<T>): Promise<T & { cpuUsPerReq: number }> {
@@ -193,6 +165,13 @@ export interface EmbeddedResult {
   failures: Record<string, string>;
 }
 
+/** A run with no answered request has no percentiles (JSON carries them as null): NaN, left out of medians. */
+function withPercentiles(l: LoadResult): LoadResult {
+  const n = (x: number | null): number => (typeof x === 'number' ? x : Number.NaN);
+  return { ...l, p50: n(l.p50), p99: n(l.p99) };
+}
+const ms3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+
 const med = (xs: number[]): number => {
   const v = xs.filter(Number.isFinite);
   return v.length ? median(v) : Number.NaN;
@@ -257,17 +236,17 @@ export async function phaseEmbedded(d: EmbeddedDeps): Promise<EmbeddedResult> {
       }
       for (const [who, url, pids, tls] of [['gateway', `${sys.gateway}${CHAT}`, gatewayPids, undefined], ['proxy', `${sys.proxyUrl}${CHAT}`, proxyPids, undefined], ['direct', `${sys.cell}${CHAT}`, (): number[] => [], sys.tls]] as const) {
         const l = await cpuPerRequest(pids, async () => {
-          const x = await d.loadgen({ url, rate: d.rate, durationMs: d.rateSeconds * 1000, bodyFile: files.body, headers: HEADERS, mode: 'latency', ...(tls ? { tls } : {}) });
+          const x = withPercentiles(await d.loadgen({ url, rate: d.rate, durationMs: d.rateSeconds * 1000, bodyFile: files.body, headers: HEADERS, mode: 'latency', ...(tls ? { tls } : {}) }));
           return { ...x, requests: x.sent };
         });
         round.rate[who] = l;
-        d.log(`  round ${r}/${d.rounds} @${d.rate}/s    ${who.padEnd(7)} p50 ${l.p50.toFixed(3)} ms  p99 ${l.p99.toFixed(3)} ms${who === 'direct' ? '' : `  ${l.cpuUsPerReq.toFixed(0)} µs CPU/req`}${l.errors + l.non2xx + l.dropped > 0 ? `  (${l.errors} errors, ${l.non2xx} non-2xx, ${l.dropped} dropped: ${l.firstError ?? ''})` : ''}`);
+        d.log(`  round ${r}/${d.rounds} @${d.rate}/s    ${who.padEnd(7)} p50 ${ms3(l.p50)} ms  p99 ${ms3(l.p99)} ms${who === 'direct' ? '' : `  ${l.cpuUsPerReq.toFixed(0)} µs CPU/req`}${l.errors + l.non2xx + l.dropped > 0 ? `  (${l.errors} errors, ${l.non2xx} non-2xx, ${l.dropped} dropped: ${l.firstError ?? ''})` : ''}`);
       }
       if (streamOk) {
         for (const [who, url, tls] of [['gateway', `${sys.gateway}${CHAT}`, undefined], ['proxy', `${sys.proxyUrl}${CHAT}`, undefined], ['direct', `${sys.cell}${CHAT}`, sys.tls]] as const) {
-          const l = await d.loadgen({ url, rate: d.ttfbRate, durationMs: d.ttfbSeconds * 1000, bodyFile: files.streamBody, headers: HEADERS, mode: 'ttfb', ...(tls ? { tls } : {}) });
+          const l = withPercentiles(await d.loadgen({ url, rate: d.ttfbRate, durationMs: d.ttfbSeconds * 1000, bodyFile: files.streamBody, headers: HEADERS, mode: 'ttfb', ...(tls ? { tls } : {}) }));
           round.ttfb[who] = l;
-          d.log(`  round ${r}/${d.rounds} TTFB @${d.ttfbRate}/s ${who.padEnd(7)} p50 ${l.p50.toFixed(3)} ms  p99 ${l.p99.toFixed(3)} ms${l.errors + l.non2xx > 0 ? `  (${l.errors} errors, ${l.non2xx} non-2xx: ${l.firstError ?? ''})` : ''}`);
+          d.log(`  round ${r}/${d.rounds} TTFB @${d.ttfbRate}/s ${who.padEnd(7)} p50 ${ms3(l.p50)} ms  p99 ${ms3(l.p99)} ms${l.errors + l.non2xx > 0 ? `  (${l.errors} errors, ${l.non2xx} non-2xx: ${l.firstError ?? ''})` : ''}`);
         }
       }
       rounds.push(round);

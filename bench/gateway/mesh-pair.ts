@@ -2,9 +2,8 @@
 // -> upstream) started twice, once with mesh.mode mtls and once plaintext, measured in
 // interleaved rounds: CPU per request of the gateway process (and of the cells) from
 // /proc/<pid>/stat, added latency at a fixed rate, and CPU per request at full load (wrk).
-import { readdirSync, readFileSync } from 'node:fs';
 import { median } from '../lib/stats.ts';
-import type { ProcessGroup } from '../lib/procs.ts';
+import { cpuMs, pidsWith, type ProcessGroup } from '../lib/procs.ts';
 import type { LoadResult, LoadSpec } from './loadgen.ts';
 import { startNginxUpstream, startTarget, type Target } from './targets.ts';
 
@@ -56,31 +55,10 @@ export interface MeshPairResult {
   addedP99Ms: number;
 }
 
-const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
-
-/** utime + stime of a process, in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
-
 /** The gateway and cell pids of a Sovereign started with `up` on `configFile`. */
 function pidsOf(configFile: string): { gateway: number; cells: number[] } {
-  let gateway = 0;
-  const cells: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let cmd: string[];
-    try {
-      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (!cmd.includes(configFile)) continue;
-    if (cmd.includes('gateway')) gateway = Number(d);
-    else if (cmd.includes('cell')) cells.push(Number(d));
-  }
+  const gateway = pidsWith(configFile, 'gateway')[0] ?? 0;
+  const cells = pidsWith(configFile, 'cell');
   if (!gateway || cells.length === 0) throw new Error(`cannot find the processes of the Sovereign on ${configFile}`);
   return { gateway, cells };
 }

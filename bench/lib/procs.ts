@@ -4,7 +4,7 @@
 // bed's, detached) are stopped by pid after checking the pid still runs one of ours. Also the
 // one free-port helper.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export interface Started {
@@ -208,5 +208,38 @@ export async function stopPid(pid: number, marker: string, graceMs = 5000): Prom
     } catch {
       // already gone
     }
+  }
+}
+
+/**
+ * The pids of running processes whose command line holds every one of `args` as a whole
+ * argument (e.g. a topology file and a role: `sovereign up` names both for each process it
+ * starts, and gateway workers are forked with the same command line).
+ */
+export function pidsWith(...args: string[]): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let cmd: string[];
+    try {
+      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (args.every((a) => cmd.includes(a))) out.push(Number(d));
+  }
+  return out;
+}
+
+const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
+
+/** CPU time (utime + stime, /proc/<pid>/stat fields 14 and 15) of a process, in ms; 0 once it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
   }
 }

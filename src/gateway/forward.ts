@@ -94,6 +94,8 @@ class Flight {
       this.timedOut = true;
       this.#current?.abort(new DOMException(`no answer within gateway.requestTimeoutMs (${timeoutMs} ms)`, 'TimeoutError'));
     }, timeoutMs);
+    // Like AbortSignal.timeout's: the deadline alone never keeps the process running.
+    this.#timer.unref();
     client.addEventListener('abort', this.#onClientAbort);
   }
 

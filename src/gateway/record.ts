@@ -1,7 +1,7 @@
 // Record: every decision goes into the ledger of the region it concerns before anything is
 // forwarded there. The entry carries no personal data: the request body is sent only as its
 // SHA-256, which the region keys with its own secret (HMAC) before storing.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Pool } from 'undici';
 import { HttpError, MAX_APPEND_BATCH, formatReceipt, type AppendBatchResult, type AppendRecord, type ForwardRecord, type Receipt } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
@@ -20,8 +20,11 @@ interface QueuedRecord {
   reject: (e: Error) => void;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** SHA-256 (hex) of a request body; one-shot (no Hash object per request). */
 export function bodyDigest(body: Buffer | null): string {
-  return createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
+  return hash('sha256', body ?? EMPTY, 'hex');
 }
 
 export class Recorder {

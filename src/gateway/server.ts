@@ -51,9 +51,12 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
   // An inference body larger than any served model could read is refused from its declared
   // length, before a byte of it is read or parsed (the parse would cost every other user).
   // A hook of the inference routes only; a callback hook (an async one costs a promise and a turn).
+  // The limit of a topology, computed once for it (a reload brings a new topology).
+  let limitOf: { topology: Topology; limit: number | undefined } | null = null;
   const inferenceBodyLimit = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
     const { topology } = holder.current;
-    const limit = topology.inferenceBodyLimitBytes();
+    if (limitOf?.topology !== topology) limitOf = { topology, limit: topology.inferenceBodyLimitBytes() };
+    const { limit } = limitOf;
     const declared = Number(req.headers['content-length'] ?? 0);
     // At the body limit itself, the body limit's own 413 answers.
     if (limit === undefined || limit >= topology.data.gateway.bodyLimitBytes || !(declared > limit)) return done();

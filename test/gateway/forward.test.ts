@@ -3,7 +3,7 @@
 // retried is never sent that request.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { topologyFrom } from '../../src/config/index.ts';
 import { pino } from 'pino';
@@ -81,5 +81,127 @@ test('a region that stops being permitted after its entry was recorded is skippe
   assert.equal(hits.b, 1);
   assert.deepEqual(recorded, ['home', 'home']);
   assert.deepEqual(out.attempts.map((a) => `${a.region}=${a.outcome}`), ['a=skipped', 'b=ok']);
+  if (!Buffer.isBuffer(out.body)) out.body.resume();
+  await forwarder.close();
+});
+
+/** A stand-in cell on a free port answering with `handler`; closed after the test. */
+async function standIn(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const s = createServer(handler);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  servers.push(s);
+  return `http://127.0.0.1:${(s.address() as { port: number }).port}`;
+}
+
+async function forwarderTo(url: string, requestTimeoutMs = 60_000): Promise<{ forwarder: Forwarder; health: HealthMonitor }> {
+  const topology = topologyFrom({
+    jurisdictions: { EU: ['DE'] },
+    regions: [{ id: 'a', jurisdiction: 'EU', country: 'DE', url }],
+    gateway: { requestTimeoutMs },
+    mesh: { mode: 'plaintext' },
+  });
+  const health = new HealthMonitor([{ region: 'a', url }], { intervalMs: 1000 });
+  await health.probe('a');
+  const mesh = await Mesh.open(topology, 'spiffe://sovereign.internal/gateway/test', pino({ level: 'silent' }));
+  return { forwarder: new Forwarder(topology, health, mesh, { recordElsewhere: async () => undefined }), health };
+}
+
+const sha = createHash('sha256').update('{}').digest('hex');
+const oneRegion = { id: 'd2', tenant: null, candidates: ['a'], permitted: ['a'] } as unknown as Decision;
+const request = (signal: AbortSignal): Parameters<Forwarder['send']>[1] => ({
+  method: 'POST',
+  path: '/v1/chat/completions',
+  body: Buffer.from('{}'),
+  contentType: 'application/json',
+  signal,
+  permitted: () => true,
+  plan: (region) => ({ record: { entry: { v: 1, kind: 'decision', decision_id: 'd2', region }, body_sha256: sha }, elsewhere: [] }),
+});
+
+test('a complete answer of known length is relayed whole, with every header the client is owed', async () => {
+  const answer = JSON.stringify({ choices: [{ message: { content: 'x'.repeat(2000) } }] });
+  const url = await standIn((req, res) => {
+    if (req.url === '/v2/health/ready') return void res.end('{}');
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-sovereign-model-version': 'm@1 sha256:abc',
+      'retry-after': '3',
+      'x-sovereign-ledger': 'origin/a 7',
+      'server-timing': 'record;dur=1.25',
+      'content-length': String(Buffer.byteLength(answer)),
+      'x-internal': 'not for the client',
+    });
+    // Headers and body in separate writes: the relay still waits for the whole body.
+    res.flushHeaders();
+    setTimeout(() => res.end(answer), 20);
+  });
+  const { forwarder, health } = await forwarderTo(url);
+  const out = await forwarder.send(oneRegion, request(new AbortController().signal));
+  assert.ok(out.ok);
+  assert.ok(Buffer.isBuffer(out.body), 'a bounded answer is one buffer');
+  assert.equal(out.body.toString(), answer);
+  assert.deepEqual(out.headers, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-sovereign-model-version': 'm@1 sha256:abc', 'retry-after': '3' });
+  assert.equal(out.receipt, 'origin/a 7');
+  assert.equal(out.recordMs, 1.25);
+  assert.equal(health.get('a')?.inflight, 0, 'the attempt is over once the body is read');
+  await forwarder.close();
+});
+
+test('an event stream and an answer of unknown length stay streams', async () => {
+  const url = await standIn((req, res) => {
+    if (req.url === '/v2/health/ready') return void res.end('{}');
+    const sse = req.url === '/sse';
+    res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json', 'x-sovereign-ledger': 'origin/a 1' });
+    res.write(sse ? 'data: 1\n\n' : '{"a":');
+    setTimeout(() => res.end(sse ? 'data: [DONE]\n\n' : '1}'), 20);
+  });
+  const { forwarder, health } = await forwarderTo(url);
+  for (const [path, expected] of [['/sse', 'data: 1\n\ndata: [DONE]\n\n'], ['/chunked', '{"a":1}']] as const) {
+    const out = await forwarder.send(oneRegion, { ...request(new AbortController().signal), path });
+    assert.ok(out.ok);
+    assert.ok(!Buffer.isBuffer(out.body), `${path}: relayed as it streams`);
+    let text = '';
+    for await (const c of out.body) text += String(c);
+    assert.equal(text, expected);
+  }
+  await new Promise((r) => setImmediate(r));
+  assert.equal(health.get('a')?.inflight, 0);
+  await forwarder.close();
+});
+
+test('the client going away aborts the forward: the region sees the request end, and nothing is left in flight', async () => {
+  let arrived!: () => void;
+  const arrival = new Promise<void>((r) => (arrived = r));
+  let closedAtCell!: () => void;
+  const cellSawClose = new Promise<void>((r) => (closedAtCell = r));
+  const url = await standIn((req, res) => {
+    if (req.url === '/v2/health/ready') return void res.end('{}');
+    // Holds the request (a slow model) until the gateway gives it up.
+    res.once('close', () => closedAtCell());
+    arrived();
+  });
+  const { forwarder, health } = await forwarderTo(url);
+  const client = new AbortController();
+  const sent = forwarder.send(oneRegion, request(client.signal));
+  await arrival;
+  client.abort(new Error('client closed the connection'));
+  await assert.rejects(sent);
+  await cellSawClose;
+  assert.equal(health.get('a')?.inflight, 0);
+  await forwarder.close();
+});
+
+test('the deadline across attempts ends an attempt that gets no answer, as a timeout', async () => {
+  const url = await standIn((req, res) => {
+    if (req.url === '/v2/health/ready') return void res.end('{}');
+    // Never answers.
+  });
+  const { forwarder } = await forwarderTo(url, 300);
+  const started = Date.now();
+  const out = await forwarder.send(oneRegion, request(new AbortController().signal));
+  assert.equal(out.ok, false);
+  assert.deepEqual(out.attempts.map((a) => `${a.region}=${a.outcome}`), ['a=timeout']);
+  assert.ok(Date.now() - started < 5000);
   await forwarder.close();
 });
