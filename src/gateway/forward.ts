@@ -2,12 +2,13 @@
 // any byte reached the client (connect error, reset, 5xx, timeout) moves on to the next
 // candidate of the same ordered permitted list — never to a region outside it.
 import { Readable } from 'node:stream';
-import { errors as undiciErrors, type Dispatcher, type Pool } from 'undici';
+import { errors as undiciErrors, type Pool } from 'undici';
 import { RECEIPT_HEADER, RECORD_HEADER, RECORD_REFUSED_HEADER, encodeRecord, servedForHeaders, sseData } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import type { Attempt, Decision } from './decision.ts';
+import { Exchange, type ExchangeHead } from './exchange.ts';
 import type { RecordPlan, Recorder } from './record.ts';
 
 export interface ForwardRequest {
@@ -52,7 +53,7 @@ function failureKind(err: unknown): Attempt['outcome'] {
 }
 
 /** Relays an SSE body; if the region fails mid-stream, ends it with an error event naming the failure. */
-function relaySse(body: Dispatcher.ResponseData['body'], region: string): Readable {
+function relaySse(body: Readable, region: string): Readable {
   async function* frames(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of body) yield chunk as Buffer;
@@ -77,15 +78,24 @@ function declaredLength(v: string | string[] | undefined): number {
   return typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : Number.POSITIVE_INFINITY;
 }
 
+function isEventStream(contentType: string | string[] | undefined): boolean {
+  return typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+}
+
+/** An answer relayed as it streams: an event stream, or one of unknown or large length. */
+function isStream(head: ExchangeHead): boolean {
+  return isEventStream(head.headers['content-type']) || declaredLength(head.headers['content-length']) > RELAY_BUFFER_MAX_BYTES;
+}
+
 /**
  * One request in flight: its deadline across all attempts and its client. Either ends the
- * attempt in flight through that attempt's own controller; a legal trigger (abortRegion) ends
- * it through the same controller, and `stopped` tells the two apart.
+ * exchange in flight; a legal trigger (abortRegion) ends it the same way, and `stopped` tells
+ * the two apart.
  */
 class Flight {
   readonly #client: AbortSignal;
   readonly #timer: NodeJS.Timeout;
-  #current: AbortController | null = null;
+  #current: Exchange | null = null;
   timedOut = false;
 
   constructor(client: AbortSignal, timeoutMs: number) {
@@ -100,7 +110,8 @@ class Flight {
   }
 
   readonly #onClientAbort = (): void => {
-    this.#current?.abort(this.#client.reason);
+    const why: unknown = this.#client.reason;
+    this.#current?.abort(why instanceof Error ? why : new Error('the client went away'));
   };
 
   /** The deadline passed or the client went away: no further attempt. */
@@ -108,11 +119,9 @@ class Flight {
     return this.timedOut || this.#client.aborted;
   }
 
-  /** The controller of the next attempt (the one signal that attempt is given). */
-  attempt(): AbortController {
-    const c = new AbortController();
-    this.#current = c;
-    return c;
+  /** The exchange of the attempt now in flight (the deadline and the client end it). */
+  attempt(ex: Exchange): void {
+    this.#current = ex;
   }
 
   /** The request is answered (or given up): the deadline and the client no longer matter. */
@@ -131,7 +140,7 @@ export class Forwarder {
   readonly #health: HealthMonitor;
   readonly #timeoutMs: number;
   /** In-flight requests per region, so a legal trigger with --cut can abort them. */
-  readonly #inflight = new Map<string, Set<AbortController>>();
+  readonly #inflight = new Map<string, Set<Exchange>>();
 
   readonly #recorder: Pick<Recorder, 'recordElsewhere'>;
 
@@ -160,8 +169,7 @@ export class Forwarder {
     if (req.contentType) base['content-type'] = req.contentType;
     const attempts: Attempt[] = [];
     // One deadline for the request across all attempts (gateway.requestTimeoutMs), one timer,
-    // and the client's going away: each ends the attempt in flight through its own controller,
-    // the one signal undici is given (no composite signals per request).
+    // and the client's going away: each ends the exchange in flight (no abort signals per request).
     const flight = new Flight(req.signal, this.#timeoutMs);
 
     for (const region of d.candidates) {
@@ -184,19 +192,23 @@ export class Forwarder {
       }
       if (flight.stopped) break;
       const headers = { ...base, [RECORD_HEADER]: encodeRecord(plan.record) };
-      const cut = flight.attempt();
+      // Read whole: refusals and failures (small, and read to the end to keep the connection),
+      // and a complete answer of bounded length; an event stream or a large or unknown-length
+      // answer streams.
+      const ex = new Exchange((head) => head.status >= 300 || !isStream(head));
+      flight.attempt(ex);
       let set = this.#inflight.get(region);
       if (!set) this.#inflight.set(region, (set = new Set()));
-      set.add(cut);
+      set.add(ex);
       const done = (): void => {
-        set.delete(cut);
+        set.delete(ex);
         this.#health.end(region);
       };
       this.#health.begin(region);
       // A failure of the attempt (before any byte reached the client): the next candidate, or the end.
       const failed = (err: unknown, ms: number): 'next' | 'end' => {
         done();
-        if (cut.signal.aborted && !flight.stopped) {
+        if (ex.abortedWith !== null && !flight.stopped) {
           // Cut by a legal trigger (abortRegion): the region is no longer permitted.
           attempts.push({ region, outcome: 'skipped', ms });
           return 'next';
@@ -207,9 +219,12 @@ export class Forwarder {
         this.#health.recordFailure(region, `${outcome}: ${(err as Error).message}`, outcome === 'connect_error');
         return 'next';
       };
-      let res: Dispatcher.ResponseData;
+      pool.dispatch({ method: req.method, path: req.path, headers, body: req.body, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs }, ex);
+      let res: ExchangeHead;
+      let whole: Buffer | null = null;
       try {
-        res = await pool.request({ method: req.method, path: req.path, headers, body: req.body, signal: cut.signal, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
+        res = await ex.head;
+        if (!ex.streams) whole = await ex.whole();
       } catch (err) {
         if (failed(err, performance.now() - started) === 'end') {
           flight.end();
@@ -220,30 +235,28 @@ export class Forwarder {
       const ms = performance.now() - started;
       const refused = res.headers[RECORD_REFUSED_HEADER];
       const receipt = res.headers[RECEIPT_HEADER];
-      if (refused !== undefined || (res.statusCode < 300 && typeof receipt !== 'string')) {
+      if (refused !== undefined || (res.status < 300 && typeof receipt !== 'string')) {
         // The region did not record the decision (its log cannot write, or it refused the
         // record), so it processed nothing: the next permitted region may record and serve it.
         // A success without a receipt is treated the same way (a cell that ignored the record):
         // the gateway cannot show that the decision is in the region's log.
-        const text = await res.body.text().catch(() => '');
+        if (whole === null) ex.stream().destroy();
         done();
-        this.#health.recordFailure(region, `ledger: ${res.statusCode} ${refused === undefined ? 'answered without a receipt' : text.slice(0, 200)}`);
-        attempts.push({ region, outcome: 'ledger_unavailable', status: res.statusCode, ms });
+        this.#health.recordFailure(region, `ledger: ${res.status} ${refused === undefined ? 'answered without a receipt' : (whole?.toString('utf8') ?? '').slice(0, 200)}`);
+        attempts.push({ region, outcome: 'ledger_unavailable', status: res.status, ms });
         continue;
       }
-      if (res.statusCode === 429 && res.headers['x-sovereign-cell-busy'] !== undefined) {
+      if (res.status === 429 && res.headers['x-sovereign-cell-busy'] !== undefined) {
         // The region's inference queue is full: it is busy, not failing (no health penalty);
         // the next permitted region may have room.
-        await res.body.dump().catch(() => undefined);
         done();
-        attempts.push({ region, outcome: 'busy', status: res.statusCode, ms });
+        attempts.push({ region, outcome: 'busy', status: res.status, ms });
         continue;
       }
-      if (res.statusCode >= 500) {
-        await res.body.dump().catch(() => undefined);
+      if (res.status >= 500) {
         done();
-        this.#health.recordFailure(region, `answered ${res.statusCode}`);
-        attempts.push({ region, outcome: 'http_5xx', status: res.statusCode, ms });
+        this.#health.recordFailure(region, `answered ${res.status}`);
+        attempts.push({ region, outcome: 'http_5xx', status: res.status, ms });
         continue;
       }
       const out: Record<string, string> = {};
@@ -251,32 +264,24 @@ export class Forwarder {
         const v = res.headers[h];
         if (typeof v === 'string') out[h] = v;
       }
-      const isSse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
       let body: Buffer | Readable;
-      if (!isSse && declaredLength(res.headers['content-length']) <= RELAY_BUFFER_MAX_BYTES) {
-        // A complete answer of known, bounded length: read whole, relayed in one write with its
-        // length. A failure while reading it is a failure before any byte reached the client.
-        try {
-          body = Buffer.from(await res.body.arrayBuffer());
-        } catch (err) {
-          if (failed(err, performance.now() - started) === 'end') {
-            flight.end();
-            throw err;
-          }
-          continue;
-        }
+      if (whole !== null) {
+        // A complete answer of known, bounded length (or a client error), read whole: relayed
+        // in one write with its length.
+        body = whole;
         done();
         flight.end();
       } else {
-        res.body.once('close', () => {
+        const stream = ex.stream();
+        stream.once('close', () => {
           done();
           flight.end();
         });
-        body = isSse ? relaySse(res.body, region) : res.body;
+        body = isEventStream(res.headers['content-type']) ? relaySse(stream, region) : stream;
       }
       this.#health.recordSuccess(region, ms);
-      attempts.push({ region, outcome: res.statusCode < 400 ? 'ok' : 'client_error', status: res.statusCode, ms });
-      return { ok: true, region, receipt: receipt as string, status: res.statusCode, headers: out, body, attempts, recordMs: recordedIn(res.headers['server-timing']), regionMs: ms };
+      attempts.push({ region, outcome: res.status < 400 ? 'ok' : 'client_error', status: res.status, ms });
+      return { ok: true, region, receipt: receipt as string, status: res.status, headers: out, body, attempts, recordMs: recordedIn(res.headers['server-timing']), regionMs: ms };
     }
     flight.end();
     return { ok: false, attempts };

@@ -205,3 +205,26 @@ test('the deadline across attempts ends an attempt that gets no answer, as a tim
   assert.ok(Date.now() - started < 5000);
   await forwarder.close();
 });
+
+test('a region that fails mid-stream: the relayed event stream ends with an error event naming the region', async () => {
+  const url = await standIn((req, res) => {
+    if (req.url === '/v2/health/ready') return void res.end('{}');
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'x-sovereign-ledger': 'origin/a 2' });
+    res.write('data: {"n":1}\n\n');
+    // The region dies after the first event.
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  const { forwarder, health } = await forwarderTo(url);
+  const out = await forwarder.send(oneRegion, request(new AbortController().signal));
+  assert.ok(out.ok);
+  assert.ok(!Buffer.isBuffer(out.body));
+  let text = '';
+  for await (const c of out.body) text += String(c);
+  assert.ok(text.startsWith('data: {"n":1}\n\n'), text);
+  const last = JSON.parse(text.trim().split('\n').pop()?.replace(/^data: /, '') ?? '{}') as { error?: { type?: string; region?: string } };
+  assert.equal(last.error?.type, 'region_failed_mid_stream');
+  assert.equal(last.error?.region, 'a');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(health.get('a')?.inflight, 0);
+  await forwarder.close();
+});
