@@ -214,13 +214,20 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     return ac.signal;
   }
 
-  /** An OpenAI-compatible model server gets the body the gateway judged, and its answer is relayed as is. */
-  async function relayed(reply: FastifyReply, model: ModelInfo | undefined, path: string, raw: Buffer | null, signal: AbortSignal): Promise<FastifyReply | null> {
-    if (!model || model.platform !== 'upstream-openai' || !runtime.relay || !raw) return null;
+  /**
+   * An OpenAI-compatible model server gets the body the gateway judged, and its answer is relayed
+   * as is. True when the request was relayed (the reply is on its way): the caller returns the
+   * reply and runs nothing else. (Returning the reply itself from here would not do: a reply is
+   * a thenable, so awaiting it waits for the response to end and yields undefined, and the
+   * caller would then run the model a second time.)
+   */
+  async function relayed(reply: FastifyReply, model: ModelInfo | undefined, path: string, raw: Buffer | null, signal: AbortSignal): Promise<boolean> {
+    if (!model || model.platform !== 'upstream-openai' || !runtime.relay || !raw) return false;
     const res = await runtime.relay(path, raw, signal);
     void reply.code(res.statusCode).type(res.contentType);
     if (res.contentType.startsWith('text/event-stream')) void reply.headers(SSE_HEADERS);
-    return reply.send(res.body);
+    void reply.send(res.body);
+    return true;
   }
 
   const others = [
@@ -235,7 +242,8 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
       const model = runtime.model(parsed.data.model);
       modelHeaders(reply, region, model);
       const signal = clientGone(reply);
-      return (await relayed(reply, model, e.path, req.rawBody, signal)) ?? run(parsed.data as never, signal);
+      if (await relayed(reply, model, e.path, req.rawBody, signal)) return reply;
+      return run(parsed.data as never, signal);
     });
   }
 
@@ -247,8 +255,7 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     modelHeaders(reply, region, model);
     const signal = clientGone(reply);
     const ac = { signal };
-    const relay = await relayed(reply, model, '/v1/chat/completions', req.rawBody, signal);
-    if (relay) return relay;
+    if (await relayed(reply, model, '/v1/chat/completions', req.rawBody, signal)) return reply;
     if (body.stream === true) {
       // Resolve the first chunk before sending headers so that "model not found" is still a 404.
       const it = runtime.chatStream(body, ac.signal)[Symbol.asyncIterator]();
