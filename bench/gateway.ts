@@ -28,6 +28,8 @@ const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BE
   --rate <n>              fixed request rate, requests/s (default 200)
   --ttfb-rate <n>         request rate of the streaming runs (default 50)
   --connections <n>       wrk connections for max throughput (default 32)
+  --warmup-seconds <s>    wrk run per target before it is measured (default 5, quick 2): JIT and pools warm, so the
+                          first round's CPU per request is not the compiler's
   --wrk-threads <n>       wrk threads (default 2)
   --workers <n>           nginx worker_processes / HAProxy nbthread (default 1: one core, like one Node process)
   --targets <list>        comma-separated subset of ${TARGET_NAMES.join(',')}
@@ -46,7 +48,7 @@ const { values: flags } = parseArgs({
   options: {
     help: { type: 'boolean' }, quick: { type: 'boolean' }, rounds: { type: 'string' },
     'throughput-seconds': { type: 'string' }, 'rate-seconds': { type: 'string' }, 'ttfb-seconds': { type: 'string' },
-    rate: { type: 'string' }, 'ttfb-rate': { type: 'string' }, connections: { type: 'string' }, 'wrk-threads': { type: 'string' },
+    rate: { type: 'string' }, 'ttfb-rate': { type: 'string' }, 'warmup-seconds': { type: 'string' }, connections: { type: 'string' }, 'wrk-threads': { type: 'string' },
     workers: { type: 'string' }, targets: { type: 'string' }, 'no-stream': { type: 'boolean' }, profile: { type: 'boolean' },
     'no-profile': { type: 'boolean' }, keep: { type: 'boolean' }, 'no-mesh-pair': { type: 'boolean' }, 'mesh-pair-only': { type: 'boolean' },
     'no-embedded': { type: 'boolean' }, 'embedded-only': { type: 'boolean' }, 'embedded-seconds': { type: 'string' }, 'gateway-workers': { type: 'string' },
@@ -74,6 +76,7 @@ const cfg = {
   rate: num('rate', 200, 200, 1, 5000),
   ttfbRate: num('ttfb-rate', 50, 50, 1, 1000),
   connections: num('connections', 32, 32, 1, 1024),
+  warmupSeconds: num('warmup-seconds', 5, 2, 1, 120),
   wrkThreads: num('wrk-threads', 2, 2, 1, 16),
   workers: num('workers', 1, 1, 1, 64),
   embeddedSeconds: num('embedded-seconds', 10, 3, 1, 120),
@@ -242,7 +245,10 @@ async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promis
         m.regionServed = region;
         if (!region.startsWith('eu-')) throw new Error(`Sovereign served the DE request from "${region}", expected an EU region`);
       }
-      await wrk(t.url, 1, files); // warm-up (JIT, connection pools)
+      // Warm-up (JIT, connection pools, TLS sessions): a 1 s warm-up left the first rounds'
+      // CPU per request mostly compile time on a loaded machine (gateway 1,328 -> 732 µs over four
+      // 5 s rounds of the same system, bench/results/gateway-cellpath-2026-12-01-loaded.md).
+      await wrk(t.url, cfg.warmupSeconds, files);
     }
     for (let r = 1; r <= cfg.rounds && !interrupted; r++) {
       for (const t of targets) {
@@ -307,6 +313,7 @@ async function phaseProfile(dir: string, files: Files): Promise<ProfileSummary[]
   let window = 0;
   try {
     await smoke(t, chatBodyText, headers, false);
+    await wrk(t.url, cfg.warmupSeconds, files); // not in the profile's window: start-up and compilation left out
     loadStart = Date.now();
     const w = await wrk(t.url, Math.max(cfg.throughputSeconds, 5), files);
     log(`  profiled throughput run: ${fmt(w.rps, 0)} req/s`);
@@ -480,7 +487,7 @@ async function main(): Promise<void> {
     }
     const meshPair = async (): Promise<MeshPairResult> => {
       writeHeaders(files.headers, headersFor('http://127.0.0.1'));
-      return phaseMeshPair({ group, dir, workers: cfg.workers, rounds: cfg.rounds, rate: cfg.rate, rateSeconds: cfg.rateSeconds, throughputSeconds: cfg.throughputSeconds, files, headers: headersFor('http://127.0.0.1'), wrk, loadgen, log, interrupted: () => interrupted });
+      return phaseMeshPair({ group, dir, workers: cfg.workers, warmupSeconds: cfg.warmupSeconds, rounds: cfg.rounds, rate: cfg.rate, rateSeconds: cfg.rateSeconds, throughputSeconds: cfg.throughputSeconds, files, headers: headersFor('http://127.0.0.1'), wrk, loadgen, log, interrupted: () => interrupted });
     };
     const embedded = async (): Promise<EmbeddedResult> =>
       phaseEmbedded({
