@@ -146,7 +146,7 @@ async function runToExit(s: Started, timeoutMs: number): Promise<string> {
   return s.output();
 }
 
-interface WrkResult { rps: number; requests: number; non2xx: number; socketErrors: number; latencyP50Ms: number; latencyP99Ms: number; valid: boolean; cpuUsPerReq?: number }
+interface WrkResult { rps: number; requests: number; non2xx: number; socketErrors: number; latencyP50Ms: number; latencyP99Ms: number; valid: boolean; cpuUsPerReq?: number; cellsCpuUsPerReq?: number }
 
 function wrkMs(s: string | undefined): number {
   const m = /([\d.]+)(us|ms|s)/.exec(s ?? '');
@@ -232,6 +232,28 @@ function cpuPidsOf(t: Target): (() => number[]) | null {
   return () => pidsWith(config, 'gateway');
 }
 
+/** Sovereign's cells (all four; the EU cell serves the benchmark request): their CPU per request is reported beside the gateway's. */
+function cellPidsOf(t: Target): (() => number[]) | null {
+  if (t.name !== 'sovereign') return null;
+  const args = t.procs[0]?.proc.spawnargs ?? [];
+  const config = args[args.indexOf('--config') + 1] ?? '';
+  return () => pidsWith(config, 'cell');
+}
+
+/** A wrk run with the CPU per request of the target's processes (and of Sovereign's cells), read from /proc over the same run. */
+async function measuredWrk(t: Target, files: Files): Promise<WrkResult> {
+  const pids = cpuPidsOf(t);
+  const cells = cellPidsOf(t);
+  const run = (): Promise<WrkResult> => (pids ? cpuPerRequest(pids, () => wrk(t.url, cfg.throughputSeconds, files)) : wrk(t.url, cfg.throughputSeconds, files));
+  if (!cells) return run();
+  const c = await cpuPerRequest(cells, async () => {
+    const w = await run();
+    return { ...w, gatewayUs: w.cpuUsPerReq };
+  });
+  const { gatewayUs, cpuUsPerReq: cellsUs, ...w } = c;
+  return { ...w, ...(gatewayUs !== undefined ? { cpuUsPerReq: gatewayUs } : {}), cellsCpuUsPerReq: cellsUs };
+}
+
 async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promise<void> {
   log('\nphase 1: non-streaming (upstream: nginx serving a fixed chat.completion)');
   const up = await startNginxUpstream(group, dir, cfg.workers);
@@ -253,10 +275,9 @@ async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promis
     for (let r = 1; r <= cfg.rounds && !interrupted; r++) {
       for (const t of targets) {
         // CPU per request of the Sovereign gateway process(es) alone and of the bare proxy, from /proc.
-        const pids = cpuPidsOf(t);
-        const w = pids ? await cpuPerRequest(pids, () => wrk(t.url, cfg.throughputSeconds, files)) : await wrk(t.url, cfg.throughputSeconds, files);
+        const w = await measuredWrk(t, files);
         (m.throughput[t.name] ??= []).push(w);
-        log(`  round ${r}/${cfg.rounds} throughput ${t.name.padEnd(10)} ${fmt(w.rps, 0).padStart(8)} req/s${w.cpuUsPerReq !== undefined ? `  ${w.cpuUsPerReq.toFixed(0)} µs CPU/req` : ''}${w.valid ? '' : `  (INVALID: ${w.non2xx} non-2xx, ${w.socketErrors} socket errors)`}`);
+        log(`  round ${r}/${cfg.rounds} throughput ${t.name.padEnd(10)} ${fmt(w.rps, 0).padStart(8)} req/s${w.cpuUsPerReq !== undefined ? `  ${w.cpuUsPerReq.toFixed(0)} µs CPU/req` : ''}${w.cellsCpuUsPerReq !== undefined ? ` (cells ${w.cellsCpuUsPerReq.toFixed(0)} µs)` : ''}${w.valid ? '' : `  (INVALID: ${w.non2xx} non-2xx, ${w.socketErrors} socket errors)`}`);
       }
       for (const t of targets) {
         const l = await loadgen({ url: t.url, rate: cfg.rate, durationMs: cfg.rateSeconds * 1000, bodyFile: files.body, headers, mode: 'latency' });
@@ -342,6 +363,8 @@ interface Row {
   ttfbP50: number | null; ttfbP99: number | null; ttfbAddedP50: number | null; ttfbMinusUndiciP50: number | null;
   /** CPU µs per request at full load (Sovereign: the gateway process alone; undici: the proxy). */
   cpuUsPerReq: number | null;
+  /** Sovereign: CPU µs per request of its four cells together, in the same runs. */
+  cellsCpuUsPerReq: number | null;
   /** undici's CPU per request / this target's, per round (median). */
   efficiencyVsUndici: number | null;
 }
@@ -385,6 +408,7 @@ function rows(m: Measured): Row[] {
       ttfbAddedP50: perRound(tf, tfD, (a, b) => a.p50 - b.p50),
       ttfbMinusUndiciP50: perRound(tf, tfU, (a, b) => a.p50 - b.p50),
       cpuUsPerReq: tp?.some((w) => w.cpuUsPerReq !== undefined) ? nn(median(tp.map((w) => w.cpuUsPerReq ?? Number.NaN).filter(Number.isFinite))) : null,
+      cellsCpuUsPerReq: tp?.some((w) => w.cellsCpuUsPerReq !== undefined) ? nn(median(tp.map((w) => w.cellsCpuUsPerReq ?? Number.NaN).filter(Number.isFinite))) : null,
       efficiencyVsUndici: perRound(tp, tpU, (a, b) => (b.cpuUsPerReq ?? Number.NaN) / (a.cpuUsPerReq ?? Number.NaN)),
     };
   });
@@ -439,11 +463,11 @@ function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles
       `TTFB: streaming request at ${cfg.ttfbRate} req/s for ${cfg.ttfbSeconds} s, time to the first body byte. Request: ${Buffer.byteLength(chatBodyText)} B chat completion (class ${String(meta.dataClass)}). ` +
       `nginx/HAProxy: ${cfg.workers} worker(s). Sovereign: gateway -> region cell (upstream runtime) -> upstream, two Node hops, decision recorded durably in the region's ledger before forwarding.`,
     '',
-    '| target | max req/s | × direct | × undici | CPU µs/req (full load) | efficiency (undici ÷ target CPU) | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | max req/s | × direct | × undici | CPU µs/req (full load) | cells CPU µs/req (Sovereign) | efficiency (undici ÷ target CPU) | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rs) {
-    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.cpuUsPerReq, 0)} | ${x(r.efficiencyVsUndici)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} |`);
+    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.cpuUsPerReq, 0)} | ${x(r.cellsCpuUsPerReq, 0)} | ${x(r.efficiencyVsUndici)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} |`);
   }
   const failures = Object.entries(meta.failures as Record<string, string>);
   if (failures.length) {
