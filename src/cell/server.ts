@@ -76,15 +76,18 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   const gate = new InferenceGate(opts.maxConcurrentInference ?? 2, opts.maxQueuedInference ?? 32);
   let draining = false;
 
-  app.addHook('onRequest', async (req, reply) => {
+  // A callback hook, not an async one: it runs for every request (see src/common/http-server.ts).
+  app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-sovereign-region', region);
     // A data plane that routes on Sovereign's decision (ext_authz, auth_request) names the
     // region decided; a request that arrives anywhere else was misrouted and is refused
     // (RFC 9110 §15.5.20, 421 Misdirected Request), so a routing mistake cannot cross a border.
     const decided = req.headers['x-sovereign-region'];
     if (decided !== undefined && decided !== region) {
-      throw new HttpError(421, 'misdirected_request', `this is region ${region}; the request was authorized for ${String(decided).slice(0, 64)} and is not served here`);
+      done(new HttpError(421, 'misdirected_request', `this is region ${region}; the request was authorized for ${String(decided).slice(0, 64)} and is not served here`));
+      return;
     }
+    done();
   });
 
   // One hop (src/common/ledger-append.ts): a request that carries its decision record is

@@ -127,6 +127,15 @@ test('an unknown model is 404 and the upstream is not called', async () => {
   assert.equal(seen.length, before);
 });
 
+test('a request decided for another region is refused with 421 and never reaches the model server', async () => {
+  const before = seen.length;
+  const res = await gw.fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-region': 'eu-paris' }, body: JSON.stringify({ model: 'llama-3-8b', messages: [{ role: 'user', content: 'misrouted' }] }) });
+  assert.equal(res.status, 421);
+  assert.equal(((await res.json()) as { error: { type: string } }).error.type, 'misdirected_request');
+  assert.equal(res.headers.get('x-sovereign-region'), 'uae-dubai');
+  assert.equal(seen.length, before);
+});
+
 test('when the model server goes away the cell is not ready and answers 502', async () => {
   assert.equal((await gw.fetch(`${cell.url}/v2/health/ready`)).status, 200);
   await new Promise<void>((r) => upstream.close(() => r()));
