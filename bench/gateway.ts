@@ -28,6 +28,8 @@ const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BE
   --rate <n>              fixed request rate, requests/s (default 200)
   --ttfb-rate <n>         request rate of the streaming runs (default 50)
   --connections <n>       wrk connections for max throughput (default 32)
+  --warmup-seconds <s>    wrk run per target before it is measured (default 5, quick 2): JIT and pools warm, so the
+                          first round's CPU per request is not the compiler's
   --wrk-threads <n>       wrk threads (default 2)
   --workers <n>           nginx worker_processes / HAProxy nbthread (default 1: one core, like one Node process)
   --targets <list>        comma-separated subset of ${TARGET_NAMES.join(',')}
@@ -46,7 +48,7 @@ const { values: flags } = parseArgs({
   options: {
     help: { type: 'boolean' }, quick: { type: 'boolean' }, rounds: { type: 'string' },
     'throughput-seconds': { type: 'string' }, 'rate-seconds': { type: 'string' }, 'ttfb-seconds': { type: 'string' },
-    rate: { type: 'string' }, 'ttfb-rate': { type: 'string' }, connections: { type: 'string' }, 'wrk-threads': { type: 'string' },
+    rate: { type: 'string' }, 'ttfb-rate': { type: 'string' }, 'warmup-seconds': { type: 'string' }, connections: { type: 'string' }, 'wrk-threads': { type: 'string' },
     workers: { type: 'string' }, targets: { type: 'string' }, 'no-stream': { type: 'boolean' }, profile: { type: 'boolean' },
     'no-profile': { type: 'boolean' }, keep: { type: 'boolean' }, 'no-mesh-pair': { type: 'boolean' }, 'mesh-pair-only': { type: 'boolean' },
     'no-embedded': { type: 'boolean' }, 'embedded-only': { type: 'boolean' }, 'embedded-seconds': { type: 'string' }, 'gateway-workers': { type: 'string' },
@@ -74,6 +76,7 @@ const cfg = {
   rate: num('rate', 200, 200, 1, 5000),
   ttfbRate: num('ttfb-rate', 50, 50, 1, 1000),
   connections: num('connections', 32, 32, 1, 1024),
+  warmupSeconds: num('warmup-seconds', 5, 2, 1, 120),
   wrkThreads: num('wrk-threads', 2, 2, 1, 16),
   workers: num('workers', 1, 1, 1, 64),
   embeddedSeconds: num('embedded-seconds', 10, 3, 1, 120),
@@ -143,7 +146,7 @@ async function runToExit(s: Started, timeoutMs: number): Promise<string> {
   return s.output();
 }
 
-interface WrkResult { rps: number; requests: number; non2xx: number; socketErrors: number; latencyP50Ms: number; latencyP99Ms: number; valid: boolean; cpuUsPerReq?: number }
+interface WrkResult { rps: number; requests: number; non2xx: number; socketErrors: number; latencyP50Ms: number; latencyP99Ms: number; valid: boolean; cpuUsPerReq?: number; cellsCpuUsPerReq?: number }
 
 function wrkMs(s: string | undefined): number {
   const m = /([\d.]+)(us|ms|s)/.exec(s ?? '');
@@ -229,6 +232,28 @@ function cpuPidsOf(t: Target): (() => number[]) | null {
   return () => pidsWith(config, 'gateway');
 }
 
+/** Sovereign's cells (all four; the EU cell serves the benchmark request): their CPU per request is reported beside the gateway's. */
+function cellPidsOf(t: Target): (() => number[]) | null {
+  if (t.name !== 'sovereign') return null;
+  const args = t.procs[0]?.proc.spawnargs ?? [];
+  const config = args[args.indexOf('--config') + 1] ?? '';
+  return () => pidsWith(config, 'cell');
+}
+
+/** A wrk run with the CPU per request of the target's processes (and of Sovereign's cells), read from /proc over the same run. */
+async function measuredWrk(t: Target, files: Files): Promise<WrkResult> {
+  const pids = cpuPidsOf(t);
+  const cells = cellPidsOf(t);
+  const run = (): Promise<WrkResult> => (pids ? cpuPerRequest(pids, () => wrk(t.url, cfg.throughputSeconds, files)) : wrk(t.url, cfg.throughputSeconds, files));
+  if (!cells) return run();
+  const c = await cpuPerRequest(cells, async () => {
+    const w = await run();
+    return { ...w, gatewayUs: w.cpuUsPerReq };
+  });
+  const { gatewayUs, cpuUsPerReq: cellsUs, ...w } = c;
+  return { ...w, ...(gatewayUs !== undefined ? { cpuUsPerReq: gatewayUs } : {}), cellsCpuUsPerReq: cellsUs };
+}
+
 async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promise<void> {
   log('\nphase 1: non-streaming (upstream: nginx serving a fixed chat.completion)');
   const up = await startNginxUpstream(group, dir, cfg.workers);
@@ -242,15 +267,17 @@ async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promis
         m.regionServed = region;
         if (!region.startsWith('eu-')) throw new Error(`Sovereign served the DE request from "${region}", expected an EU region`);
       }
-      await wrk(t.url, 1, files); // warm-up (JIT, connection pools)
+      // Warm-up (JIT, connection pools, TLS sessions): a 1 s warm-up left the first rounds'
+      // CPU per request mostly compile time on a loaded machine (gateway 1,328 -> 732 µs over four
+      // 5 s rounds of the same system, bench/results/gateway-cellpath-2026-12-01-loaded.md).
+      await wrk(t.url, cfg.warmupSeconds, files);
     }
     for (let r = 1; r <= cfg.rounds && !interrupted; r++) {
       for (const t of targets) {
         // CPU per request of the Sovereign gateway process(es) alone and of the bare proxy, from /proc.
-        const pids = cpuPidsOf(t);
-        const w = pids ? await cpuPerRequest(pids, () => wrk(t.url, cfg.throughputSeconds, files)) : await wrk(t.url, cfg.throughputSeconds, files);
+        const w = await measuredWrk(t, files);
         (m.throughput[t.name] ??= []).push(w);
-        log(`  round ${r}/${cfg.rounds} throughput ${t.name.padEnd(10)} ${fmt(w.rps, 0).padStart(8)} req/s${w.cpuUsPerReq !== undefined ? `  ${w.cpuUsPerReq.toFixed(0)} µs CPU/req` : ''}${w.valid ? '' : `  (INVALID: ${w.non2xx} non-2xx, ${w.socketErrors} socket errors)`}`);
+        log(`  round ${r}/${cfg.rounds} throughput ${t.name.padEnd(10)} ${fmt(w.rps, 0).padStart(8)} req/s${w.cpuUsPerReq !== undefined ? `  ${w.cpuUsPerReq.toFixed(0)} µs CPU/req` : ''}${w.cellsCpuUsPerReq !== undefined ? ` (cells ${w.cellsCpuUsPerReq.toFixed(0)} µs)` : ''}${w.valid ? '' : `  (INVALID: ${w.non2xx} non-2xx, ${w.socketErrors} socket errors)`}`);
       }
       for (const t of targets) {
         const l = await loadgen({ url: t.url, rate: cfg.rate, durationMs: cfg.rateSeconds * 1000, bodyFile: files.body, headers, mode: 'latency' });
@@ -307,6 +334,7 @@ async function phaseProfile(dir: string, files: Files): Promise<ProfileSummary[]
   let window = 0;
   try {
     await smoke(t, chatBodyText, headers, false);
+    await wrk(t.url, cfg.warmupSeconds, files); // not in the profile's window: start-up and compilation left out
     loadStart = Date.now();
     const w = await wrk(t.url, Math.max(cfg.throughputSeconds, 5), files);
     log(`  profiled throughput run: ${fmt(w.rps, 0)} req/s`);
@@ -335,6 +363,8 @@ interface Row {
   ttfbP50: number | null; ttfbP99: number | null; ttfbAddedP50: number | null; ttfbMinusUndiciP50: number | null;
   /** CPU µs per request at full load (Sovereign: the gateway process alone; undici: the proxy). */
   cpuUsPerReq: number | null;
+  /** Sovereign: CPU µs per request of its four cells together, in the same runs. */
+  cellsCpuUsPerReq: number | null;
   /** undici's CPU per request / this target's, per round (median). */
   efficiencyVsUndici: number | null;
 }
@@ -378,6 +408,7 @@ function rows(m: Measured): Row[] {
       ttfbAddedP50: perRound(tf, tfD, (a, b) => a.p50 - b.p50),
       ttfbMinusUndiciP50: perRound(tf, tfU, (a, b) => a.p50 - b.p50),
       cpuUsPerReq: tp?.some((w) => w.cpuUsPerReq !== undefined) ? nn(median(tp.map((w) => w.cpuUsPerReq ?? Number.NaN).filter(Number.isFinite))) : null,
+      cellsCpuUsPerReq: tp?.some((w) => w.cellsCpuUsPerReq !== undefined) ? nn(median(tp.map((w) => w.cellsCpuUsPerReq ?? Number.NaN).filter(Number.isFinite))) : null,
       efficiencyVsUndici: perRound(tp, tpU, (a, b) => (b.cpuUsPerReq ?? Number.NaN) / (a.cpuUsPerReq ?? Number.NaN)),
     };
   });
@@ -432,11 +463,11 @@ function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles
       `TTFB: streaming request at ${cfg.ttfbRate} req/s for ${cfg.ttfbSeconds} s, time to the first body byte. Request: ${Buffer.byteLength(chatBodyText)} B chat completion (class ${String(meta.dataClass)}). ` +
       `nginx/HAProxy: ${cfg.workers} worker(s). Sovereign: gateway -> region cell (upstream runtime) -> upstream, two Node hops, decision recorded durably in the region's ledger before forwarding.`,
     '',
-    '| target | max req/s | × direct | × undici | CPU µs/req (full load) | efficiency (undici ÷ target CPU) | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | max req/s | × direct | × undici | CPU µs/req (full load) | cells CPU µs/req (Sovereign) | efficiency (undici ÷ target CPU) | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rs) {
-    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.cpuUsPerReq, 0)} | ${x(r.efficiencyVsUndici)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} |`);
+    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.cpuUsPerReq, 0)} | ${x(r.cellsCpuUsPerReq, 0)} | ${x(r.efficiencyVsUndici)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} |`);
   }
   const failures = Object.entries(meta.failures as Record<string, string>);
   if (failures.length) {
@@ -480,7 +511,7 @@ async function main(): Promise<void> {
     }
     const meshPair = async (): Promise<MeshPairResult> => {
       writeHeaders(files.headers, headersFor('http://127.0.0.1'));
-      return phaseMeshPair({ group, dir, workers: cfg.workers, rounds: cfg.rounds, rate: cfg.rate, rateSeconds: cfg.rateSeconds, throughputSeconds: cfg.throughputSeconds, files, headers: headersFor('http://127.0.0.1'), wrk, loadgen, log, interrupted: () => interrupted });
+      return phaseMeshPair({ group, dir, workers: cfg.workers, warmupSeconds: cfg.warmupSeconds, rounds: cfg.rounds, rate: cfg.rate, rateSeconds: cfg.rateSeconds, throughputSeconds: cfg.throughputSeconds, files, headers: headersFor('http://127.0.0.1'), wrk, loadgen, log, interrupted: () => interrupted });
     };
     const embedded = async (): Promise<EmbeddedResult> =>
       phaseEmbedded({

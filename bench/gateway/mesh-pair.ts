@@ -19,6 +19,8 @@ export interface MeshPairDeps {
   group: ProcessGroup;
   dir: string;
   workers: number;
+  /** wrk run per system before it is measured. */
+  warmupSeconds: number;
   rounds: number;
   rate: number;
   rateSeconds: number;
@@ -92,7 +94,7 @@ export async function phaseMeshPair(d: MeshPairDeps): Promise<MeshPairResult> {
   const pids = { mtls: pidsOf(configOf(targets.mtls)), plaintext: pidsOf(configOf(targets.plaintext)) };
   const rounds: Record<Mode, RoundResult[]> = { mtls: [], plaintext: [] };
   try {
-    for (const m of ['mtls', 'plaintext'] as const) await d.wrk(targets[m].url, 1, d.files); // warm-up
+    for (const m of ['mtls', 'plaintext'] as const) await d.wrk(targets[m].url, d.warmupSeconds, d.files); // warm-up
     for (let r = 1; r <= d.rounds && !d.interrupted(); r++) {
       for (const m of ['mtls', 'plaintext'] as const) {
         const l = await measured(pids[m], async () => {

@@ -12,7 +12,8 @@ export interface ModelInfo {
 export interface RawResponse {
   statusCode: number;
   contentType: string;
-  body: NodeJS.ReadableStream;
+  /** The whole answer (a small one), or the answer as it arrives (a stream, a large one). */
+  body: Buffer | NodeJS.ReadableStream;
 }
 
 export interface ModelRuntime {

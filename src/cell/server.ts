@@ -76,15 +76,18 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   const gate = new InferenceGate(opts.maxConcurrentInference ?? 2, opts.maxQueuedInference ?? 32);
   let draining = false;
 
-  app.addHook('onRequest', async (req, reply) => {
+  // A callback hook, not an async one: it runs for every request (see src/common/http-server.ts).
+  app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-sovereign-region', region);
     // A data plane that routes on Sovereign's decision (ext_authz, auth_request) names the
     // region decided; a request that arrives anywhere else was misrouted and is refused
     // (RFC 9110 §15.5.20, 421 Misdirected Request), so a routing mistake cannot cross a border.
     const decided = req.headers['x-sovereign-region'];
     if (decided !== undefined && decided !== region) {
-      throw new HttpError(421, 'misdirected_request', `this is region ${region}; the request was authorized for ${String(decided).slice(0, 64)} and is not served here`);
+      done(new HttpError(421, 'misdirected_request', `this is region ${region}; the request was authorized for ${String(decided).slice(0, 64)} and is not served here`));
+      return;
     }
+    done();
   });
 
   // One hop (src/common/ledger-append.ts): a request that carries its decision record is
@@ -214,13 +217,20 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     return ac.signal;
   }
 
-  /** An OpenAI-compatible model server gets the body the gateway judged, and its answer is relayed as is. */
-  async function relayed(reply: FastifyReply, model: ModelInfo | undefined, path: string, raw: Buffer | null, signal: AbortSignal): Promise<FastifyReply | null> {
-    if (!model || model.platform !== 'upstream-openai' || !runtime.relay || !raw) return null;
+  /**
+   * An OpenAI-compatible model server gets the body the gateway judged, and its answer is relayed
+   * as is. True when the request was relayed (the reply is on its way): the caller returns the
+   * reply and runs nothing else. (Returning the reply itself from here would not do: a reply is
+   * a thenable, so awaiting it waits for the response to end and yields undefined, and the
+   * caller would then run the model a second time.)
+   */
+  async function relayed(reply: FastifyReply, model: ModelInfo | undefined, path: string, raw: Buffer | null, signal: AbortSignal): Promise<boolean> {
+    if (!model || model.platform !== 'upstream-openai' || !runtime.relay || !raw) return false;
     const res = await runtime.relay(path, raw, signal);
     void reply.code(res.statusCode).type(res.contentType);
     if (res.contentType.startsWith('text/event-stream')) void reply.headers(SSE_HEADERS);
-    return reply.send(res.body);
+    void reply.send(res.body);
+    return true;
   }
 
   const others = [
@@ -235,7 +245,8 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
       const model = runtime.model(parsed.data.model);
       modelHeaders(reply, region, model);
       const signal = clientGone(reply);
-      return (await relayed(reply, model, e.path, req.rawBody, signal)) ?? run(parsed.data as never, signal);
+      if (await relayed(reply, model, e.path, req.rawBody, signal)) return reply;
+      return run(parsed.data as never, signal);
     });
   }
 
@@ -247,8 +258,7 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     modelHeaders(reply, region, model);
     const signal = clientGone(reply);
     const ac = { signal };
-    const relay = await relayed(reply, model, '/v1/chat/completions', req.rawBody, signal);
-    if (relay) return relay;
+    if (await relayed(reply, model, '/v1/chat/completions', req.rawBody, signal)) return reply;
     if (body.stream === true) {
       // Resolve the first chunk before sending headers so that "model not found" is still a 404.
       const it = runtime.chatStream(body, ac.signal)[Symbol.asyncIterator]();

@@ -8,6 +8,9 @@ import { unsupported, type ModelInfo, type ModelRuntime, type RawResponse } from
 
 type UpstreamConfig = Extract<RuntimeConfig, { kind: 'upstream' }>;
 
+/** Answers up to this declared size are relayed as one buffer (see relay). */
+export const RELAY_BUFFER_MAX_BYTES = 256 * 1024;
+
 function upstreamError(status: number, body: string): HttpError {
   const code = status >= 500 ? 502 : status;
   return new HttpError(code, 'upstream_error', `the region's model server answered ${status}: ${body.slice(0, 300)}`);
@@ -159,7 +162,15 @@ export class UpstreamRuntime implements ModelRuntime {
       throw new HttpError(502, 'upstream_unreachable', `the region's model server at ${this.#cfg.url} cannot be reached: ${(err as Error).message}`);
     }
     if (res.statusCode >= 500) throw upstreamError(res.statusCode, await res.body.text());
-    return { statusCode: res.statusCode, contentType: String(res.headers['content-type'] ?? 'application/json'), body: res.body };
+    const contentType = String(res.headers['content-type'] ?? 'application/json');
+    // A small answer of declared length is read whole and sent as one buffer with its length
+    // (one write to the gateway, no chunked framing, no stream plumbing); a stream (SSE) or an
+    // answer of unknown or large size is relayed as it arrives.
+    const length = Number(res.headers['content-length']);
+    if (!contentType.startsWith('text/event-stream') && Number.isSafeInteger(length) && length <= RELAY_BUFFER_MAX_BYTES) {
+      return { statusCode: res.statusCode, contentType, body: Buffer.from(await res.body.arrayBuffer()) };
+    }
+    return { statusCode: res.statusCode, contentType, body: res.body };
   }
 
   async infer(name: string, req: V2InferRequest, signal: AbortSignal): Promise<V2InferResponse> {

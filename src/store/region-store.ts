@@ -5,13 +5,13 @@
 // shown in the status, and never fails a request. Erasure destroys the subject's data keys
 // (crypto-shredding) after recording it in the region's ledger; the sweeper then removes the
 // unreadable records and those past their retention.
-import { createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../common/index.ts';
 import { KeyExistsError, type StoreBackend, type SweepResult } from './backend.ts';
 import { kekCheck, newDataKey, openRecord, sealRecord, unwrapKey, wrapKey } from './envelope.ts';
 import type { Kek } from './kek.ts';
-import type { ExportedRecord, SealedRecord, ServedRecord, WrappedKey } from './records.ts';
+import { newRecordId, type ExportedRecord, type SealedRecord, type ServedRecord, type WrappedKey } from './records.ts';
 
 const DAY_MS = 86_400_000;
 /** Records sealed and written in one transaction, at most. */
@@ -254,7 +254,7 @@ export class RegionStore {
         const { r } = q;
         q.hash ??= this.#o.subjectHash(r.subject);
         const k = await this.#keyFor(r.tenant, q.hash, fresh);
-        const id = randomUUID();
+        const id = newRecordId();
         const plaintext = Buffer.from(JSON.stringify({ input: r.input, output: r.output }), 'utf8');
         sealed.push({
           id,

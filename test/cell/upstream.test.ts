@@ -37,9 +37,9 @@ function modelServer(): Server {
           res.end('data: [DONE]\n\n');
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'llama-3-8b', system_fingerprint: 'fp_vllm', choices: [{ index: 0, message: { role: 'assistant', content: words.join(' ') }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }),
-        );
+        // With its length, as vLLM's and Ollama's JSON answers come.
+        const answer = JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'llama-3-8b', system_fingerprint: 'fp_vllm', choices: [{ index: 0, message: { role: 'assistant', content: words.join(' ') }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer);
         return;
       }
       res.writeHead(404).end();
@@ -91,6 +91,28 @@ test('streams are relayed chunk by chunk', async () => {
   assert.ok(text.endsWith('data: [DONE]\n\n'));
 });
 
+test('each relayed request reaches the model server once, as the bytes received, and its answer comes back whole (small answers in one buffer with their length)', async () => {
+  for (const stream of [false, true]) {
+    const body = JSON.stringify({ model: 'llama-3-8b', ...(stream ? { stream: true } : {}), messages: [{ role: 'user', content: `once ${String(stream)}` }] });
+    const before = seen.length;
+    const res = await gw.fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    if (stream) {
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+      assert.ok(text.endsWith('data: [DONE]\n\n'));
+    } else {
+      assert.equal(res.headers.get('content-length'), String(Buffer.byteLength(text)), 'a small answer is sent in one piece with its length');
+      assert.equal((JSON.parse(text) as { choices: { message: { content: string } }[] }).choices[0]?.message.content, 'echo: once false');
+    }
+    // Anything the cell sent the model server after answering would have arrived by now.
+    await new Promise((r) => setTimeout(r, 200));
+    const calls = seen.slice(before).filter((s) => s.path === '/v1/chat/completions');
+    assert.equal(calls.length, 1, `stream ${String(stream)}: the model server was called ${calls.length} times for one request`);
+    assert.equal(calls[0]?.body, body, 'the model server gets the bytes the cell received');
+  }
+});
+
 test('V2 infer is translated to the OpenAI-compatible server', async () => {
   const res = await gw.fetch(`${cell.url}/v2/models/llama-3-8b/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [1], data: ['hi'] }] }) });
   assert.equal(res.status, 200);
@@ -102,6 +124,15 @@ test('an unknown model is 404 and the upstream is not called', async () => {
   const before = seen.length;
   const res = await gw.fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }) });
   assert.equal(res.status, 404);
+  assert.equal(seen.length, before);
+});
+
+test('a request decided for another region is refused with 421 and never reaches the model server', async () => {
+  const before = seen.length;
+  const res = await gw.fetch(`${cell.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-region': 'eu-paris' }, body: JSON.stringify({ model: 'llama-3-8b', messages: [{ role: 'user', content: 'misrouted' }] }) });
+  assert.equal(res.status, 421);
+  assert.equal(((await res.json()) as { error: { type: string } }).error.type, 'misdirected_request');
+  assert.equal(res.headers.get('x-sovereign-region'), 'uae-dubai');
   assert.equal(seen.length, before);
 });
 

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
+import { newRecordId } from '../../src/store/records.ts';
 import { filesContaining, openTestStore, pgQuery, pgUnreachable, served } from './helpers.ts';
 
 const pgWhy = await pgUnreachable();
@@ -168,5 +169,19 @@ test('property: export of a subject is exactly what was stored for it; erasing o
       },
     ),
     { numRuns: 40 },
+  );
+});
+
+test('property: record ids are RFC 9562 version 7 UUIDs, unique, and sort in the order they were made', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 48 - 1 }), { minLength: 2, maxLength: 50 }), (times) => {
+      const sorted = [...times].sort((a, b) => a - b);
+      const ids = sorted.map((t) => newRecordId(t));
+      for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(new Set(ids).size, ids.length);
+      for (let i = 1; i < ids.length; i++) {
+        if ((sorted[i] as number) > (sorted[i - 1] as number)) assert.ok((ids[i] as string) > (ids[i - 1] as string), 'a later id sorts after an earlier one');
+      }
+    }),
   );
 });
