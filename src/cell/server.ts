@@ -140,6 +140,19 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     }
   }
 
+  // Whether the client of an inference request has gone: watched from the request's arrival, so
+  // a client that leaves while its record is being made durable (before the gate below) is seen
+  // too. A close missed there would take a slot that no 'close' ever gives back, and the cell
+  // would answer 429 to everyone from then on.
+  const gone = new WeakSet<object>();
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.routeOptions.config.inference) {
+      const res = reply.raw;
+      res.once('close', () => gone.add(res));
+    }
+    done();
+  });
+
   // Inference routes: the input limit first (the same reading and limit as the gateway), then a
   // slot of the inference gate, held until the answer is sent or the client goes away.
   app.addHook('preHandler', async (req, reply) => {
@@ -151,17 +164,13 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
       const bytes = inputBytes(requestSegments(req.body));
       if (bytes > limit) throw badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes`, { param: 'messages', code: 'context_length_exceeded' });
     }
-    // A client that leaves while waiting gives its slot back as soon as it gets one.
-    let gone = false;
-    const leave = (): void => {
-      gone = true;
-    };
-    reply.raw.once('close', leave);
+    const clientClosed = (): HttpError => new HttpError(499, 'client_closed', 'the client closed the connection before the request got an inference slot');
+    if (gone.has(reply.raw)) throw clientClosed();
     const release = await gate.acquire(region);
-    reply.raw.removeListener('close', leave);
-    if (gone) {
+    // A client that left while waiting gives its slot back as soon as it gets one.
+    if (gone.has(reply.raw)) {
       release();
-      throw new HttpError(499, 'client_closed', 'the client closed the connection while the request waited for an inference slot');
+      throw clientClosed();
     }
     reply.raw.once('close', release);
   });
