@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { commitDurable, fsyncDir, writeFileDurable } from '../common/index.ts';
 import { IndexSchema, ManifestSchema, REPOSITORY_NAME, TAG, parseManifest, type Descriptor, type ImageIndex, type Manifest } from './artifact.ts';
 import { checkDigest, hexOf, isDigest, newHash, sha256Digest } from './digest.ts';
-import { drainInto } from './drain.ts';
+import { drainInto, type WriteBatch } from './drain.ts';
 import { RegistryError, storageError } from './errors.ts';
 import { ANNOTATION_REF_NAME, OCI_INDEX, OCI_MANIFEST } from './media-types.ts';
 
@@ -295,10 +295,11 @@ export class LayoutStore {
   }
 
   /**
-   * Appends a source's bytes to the partial file of `digest`, in writes of about 1 MiB, feeding
-   * `hash` with exactly the bytes written (so a cut leaves file and hash in step).
+   * Appends bytes to the partial file of `digest`: `feed` is given the writer (batches written
+   * in order, each fed to `hash` once written, so a cut leaves file and hash in step) and
+   * resolves when its source has ended.
    */
-  async appendPartial(digest: string, src: AsyncIterable<Uint8Array>, hash: Hash, onBytes?: (n: number) => void): Promise<void> {
+  async appendPartial(digest: string, hash: Hash, feed: (write: WriteBatch) => Promise<void>, onBytes?: (n: number) => void): Promise<void> {
     const file = path.join(this.root, 'partial', hexOf(checkDigest(digest, 'blob digest')));
     let fh: FileHandle | null;
     try {
@@ -307,9 +308,9 @@ export class LayoutStore {
       throw storageError(err, `blob ${digest}`);
     }
     try {
-      await drainInto(src, async (chunks, n) => {
+      await feed(async (chunks, n) => {
         try {
-          const { bytesWritten } = await (fh as FileHandle).writev(chunks);
+          const { bytesWritten } = chunks.length === 1 ? await (fh as FileHandle).write(chunks[0] as Uint8Array) : await (fh as FileHandle).writev(chunks);
           if (bytesWritten !== n) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
         } catch (err) {
           // A full disk: give the space back (the blob starts again once there is room).

@@ -60,8 +60,8 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
     for (let attempt = 0; ; attempt++) {
       if (have >= d.size) break;
       try {
-        const body = await o.source.blobFrom(o.name, d.digest, have);
-        await store.appendPartial(d.digest, body as AsyncIterable<Uint8Array>, hash, (n) => {
+        const from = have;
+        await store.appendPartial(d.digest, hash, (write) => o.source.blobInto(o.name, d.digest, from, write), (n) => {
           done += n;
           o.onProgress?.(done, total);
         });
