@@ -8,7 +8,7 @@
 import type { WriteBatch } from './drain.ts';
 
 /** Batch size: about 4 MiB per write. */
-export const BIG_BATCH = 4 << 20;
+export const BIG_BATCH = 4194304;
 
 export class BatchWriter {
   readonly #write: WriteBatch;

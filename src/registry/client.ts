@@ -18,6 +18,8 @@ import { registryDispatcher } from './transport.ts';
 const ACCEPT = [OCI_MANIFEST, OCI_INDEX, 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
 /** Chunk size of pushed uploads (distribution-spec: chunked upload, PATCH with Content-Range). */
 const CHUNK = 16 * 1024 * 1024;
+/** Blob downloads of at least this many bytes read a connection of their own (blob-get.ts). */
+const OWN_CONNECTION_MIN = 8 * 1024 * 1024;
 /** Blobs up to this size go in one POST. */
 const MONOLITHIC_MAX = 1024 * 1024;
 
@@ -218,12 +220,14 @@ export class RegistryClient {
   }
 
   /**
-   * Writes the blob's bytes from `offset` on with `write`, in batches (the bytes of a batch are
+   * Writes the blob's bytes from `offset` on (of `size` in all) with `write`, in batches (the bytes of a batch are
    * the writer's until its promise resolves). After a cut, what arrived is written and the
    * promise rejects (UNAVAILABLE): the caller resumes from what it has (see replicate).
    */
-  async blobInto(name: string, digest: string, offset: number, write: WriteBatch): Promise<void> {
-    if (!this.#connect) return drainInto(await this.blobFrom(name, digest, offset), write);
+  async blobInto(name: string, digest: string, offset: number, size: number, write: WriteBatch): Promise<void> {
+    // Small blobs (configs, manifests' files) go through the pool: a connection of their own
+    // would cost a TLS handshake each for a few bytes.
+    if (!this.#connect || size - offset < OWN_CONNECTION_MIN) return drainInto(await this.blobFrom(name, digest, offset), write);
     const p = `/v2/${name}/blobs/${digest}`;
     const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;

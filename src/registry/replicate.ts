@@ -61,7 +61,7 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
       if (have >= d.size) break;
       try {
         const from = have;
-        await store.appendPartial(d.digest, hash, (write) => o.source.blobInto(o.name, d.digest, from, write), (n) => {
+        await store.appendPartial(d.digest, hash, (write) => o.source.blobInto(o.name, d.digest, from, d.size, write), (n) => {
           done += n;
           o.onProgress?.(done, total);
         });
