@@ -16,6 +16,7 @@ import { commitDurable, fsyncDir, writeFileDurable } from '../common/index.ts';
 import { IndexSchema, ManifestSchema, REPOSITORY_NAME, TAG, parseManifest, type Descriptor, type ImageIndex, type Manifest } from './artifact.ts';
 import { checkDigest, hexOf, isDigest, newHash, sha256Digest } from './digest.ts';
 import { drainInto, type WriteBatch } from './drain.ts';
+import { WriteBehind } from './write-behind.ts';
 import { RegistryError, storageError } from './errors.ts';
 import { ANNOTATION_REF_NAME, OCI_INDEX, OCI_MANIFEST } from './media-types.ts';
 
@@ -307,6 +308,7 @@ export class LayoutStore {
     } catch (err) {
       throw storageError(err, `blob ${digest}`);
     }
+    const behind = new WriteBehind(fh);
     try {
       await feed(async (chunks, n) => {
         try {
@@ -315,12 +317,14 @@ export class LayoutStore {
         } catch (err) {
           // A full disk: give the space back (the blob starts again once there is room).
           if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+            await behind.settle().catch(() => undefined);
             await fh?.close().catch(() => undefined);
             fh = null;
             await unlink(file).catch(() => undefined);
           }
           throw storageError(err, `blob ${digest}`);
         }
+        behind.wrote(n);
         for (const c of chunks) hash.update(c);
         onBytes?.(n);
       });
@@ -329,7 +333,13 @@ export class LayoutStore {
       // The source went away mid-blob: what arrived is kept (written) for a resume.
       throw new RegistryError('UNAVAILABLE', `blob ${digest}: the transfer was cut (${(err as Error).message})`);
     } finally {
+      // A write-back that failed fails the blob (storage), whatever else happened.
+      const wb = await behind.settle().then(
+        () => null,
+        (err: unknown) => err,
+      );
       await fh?.close().catch(() => undefined);
+      if (wb) throw storageError(wb, `blob ${digest}`);
     }
   }
 
