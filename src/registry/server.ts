@@ -10,7 +10,8 @@ import { OCI_INDEX } from './media-types.ts';
 import { HttpError, bearer, tokenMatches } from '../common/index.ts';
 import { isDigest } from './digest.ts';
 import { RegistryError } from './errors.ts';
-import { checkName, type LayoutStore } from './layout.ts';
+import type { LayoutStore } from './layout.ts';
+import { checkName } from './names.ts';
 import { sendFileRange } from './send-file.ts';
 
 /** distribution-spec: manifests up to at least 4 MiB must be accepted. */
