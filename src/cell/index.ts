@@ -117,6 +117,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
       region: cfg.id,
       ledger: ledger.ledger,
       logger,
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
       // A transfer out of golden goes to the ledger of golden's region over the mesh (cell to cell).
       sendTransfer: async (from, entry) => {
         const res = await mesh.cellClient(from).request({ method: 'POST', path: '/sovereign/registry/transfer', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entry), signal: AbortSignal.timeout(10_000) });
@@ -203,7 +204,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     },
   });
   registerStoreRoutes(app, cfg.id, store, registry, ledger.ledger);
-  registerTransferRoute(app, opts.topology, cfg.id, ledger.ledger);
+  registerTransferRoute(app, opts.topology, cfg.id, ledger.ledger, mesh);
   registerLedgerRoutes(app, cfg.id, ledger, modelDigest);
   const configured = new URL(cfg.url);
   const port = opts.port ?? Number(configured.port || 80);

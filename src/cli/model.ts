@@ -84,7 +84,8 @@ export function register(program: Command): void {
     .command('golden')
     .description('run the golden model registry (publishes the shipped model and promotes it where the law allows at first start)')
     .option('--port <port>', 'port to listen on (default: registry.golden.url, else a free one)')
-    .action(async (o: { port?: string }, cmd: Command) => {
+    .option('--host <address>', "address to listen on (default: registry.golden.url's host, else 127.0.0.1); e.g. 0.0.0.0 in a pod")
+    .action(async (o: { port?: string; host?: string }, cmd: Command) => {
       const topology = topologyOf(cmd);
       const logger = createLogger('sovereign-golden');
       if (topology.data.registry.golden.kind === 'external') {
@@ -108,7 +109,7 @@ export function register(program: Command): void {
         setInterval(() => undefined, 1 << 30);
         return;
       }
-      const g = await startGolden({ topology, logger, ...(o.port !== undefined ? { port: Number(o.port) } : {}) });
+      const g = await startGolden({ topology, logger, ...(o.port !== undefined ? { port: Number(o.port) } : {}), ...(o.host !== undefined ? { host: o.host } : {}) });
       const stop = (): void => {
         void g.close().then(() => process.exit(0));
       };
@@ -117,7 +118,7 @@ export function register(program: Command): void {
       if (process.connected) process.once('disconnect', stop);
       if (topology.data.registry.bootstrap) {
         const { bootstrapShippedModel } = await import('./model-bootstrap.ts');
-        await bootstrapShippedModel(topology, g, logger);
+        await bootstrapShippedModel(topology, { mesh: g.mesh, url: g.selfUrl }, logger);
       }
       g.markReady();
       process.send?.({ type: 'ready', url: g.url });

@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .description("run one region's cell (model runtime, local store) in this process")
     .requiredOption('--region <id>', 'region id from the topology file')
     .option('--port <port>', "override the port of the region's url", parsePort)
-    .option('--host <host>', "override the address to listen on (default: the host of the region's url)")
+    .option('--host <host>', "override the address the cell and its region's registry listen on (default: the hosts of regions[].url and regions[].registry.url)")
     .action(async (o: { region: string; port?: number; host?: string }, cmd: Command) => {
       const { startCell } = await import('../cell/index.ts');
       const cell = await startCell({ topology: topologyOf(cmd), region: o.region, ...(o.port !== undefined ? { port: o.port } : {}), ...(o.host ? { host: o.host } : {}) });

@@ -9,7 +9,7 @@
 // so each Sovereign identity is given its own namespace and service account, one for one, and
 // the AuthorizationPolicies name the Istio principal of that pair (istioPrincipal below).
 import type { Topology } from '../config/index.ts';
-import { CELL_ROUTES, spiffeId, type Caller as MeshCaller } from '../mesh/index.ts';
+import { CELL_ROUTES, GOLDEN_REGISTRY_ROUTES, REGION_REGISTRY_ROUTES, spiffeId, type Caller as MeshCaller, type RouteRule } from '../mesh/index.ts';
 
 /** The trust domain of a topology (mesh.trustDomain). */
 export function trustDomainOf(topology: Topology): string {
@@ -27,11 +27,17 @@ export interface Workload {
 }
 
 export const GATEWAY_NAMESPACE = 'sovereign-gateway';
+/** The golden model registry (releases are published here and flow one way to the regions). */
+export const GOLDEN_NAMESPACE = 'sovereign-golden';
+/** Where operators run `sovereign model …` in a cluster (a pod with the operator service account). */
+export const OPERATOR_NAMESPACE = 'sovereign-operator';
 export const regionNamespace = (region: string): string => `sovereign-${region}`;
 
 export const WORKLOADS = {
   gateway: { namespace: GATEWAY_NAMESPACE, serviceAccount: 'gateway' },
   cell: (region: string): Workload => ({ namespace: regionNamespace(region), serviceAccount: 'cell' }),
+  golden: { namespace: GOLDEN_NAMESPACE, serviceAccount: 'golden' },
+  operator: { namespace: OPERATOR_NAMESPACE, serviceAccount: 'operator' },
   /** Istio's ingress gateway (the istio/gateway Helm chart's defaults, in its own namespace). */
   ingress: { namespace: 'istio-ingress', serviceAccount: 'istio-ingressgateway' },
   /** Prometheus (kube-prometheus defaults). */
@@ -43,20 +49,27 @@ export function istioPrincipal(trustDomain: string, w: Workload): string {
   return `${trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`;
 }
 
-export const PORTS = { gateway: 8080, cell: 9100 } as const;
+/** registry: a region's model registry, served by its cell's process (regions[].registry.url); golden: the golden registry. */
+export const PORTS = { gateway: 8080, cell: 9100, registry: 9200, golden: 9300 } as const;
 
-export type Caller = 'ingress' | 'gateway' | 'cells' | 'prometheus';
+/**
+ * cells: the cells of regions in other jurisdictions than the callee's (witnessing); all-cells:
+ * every region's cell (a region's registry runs in its cell's process, so pulls from golden and
+ * transfer records come from cells); own-cell: the callee region's own cell.
+ */
+export type Caller = 'ingress' | 'gateway' | 'cells' | 'all-cells' | 'own-cell' | 'golden' | 'operator' | 'prometheus';
 
 /** Requests a caller may make on a port (Istio path syntax: exact, "prefix*" or "*suffix"; {region} is the callee's region). */
 export interface RouteGrant {
   callers: readonly Caller[];
-  methods: readonly ('GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE')[];
+  methods: readonly ('GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE')[];
   paths: readonly string[];
   what: string;
 }
 
 export interface Listener {
-  component: 'gateway' | 'cell';
+  /** region-registry listens in the cell's pod, golden-registry in golden's. */
+  component: 'gateway' | 'cell' | 'region-registry' | 'golden-registry';
   port: number;
   portName: string;
   serves: string;
@@ -76,18 +89,41 @@ function istioPath(url: string): string {
   return i < 0 ? p : `${p.slice(0, i)}*`;
 }
 
-const fromMesh = (c: MeshCaller): Caller[] => (c === 'gateway' ? ['gateway'] : c === 'cell-other-jurisdiction' ? ['cells'] : []);
+/** The deployment's callers of a mesh caller class (the public ingress is added where inference is served). */
+const fromMesh = (c: MeshCaller): Caller[] => {
+  switch (c) {
+    case 'gateway':
+      return ['gateway'];
+    case 'cell-other-jurisdiction':
+      return ['cells'];
+    case 'cell':
+    case 'registry':
+      return ['all-cells'];
+    case 'cell-same-region':
+      return ['own-cell'];
+    case 'golden':
+      return ['golden'];
+    case 'operator':
+      return ['operator'];
+    case 'anyone':
+      return [];
+  }
+};
 
 /**
- * The cell's grants: the mesh's route table (src/mesh/exposure.ts), one grant per route, plus
- * the ingress on the inference routes (in a cluster the ingress forwards after the decision).
+ * Grants from one of the mesh's route tables (src/mesh/exposure.ts), one per route; the ingress
+ * also on the inference routes (in a cluster the ingress forwards after the decision).
  */
-const CELL_GRANTS: RouteGrant[] = CELL_ROUTES.map((r) => ({
-  callers: [...r.allow.flatMap(fromMesh), ...(INFERENCE_ROUTE.test(r.url) ? (['ingress'] as const) : [])],
-  methods: [r.method],
-  paths: [istioPath(r.url)],
-  what: r.what,
-}));
+const grantsOf = (routes: readonly RouteRule[]): RouteGrant[] =>
+  routes.map((r) => ({
+    callers: [...r.allow.flatMap(fromMesh), ...(INFERENCE_ROUTE.test(r.url) ? (['ingress'] as const) : [])],
+    // Istio matches methods exactly; Sovereign authorizes HEAD as GET (the distribution API's existence checks).
+    methods: r.method === 'GET' ? ['GET', 'HEAD'] : [r.method],
+    paths: [istioPath(r.url)],
+    what: r.what,
+  }));
+
+const callersOfGrants = (grants: readonly RouteGrant[]): Caller[] => [...new Set(grants.flatMap((g) => g.callers))];
 
 /** Every port Sovereign listens on, its callers, and what each may ask. */
 export const EXPOSURE: readonly Listener[] = [
@@ -107,8 +143,24 @@ export const EXPOSURE: readonly Listener[] = [
     port: PORTS.cell,
     portName: 'http',
     serves: 'inference routed by the decision, ledger append (gateway) and reads, witness (cells of other jurisdictions), /v2/health',
-    callers: ['gateway', 'ingress', 'cells'],
-    routes: CELL_GRANTS,
+    callers: callersOfGrants(grantsOf(CELL_ROUTES)),
+    routes: grantsOf(CELL_ROUTES),
+  },
+  {
+    component: 'region-registry',
+    port: PORTS.registry,
+    portName: 'registry',
+    serves: "the region's model registry (OCI distribution, read-only) and its orders (pull from golden, activate, delete)",
+    callers: callersOfGrants(grantsOf(REGION_REGISTRY_ROUTES)),
+    routes: grantsOf(REGION_REGISTRY_ROUTES),
+  },
+  {
+    component: 'golden-registry',
+    port: PORTS.golden,
+    portName: 'http',
+    serves: 'the golden model registry: releases published by operators, read by the regions (one way)',
+    callers: callersOfGrants(grantsOf(GOLDEN_REGISTRY_ROUTES)),
+    routes: grantsOf(GOLDEN_REGISTRY_ROUTES),
   },
 ];
 
@@ -122,6 +174,13 @@ export function callerWorkloads(caller: Caller, topology: Topology): Workload[] 
     case 'prometheus':
       return [WORKLOADS.prometheus];
     case 'cells':
+    case 'all-cells':
       return topology.regions.map((r) => WORKLOADS.cell(r.id));
+    case 'own-cell':
+      return [];
+    case 'golden':
+      return [WORKLOADS.golden];
+    case 'operator':
+      return [WORKLOADS.operator];
   }
 }

@@ -7,9 +7,12 @@
 //   - no cross-namespace call allowed by the network unless an AuthorizationPolicy allows it
 //     by identity (principals only), for exactly the namespaces the network allows;
 //   - only the gateway may append to a region's ledger;
+//   - models flow one way: no region's cell may write golden, nobody may write a region's
+//     registry over the network, and a region's registry is read by its own cell only;
 //   - the law's routing: every inference route to a region's cells matches that region's
 //     decision header only, and the ingress puts every inference request to the law (CUSTOM).
 import { ALLOW_HEADERS } from '../gateway/index.ts';
+import { PORTS } from './exposure.ts';
 import type { RenderedObject } from './validate.ts';
 
 type Obj = RenderedObject['object'];
@@ -192,6 +195,56 @@ export function ledgerWritersOtherThanGateway(objects: readonly Obj[]): string[]
   return v;
 }
 
+const WRITES = ['POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** The ALLOW rules of the policies selecting `app` on `port`: each rule's principals, methods and paths there. */
+function grantsOn(objects: readonly Obj[], app: string, port: number): { ap: Obj; principals: string[]; methods: string[]; paths: unknown }[] {
+  const out: { ap: Obj; principals: string[]; methods: string[]; paths: unknown }[] = [];
+  for (const ap of objects.filter((o) => o.kind === 'AuthorizationPolicy' && (get(o, 'spec', 'action') ?? 'ALLOW') === 'ALLOW' && get(o, 'spec', 'selector', 'matchLabels', 'app.kubernetes.io/name') === app)) {
+    for (const r of arr(get(ap, 'spec', 'rules'))) {
+      const principals = arr(r.from).flatMap((f) => arr(get(f, 'source', 'principals')) as unknown as string[]);
+      for (const t of arr(r.to).length > 0 ? arr(r.to) : [{}]) {
+        const ports = arr(get(t, 'operation', 'ports')).map(String);
+        if (ports.length > 0 && !ports.includes(String(port))) continue;
+        const methods = arr(get(t, 'operation', 'methods')) as unknown as string[];
+        out.push({ ap, principals, methods: methods.length > 0 ? methods : ['GET', 'HEAD', ...WRITES], paths: get(t, 'operation', 'paths') });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * One-way model flow (residency: no model weights cross a border unexpectedly): golden
+ * is written by operators and golden only, never by a region's cell (where regions' registries
+ * run); a region's registry takes no write over the network, and only its own cell (and
+ * operators) read it.
+ */
+export function registryFlowViolations(objects: readonly Obj[]): string[] {
+  const v: string[] = [];
+  const isCell = (p: string): boolean => /\/sa\/cell$/.test(p);
+  for (const g of grantsOn(objects, 'sovereign-golden', PORTS.golden)) {
+    if (!g.methods.some((m) => WRITES.includes(m)) || !covers(g.paths, '/v2/model/blobs/uploads/')) continue;
+    for (const p of g.principals.filter(isCell)) v.push(`${id(g.ap)}: ${p} may write the golden registry`);
+  }
+  for (const g of grantsOn(objects, 'sovereign-cell', PORTS.registry)) {
+    const ns = g.ap.metadata.namespace;
+    if (g.methods.some((m) => WRITES.includes(m)) && covers(g.paths, '/v2/model/blobs/uploads/')) v.push(`${id(g.ap)}: the registry of ${ns} may be written over the network by ${g.principals.join(', ')}`);
+    if (g.methods.includes('GET') && covers(g.paths, '/v2/model/manifests/1.0.0')) {
+      for (const p of g.principals.filter(isCell)) if (!p.includes(`/ns/${ns}/sa/`)) v.push(`${id(g.ap)}: ${p} may read the registry of ${ns}`);
+    }
+  }
+  return v;
+}
+
 export function securityViolations(objects: readonly Obj[], regions: readonly string[]): string[] {
-  return [...podsWithoutLimits(objects), ...podsThatMayRunAsRoot(objects), ...namespacesWithoutDefaultDeny(objects), ...crossNamespaceCallsNotByIdentity(objects), ...ledgerWritersOtherThanGateway(objects), ...lawRoutingViolations(objects, regions)];
+  return [
+    ...podsWithoutLimits(objects),
+    ...podsThatMayRunAsRoot(objects),
+    ...namespacesWithoutDefaultDeny(objects),
+    ...crossNamespaceCallsNotByIdentity(objects),
+    ...ledgerWritersOtherThanGateway(objects),
+    ...registryFlowViolations(objects),
+    ...lawRoutingViolations(objects, regions),
+  ];
 }

@@ -15,6 +15,11 @@ import { openRegistryMesh, registryHttpServer, registryScheme } from './transpor
 
 export interface RunningGolden {
   url: string;
+  /**
+   * Where golden's own process reaches itself (its first-start publication): the loopback when
+   * it listens on every address, e.g. in a pod, whose Service answers only once golden is ready.
+   */
+  selfUrl: string;
   store: LayoutStore;
   app: FastifyInstance;
   /** Golden's identity (spiffe://<td>/golden/registry); its own publication uses it. */
@@ -24,11 +29,15 @@ export interface RunningGolden {
   close(): Promise<void>;
 }
 
-/** Listens on `url` (host and port; port 0 picks one) and announces the URL in `announceDir`. */
-export async function listenRegistry(app: FastifyInstance, url: string | undefined, announceDir: string, scheme: 'http' | 'https'): Promise<string> {
+/**
+ * Listens on `url` (host and port; port 0 picks one) and announces the URL in `announceDir`.
+ * `bindHost` (e.g. 0.0.0.0 in a pod) listens elsewhere than the URL's host, which is how
+ * callers reach it (a Service's name in a cluster) and what is announced.
+ */
+export async function listenRegistry(app: FastifyInstance, url: string | undefined, announceDir: string, scheme: 'http' | 'https', bindHost?: string): Promise<string> {
   const u = new URL(url ?? 'http://127.0.0.1:0');
   try {
-    await app.listen({ host: u.hostname, port: Number(u.port || 0) });
+    await app.listen({ host: bindHost ?? u.hostname, port: Number(u.port || 0) });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`${u.host} is already in use; stop what listens there or change the registry url in the topology`);
     throw err;
@@ -40,7 +49,8 @@ export async function listenRegistry(app: FastifyInstance, url: string | undefin
   return live;
 }
 
-export async function startGolden(o: { topology: Topology; logger: Logger; port?: number }): Promise<RunningGolden> {
+/** `host`: the address to listen on, when not registry.golden.url's host (0.0.0.0 in a pod). */
+export async function startGolden(o: { topology: Topology; logger: Logger; port?: number; host?: string }): Promise<RunningGolden> {
   const dir = goldenDataDir(o.topology);
   const store = new LayoutStore(path.join(dir, 'oci'));
   // The publisher key exists before any region asks for it (the default trusted key).
@@ -61,14 +71,17 @@ export async function startGolden(o: { topology: Topology; logger: Logger; port?
   const listenOn = o.port !== undefined ? `http://${host}:${o.port}` : configured;
   let url: string;
   try {
-    url = await listenRegistry(app, listenOn, dir, registryScheme(o.topology));
+    url = await listenRegistry(app, listenOn, dir, registryScheme(o.topology), o.host);
   } catch (err) {
     mesh.close();
     throw err;
   }
   o.logger.info({ url }, 'golden registry ready');
+  const port = new URL(url).port;
+  const selfHost = o.host === undefined ? undefined : o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
   return {
     url,
+    selfUrl: selfHost === undefined ? url : `${new URL(url).protocol}//${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`,
     store,
     app,
     mesh,

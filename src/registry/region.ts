@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpError, badRequest, bearer, firstIssue, tokenMatches, type Logger } from '../common/index.ts';
-import type { Mesh } from '../mesh/index.ts';
+import { spiffeId, type Mesh } from '../mesh/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Ledger } from '../ledger/index.ts';
 import { REPOSITORY_NAME, TAG } from './artifact.ts';
@@ -58,6 +58,8 @@ export interface RegionRegistryOptions {
   activate: (name: string, version: string) => Promise<ActiveRelease>;
   /** What the cell serves now. */
   active: () => ActiveRelease | null;
+  /** The address to listen on, when not regions[].registry.url's host (the cell's --host, 0.0.0.0 in a pod). */
+  host?: string;
 }
 
 export interface RegionRegistry {
@@ -109,7 +111,7 @@ export async function startRegionRegistry(o: RegionRegistryOptions): Promise<Reg
   registerOrders(app, o, { store, externalClient, token, mesh });
   let adminUrl: string;
   try {
-    adminUrl = await listenRegistry(app, external ? undefined : cfg.registry.url, store ? dir : path.join(dir, 'admin'), registryScheme(topology));
+    adminUrl = await listenRegistry(app, external ? undefined : cfg.registry.url, store ? dir : path.join(dir, 'admin'), registryScheme(topology), external ? undefined : o.host);
   } catch (err) {
     mesh.close();
     throw err;
@@ -262,11 +264,20 @@ async function recordTransfer(from: string, to: string, a: VerifiedArtifact, pol
  * identity checked by the exposure table) hands in the `model transfer` entry of a release it is
  * taking; only that kind of entry, for this region's ledger, to a region of the topology.
  */
-export function registerTransferRoute(app: FastifyInstance, topology: Topology, region: string, ledger: Ledger): void {
+/**
+ * The ledger of golden's region takes `model transfer` entries from the destination regions'
+ * cells. Over the mesh the caller must be the cell of the region the entry names as `to`: a cell
+ * records only transfers to its own region, never on another region's behalf.
+ */
+export function registerTransferRoute(app: FastifyInstance, topology: Topology, region: string, ledger: Ledger, mesh?: Mesh): void {
   app.post('/sovereign/registry/transfer', async (req) => {
     const e = req.body as Record<string, unknown> | undefined;
     if (!e || e.kind !== 'model' || e.event !== 'transfer' || e.region !== region || typeof e.to !== 'string' || !topology.region(e.to)) {
       throw badRequest(`a transfer entry must be {kind: "model", event: "transfer", region: "${region}", to: <a region>, ...}`);
+    }
+    const caller = mesh?.mode === 'mtls' ? (mesh.peerOf(req.raw.socket) ?? null) : undefined;
+    if (caller !== undefined && caller !== spiffeId.cell(topology.data.mesh.trustDomain, e.to)) {
+      throw new HttpError(403, 'permission_denied', `${caller ?? 'a caller without an identity'} may not record a transfer to ${e.to}: only the cell of ${e.to} records the transfers it receives`);
     }
     try {
       const { index } = await ledger.append(e);

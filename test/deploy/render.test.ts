@@ -19,6 +19,7 @@ import {
   objectsOf,
   podsThatMayRunAsRoot,
   podsWithoutLimits,
+  registryFlowViolations,
   renderTree,
   securityViolations,
   validateObjects,
@@ -69,7 +70,8 @@ const rendered = objectsOf(tree);
 describe('the rendered tree', () => {
   test('has the parts of a region-per-cluster deployment', () => {
     const kinds = (k: string): number => rendered.filter((o) => o.object.kind === k).length;
-    assert.equal(kinds('Namespace'), t.regions.length + 1);
+    // A namespace per region, the gateway's, golden's and the operators'.
+    assert.equal(kinds('Namespace'), t.regions.length + 3);
     for (const k of ['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'StatefulSet', 'ServiceMonitor', 'Gateway', 'VirtualService', 'EnvoyFilter', 'IstioOperator']) assert.ok(kinds(k) >= 1, k);
     assert.equal(kinds('DestinationRule'), t.regions.length + 1);
     assert.equal(kinds('InferenceService'), 1, 'only the region whose runtime is a model server');
@@ -77,6 +79,44 @@ describe('the rendered tree', () => {
     const claims = (sts.spec as { volumeClaimTemplates: { metadata: { name: string } }[] }).volumeClaimTemplates.map((v) => v.metadata.name);
     assert.deepEqual(claims, ['ledger', 'store', 'registry']);
     for (const r of t.regions) assert.ok(tree.has(`overlays/region-${r.id}/kustomization.yaml`));
+    assert.ok(tree.has('overlays/golden/kustomization.yaml'));
+  });
+
+  test('golden and the regions\' registries: golden on its own volume, each region\'s registry in its cell on its own port, the token from a secret', () => {
+    const o = clone(rendered);
+    const golden = find(o, 'StatefulSet', 'golden') as unknown as { spec: { template: { spec: { containers: { args: string[]; env: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[] }[] } }; volumeClaimTemplates: { metadata: { name: string } }[] } };
+    const gc = golden.spec.template.spec.containers[0]!;
+    assert.deepEqual(gc.args.slice(-5), ['golden', '--host', '0.0.0.0', '--port', '9300']);
+    assert.equal(gc.env.find((e) => e.name === t.data.registry.tokenEnv)?.valueFrom?.secretKeyRef?.name, 'sovereign-registry');
+    assert.deepEqual(golden.spec.volumeClaimTemplates.map((v) => v.metadata.name), ['golden']);
+    // The registry's own Service reaches a cell that is not ready yet (its first release comes that way); inference does not.
+    const svc = (name: string): { spec: { ports: { name: string; port: number }[]; publishNotReadyAddresses?: boolean } } => find(o, 'Service', name) as never;
+    assert.deepEqual(svc('cell').spec.ports.map((p) => [p.name, p.port]), [['http', 9100]]);
+    assert.equal(svc('cell').spec.publishNotReadyAddresses, undefined);
+    assert.deepEqual(svc('cell-registry').spec.ports.map((p) => [p.name, p.port]), [['registry', 9200]]);
+    assert.equal(svc('cell-registry').spec.publishNotReadyAddresses, true);
+    // The cluster's topology points every region's cell at its registry's Service, and at golden's.
+    const inCluster = parseTopology(tree.get('overlays/golden/golden/sovereign.yaml') as string, 'rendered sovereign.yaml');
+    assert.equal(inCluster.region('uae-dubai')?.registry.url, 'http://cell-registry.sovereign-uae-dubai.svc.cluster.local:9200');
+    assert.equal(inCluster.data.registry.golden.url, 'http://golden.sovereign-golden.svc.cluster.local:9300');
+    // Operators run in their own namespace, with a service account the registries know them by.
+    find(o, 'ServiceAccount', 'operator', 'sovereign-operator');
+  });
+
+  test('a cell pulls from golden and records transfers in the ledger of golden\'s region; nothing else opens for registries', () => {
+    const o = clone(rendered);
+    const egress = find(o, 'NetworkPolicy', 'allow-cell-egress', 'sovereign-uae-dubai') as unknown as { spec: { egress: { to: { namespaceSelector?: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[] } };
+    const to = (port: number): string[] => egress.spec.egress.filter((e) => e.ports.some((p) => p.port === port)).flatMap((e) => e.to.map((x) => x.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] ?? 'pods'));
+    assert.deepEqual(to(9300), ['sovereign-golden']);
+    // Golden's region is the first region, eu-frankfurt; Dubai's witnesses are of other jurisdictions.
+    assert.ok(to(9100).includes('sovereign-eu-frankfurt'));
+    // The same jurisdiction's cells witness nothing for each other, but golden's region takes Paris's transfers.
+    const paris = find(o, 'NetworkPolicy', 'allow-cell-egress', 'sovereign-eu-paris') as unknown as typeof egress;
+    const parisTo = paris.spec.egress.filter((e) => e.ports.some((p) => p.port === 9100)).flatMap((e) => e.to.map((x) => x.namespaceSelector?.matchLabels['kubernetes.io/metadata.name']));
+    assert.ok(parisTo.includes('sovereign-eu-frankfurt'));
+    const goldenIn = find(o, 'NetworkPolicy', 'allow-golden-registry-http', 'sovereign-golden') as unknown as { spec: { ingress: { from: { namespaceSelector: { matchLabels: Record<string, string> } }[] }[] } };
+    const froms = goldenIn.spec.ingress[0]!.from.map((f) => f.namespaceSelector.matchLabels['kubernetes.io/metadata.name']).sort();
+    assert.deepEqual(froms, ['sovereign-eu-frankfurt', 'sovereign-eu-paris', 'sovereign-golden', 'sovereign-operator', 'sovereign-sg-singapore', 'sovereign-uae-dubai']);
   });
 
   test('every object validates against its schema', () => {
@@ -175,6 +215,22 @@ describe('security properties', () => {
     assert.deepEqual(lawRoutingViolations(o, regions), ['VirtualService sovereign-gateway/sovereign route law-eu-frankfurt: a decision for eu-frankfurt goes to cell.sovereign-sg-singapore.svc.cluster.local']);
     const c = objs().filter((x) => !(x.kind === 'AuthorizationPolicy' && x.metadata.name === 'sovereign-law'));
     assert.equal(lawRoutingViolations(c, regions).length, 4);
+  });
+
+  test('a region writing golden, a registry writable over the network, or a cell reading another region\'s registry is caught', () => {
+    assert.deepEqual(registryFlowViolations(objs()), []);
+    type Rules = { spec: { rules: { from: { source: { principals: string[] } }[]; to: { operation: { ports: string[]; methods: string[]; paths?: string[] } }[] }[] } };
+    const o = objs();
+    const golden = find(o, 'AuthorizationPolicy', 'allow-golden-callers', 'sovereign-golden') as unknown as Rules;
+    golden.spec.rules.find((r) => r.to[0]!.operation.methods.includes('PUT'))!.from[0]!.source.principals.push('sovereign.internal/ns/sovereign-uae-dubai/sa/cell');
+    const frankfurt = find(o, 'AuthorizationPolicy', 'allow-cell-callers', 'sovereign-eu-frankfurt') as unknown as Rules;
+    frankfurt.spec.rules.push({ from: [{ source: { principals: ['sovereign.internal/ns/sovereign-operator/sa/operator'] } }], to: [{ operation: { ports: ['9200'], methods: ['PUT'], paths: ['/v2/*'] } }] });
+    frankfurt.spec.rules.find((r) => r.to[0]!.operation.ports.includes('9200') && r.to[0]!.operation.paths?.includes('/v2/*') && r.to[0]!.operation.methods.includes('GET'))!.from[0]!.source.principals.push('sovereign.internal/ns/sovereign-sg-singapore/sa/cell');
+    const v = registryFlowViolations(o);
+    assert.equal(v.length, 3, v.join('\n'));
+    assert.ok(v.some((x) => /sovereign-uae-dubai\/sa\/cell may write the golden registry/.test(x)), v.join('\n'));
+    assert.ok(v.some((x) => /registry of sovereign-eu-frankfurt may be written over the network/.test(x)), v.join('\n'));
+    assert.ok(v.some((x) => /sovereign-sg-singapore\/sa\/cell may read the registry of sovereign-eu-frankfurt/.test(x)), v.join('\n'));
   });
 
   test('property: for any topology, the tree validates and keeps every security property', () => {

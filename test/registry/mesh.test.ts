@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import { request } from 'undici';
 import fc from 'fast-check';
-import { Mesh, callerMatches, GOLDEN_REGISTRY_ROUTES, REGION_REGISTRY_ROUTES, parseSpiffeId, readBundle, spiffeId, type RouteRule } from '../../src/mesh/index.ts';
+import { Mesh, authorizeByIdentity, callerMatches, GOLDEN_REGISTRY_ROUTES, REGION_REGISTRY_ROUTES, parseSpiffeId, readBundle, spiffeId, type RouteRule } from '../../src/mesh/index.ts';
+import { createHttpServer } from '../../src/common/index.ts';
 import { topologyFrom } from '../../src/config/index.ts';
 import type { Ledger } from '../../src/ledger/index.ts';
 import {
@@ -19,6 +20,7 @@ import {
   layoutReader,
   materializeModel,
   publishModel,
+  registerTransferRoute,
   registryDispatcher,
   registryId,
   replicateIntoLayout,
@@ -156,6 +158,43 @@ test("a region's registry over mTLS: its own cell reads it, other cells do not; 
   assert.equal((await call(meshes.golden as Mesh, `${rr.adminUrl}/sovereign/registry/status`, me)).status, 200);
   assert.equal((await call(meshes.golden as Mesh, `${rr.adminUrl}/sovereign/registry/activate`, me, 'POST', '{"name":"text-analysis","version":"9.0.0"}')).status, 403);
   assert.equal((await call(meshes.otherRegistry as Mesh, `${rr.adminUrl}/sovereign/registry/pull`, me, 'POST', '{"name":"text-analysis","version":"9.0.0"}')).status, 403);
+});
+
+test("golden's region records a model transfer only from the cell of the region the transfer went to", async (t) => {
+  const g = await startTestGolden({}, { mtls: true });
+  t.after(() => g.close());
+  // The cell of golden's region (eu-frankfurt), with its mTLS, its authorization hook and the transfer route.
+  const cell = await as(g, spiffeId.cell(TD, 'eu-frankfurt'));
+  const app = createHttpServer({ bodyLimit: 1 << 20, logger: silent, https: cell.serverTls() });
+  cell.guardServer(app.server as unknown as import('node:tls').Server);
+  authorizeByIdentity(app, cell, 'eu-frankfurt', silent);
+  const entries: Record<string, unknown>[] = [];
+  registerTransferRoute(app, g.topology, 'eu-frankfurt', stubLedger(entries), cell);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `https://127.0.0.1:${(app.server.address() as { port: number }).port}/sovereign/registry/transfer`;
+  const dubai = await as(g, spiffeId.cell(TD, 'uae-dubai'));
+  const gateway = await as(g, spiffeId.gateway(TD, 'a'));
+  t.after(async () => {
+    for (const m of [dubai, gateway]) {
+      await closeRegistryClients(m);
+      m.close();
+    }
+    await app.close();
+    cell.close();
+  });
+  const entry = (to: string): string => JSON.stringify({ kind: 'model', event: 'transfer', region: 'eu-frankfurt', to, name: 'demo', version: '1.0.0' });
+  const me = spiffeId.cell(TD, 'eu-frankfurt');
+
+  const own = await call(dubai, url, me, 'POST', entry('uae-dubai'));
+  assert.equal(own.status, 200, own.text);
+  assert.deepEqual(entries.map((e) => e.to), ['uae-dubai']);
+  // Dubai's cell may not record a transfer on Singapore's behalf.
+  const other = await call(dubai, url, me, 'POST', entry('sg-singapore'));
+  assert.equal(other.status, 403, other.text);
+  assert.match(other.text, /only the cell of sg-singapore records/);
+  // A gateway is not a cell (the exposure table).
+  assert.equal((await call(gateway, url, me, 'POST', entry('uae-dubai'))).status, 403);
+  assert.equal(entries.length, 1, 'nothing refused reached the ledger');
 });
 
 test('the exposure table: no identity of a region ever writes golden or another region; a cell reads only its own region', () => {

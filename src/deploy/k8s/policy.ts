@@ -7,7 +7,7 @@ import type { INetworkPolicyEgressRule, INetworkPolicyIngressRule } from 'kubern
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1';
 import { PeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1beta1';
 import type { Topology } from '../../config/index.ts';
-import { EXPOSURE, GATEWAY_NAMESPACE, PORTS, WORKLOADS, callerWorkloads, istioPrincipal, regionNamespace, type Caller, type Listener, type Workload } from '../exposure.ts';
+import { EXPOSURE, GATEWAY_NAMESPACE, GOLDEN_NAMESPACE, OPERATOR_NAMESPACE, PORTS, WORKLOADS, callerWorkloads, istioPrincipal, regionNamespace, type Caller, type Listener, type Workload } from '../exposure.ts';
 
 /** Where PostgreSQL runs for the gateway's shared region state (see the deployment guide). */
 export const POSTGRES = { namespace: 'sovereign-postgres', port: 5432 } as const;
@@ -25,11 +25,14 @@ export interface CallerSet {
   grants: { workloads: Workload[]; methods: readonly string[]; paths: string[] }[];
 }
 
-/** The callers of a component's listeners, resolved for one namespace (a cell's peers: cells of other jurisdictions). */
+/** The callers of a component's listeners, resolved for one namespace (a cell's peers: cells of other jurisdictions; its own cell). */
 export function callersOf(component: Listener['component'], topology: Topology, region?: string): CallerSet[] {
   const me = region ? topology.region(region) : undefined;
-  const resolve = (c: Caller): Workload[] =>
-    c === 'cells' ? topology.regions.filter((r) => me && r.jurisdiction !== me.jurisdiction).map((r) => WORKLOADS.cell(r.id)) : callerWorkloads(c, topology);
+  const resolve = (c: Caller): Workload[] => {
+    if (c === 'cells') return topology.regions.filter((r) => me && r.jurisdiction !== me.jurisdiction).map((r) => WORKLOADS.cell(r.id));
+    if (c === 'own-cell') return me ? [WORKLOADS.cell(me.id)] : [];
+    return callerWorkloads(c, topology);
+  };
   return EXPOSURE.filter((l) => l.component === component).map((listener) => ({
     listener,
     workloads: listener.callers.flatMap(resolve),
@@ -113,10 +116,17 @@ export function gatewayPolicies(topology: Topology, trustDomain: string): object
 /** The east-west gateway's pods: calls from other clusters arrive through it (mTLS passed through, identities kept). */
 export const EAST_WEST = { ...nsSelector(ISTIO.namespace), podSelector: { matchLabels: { istio: 'eastwestgateway' } } };
 
+/** Golden's region: its cell's ledger records transfers out of golden (registry.golden.region, default the first region). */
+const goldenRegionOf = (topology: Topology): string | undefined => topology.data.registry.golden.region ?? topology.regions[0]?.id;
+
 export function cellPolicies(topology: Topology, trustDomain: string, region: string): object[] {
   const ns = regionNamespace(region);
-  const callers = callersOf('cell', topology, region);
+  // The cell's own port and its region's registry, which the cell's process serves.
+  const callers = [...callersOf('cell', topology, region), ...callersOf('region-registry', topology, region)];
   const peers = topology.regions.filter((r) => r.jurisdiction !== topology.region(region)?.jurisdiction).map((r) => regionNamespace(r.id));
+  const goldenRegion = goldenRegionOf(topology);
+  // A release's transfer is recorded in the ledger of golden's region, by the receiving cell.
+  const cellPeers = [...new Set([...peers, ...(goldenRegion && goldenRegion !== region ? [regionNamespace(goldenRegion)] : [])])].sort();
   return [
     ...baseNetworkPolicies(ns),
     ...ingressFor(ns, 'sovereign-cell', callers),
@@ -125,11 +135,14 @@ export function cellPolicies(topology: Topology, trustDomain: string, region: st
     // so the AuthorizationPolicy below still decides by identity.
     new NetworkPolicy({
       metadata: { name: 'allow-cell-http-across-clusters', namespace: ns },
-      spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'sovereign-cell' } }, policyTypes: ['Ingress'], ingress: [{ from: [EAST_WEST], ports: [tcp(PORTS.cell)] }] },
+      spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'sovereign-cell' } }, policyTypes: ['Ingress'], ingress: [{ from: [EAST_WEST], ports: [tcp(PORTS.cell), tcp(PORTS.registry)] }] },
     }),
     egressPolicy(ns, 'sovereign-cell', 'allow-cell-egress', [
-      // Witnessing: cells of other jurisdictions (checkpoints only cross borders, never entries).
-      ...(peers.length > 0 ? [{ to: peers.map((p) => nsSelector(p)), ports: [tcp(PORTS.cell)] }] : []),
+      // Witnessing: cells of other jurisdictions (checkpoints only cross borders, never entries);
+      // the transfer record of a release, to the cell of golden's region.
+      ...(cellPeers.length > 0 ? [{ to: cellPeers.map((p) => nsSelector(p)), ports: [tcp(PORTS.cell)] }] : []),
+      // The region's registry pulls releases from golden (it never pushes anywhere).
+      { to: [nsSelector(GOLDEN_NAMESPACE)], ports: [tcp(PORTS.golden)] },
       { to: [EAST_WEST], ports: [tcp(ISTIO.eastWestPort)] },
       // The region's model server (KServe predictor) in its own namespace.
       { to: [{ podSelector: { matchExpressions: [{ key: 'serving.kserve.io/inferenceservice', operator: 'Exists' }] } }], ports: [tcp(8080)] },
@@ -151,5 +164,39 @@ export function predictorPolicies(trustDomain: string, region: string, isvc: str
       metadata: { name: `allow-${isvc}-from-cell`, namespace: ns },
       spec: { selector, action: 'ALLOW', rules: [{ from: [{ source: { principals: [istioPrincipal(trustDomain, WORKLOADS.cell(region))] } }], to: [{ operation: { ports: ['8080'] } }] }] },
     }),
+  ];
+}
+
+/** Golden: the regions' registries (in their cells) read it, operators publish; it orders regions to pull at first start. */
+export function goldenPolicies(topology: Topology, trustDomain: string): object[] {
+  const ns = GOLDEN_NAMESPACE;
+  const callers = callersOf('golden-registry', topology);
+  return [
+    ...baseNetworkPolicies(ns),
+    ...ingressFor(ns, 'sovereign-golden', callers),
+    new NetworkPolicy({
+      metadata: { name: 'allow-golden-across-clusters', namespace: ns },
+      spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'sovereign-golden' } }, policyTypes: ['Ingress'], ingress: [{ from: [EAST_WEST], ports: [tcp(PORTS.golden)] }] },
+    }),
+    egressPolicy(ns, 'sovereign-golden', 'allow-golden-egress', [
+      // The first-start order to the regions' registries: pull the shipped model (the region asks the law itself).
+      { to: topology.regions.map((r) => nsSelector(regionNamespace(r.id))), ports: [tcp(PORTS.registry)] },
+      { to: [EAST_WEST], ports: [tcp(ISTIO.eastWestPort)] },
+    ]),
+    ...meshSecurity(ns, 'sovereign-golden', trustDomain, callers, 'golden'),
+  ];
+}
+
+/** Operators' pods (`sovereign model …`): they call golden and the regions' registries, and nobody calls them. */
+export function operatorPolicies(topology: Topology): object[] {
+  const ns = OPERATOR_NAMESPACE;
+  return [
+    ...baseNetworkPolicies(ns),
+    egressPolicy(ns, 'sovereign-operator', 'allow-operator-egress', [
+      { to: [nsSelector(GOLDEN_NAMESPACE)], ports: [tcp(PORTS.golden)] },
+      { to: topology.regions.map((r) => nsSelector(regionNamespace(r.id))), ports: [tcp(PORTS.registry)] },
+      { to: [EAST_WEST], ports: [tcp(ISTIO.eastWestPort)] },
+    ]),
+    new PeerAuthentication({ metadata: { name: 'default', namespace: ns }, spec: { mtls: { mode: 'STRICT' } } }),
   ];
 }

@@ -1,6 +1,7 @@
 // The bases: the gateway (Deployment, HorizontalPodAutoscaler, PodDisruptionBudget, Service,
-// ServiceMonitor) and a region's cell (StatefulSet with volumes for ledger, store and
-// registry, Service). Region-independent: an overlay gives the namespace, the region id and
+// ServiceMonitor), a region's cell (StatefulSet with volumes for ledger, store and registry,
+// Service; the cell's process also serves the region's model registry) and the golden model
+// registry (StatefulSet with its volume, Service). Region-independent: an overlay gives the namespace, the region id and
 // the topology. Every pod: non-root, read-only root file system, no privilege escalation, no
 // capabilities, requests and limits.
 import { Service, ServiceAccount } from 'kubernetes-models/v1';
@@ -26,6 +27,8 @@ export const TOPOLOGY_CONFIGMAP = 'sovereign-topology';
 export const SECRETS = {
   admin: 'sovereign-admin',
   postgres: 'sovereign-postgres',
+  /** The registry token (the mesh is Istio's here, so Sovereign's registries run in plaintext mode with it). */
+  registry: 'sovereign-registry',
 } as const;
 
 const podSecurity: IPodSecurityContext = { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } };
@@ -35,7 +38,14 @@ const containerSecurity = { runAsNonRoot: true, runAsUser: RUN_AS, allowPrivileg
 export const SIZING = {
   gateway: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '1Gi' } },
   cell: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
+  golden: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } },
 } as const;
+
+/** The Service of a region's registry (in the cell's pod). */
+export const REGISTRY_SERVICE = 'cell-registry';
+
+/** Golden's volume: every published release, its signatures and the publisher key. */
+export const GOLDEN_VOLUME = { name: 'golden', mountPath: `${DATA_DIR}/golden`, size: '100Gi' } as const;
 
 /** Volume claims of a cell: each region keeps its own, nothing is shared across regions. */
 export const CELL_VOLUMES = [
@@ -62,6 +72,7 @@ export interface SecretEnvNames {
   admin: string;
   statePostgres: string;
   ledgerPostgres: string;
+  registry: string;
 }
 
 export function gatewayBase(image: ImageSettings, opts: { minReplicas: number; maxReplicas: number }, envNames: SecretEnvNames): object[] {
@@ -137,11 +148,15 @@ export function cellBase(image: ImageSettings, envNames: SecretEnvNames): object
     name: 'cell',
     image: `${image.repository}/cell:${image.tag}`,
     args: ['--config', `${CONFIG_DIR}/sovereign.yaml`, 'cell', '--region', '$(SOVEREIGN_REGION)', '--host', '0.0.0.0'],
-    ports: [{ name: 'http', containerPort: PORTS.cell, protocol: 'TCP' }],
+    ports: [
+      { name: 'http', containerPort: PORTS.cell, protocol: 'TCP' },
+      { name: 'registry', containerPort: PORTS.registry, protocol: 'TCP' },
+    ],
     env: [
       { name: 'SOVEREIGN_REGION', valueFrom: { configMapKeyRef: { name: 'cell-region', key: 'region' } } },
       // Only with ledger.backend postgres (several cell replicas sharing one log).
       secretEnv(envNames.ledgerPostgres, SECRETS.postgres, 'url', true),
+      secretEnv(envNames.registry, SECRETS.registry, 'token'),
     ],
     readinessProbe: { httpGet: { path: '/v2/health/ready', port: 'http' }, periodSeconds: 5 },
     livenessProbe: { httpGet: { path: '/v2/health/live', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
@@ -174,5 +189,52 @@ export function cellBase(image: ImageSettings, envNames: SecretEnvNames): object
       },
     }),
     new Service({ metadata: { name: 'cell', labels: l }, spec: { selector: l, ports: [{ name: 'http', port: PORTS.cell, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }] } }),
+    // The region's registry has its own Service, reachable before the cell is ready: a cell
+    // becomes ready once a release is active, and its first release arrives through this port.
+    new Service({
+      metadata: { name: REGISTRY_SERVICE, labels: l },
+      spec: { selector: l, publishNotReadyAddresses: true, ports: [{ name: 'registry', port: PORTS.registry, targetPort: 'registry', protocol: 'TCP', appProtocol: 'http' }] },
+    }),
+  ];
+}
+
+/**
+ * The golden registry: one replica on its own volume (its publications and golden's publisher
+ * key, which never leaves it). It runs from the cell image (`sovereign golden`), which carries
+ * the shipped model it publishes at first start.
+ */
+export function goldenBase(image: ImageSettings, envNames: SecretEnvNames): object[] {
+  const l = labels('golden');
+  const sa = WORKLOADS.golden.serviceAccount;
+  const container: IContainer = {
+    name: 'golden',
+    image: `${image.repository}/cell:${image.tag}`,
+    args: ['--config', `${CONFIG_DIR}/sovereign.yaml`, 'golden', '--host', '0.0.0.0', '--port', String(PORTS.golden)],
+    ports: [{ name: 'http', containerPort: PORTS.golden, protocol: 'TCP' }],
+    env: [secretEnv(envNames.registry, SECRETS.registry, 'token')],
+    // Ready once the shipped model is published (first start); alive while it accepts connections.
+    readinessProbe: { httpGet: { path: '/sovereign/golden/ready', port: 'http' }, periodSeconds: 5 },
+    livenessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
+    resources: SIZING.golden,
+    securityContext: containerSecurity,
+    volumeMounts: [...commonMounts, { name: GOLDEN_VOLUME.name, mountPath: GOLDEN_VOLUME.mountPath }],
+  };
+  return [
+    new ServiceAccount({ metadata: { name: sa, labels: l }, automountServiceAccountToken: false }),
+    new StatefulSet({
+      metadata: { name: 'golden', labels: l },
+      spec: {
+        serviceName: 'golden',
+        replicas: 1,
+        selector: { matchLabels: l },
+        template: {
+          metadata: { labels: { ...l, 'sidecar.istio.io/inject': 'true' }, annotations: { 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' } },
+          spec: { serviceAccountName: sa, automountServiceAccountToken: false, securityContext: podSecurity, terminationGracePeriodSeconds: 30, containers: [container], volumes: commonVolumes },
+        },
+        volumeClaimTemplates: [{ metadata: { name: GOLDEN_VOLUME.name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: GOLDEN_VOLUME.size } } } }],
+      },
+    }),
+    // Regions may pull while golden still publishes the shipped model (it is ready after that).
+    new Service({ metadata: { name: 'golden', labels: l }, spec: { selector: l, publishNotReadyAddresses: true, ports: [{ name: 'http', port: PORTS.golden, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }] } }),
   ];
 }
