@@ -111,6 +111,26 @@ test('rawGet: the head is parsed across reads, the body written exactly (Content
   assert.match(srv.heads[0] as string, /\r\nrange: bytes=5-\r\n/);
 });
 
+test('rawGet: a writer slower than the network holds the socket back and still gets every byte in order', async (t) => {
+  const body = Buffer.alloc(14 * 1024 * 1024);
+  for (let i = 0; i < body.length; i += 4096) body.writeUInt32BE(i, i);
+  const srv = await server((s) => {
+    s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+    s.end(body);
+  });
+  t.after(() => srv.close());
+  const out: Buffer[] = [];
+  let writes = 0;
+  const res = await rawGet(srv.connect, { host: 'h', path: '/b', headers: {}, expect: 200 }, async (cs) => {
+    writes++;
+    await new Promise((r) => setTimeout(r, 30));
+    out.push(...cs.map((c) => Buffer.from(c)));
+  });
+  assert.equal(res.status, 200);
+  assert.ok(writes >= 3, `written in batches (${writes})`);
+  assert.ok(Buffer.concat(out).equals(body), 'every byte, in order');
+});
+
 test('rawGet: a cut mid-body writes what arrived, then rejects with UNAVAILABLE', async (t) => {
   const body = Buffer.alloc(100_000, 7);
   const srv = await server((s) => {
