@@ -107,7 +107,10 @@ try {
   writeFileSync(configFile, stringify(config));
   const topology = topologyFrom(config, configFile);
   await initTrustDomain(topology);
-  const golden = group.start('golden', process.execPath, [MAIN, '--config', configFile, 'golden'], { cwd: ROOT });
+  // SOVEREIGN_BENCH_GOLDEN_NODE_ARGS: Node options for golden's process (e.g. "--cpu-prof
+  // --cpu-prof-dir=/tmp/prof" to profile its side; the profile is written when it stops).
+  const goldenNodeArgs = (process.env.SOVEREIGN_BENCH_GOLDEN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const golden = group.start('golden', process.execPath, [...goldenNodeArgs, MAIN, '--config', configFile, 'golden'], { cwd: ROOT });
   // The publisher (an operator identity) and the region's registry identity, in this process.
   const operator = await openOperatorMesh(topology, silent, 'bench');
   const regionMesh = await openRegistryMesh(topology, { kind: 'region', region: 'eu-frankfurt' }, silent, '127.0.0.1');
@@ -131,6 +134,9 @@ try {
   const publishers = trustedPublishers(topology);
   const replTimes: number[] = [];
   const cpu0 = { region: procCpu('self'), golden: procCpu(golden.pid) };
+  // The replication's window on the monotonic clock in µs (the clock of --cpu-prof and perf
+  // timestamps, shared by both processes): to cut both sides' profiles to the transfer alone.
+  const window0 = process.hrtime.bigint() / 1000n;
   for (let i = 0; i < RUNS; i++) {
     const regionRoot = path.join(root, `region-${i}`);
     const store = new LayoutStore(regionRoot);
@@ -140,6 +146,7 @@ try {
     if (a.digest !== pub.digest) throw new Error('replicated digest differs');
     if (i < RUNS - 1) rmSync(regionRoot, { recursive: true, force: true });
   }
+  console.log(`replication window (monotonic µs): ${window0} ${process.hrtime.bigint() / 1000n}`);
   const replCpu = { region: (procCpu('self') - cpu0.region) / RUNS / (SIZE / GiB), golden: (procCpu(golden.pid) - cpu0.golden) / RUNS / (SIZE / GiB) };
   const replRate = SIZE / 2 ** 20 / median(replTimes);
   record(`replication golden → region (${MESH === 'mtls' ? 'mTLS, TLS 1.3' : 'plain HTTP'} on loopback), median`, replRate, 'MiB/s', '>= 50% of copy', replRate >= copyRate * 0.5);
@@ -221,7 +228,9 @@ try {
 
   const json = { date: new Date().toISOString(), machine: machine(), sizeBytes: SIZE, runs: RUNS, transport: MESH === 'mtls' ? 'mutual TLS (TLS 1.3, SPIFFE SVIDs) on loopback' : 'plain HTTP on loopback (mesh.mode plaintext)', copySeconds: copyTimes, replicationSeconds: replTimes, cpuSecondsPerGiB: { copy: copyCpuPerGiB, replication: replCpu }, verifySeconds: verifyTimes, results };
   const md = `# Registry benchmark (${json.date.slice(0, 10)})\n\nShared machine (${String(machine().cpus)} cores, load ${(machine().loadavg as number[]).map((x) => x.toFixed(1)).join(' ')}); ${SIZE / GiB} GiB artifact; medians of ${RUNS} runs; ${json.transport}.\n\n| metric | value | unit | target |\n|---|---|---|---|\n${results.map((r) => `| ${r.metric} | ${r.value} | ${r.unit} | ${r.target}${r.pass === null ? '' : r.pass ? ' ✔' : ' ✘'} |`).join('\n')}\n`;
-  const out = writeResults(MESH === 'mtls' ? 'registry-mtls' : 'registry-plaintext', json, md);
+  // SOVEREIGN_BENCH_RESULTS_SUFFIX (e.g. "-loaded"): results of a run on a busy machine or of a
+  // smaller artifact do not overwrite the day's figures.
+  const out = writeResults(MESH === 'mtls' ? 'registry-mtls' : 'registry-plaintext', json, md, process.env.SOVEREIGN_BENCH_RESULTS_SUFFIX ?? '');
   console.log(`\nwrote ${out.json} and ${out.md}`);
 } finally {
   await group.stopAll();

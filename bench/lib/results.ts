@@ -11,9 +11,10 @@ export function machine(): Record<string, unknown> {
   return { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', loadavg: os.loadavg(), memGiB: Math.round(os.totalmem() / 2 ** 30) };
 }
 
-export function writeResults(name: string, json: unknown, markdown?: string): { json: string; md?: string } {
+/** `suffix` follows the date (e.g. "-loaded": figures from a busy machine, kept apart from the day's). */
+export function writeResults(name: string, json: unknown, markdown?: string, suffix = ''): { json: string; md?: string } {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const day = today();
+  const day = `${today()}${suffix}`;
   const jsonFile = path.join(RESULTS_DIR, `${name}-${day}.json`);
   writeFileSync(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
   if (markdown === undefined) return { json: jsonFile };

@@ -2,6 +2,7 @@
 // with, renewed at half its lifetime), the trust bundle (reloaded when the file changes), the
 // revocation list in force, TLS for its server and pooled mTLS clients to its peers.
 import { existsSync, unwatchFile, watchFile, readFileSync } from 'node:fs';
+import { connect as netConnect, type OnReadOpts, type Socket } from 'node:net';
 import type { PeerCertificate, Server as TlsServer, TLSSocket } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
 import type { Logger } from '../common/index.ts';
@@ -272,31 +273,65 @@ export class Mesh {
     return new Pool(origin, {
       ...rest,
       ...(allowH2 ? { allowH2: true } : {}),
-      connect: (o, cb) => {
-        // TLS sessions are resumed from this process's own cache of sessions with peers it has
-        // verified: Node neither runs checkServerIdentity nor shows the peer certificate on a
-        // resumed session, so the identity verified at the full handshake travels with the
-        // session and is checked against the revocations in force on every connection.
-        const key = `${o.hostname}:${o.port} ${expectId}`;
-        const cached = this.#sessions.get(key);
-        const connector = this.#connector(expectId, connectTimeout, cached?.session, ciphers, allowH2 === true);
-        connector(o, (err, sock) => {
-          if (err || !sock) return cb(err, null);
-          const t = sock as TLSSocket;
-          const reused = t.isSessionReused() && cached !== undefined;
-          const peer = reused ? null : t.getPeerCertificate();
-          const facts = reused ? cached : { id: '', serial: peer?.serialNumber ?? '', ca: String(peer?.issuer?.CN ?? '') };
-          const c = reused ? this.#checkKnown(cached) : this.check(peer ?? undefined);
-          if (!c.ok || c.id !== expectId) {
-            this.#sessions.delete(key);
-            t.destroy();
-            return cb(new Error(`mTLS: ${c.ok ? `expected ${expectId}, the peer is ${c.id}` : `peer refused: ${c.reason}`}`), null);
-          }
-          t.on('session', (session: Buffer) => this.#sessions.set(key, { ...facts, id: c.id, session }));
-          this.#track(t, expectId);
-          cb(null, sock);
-        });
-      },
+      connect: (o, cb) => this.#connectVerified(o, expectId, { ...(connectTimeout !== undefined ? { timeout: connectTimeout } : {}), ...(ciphers ? { ciphers } : {}), allowH2: allowH2 === true }, (err, sock) => (err || !sock ? cb(err ?? new Error('no socket'), null) : cb(null, sock))),
+    });
+  }
+
+  /**
+   * One connection of its own to `origin` whose peer must be `expectId` (mtls; plain TCP in
+   * plaintext mode), for a bulk transfer that reads the socket itself. `onread` (net.Socket's
+   * option, also taken by TLS sockets) hands incoming bytes to the caller in one reused buffer
+   * instead of a new buffer per TLS record. Verified and revocation-tracked like a pool's.
+   */
+  connect(origin: string, expectId: string, opts: { ciphers?: string; timeout?: number; onread?: OnReadOpts } = {}): Promise<Socket> {
+    const u = new URL(origin);
+    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    if (this.mode === 'plaintext') {
+      return new Promise((resolve, reject) => {
+        const sock = netConnect({ host, port, ...(opts.onread ? { onread: opts.onread } : {}) });
+        const timer = opts.timeout !== undefined ? setTimeout(() => sock.destroy(new Error(`connect to ${u.host} timed out`)), opts.timeout) : undefined;
+        sock.once('connect', () => (clearTimeout(timer), resolve(sock)));
+        sock.once('error', (err) => (clearTimeout(timer), reject(err)));
+      });
+    }
+    return new Promise((resolve, reject) => {
+      const { onread, ...rest } = opts;
+      this.#connectVerified({ hostname: host, host: u.host, protocol: u.protocol, port: String(port) }, expectId, { ...rest, allowH2: false, ...(onread ? { extra: { onread } } : {}) }, (err, sock) => (err || !sock ? reject(err ?? new Error('no socket')) : resolve(sock)));
+    });
+  }
+
+  /**
+   * A new TLS connection whose peer is checked as `expectId`. TLS sessions are resumed from this
+   * process's own cache of sessions with peers it has verified: Node neither runs
+   * checkServerIdentity nor shows the peer certificate on a resumed session, so the identity
+   * verified at the full handshake travels with the session and is checked against the
+   * revocations in force on every connection.
+   */
+  #connectVerified(o: buildConnector.Options, expectId: string, c: { timeout?: number; ciphers?: string; allowH2: boolean; extra?: Record<string, unknown> }, cb: (err: Error | null, sock: Socket | null) => void): void {
+    const key = `${o.hostname}:${o.port} ${expectId}`;
+    const cached = this.#sessions.get(key);
+    let connector: buildConnector.connector;
+    try {
+      connector = this.#connector(expectId, c.timeout, cached?.session, c.ciphers, c.allowH2, c.extra);
+    } catch (err) {
+      return cb(err as Error, null);
+    }
+    connector(o, (err, sock) => {
+      if (err || !sock) return cb(err, null);
+      const t = sock as TLSSocket;
+      const reused = t.isSessionReused() && cached !== undefined;
+      const peer = reused ? null : t.getPeerCertificate();
+      const facts = reused ? cached : { id: '', serial: peer?.serialNumber ?? '', ca: String(peer?.issuer?.CN ?? '') };
+      const v = reused ? this.#checkKnown(cached) : this.check(peer ?? undefined);
+      if (!v.ok || v.id !== expectId) {
+        this.#sessions.delete(key);
+        t.destroy();
+        return cb(new Error(`mTLS: ${v.ok ? `expected ${expectId}, the peer is ${v.id}` : `peer refused: ${v.reason}`}`), null);
+      }
+      t.on('session', (session: Buffer) => this.#sessions.set(key, { ...facts, id: v.id, session }));
+      this.#track(t, expectId);
+      cb(null, sock);
     });
   }
 
@@ -329,10 +364,12 @@ export class Mesh {
     return this.pool(this.cellOrigin(region), this.cellId(region), opts);
   }
 
-  #connector(expectId: string, timeout?: number, session?: Buffer, ciphers?: string, allowH2 = false): buildConnector.connector {
+  #connector(expectId: string, timeout?: number, session?: Buffer, ciphers?: string, allowH2 = false, extra: Record<string, unknown> = {}): buildConnector.connector {
     const s = this.#svid;
     if (!s) throw new Error('no SVID yet');
     return buildConnector({
+      // Passed through to tls.connect (e.g. onread).
+      ...extra,
       allowH2,
       key: s.keyPem,
       cert: s.chainPem,

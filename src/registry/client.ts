@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { IndexSchema, type Descriptor } from './artifact.ts';
+import { rawGet, type RawConnect, type RawResponse } from './blob-get.ts';
 import { sha256Digest } from './digest.ts';
+import { drainInto, type WriteBatch } from './drain.ts';
 import { RegistryError } from './errors.ts';
 import { OCI_INDEX, OCI_MANIFEST } from './media-types.ts';
 import { registryDispatcher } from './transport.ts';
@@ -16,6 +18,8 @@ import { registryDispatcher } from './transport.ts';
 const ACCEPT = [OCI_MANIFEST, OCI_INDEX, 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
 /** Chunk size of pushed uploads (distribution-spec: chunked upload, PATCH with Content-Range). */
 const CHUNK = 16 * 1024 * 1024;
+/** Blob downloads of at least this many bytes read a connection of their own (blob-get.ts). */
+const OWN_CONNECTION_MIN = 8 * 1024 * 1024;
 /** Blobs up to this size go in one POST. */
 const MONOLITHIC_MAX = 1024 * 1024;
 
@@ -32,6 +36,11 @@ export interface ClientOptions {
   sessionDir?: string;
   /** Told when a push resumes a blob from an earlier run's session. */
   onResume?: (digest: string, offset: number, size: number) => void;
+  /**
+   * A connection of its own to the registry (one of Sovereign's embedded registries): blob
+   * downloads read it directly (blob-get.ts) instead of through the dispatcher's body stream.
+   */
+  connect?: RawConnect;
 }
 
 type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -43,6 +52,7 @@ export class RegistryClient {
   readonly retries: number;
   readonly #sessionDir: string | undefined;
   readonly #onResume: ClientOptions['onResume'];
+  readonly #connect: RawConnect | undefined;
 
   constructor(url: string, opts: ClientOptions = {}) {
     this.url = url.replace(/\/+$/, '');
@@ -51,6 +61,7 @@ export class RegistryClient {
     this.retries = opts.retries ?? 5;
     this.#sessionDir = opts.sessionDir;
     this.#onResume = opts.onResume;
+    this.#connect = opts.connect;
   }
 
   /** The file remembering the upload session of `digest` into `name` at this registry. */
@@ -108,7 +119,10 @@ export class RegistryClient {
   }
 
   async #fail(res: Dispatcher.ResponseData, what: string): Promise<never> {
-    const text = await res.body.text().catch(() => '');
+    return this.#failWith(res.statusCode, await res.body.text().catch(() => ''), what);
+  }
+
+  #failWith(status: number, text: string, what: string): never {
     let code: string | undefined;
     let message = text.slice(0, 300);
     try {
@@ -119,7 +133,7 @@ export class RegistryClient {
       // not a distribution-spec error body
     }
     const known = code as ConstructorParameters<typeof RegistryError>[0] | undefined;
-    throw new RegistryError(known ?? (res.statusCode === 404 ? 'MANIFEST_UNKNOWN' : res.statusCode === 401 ? 'UNAUTHORIZED' : 'UNAVAILABLE'), `registry ${this.url}: ${what}: HTTP ${res.statusCode}${message ? ` ${message}` : ''}`);
+    throw new RegistryError(known ?? (status === 404 ? 'MANIFEST_UNKNOWN' : status === 401 ? 'UNAUTHORIZED' : 'UNAVAILABLE'), `registry ${this.url}: ${what}: HTTP ${status}${message ? ` ${message}` : ''}`);
   }
 
   /** GET /v2/: is this an OCI registry that lets us in? */
@@ -203,6 +217,35 @@ export class RegistryClient {
       throw new RegistryError('UNSUPPORTED', `registry ${this.url} does not serve byte ranges; cannot resume blob ${digest}`);
     }
     return this.#fail(res, `blob ${digest}`);
+  }
+
+  /**
+   * Writes the blob's bytes from `offset` on (of `size` in all) with `write`, in batches (the bytes of a batch are
+   * the writer's until its promise resolves). After a cut, what arrived is written and the
+   * promise rejects (UNAVAILABLE): the caller resumes from what it has (see replicate).
+   */
+  async blobInto(name: string, digest: string, offset: number, size: number, write: WriteBatch): Promise<void> {
+    // Small blobs (configs, manifests' files) go through the pool: a connection of their own
+    // would cost a TLS handshake each for a few bytes.
+    if (!this.#connect || size - offset < OWN_CONNECTION_MIN) return drainInto(await this.blobFrom(name, digest, offset), write);
+    const p = `/v2/${name}/blobs/${digest}`;
+    const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    const expect = offset > 0 ? 206 : 200;
+    // A ranged answer must start where asked (RFC 9110 §14.4), else the bytes would land in the wrong place.
+    const validate = (r: RawResponse): void => {
+      if (offset > 0 && !new RegExp(`^bytes ${offset}-`).test(r.headers['content-range'] ?? '')) throw new RegistryError('UNAVAILABLE', `registry ${this.url}: blob ${digest}: asked from byte ${offset}, got Content-Range "${r.headers['content-range'] ?? ''}"`);
+    };
+    let res: RawResponse;
+    try {
+      res = await rawGet(this.#connect, { host: new URL(this.url).host, path: new URL(`${this.url}${p}`).pathname, headers, expect, validate }, write);
+    } catch (err) {
+      if (err instanceof RegistryError) throw err;
+      throw new RegistryError('UNAVAILABLE', `registry ${this.url}: GET ${p} failed: ${(err as Error).message}`);
+    }
+    if (res.status === expect) return;
+    if (offset > 0 && res.status === 200) throw new RegistryError('UNSUPPORTED', `registry ${this.url} does not serve byte ranges; cannot resume blob ${digest}`);
+    return this.#failWith(res.status, res.errorText, `blob ${digest}`);
   }
 
   /**

@@ -9,7 +9,7 @@ import type { Mesh } from '../mesh/index.ts';
 import { RegistryClient } from './client.ts';
 import { externalRegistryToken, goldenUrl, regionAdminUrl, regionRegistryUrl, registryToken } from './endpoints.ts';
 import { RegistryError } from './errors.ts';
-import { registryDispatcher, registryId } from './transport.ts';
+import { registryConnect, registryDispatcher, registryId } from './transport.ts';
 
 /** The token to send to an embedded registry: only in plaintext mode (identities do it under mtls). */
 function plaintextToken(t: Topology, mesh: Mesh): string | undefined {
@@ -25,7 +25,10 @@ export function goldenClient(t: Topology, mesh: Mesh, override?: string, extra: 
     return new RegistryClient(url, { ...extra, dispatcher: registryDispatcher(), ...(token ? { token } : {}) });
   }
   const token = plaintextToken(t, mesh);
-  return new RegistryClient(url, { ...extra, dispatcher: registryDispatcher(mesh, url, registryId(t, { kind: 'golden' })), ...(token ? { token } : {}) });
+  const id = registryId(t, { kind: 'golden' });
+  // Blobs come off a connection of their own (regions replicating 1 GiB artifacts).
+  const connect = registryConnect(mesh, url, id);
+  return new RegistryClient(url, { ...extra, dispatcher: registryDispatcher(mesh, url, id), ...(token ? { token } : {}), ...(connect ? { connect } : {}) });
 }
 
 /** A client of a region's registry (distribution API). */

@@ -1,5 +1,6 @@
 // OCI content digests (image-spec descriptor.md, "Digests"): algorithm ":" encoded, sha256 only.
 import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { RegistryError } from './errors.ts';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -24,4 +25,11 @@ export function hexOf(digest: string): string {
 
 export function newHash(): Hash {
   return createHash('sha256');
+}
+
+/** The digest of a file's content, read in 1 MiB pieces. */
+export async function hashFile(file: string): Promise<string> {
+  const h = newHash();
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return `sha256:${h.digest('hex')}`;
 }

@@ -5,6 +5,9 @@
 // under way the source is paused (back-pressure), so memory stays at about two batches.
 import { Readable } from 'node:stream';
 
+/** Writes one batch of chunks (`bytes` in all); resolving means the chunks are no longer needed. */
+export type WriteBatch = (chunks: Uint8Array[], bytes: number) => Promise<void>;
+
 /** Default batch: about 1 MiB per write. */
 export const BATCH = 1 << 20;
 
@@ -14,7 +17,7 @@ export const BATCH = 1 << 20;
  * written before the promise rejects with the source's error; a failing write rejects with the
  * write's error (the source is destroyed).
  */
-export function drainInto(src: Readable | AsyncIterable<Uint8Array>, write: (chunks: Uint8Array[], bytes: number) => Promise<void>, batch = BATCH): Promise<void> {
+export function drainInto(src: Readable | AsyncIterable<Uint8Array>, write: WriteBatch, batch = BATCH): Promise<void> {
   const s = src instanceof Readable ? src : Readable.from(src, { objectMode: false });
   return new Promise<void>((resolve, reject) => {
     let pending: Uint8Array[] = [];

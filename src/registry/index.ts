@@ -7,7 +7,8 @@ export { buildModelArtifact, parseManifest, parseModelConfig, ModelConfigSchema,
 export { sha256Digest, isDigest } from './digest.ts';
 export { LayoutStore } from './layout.ts';
 export { registerDistribution } from './server.ts';
-export { RegistryClient, referrersTag } from './client.ts';
+export { RegistryClient, referrersTag, type ClientOptions } from './client.ts';
+export type { RawConnect } from './blob-get.ts';
 export { clientReader, layoutReader, type ArtifactReader } from './reader.ts';
 export { signManifest, verifyEnvelope, loadOrCreateSigningKey, publisherKey, keyId, type PublisherKey } from './dsse.ts';
 export { verifyArtifact, type VerifiedArtifact } from './verify.ts';
@@ -18,5 +19,5 @@ export { startGolden, type RunningGolden } from './golden.ts';
 export { startRegionRegistry, checkOwnRegistry, registerTransferRoute, type RegionRegistry, type ActiveRelease } from './region.ts';
 export { promoteRelease, orderPull, type PromotionOutcome } from './promote.ts';
 export { goldenUrl, goldenDataDir, goldenRegion, regionRegistryUrl, regionAdminUrl, regionRegistryDir, registryToken, externalRegistryToken, publisherKeyFile, trustedPublishers } from './endpoints.ts';
-export { registryDispatcher, registryHttpServer, registryScheme, registryId, openRegistryMesh, openOperatorMesh, closeRegistryClients, OPERATOR_SVID_TTL_SECONDS, type RegistryRole } from './transport.ts';
+export { registryConnect, registryDispatcher, registryHttpServer, registryScheme, registryId, openRegistryMesh, openOperatorMesh, closeRegistryClients, OPERATOR_SVID_TTL_SECONDS, type RegistryRole } from './transport.ts';
 export { goldenClient, regionRegistryClient, regionOrders } from './connect.ts';

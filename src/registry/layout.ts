@@ -3,115 +3,31 @@
 // `org.opencontainers.image.ref.name` annotations of index.json's entries; untagged manifests
 // that must stay (signatures, referrers) are listed without one.
 //
-// Nothing half-written becomes visible: a blob is written to <root>/uploads/, its digest checked,
-// then fsynced and renamed into blobs/ (commitDurable); a manifest's blob is written before the
+// Nothing half-written becomes visible: a blob is written to <root>/uploads/ (a push, upload.ts)
+// or <root>/partial/ (a replication, partial.ts), its digest checked, then fsynced and renamed
+// into blobs/ (commitDurable); a manifest's blob is written before the
 // index.json that names it (writeFileDurable, temp + rename). A blob in blobs/ that no index entry
 // reaches is garbage, collected by gc().
-import { randomUUID, type Hash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { commitDurable, fsyncDir, writeFileDurable } from '../common/index.ts';
-import { IndexSchema, ManifestSchema, REPOSITORY_NAME, TAG, parseManifest, type Descriptor, type ImageIndex, type Manifest } from './artifact.ts';
-import { checkDigest, hexOf, isDigest, newHash, sha256Digest } from './digest.ts';
-import { drainInto } from './drain.ts';
+import { IndexSchema, ManifestSchema, parseManifest, type Descriptor, type ImageIndex, type Manifest } from './artifact.ts';
+import { checkDigest, hexOf, isDigest, sha256Digest } from './digest.ts';
 import { RegistryError, storageError } from './errors.ts';
 import { ANNOTATION_REF_NAME, OCI_INDEX, OCI_MANIFEST } from './media-types.ts';
+import { checkName, checkTag } from './names.ts';
+import { PartialBlobs } from './partial.ts';
+import { Upload } from './upload.ts';
 
 const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 
-export function checkName(name: string): string {
-  if (!REPOSITORY_NAME.test(name) || name.length > 128) throw new RegistryError('NAME_INVALID', `repository name "${name.slice(0, 80)}" is invalid; use lower-case letters, digits and separators (e.g. "text-analysis")`);
-  return name;
-}
-
-export function checkTag(tag: string): string {
-  if (!TAG.test(tag)) throw new RegistryError('MANIFEST_INVALID', `tag "${tag.slice(0, 80)}" is invalid; a tag is [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
-  return tag;
-}
-
-/** A blob being received: bytes appended in order, hashed as they come. */
-export class Upload {
-  readonly id: string;
-  readonly file: string;
-  readonly name: string;
-  offset = 0;
-  readonly #hash = newHash();
-  /** A session found on disk after a restart: its bytes so far are hashed before anything else. */
-  #prefix: Promise<void> | null = null;
-
-  constructor(id: string, file: string, name: string, kept = 0) {
-    this.id = id;
-    this.file = file;
-    this.name = name;
-    if (kept > 0) {
-      this.offset = kept;
-      this.#prefix = (async () => {
-        const fh = await open(file, 'r');
-        try {
-          const buf = Buffer.allocUnsafe(1 << 20);
-          for (let at = 0; at < kept; ) {
-            const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, kept - at), at);
-            if (bytesRead === 0) throw new RegistryError('BLOB_UPLOAD_INVALID', `upload ${id}: its file ended at ${at} of ${kept} bytes`);
-            this.#hash.update(buf.subarray(0, bytesRead));
-            at += bytesRead;
-          }
-        } finally {
-          await fh.close();
-        }
-      })();
-    }
-  }
-
-  /** Resolves once the bytes kept from before a restart are hashed. */
-  async ready(): Promise<void> {
-    await this.#prefix;
-  }
-
-  /** Appends a stream at the current offset; on any failure the session's bytes are left as they were durable-wise and the error says why. */
-  async append(src: Readable | AsyncIterable<Uint8Array>): Promise<number> {
-    await this.ready();
-    let fh;
-    try {
-      fh = await open(this.file, 'a');
-    } catch (err) {
-      throw storageError(err, `upload ${this.id}`);
-    }
-    const start = this.offset;
-    const fd = fh;
-    try {
-      // Writes of about 1 MiB; the hash follows the bytes written, so a cut leaves offset, file
-      // and hash in step (what arrived before a cut is kept).
-      await drainInto(src, async (chunks, n) => {
-        const { bytesWritten } = await fd.writev(chunks, this.offset);
-        if (bytesWritten !== n) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-        for (const c of chunks) this.#hash.update(c);
-        this.offset += n;
-      });
-    } catch (err) {
-      // A cut connection or a full disk: the bytes hashed so far are the bytes written so far,
-      // so a client may resume at `offset` (distribution-spec: GET the upload for its Range).
-      await fh.truncate(this.offset).catch(() => undefined);
-      await fh.close().catch(() => undefined);
-      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-        // A full disk: give the space back; the client must start this blob again.
-        await unlink(this.file).catch(() => undefined);
-        this.offset = -1;
-      }
-      throw storageError(err, `upload of ${this.name} (at byte ${start})`);
-    }
-    await fh.close();
-    return this.offset - start;
-  }
-
-  digest(): string {
-    return `sha256:${this.#hash.copy().digest('hex')}`;
-  }
-}
-
 export class LayoutStore {
   readonly root: string;
+  /** Blobs being downloaded (replication), kept across cuts. */
+  readonly partial: PartialBlobs;
   readonly #index = new Map<string, ImageIndex>();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #uploads = new Map<string, Upload>();
@@ -133,7 +49,7 @@ export class LayoutStore {
         // gone meanwhile
       }
     }
-    mkdirSync(path.join(root, 'partial'), { recursive: true, mode: 0o700 });
+    this.partial = new PartialBlobs(path.join(root, 'partial'));
   }
 
   repoDir(name: string): string {
@@ -282,84 +198,10 @@ export class LayoutStore {
   }
 
   /**
-   * Stores a blob from a stream, resumably: bytes go to <root>/partial/<hex>, kept after a cut
-   * connection; `resumeFrom()` says where to continue. The digest is checked over the whole file
-   * before it becomes visible.
-   */
-  partialSize(digest: string): number {
-    try {
-      return statSync(path.join(this.root, 'partial', hexOf(digest))).size;
-    } catch {
-      return 0;
-    }
-  }
-
-  /**
-   * Appends a source's bytes to the partial file of `digest`, in writes of about 1 MiB, feeding
-   * `hash` with exactly the bytes written (so a cut leaves file and hash in step).
-   */
-  async appendPartial(digest: string, src: AsyncIterable<Uint8Array>, hash: Hash, onBytes?: (n: number) => void): Promise<void> {
-    const file = path.join(this.root, 'partial', hexOf(checkDigest(digest, 'blob digest')));
-    let fh: FileHandle | null;
-    try {
-      fh = await open(file, 'a');
-    } catch (err) {
-      throw storageError(err, `blob ${digest}`);
-    }
-    try {
-      await drainInto(src, async (chunks, n) => {
-        try {
-          const { bytesWritten } = await (fh as FileHandle).writev(chunks);
-          if (bytesWritten !== n) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-        } catch (err) {
-          // A full disk: give the space back (the blob starts again once there is room).
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-            await fh?.close().catch(() => undefined);
-            fh = null;
-            await unlink(file).catch(() => undefined);
-          }
-          throw storageError(err, `blob ${digest}`);
-        }
-        for (const c of chunks) hash.update(c);
-        onBytes?.(n);
-      });
-    } catch (err) {
-      if (err instanceof RegistryError) throw err;
-      // The source went away mid-blob: what arrived is kept (written) for a resume.
-      throw new RegistryError('UNAVAILABLE', `blob ${digest}: the transfer was cut (${(err as Error).message})`);
-    } finally {
-      await fh?.close().catch(() => undefined);
-    }
-  }
-
-  async discardPartial(digest: string): Promise<void> {
-    await unlink(path.join(this.root, 'partial', hexOf(digest))).catch(() => undefined);
-  }
-
-  /** Feeds `hash` with the partial file's bytes so far (resuming a cut transfer). */
-  async hashPartial(digest: string, hash: Hash): Promise<void> {
-    const file = path.join(this.root, 'partial', hexOf(digest));
-    if (!existsSync(file)) return;
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  }
-
-  /**
-   * Verifies a complete partial file (size, and digest: `hashed` when the caller hashed the
-   * bytes as they were written, else read again) and moves it into the repository.
+   * Moves a complete, verified partial file (see PartialBlobs.verified) into the repository.
    */
   async commitPartial(name: string, digest: string, size: number, hashed?: string, syncDir = true): Promise<void> {
-    const file = path.join(this.root, 'partial', hexOf(digest));
-    const st = await stat(file).catch(() => null);
-    if (!st || st.size !== size) {
-      await unlink(file).catch(() => undefined);
-      throw new RegistryError('SIZE_INVALID', `blob ${digest} of ${name}: received ${st?.size ?? 0} bytes, the manifest says ${size} (truncated?): refused, nothing stored`);
-    }
-    const actual = hashed ?? (await hashFile(file));
-    if (actual !== digest) {
-      await unlink(file).catch(() => undefined);
-      throw new RegistryError('DIGEST_INVALID', `blob of ${name} hashes to ${actual}, not ${digest} (tampered or corrupted in transit): refused, nothing stored`);
-    }
-    await this.#commitBlobFile(name, file, digest, syncDir);
+    await this.#commitBlobFile(name, await this.partial.verified(name, digest, size, hashed), digest, syncDir);
   }
 
   /** fsync of a repository's blob directory (after commits made with syncDir false). */
@@ -515,10 +357,4 @@ export class LayoutStore {
       return removed;
     });
   }
-}
-
-export async function hashFile(file: string): Promise<string> {
-  const h = newHash();
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
 }

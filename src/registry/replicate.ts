@@ -47,31 +47,31 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
       done += d.size;
       continue;
     }
-    let have = store.partialSize(d.digest);
+    let have = store.partial.size(d.digest);
     // The digest is computed as the bytes are written (one pass); a resumed blob hashes its
     // kept prefix first.
     const hash = newHash();
     if (have > d.size) {
-      await store.discardPartial(d.digest);
+      await store.partial.discard(d.digest);
       have = 0;
     }
-    if (have > 0) await store.hashPartial(d.digest, hash);
+    if (have > 0) await store.partial.hashInto(d.digest, hash);
     done += have;
     for (let attempt = 0; ; attempt++) {
       if (have >= d.size) break;
       try {
-        const body = await o.source.blobFrom(o.name, d.digest, have);
-        await store.appendPartial(d.digest, body as AsyncIterable<Uint8Array>, hash, (n) => {
+        const from = have;
+        await store.partial.append(d.digest, hash, (write) => o.source.blobInto(o.name, d.digest, from, d.size, write), (n) => {
           done += n;
           o.onProgress?.(done, total);
         });
-        have = store.partialSize(d.digest);
+        have = store.partial.size(d.digest);
         if (have < d.size) throw new RegistryError('UNAVAILABLE', `blob ${d.digest}: the source ended after ${have} of ${d.size} bytes`);
       } catch (err) {
         if (err instanceof RegistryError && err.code !== 'UNAVAILABLE') throw err;
-        if (attempt >= o.source.retries) throw new RegistryError('UNAVAILABLE', `blob ${d.digest} of ${o.name}: the transfer was cut ${attempt + 1} times (${(err as Error).message}); run the promotion again to resume from byte ${store.partialSize(d.digest)}`);
+        if (attempt >= o.source.retries) throw new RegistryError('UNAVAILABLE', `blob ${d.digest} of ${o.name}: the transfer was cut ${attempt + 1} times (${(err as Error).message}); run the promotion again to resume from byte ${store.partial.size(d.digest)}`);
         // Resume where the bytes on disk end (distribution-spec: GET with a Range).
-        have = store.partialSize(d.digest);
+        have = store.partial.size(d.digest);
       }
     }
     await store.commitPartial(o.name, d.digest, d.size, `sha256:${hash.digest('hex')}`, false);

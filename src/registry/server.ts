@@ -10,7 +10,9 @@ import { OCI_INDEX } from './media-types.ts';
 import { HttpError, bearer, tokenMatches } from '../common/index.ts';
 import { isDigest } from './digest.ts';
 import { RegistryError } from './errors.ts';
-import { checkName, type LayoutStore } from './layout.ts';
+import type { LayoutStore } from './layout.ts';
+import { checkName } from './names.ts';
+import { sendFileRange } from './send-file.ts';
 
 /** distribution-spec: manifests up to at least 4 MiB must be accepted. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -151,10 +153,10 @@ export function registerDistribution(app: FastifyInstance, opts: DistributionOpt
           if (head) return reply.header('content-length', size).send();
           if (range) {
             void reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
-            return reply.send(store.blobStream(r.name, r.digest, range));
+            return sendFileRange(reply, store.blobPath(r.name, r.digest), range.start, range.end);
           }
           void reply.header('content-length', size);
-          return reply.send(store.blobStream(r.name, r.digest));
+          return sendFileRange(reply, store.blobPath(r.name, r.digest), 0, size - 1);
         }
         if (r.kind === 'manifest') {
           const { descriptor, bytes } = store.manifest(r.name, r.reference);

@@ -25,6 +25,7 @@ import { userInfo } from 'node:os';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
+import type { RawConnect } from './blob-get.ts';
 import { createHttpServer, type Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { GOLDEN_REGISTRY_ROUTES, Mesh, REGION_REGISTRY_ROUTES, authorizeByIdentity, spiffeId } from '../mesh/index.ts';
@@ -107,6 +108,17 @@ export function registryDispatcher(mesh?: Mesh, url?: string, expectId?: string)
   }
   plain ??= new Agent({ connections: 8, ...TIMEOUTS });
   return plain;
+}
+
+/**
+ * A connection of its own to an embedded registry at `url`, for bulk blob downloads that read
+ * the socket directly (blob-get.ts): the mesh's identity check, session resumption and
+ * revocation tracking as for the dispatcher's connections (mtls), plain TCP in plaintext mode.
+ */
+export function registryConnect(mesh: Mesh, url: string, expectId: string): RawConnect | undefined {
+  const u = new URL(url);
+  if (u.protocol !== (mesh.mode === 'mtls' ? 'https:' : 'http:')) return undefined;
+  return (onread) => mesh.connect(u.origin, expectId, { ciphers: REGISTRY_CIPHERS, timeout: 30_000, onread });
 }
 
 /** Closes the mTLS pools a mesh identity opened to registries (so a CLI run can end). */

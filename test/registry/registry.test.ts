@@ -26,6 +26,7 @@ import {
   type ModelConfig,
 } from '../../src/registry/index.ts';
 import { OCI_MANIFEST } from '../../src/registry/media-types.ts';
+import type { RawConnect } from '../../src/registry/blob-get.ts';
 import { config, modelDir, otherKey, startTestGolden, tempDir, type TestGolden } from './helpers.ts';
 
 async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<RegistryError> {
@@ -95,23 +96,27 @@ test('publish → golden serves a signed OCI artifact; a region replicates, veri
   await rejectsWith(publishModel(g.client, other, config('demo', '1.0.0'), g.key), 'DENIED', /immutable/);
 });
 
-test('a tampered blob at golden is refused by the region: DIGEST_INVALID, no tag, no blob of it visible', async (t) => {
-  const g = await startTestGolden();
-  t.after(() => g.close());
-  const pub = await publishModel(g.client, modelDir({ 'weights.bin': 200_000, 'package.json': '{}' }), config('demo', '1.0.0'), g.key);
-  const manifest = JSON.parse(g.golden.store.readBlob('demo', pub.digest).toString()) as { layers: { digest: string; size: number }[] };
-  const big = manifest.layers.find((l) => l.size === 200_000)!;
-  const file = g.golden.store.blobPath('demo', big.digest);
-  const bytes = readFileSync(file);
-  bytes[1234] = (bytes[1234] as number) ^ 0xff;
-  writeFileSync(file, bytes);
+// Small blobs come through the client's pool; large ones from golden over mTLS off a connection
+// of their own (blob-get.ts): both refuse a tampered blob.
+for (const [how, size, mtls] of [['through the pool', 200_000, false], ['off a connection of its own (mTLS)', 9 * 1024 * 1024, true]] as const) {
+  test(`a tampered blob at golden is refused by the region, ${how}: DIGEST_INVALID, no tag, no blob of it visible`, async (t) => {
+    const g = await startTestGolden({}, { mtls });
+    t.after(() => g.close());
+    const pub = await publishModel(g.client, modelDir({ 'weights.bin': size, 'package.json': '{}' }), config('demo', '1.0.0'), g.key);
+    const manifest = JSON.parse(g.golden.store.readBlob('demo', pub.digest).toString()) as { layers: { digest: string; size: number }[] };
+    const big = manifest.layers.find((l) => l.size === size)!;
+    const file = g.golden.store.blobPath('demo', big.digest);
+    const bytes = readFileSync(file);
+    bytes[size - 1234] = (bytes[size - 1234] as number) ^ 0xff;
+    writeFileSync(file, bytes);
 
-  const store = region();
-  await rejectsWith(replicateIntoLayout(store, { source: g.source, name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) }), 'DIGEST_INVALID', /tampered|hashes to/);
-  assert.equal(store.resolve('demo', '1.0.0'), null, 'no tag');
-  assert.ok(!visibleBlobs(store, 'demo').includes(big.digest.slice(7)), 'the tampered blob is not in the region');
-  assert.deepEqual(readdirSync(path.join(store.root, 'partial')), [], 'nothing half-written left');
-});
+    const store = region();
+    await rejectsWith(replicateIntoLayout(store, { source: g.source, name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) }), 'DIGEST_INVALID', /tampered|hashes to/);
+    assert.equal(store.resolve('demo', '1.0.0'), null, 'no tag');
+    assert.ok(!visibleBlobs(store, 'demo').includes(big.digest.slice(7)), 'the tampered blob is not in the region');
+    assert.deepEqual(readdirSync(path.join(store.root, 'partial')), [], 'nothing half-written left');
+  });
+}
 
 test('a bad signature, an unknown publisher key and a signature over another digest are each refused', async (t) => {
   const g = await startTestGolden();
@@ -234,42 +239,52 @@ test('a truncated upload is refused at close (nothing stored); the upload resume
   assert.deepEqual(g.golden.store.readBlob('demo', digest), blob);
 });
 
-test('a replication cut mid-blob resumes with a Range request and stores the verified blob', async (t) => {
-  const g = await startTestGolden();
-  t.after(() => g.close());
-  await publishModel(g.client, modelDir({ 'package.json': '{}', 'big.bin': 3_000_000 }), config('demo', '1.0.0'), g.key);
-  const target = new URL(g.golden.url);
-  let cut = false;
-  const ranges: string[] = [];
-  // A proxy that cuts the first download of the big blob after about 1 MB.
-  const proxy = createServer((req, res) => {
-    if (req.headers.range) ranges.push(req.headers.range);
-    const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      let sent = 0;
-      ur.on('data', (c: Buffer) => {
-        sent += c.length;
-        res.write(c);
-        if (!cut && Number(ur.headers['content-length']) === 3_000_000 && sent > 1_000_000) {
-          cut = true;
-          res.socket?.destroy();
-          ur.destroy();
-        }
+// Through the pool (undici's body stream) for a small blob, and off a connection of its own
+// (blob-get.ts, plain TCP here) for a large one: a cut mid-blob resumes from the bytes on disk.
+for (const [how, size, own] of [['through the pool', 3_000_000, false], ['off a connection of its own', 12 * 1024 * 1024, true]] as const) {
+  test(`a replication cut mid-blob resumes with a Range request and stores the verified blob, ${how}`, async (t) => {
+    const g = await startTestGolden();
+    t.after(() => g.close());
+    await publishModel(g.client, modelDir({ 'package.json': '{}', 'big.bin': size }), config('demo', '1.0.0'), g.key);
+    const target = new URL(g.golden.url);
+    let cut = false;
+    const ranges: string[] = [];
+    // A proxy that cuts the first download of the big blob after a third of it.
+    const proxy = createServer((req, res) => {
+      if (req.headers.range) ranges.push(req.headers.range);
+      const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        let sent = 0;
+        ur.on('data', (c: Buffer) => {
+          sent += c.length;
+          res.write(c);
+          if (!cut && Number(ur.headers['content-length']) === size && sent > size / 3) {
+            cut = true;
+            res.socket?.destroy();
+            ur.destroy();
+          }
+        });
+        ur.on('end', () => res.end());
       });
-      ur.on('end', () => res.end());
+      req.pipe(up);
     });
-    req.pipe(up);
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    t.after(() => proxy.close());
+    const addr = proxy.address() as { port: number };
+    const store = region();
+    const ownConnection: RawConnect = (onread) =>
+      new Promise((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: addr.port, onread }, () => resolve(s));
+        s.once('error', reject);
+      });
+    const source = new RegistryClient(`http://127.0.0.1:${addr.port}`, own ? { connect: ownConnection } : {});
+    const a = await replicateIntoLayout(store, { source, name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) });
+    assert.ok(cut, 'the connection was cut');
+    assert.ok(ranges.some((r) => /^bytes=[1-9]\d*-$/.test(r)), `resumed with a Range request (${ranges.join(', ')})`);
+    assert.equal(store.resolve('demo', '1.0.0')?.digest, a.digest);
+    await materializeModel(layoutReader(store), 'demo', '1.0.0', trustedPublishers(g.topology), tempDir('cache-'));
   });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
-  t.after(() => proxy.close());
-  const addr = proxy.address() as { port: number };
-  const store = region();
-  const a = await replicateIntoLayout(store, { source: new RegistryClient(`http://127.0.0.1:${addr.port}`), name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) });
-  assert.ok(cut, 'the connection was cut');
-  assert.ok(ranges.some((r) => /^bytes=[1-9]\d*-$/.test(r)), `resumed with a Range request (${ranges.join(', ')})`);
-  assert.equal(store.resolve('demo', '1.0.0')?.digest, a.digest);
-  await materializeModel(layoutReader(store), 'demo', '1.0.0', trustedPublishers(g.topology), tempDir('cache-'));
-});
+}
 
 test('deleting a version collects the blobs only it referenced; the other version still verifies', async (t) => {
   const g = await startTestGolden();

@@ -8,17 +8,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Readable } from 'node:stream';
 import {
   LayoutStore,
   RegistryClient,
   publishModel,
+  registryConnect,
   registryDispatcher,
   registryId,
   replicateIntoLayout,
   startGolden,
   trustedPublishers,
 } from '../../src/registry/index.ts';
+import type { WriteBatch } from '../../src/registry/drain.ts';
 import { config, modelDir, silent, startTestGolden, tempDir, type TestGolden } from './helpers.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/transfer-child.ts', import.meta.url));
@@ -73,12 +74,18 @@ test('a replication killed mid-blob resumes in the next run from the verified by
   // The next run (a new process would do the same: a new store on the same directory).
   const offsets: number[] = [];
   class Counting extends RegistryClient {
-    override async blobFrom(name: string, digest: string, offset: number, end?: number): Promise<Readable> {
+    override async blobInto(name: string, digest: string, offset: number, size: number, write: WriteBatch): Promise<void> {
       if (digest === bigDigest) offsets.push(offset);
-      return super.blobFrom(name, digest, offset, end);
+      return super.blobInto(name, digest, offset, size, write);
     }
   }
-  const source = new Counting(g.golden.url, { dispatcher: registryDispatcher(g.regionMesh, g.golden.url, registryId(g.topology, { kind: 'golden' })) });
+  // As goldenClient makes it: the big blob off a connection of its own, verified as golden.
+  const goldenId = registryId(g.topology, { kind: 'golden' });
+  const mesh = g.regionMesh;
+  assert.ok(mesh, 'the region has a mesh identity (mtls)');
+  const own = registryConnect(mesh, g.golden.url, goldenId);
+  assert.ok(own, 'golden is reached over the mesh');
+  const source = new Counting(g.golden.url, { dispatcher: registryDispatcher(mesh, g.golden.url, goldenId), connect: own });
   const a = await replicateIntoLayout(after, { source, name: 'demo', version: '1.0.0', publishers: trustedPublishers(g.topology) });
   assert.equal(a.digest, pub.digest);
   assert.equal(offsets[0], kept, `the second run asked for bytes ${offsets[0]}- (resumed ${kept} bytes, ${(kept / 2 ** 20).toFixed(1)} MiB)`);
