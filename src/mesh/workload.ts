@@ -3,7 +3,7 @@
 // revocation list in force, TLS for its server and pooled mTLS clients to its peers.
 import { existsSync, unwatchFile, watchFile, readFileSync } from 'node:fs';
 import { connect as netConnect, type OnReadOpts, type Socket } from 'node:net';
-import type { PeerCertificate, Server as TlsServer, TLSSocket } from 'node:tls';
+import { createSecureContext, type PeerCertificate, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
 import type { Logger } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
@@ -364,19 +364,31 @@ export class Mesh {
     return this.pool(this.cellOrigin(region), this.cellId(region), opts);
   }
 
-  #connector(expectId: string, timeout?: number, session?: Buffer, ciphers?: string, allowH2 = false, extra: Record<string, unknown> = {}): buildConnector.connector {
+  /** Client TLS contexts of the SVID and trust bundle in force, by cipher list (see #secureContext). */
+  #contexts: { svid: IssuedSvid; bundle: string; byCiphers: Map<string, SecureContext> } | null = null;
+
+  /**
+   * One client TLS context per SVID and trust bundle (and cipher list), made when they change
+   * rather than on every connection: building one parses the key, the chain and the bundle,
+   * which costs more than the TLS 1.3 handshake it serves.
+   */
+  #secureContext(ciphers?: string): SecureContext {
     const s = this.#svid;
     if (!s) throw new Error('no SVID yet');
+    if (this.#contexts?.svid !== s || this.#contexts.bundle !== this.#bundle) this.#contexts = { svid: s, bundle: this.#bundle, byCiphers: new Map() };
+    const key = ciphers ?? '';
+    let ctx = this.#contexts.byCiphers.get(key);
+    if (!ctx) this.#contexts.byCiphers.set(key, (ctx = createSecureContext({ key: s.keyPem, cert: s.chainPem, ca: this.#bundle, minVersion: 'TLSv1.3', ...(ciphers ? { ciphers } : {}) })));
+    return ctx;
+  }
+
+  #connector(expectId: string, timeout?: number, session?: Buffer, ciphers?: string, allowH2 = false, extra: Record<string, unknown> = {}): buildConnector.connector {
     return buildConnector({
       // Passed through to tls.connect (e.g. onread).
       ...extra,
       allowH2,
-      key: s.keyPem,
-      cert: s.chainPem,
-      ca: this.#bundle,
-      minVersion: 'TLSv1.3',
+      secureContext: this.#secureContext(ciphers),
       maxCachedSessions: 0,
-      ...(ciphers ? { ciphers } : {}),
       ...(session ? { session } : {}),
       ...(timeout !== undefined ? { timeout } : {}),
       // The peer is named by its SPIFFE ID, not by a host name (SPIFFE X509-SVID §5.2).
@@ -386,7 +398,7 @@ export class Mesh {
         if (c.id !== expectId) return new Error(`mTLS: expected ${expectId}, the peer is ${c.id}`);
         return undefined;
       },
-    });
+    } as buildConnector.BuildOptions);
   }
 
   close(): void {
