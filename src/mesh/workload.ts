@@ -398,7 +398,7 @@ export class Mesh {
         if (c.id !== expectId) return new Error(`mTLS: expected ${expectId}, the peer is ${c.id}`);
         return undefined;
       },
-    } as buildConnector.BuildOptions);
+    });
   }
 
   close(): void {

@@ -2,11 +2,11 @@
 // publisher's signature checked right before use. Files are linked (from the region's layout) or
 // written (from an external registry) to a temporary directory and renamed into <cacheDir>/<manifest hex>/ once all verified; a directory already there is
 // verified again (re-hashed) before it is used, so a file changed on disk is never loaded.
-import { createReadStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { link, mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../common/index.ts';
-import { hexOf, newHash } from './digest.ts';
+import { hashFile, hexOf, newHash } from './digest.ts';
 import type { PublisherKey } from './dsse.ts';
 import { RegistryError, storageError } from './errors.ts';
 import type { ArtifactReader } from './reader.ts';
@@ -17,12 +17,6 @@ export interface LoadedModel {
   dir: string;
 }
 
-async function hashLocal(file: string): Promise<string> {
-  const h = newHash();
-  for await (const c of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
-  return `sha256:${h.digest('hex')}`;
-}
-
 /** Verifies name:reference in `src` and returns a directory holding exactly its verified files. */
 export async function materializeModel(src: ArtifactReader, name: string, reference: string, publishers: readonly PublisherKey[], cacheDir: string): Promise<LoadedModel> {
   const artifact = await verifyArtifact(src, name, reference, publishers);
@@ -31,7 +25,7 @@ export async function materializeModel(src: ArtifactReader, name: string, refere
     let ok = true;
     for (const f of artifact.files) {
       const p = path.join(dir, ...f.path.split('/'));
-      if (!existsSync(p) || (await hashLocal(p)) !== f.descriptor.digest) {
+      if (!existsSync(p) || (await hashFile(p)) !== f.descriptor.digest) {
         ok = false;
         break;
       }
@@ -50,7 +44,7 @@ export async function materializeModel(src: ArtifactReader, name: string, refere
       // content-addressed, and the linked file is hashed here all the same.
       const blob = src.blobFile?.(name, f.descriptor.digest) ?? null;
       if (blob !== null && (await link(blob, p).then(() => true, () => false))) {
-        const actual = await hashLocal(p);
+        const actual = await hashFile(p);
         if (actual !== f.descriptor.digest) {
           throw new RegistryError('DIGEST_INVALID', `${name}:${reference}: file ${f.path} hashes to ${actual}, the signed manifest says ${f.descriptor.digest} (tampered blob in ${src.where}): refused, not loaded`);
         }
