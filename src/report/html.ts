@@ -64,8 +64,10 @@ function timeline(report: Report, triggers: readonly Cited[]): string {
   return `<figure><svg role="img" aria-label="Legal triggers timeline" viewBox="0 0 ${W} ${y + 24}" width="100%" style="max-width:${W}px" font-family="sans-serif" font-size="12"><text x="0" y="14" font-weight="bold">Legal triggers on the period's timeline</text>${body}${axis}${legend}</svg></figure>`;
 }
 
-function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  return `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+/** `whole`: the columns whose values are identifiers (times, legal references) and are never broken across lines. */
+function table(headers: readonly string[], rows: readonly (readonly unknown[])[], whole: readonly number[] = []): string {
+  const td = (c: unknown, i: number): string => `<td${whole.includes(i) ? ' class="id"' : ''}>${esc(c)}</td>`;
+  return `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map(td).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
 const none = (what: string): string => `<p class="none">No ${esc(what)} in this period.</p>`;
@@ -122,6 +124,8 @@ function regionHtml(report: Report, r: RegionReport): string {
         table(
           ['Index', 'Time', 'Action', 'Region', 'Jurisdictions', 'Reason', 'Reference'],
           triggers.map((c) => (c.entry.kind === 'trigger' ? [c.index, c.entry.time, c.entry.action, c.entry.region, c.entry.jurisdictions.join(', '), c.entry.reason, c.entry.ref] : [c.index])),
+          // An order's reference ("PDPC-2026-042") is cited as written, never split at its hyphens.
+          [1, 3, 6],
         );
 
   h += '<h3>Failovers</h3>';
@@ -146,7 +150,7 @@ function regionHtml(report: Report, r: RegionReport): string {
 const CSS = `body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111;line-height:1.4}
 h1{font-size:1.6rem}h2{border-bottom:2px solid #111;margin-top:2.5rem;page-break-before:auto}h3{margin-top:1.6rem}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}th,td{border:1px solid #999;padding:.2rem .5rem;text-align:left;vertical-align:top}
-th{background:#eee}pre{white-space:pre-wrap;word-break:break-all;font-size:.75rem;background:#f6f6f6;padding:.5rem;border:1px solid #ddd}
+th{background:#eee}td.id{white-space:nowrap}pre{white-space:pre-wrap;word-break:break-all;font-size:.75rem;background:#f6f6f6;padding:.5rem;border:1px solid #ddd}
 pre.small{font-size:.65rem}.none{color:#555;font-style:italic}.empty{border:2px solid #111;padding:.5rem}
 .verify{border:1px solid #111;padding:.5rem 1rem;background:#fafafa}figure{margin:.5rem 0}
 @media print{section.region{page-break-before:always}a{color:#000}pre{page-break-inside:avoid}}`;

@@ -182,7 +182,10 @@ export async function startGatewayPrimary(o: PrimaryOptions): Promise<RunningPri
         logger.error({ err: (err as Error).message }, 'changed topology or policy refused; the previous one stays in force on every worker');
         return;
       }
-      const live = [...slots.values()].filter((s) => s.worker?.isConnected());
+      // The workers serving now. One still starting is left out rather than refusing the change:
+      // it loads the files as they are when it starts, and its 'ready' brings every worker to one
+      // law again if what it read is not what the others committed.
+      const live = [...slots.values()].filter((s) => s.ready && s.worker?.isConnected());
       const waiting = new Map<number, (r: { ok: true; fingerprint: string } | { ok: false; reason: string }) => void>();
       pending.set(id, waiting);
       const answers = await Promise.all(
