@@ -17,12 +17,47 @@ export interface ForwardRequest {
   /** The body the gateway judged, exactly the bytes whose digest the records carry. */
   body: Buffer | null;
   contentType?: string;
-  /** Client's abort (connection closed). */
-  signal: AbortSignal;
+  /** The client: whether it went away (its connection closed before the answer was sent). */
+  client: ClientWatch;
   /** What recording the decision for `region` takes, after the attempts `before` (data: see recordPlan). */
   plan: (region: string, before: readonly Attempt[]) => RecordPlan;
   /** The law in force now: checked before recording elsewhere and again right before sending. */
   permitted: (region: string) => boolean;
+}
+
+/**
+ * The client of a request as the forwarder watches it: `gone` once it went away, and the one
+ * callback told when it goes (the forwarder sets it while an attempt is in flight). A plain
+ * object the HTTP layer sets from the response's 'close' event: an AbortController per request,
+ * with its EventTarget listener added and removed, cost more than the rest of the bookkeeping.
+ */
+export interface ClientWatch {
+  gone: boolean;
+  /** Why it went (set with `gone`). */
+  why?: Error;
+  onGone: ((why: Error) => void) | null;
+}
+
+/** A client watch for a new request (the HTTP layer calls `clientGone` when its client leaves). */
+export function newClientWatch(): ClientWatch {
+  return { gone: false, onGone: null };
+}
+
+/** Marks the client gone and tells the forwarder (once). */
+export function clientGone(c: ClientWatch, why: Error = new DOMException('the client went away', 'AbortError')): void {
+  if (c.gone) return;
+  c.gone = true;
+  c.why = why;
+  c.onGone?.(why);
+}
+
+/** A client watch following an abort signal (callers that have one). */
+export function watchSignal(signal: AbortSignal): ClientWatch {
+  const c = newClientWatch();
+  const gone = (): void => clientGone(c, signal.reason instanceof Error ? signal.reason : new Error('the client went away'));
+  if (signal.aborted) gone();
+  else signal.addEventListener('abort', gone, { once: true });
+  return c;
 }
 
 /** Where the request was served, and the answer to relay; or every attempt, when no region served it. */
@@ -93,12 +128,12 @@ function isStream(head: ExchangeHead): boolean {
  * the two apart.
  */
 class Flight {
-  readonly #client: AbortSignal;
+  readonly #client: ClientWatch;
   readonly #timer: NodeJS.Timeout;
   #current: Exchange | null = null;
   timedOut = false;
 
-  constructor(client: AbortSignal, timeoutMs: number) {
+  constructor(client: ClientWatch, timeoutMs: number) {
     this.#client = client;
     this.#timer = setTimeout(() => {
       this.timedOut = true;
@@ -106,17 +141,16 @@ class Flight {
     }, timeoutMs);
     // Like AbortSignal.timeout's: the deadline alone never keeps the process running.
     this.#timer.unref();
-    client.addEventListener('abort', this.#onClientAbort);
+    client.onGone = this.#onClientGone;
   }
 
-  readonly #onClientAbort = (): void => {
-    const why: unknown = this.#client.reason;
-    this.#current?.abort(why instanceof Error ? why : new Error('the client went away'));
+  readonly #onClientGone = (why: Error): void => {
+    this.#current?.abort(why);
   };
 
   /** The deadline passed or the client went away: no further attempt. */
   get stopped(): boolean {
-    return this.timedOut || this.#client.aborted;
+    return this.timedOut || this.#client.gone;
   }
 
   /** The exchange of the attempt now in flight (the deadline and the client end it). */
@@ -127,7 +161,7 @@ class Flight {
   /** The request is answered (or given up): the deadline and the client no longer matter. */
   end(): void {
     clearTimeout(this.#timer);
-    this.#client.removeEventListener('abort', this.#onClientAbort);
+    if (this.#client.onGone === this.#onClientGone) this.#client.onGone = null;
     this.#current = null;
   }
 }
@@ -170,7 +204,7 @@ export class Forwarder {
     const attempts: Attempt[] = [];
     // One deadline for the request across all attempts (gateway.requestTimeoutMs), one timer,
     // and the client's going away: each ends the exchange in flight (no abort signals per request).
-    const flight = new Flight(req.signal, this.#timeoutMs);
+    const flight = new Flight(req.client, this.#timeoutMs);
 
     for (const region of d.candidates) {
       const pool = this.#pools.get(region);
@@ -215,7 +249,7 @@ export class Forwarder {
         }
         const outcome = flight.timedOut ? 'timeout' : failureKind(err);
         attempts.push({ region, outcome, ms });
-        if (req.signal.aborted) return 'end';
+        if (req.client.gone) return 'end';
         this.#health.recordFailure(region, `${outcome}: ${(err as Error).message}`, outcome === 'connect_error');
         return 'next';
       };

@@ -12,11 +12,12 @@ import { registerAccess } from './access.ts';
 import { authenticate, tenantIfAny } from './auth.ts';
 import { failedOver, regionsUnavailable, type Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
-import type { ForwardResult, Forwarder } from './forward.ts';
+import { clientGone, newClientWatch, type ForwardResult, type Forwarder } from './forward.ts';
 import { registerLedgerProxy } from './ledger-proxy.ts';
 import { decideRequest, explanation } from './pipeline.ts';
 import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { registerExtAuthz } from './ext-authz.ts';
+import { relayWhole } from './relay-whole.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordPlan, type Recorder } from './record.ts';
 
 /** Everything a request needs; replaced as a whole when the topology file is reloaded. */
@@ -98,10 +99,10 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
       throw await recordDenial(recorder, d, decided.policiesFor(null), bodySha);
     }
 
-    const ac = new AbortController();
+    const client = newClientWatch();
     // The response's 'close' before it finished means the client went away.
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) ac.abort();
+      if (!reply.raw.writableFinished) clientGone(client);
     });
     let out: ForwardResult;
     try {
@@ -110,7 +111,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
         path: r.path,
         body,
         contentType: 'application/json',
-        signal: ac.signal,
+        client,
         // The deps in force at each attempt (a reload or a legal trigger may change them).
         permitted: (region) => holder.current.decider.permitsNow(d.jurisdictions, d.dataClass, region),
         plan: (region, before) => recordPlan(topology, recorder, d, decided.policiesFor(region), region, bodySha, before),
@@ -141,13 +142,18 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     // Failed over: the same definition the serving region's ledger entry was written with.
     metrics.requests.inc({ outcome: failedOver(out.attempts.slice(0, -1)) ? 'failed_over' : 'routed', region: out.region, jurisdiction, class: d.dataClass });
     metrics.ledgerAppendSeconds.observe(out.recordMs / 1000);
-    void reply.code(out.status).headers(out.headers);
-    void reply.header('x-sovereign-region', out.region);
-    void reply.header('x-sovereign-ledger', out.receipt);
-    void reply.header('x-sovereign-attempts', out.attempts.map((a) => `${a.region}=${a.outcome}`).join(', '));
+    const headers = out.headers;
+    headers['x-sovereign-region'] = out.region;
+    headers['x-sovereign-ledger'] = out.receipt;
+    headers['x-sovereign-attempts'] = out.attempts.map((a) => `${a.region}=${a.outcome}`).join(', ');
     // W3C Server-Timing: where the time went (the record in the region, the region's time to headers, record included).
-    void reply.header('server-timing', `record;dur=${out.recordMs.toFixed(2)}, region;dur=${out.regionMs.toFixed(2)}`);
-    return reply.send(out.body);
+    headers['server-timing'] = `record;dur=${out.recordMs.toFixed(2)}, region;dur=${out.regionMs.toFixed(2)}`;
+    if (Buffer.isBuffer(out.body)) {
+      // A complete answer of bounded length: one head and one body, in one write.
+      relayWhole(reply, out.status, headers, out.body);
+      return reply;
+    }
+    return reply.code(out.status).headers(headers).send(out.body);
   }
 
   // OpenAI-compatible ingress: chat, completions, embeddings and responses, each routed by law.

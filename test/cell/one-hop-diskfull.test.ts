@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { startCell } from '../../src/cell/index.ts';
 import { RECORD_HEADER, encodeRecord } from '../../src/common/index.ts';
 import { topologyFrom, type Topology } from '../../src/config/index.ts';
-import { Forwarder } from '../../src/gateway/forward.ts';
+import { Forwarder, newClientWatch } from '../../src/gateway/forward.ts';
 import type { Decision } from '../../src/gateway/decision.ts';
 import { HealthMonitor } from '../../src/health/index.ts';
 import { Mesh, initTrustDomain, spiffeId } from '../../src/mesh/index.ts';
@@ -111,7 +111,7 @@ test('a cell whose log cannot append answers 503 ledger_unavailable and never in
     path: '/v1/chat/completions',
     body,
     contentType: 'application/json',
-    signal: new AbortController().signal,
+    client: newClientWatch(),
     permitted: () => true,
     plan: (region) => ({ record: { entry: decisionFor('full-2', region), body_sha256: sha256(body) }, elsewhere: [] }),
   });

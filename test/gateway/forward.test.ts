@@ -9,7 +9,7 @@ import { topologyFrom } from '../../src/config/index.ts';
 import { pino } from 'pino';
 import { HealthMonitor } from '../../src/health/index.ts';
 import { Mesh } from '../../src/mesh/index.ts';
-import { Forwarder } from '../../src/gateway/forward.ts';
+import { Forwarder, watchSignal } from '../../src/gateway/forward.ts';
 import type { Decision } from '../../src/gateway/decision.ts';
 import type { PendingRecord } from '../../src/gateway/outbox.ts';
 
@@ -67,7 +67,7 @@ test('a region that stops being permitted after its entry was recorded is skippe
     path: '/v1/chat/completions',
     body: Buffer.from('{}'),
     contentType: 'application/json',
-    signal: new AbortController().signal,
+    client: watchSignal(new AbortController().signal),
     permitted: (r) => !suspended.has(r),
     plan: (region, before) => ({
       record: { entry: { v: 1, kind: 'decision', decision_id: 'd1', region, attempts: before.map((a) => ({ region: a.region, outcome: a.outcome })) }, body_sha256: sha },
@@ -113,7 +113,7 @@ const request = (signal: AbortSignal): Parameters<Forwarder['send']>[1] => ({
   path: '/v1/chat/completions',
   body: Buffer.from('{}'),
   contentType: 'application/json',
-  signal,
+  client: watchSignal(signal),
   permitted: () => true,
   plan: (region) => ({ record: { entry: { v: 1, kind: 'decision', decision_id: 'd2', region }, body_sha256: sha }, elsewhere: [] }),
 });

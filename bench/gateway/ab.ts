@@ -1,0 +1,164 @@
+// Two gateways side by side on the same cells: one system started with `sovereign up` from
+// checkout A (the cells, and A's own gateway left idle), then a single-process gateway of
+// checkout A and one of checkout B (`sovereign gateway --workers 1`, each its own replica name
+// and port) and the bare undici proxy of the benchmark (with a gateway SVID) in front of the
+// same eu-frankfurt cell. Full-load runs (wrk, 32 connections) alternate A, B, proxy, then
+// B, A, proxy, ..., so the load of a shared machine falls on all alike. Reports each process's
+// CPU per request (utime + stime from /proc over the run ÷ requests answered) per round, and
+// the medians of the per-round ratios. A checkout's cells must speak the same protocol as the
+// other's gateway (this compares gateway changes).
+// Usage: node bench/gateway/ab.ts --a <checkout> --b <checkout> [--mode embedded|fast]
+//          [--rounds 6] [--seconds 5] [--mesh mtls|plaintext] [--profile] [--connections 32]
+// --mode fast: the benchmark's fast upstream (nginx answering a fixed chat completion) behind
+// cells with upstream runtimes; embedded: the shipped topology with its embedded model.
+// --profile: the two gateways under node --cpu-prof; the profile directory is kept and printed.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { loadTopology } from '../../src/config/index.ts';
+import { issueFor, readBundle, spiffeId } from '../../src/mesh/index.ts';
+import { median } from '../lib/stats.ts';
+import { ProcessGroup, cpuMs, freePort, waitUntil, type Started } from '../lib/procs.ts';
+import { EMBEDDED_REGION, embeddedBody } from './embedded.ts';
+import { ROOT, sovereignConfig, startNginxUpstream } from './targets.ts';
+
+const { values: f } = parseArgs({
+  options: {
+    a: { type: 'string' }, b: { type: 'string' }, mode: { type: 'string', default: 'embedded' }, rounds: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '5' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, connections: { type: 'string', default: '32' },
+  },
+  strict: true,
+});
+if (!f.a || !f.b) throw new Error('--a and --b: the two checkouts to compare (directories holding src/cli/main.ts)');
+const A = path.resolve(f.a), B = path.resolve(f.b);
+const mode = f.mode === 'fast' ? 'fast' : 'embedded';
+const mesh = f.mesh === 'plaintext' ? 'plaintext' : 'mtls';
+const rounds = Number(f.rounds), seconds = Number(f.seconds);
+const group = new ProcessGroup();
+group.installSignalHandlers(() => undefined);
+const dir = mkdtempSync(path.join(tmpdir(), 'sovereign-ab-'));
+const log = (s: string): void => console.log(s);
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+const CHAT = '/v1/chat/completions';
+
+/** The fast upstream's request: the benchmark's ~900 B chat completion (bench/gateway.ts chatBody). */
+function fastBody(): string {
+  const notes =
+    'Summarise the following release notes for the operations channel in three bullet points. The routing service moved to a new connection pool, which cut median latency across the ' +
+    'European regions by a fifth. The model registry now verifies content digests before every load, and the rollout tooling waits for health probes to pass before shifting traffic. ' +
+    'Storage for audit logs grew by twelve percent this quarter, mostly from longer retention. The team plans a failover game day before the next release and asks every service owner to ' +
+    'review their runbooks, alert thresholds and dashboards. Capacity planning for the winter peak starts next month; expected growth is around thirty percent in request volume.';
+  return JSON.stringify({ model: 'bench-model', messages: [{ role: 'system', content: 'You are a concise assistant for a platform engineering team.' }, { role: 'user', content: notes }], temperature: 0.2, max_tokens: 256 });
+}
+
+async function systemConfig(d: string): Promise<{ config: string; cell: string }> {
+  if (mode === 'fast') {
+    const up = await startNginxUpstream(group, dir, 1);
+    const c = await sovereignConfig({ group, dir: d, upstream: up.origin, workers: 1, gatewayWorkers: 1, mesh }, d);
+    return { config: c.file, cell: c.regions.find((r) => r.id === EMBEDDED_REGION)?.url ?? '' };
+  }
+  const shipped = parse(readFileSync(path.join(A, 'sovereign.yaml'), 'utf8')) as Record<string, unknown> & { regions: { id: string; url: string }[]; gateway: Record<string, unknown> };
+  shipped.dataDir = path.join(d, 'data');
+  for (const r of shipped.regions) {
+    const u = new URL(r.url);
+    u.port = String(await freePort());
+    r.url = u.origin;
+  }
+  shipped.gateway = { ...shipped.gateway, port: await freePort(), maxConnectionsPerClient: 0, workers: 1 };
+  if (mesh === 'plaintext') shipped.mesh = { ...((shipped.mesh) ?? {}), mode: 'plaintext' };
+  const config = path.join(d, 'sovereign.yaml');
+  writeFileSync(config, stringify(shipped));
+  return { config, cell: shipped.regions.find((r) => r.id === EMBEDDED_REGION)?.url ?? '' };
+}
+
+interface Runner { name: string; url: string; proc: Started }
+
+async function main(): Promise<void> {
+  const d = path.join(dir, 'system');
+  mkdirSync(d, { recursive: true });
+  const { config, cell } = await systemConfig(d);
+  const up = group.start('sovereign up', process.execPath, [path.join(A, 'src/cli/main.ts'), '--config', config, 'up'], { cwd: A });
+  await up.waitFor('Sovereign is up', 300_000);
+  const profDir = path.join(dir, 'profiles');
+  mkdirSync(profDir, { recursive: true });
+  const gateway = async (name: string, root: string): Promise<Runner> => {
+    const port = await freePort();
+    const prof = f.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `gateway-${name}.cpuprofile`] : [];
+    const proc = group.start(`gateway ${name}`, process.execPath, [...prof, path.join(root, 'src/cli/main.ts'), '--config', config, 'gateway', '--port', String(port), '--replica', `ab-${name.toLowerCase()}`, '--workers', '1'], { cwd: root });
+    const url = `http://127.0.0.1:${port}`;
+    await waitUntil(async () => {
+      const res = await fetch(`${url}/v2/health/ready`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      return res.status === 200;
+    }, 240_000, `gateway ${name} at ${url}`);
+    return { name, url: `${url}${CHAT}`, proc };
+  };
+  const runners = [await gateway('A', A), await gateway('B', B)];
+  // The bare proxy, with a gateway SVID when the cells take mTLS peers only.
+  const topology = loadTopology(config);
+  const args = [path.join(ROOT, 'bench/gateway/undici-proxy.ts'), String(await freePort()), cell];
+  if (mesh === 'mtls') {
+    const svid = await issueFor(topology, spiffeId.gateway(topology.data.mesh.trustDomain, 'ab-proxy'), { by: 'bench' });
+    const tls = { cert: path.join(d, 'proxy-svid.pem'), key: path.join(d, 'proxy-svid.key'), ca: path.join(d, 'bundle.pem') };
+    writeFileSync(tls.cert, svid.chainPem);
+    writeFileSync(tls.key, svid.keyPem, { mode: 0o600 });
+    writeFileSync(tls.ca, readBundle(topology));
+    args.push(tls.cert, tls.key, tls.ca);
+  }
+  const proxy = group.start('undici-proxy', process.execPath, args);
+  await proxy.waitFor('listening', 20_000);
+  runners.push({ name: 'proxy', url: `http://127.0.0.1:${args[1]}${CHAT}`, proc: proxy });
+
+  const files = { body: path.join(dir, 'body.json'), headers: path.join(dir, 'headers.txt') };
+  writeFileSync(files.body, mode === 'fast' ? fastBody() : embeddedBody(false));
+  writeFileSync(files.headers, mode === 'fast' ? 'x-sovereign-jurisdiction: DE\nx-sovereign-model: bench-model\nauthorization: Bearer bench-not-a-real-key\n' : 'x-sovereign-jurisdiction: DE\n');
+  const wrk = async (url: string, secs: number): Promise<{ rps: number; requests: number; bad: number }> => {
+    const s = group.start('wrk', 'wrk', ['-t2', `-c${f.connections}`, `-d${secs}s`, '--timeout', '10s', '-s', path.join(ROOT, 'bench/gateway/post.lua'), url], { env: { ...process.env, BENCH_BODY_FILE: files.body, BENCH_HEADERS_FILE: files.headers } });
+    await new Promise<void>((r) => s.proc.once('exit', () => r()));
+    const out = s.output();
+    const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const bad = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? '0') + (se ? se.slice(1).reduce((x, y) => x + Number(y), 0) : 0);
+    return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 'NaN'), requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? '0'), bad };
+  };
+  for (const r of runners) {
+    const res = await fetch(r.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: readFileSync(files.body) });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`${r.name} answered ${res.status}: ${text.slice(0, 300)}`);
+    await wrk(r.url, 3); // warm-up: JIT, pools, TLS sessions
+  }
+  log(`mode ${mode}, mesh ${mesh}; A ${A}, B ${B}; load average ${load()}`);
+  const cpu: Record<string, number[]> = {}, rps: Record<string, number[]> = {};
+  for (let r = 1; r <= rounds; r++) {
+    const order = r % 2 === 1 ? runners : [runners[1] as Runner, runners[0] as Runner, runners[2] as Runner];
+    for (const x of order) {
+      const before = cpuMs(x.proc.pid);
+      const w = await wrk(x.url, seconds);
+      const us = ((cpuMs(x.proc.pid) - before) / Math.max(1, w.requests)) * 1000;
+      if (w.bad > w.requests * 0.01) {
+        log(`round ${r} ${x.name}: INVALID (${w.bad} errors of ${w.requests})`);
+        continue;
+      }
+      (cpu[x.name] ??= []).push(us);
+      (rps[x.name] ??= []).push(w.rps);
+      log(`round ${r} ${x.name.padEnd(5)} ${w.rps.toFixed(0).padStart(6)} req/s  ${us.toFixed(0).padStart(5)} µs CPU/req  (load ${loadavg()[0]?.toFixed(2)})`);
+    }
+  }
+  const ratio = (p: string, q: string): number => median((cpu[p] ?? []).map((v, i) => v / (cpu[q]?.[i] ?? Number.NaN)).filter(Number.isFinite));
+  log(`medians: CPU µs/req A ${median(cpu.A ?? []).toFixed(0)}, B ${median(cpu.B ?? []).toFixed(0)}, proxy ${median(cpu.proxy ?? []).toFixed(0)}; B÷A ${ratio('B', 'A').toFixed(3)}; efficiency (proxy÷gateway) A ${ratio('proxy', 'A').toFixed(2)}, B ${ratio('proxy', 'B').toFixed(2)}; req/s A ${median(rps.A ?? []).toFixed(0)}, B ${median(rps.B ?? []).toFixed(0)}, proxy ${median(rps.proxy ?? []).toFixed(0)}; load average ${load()}`);
+  if (f.profile) {
+    for (const r of runners.slice(0, 2)) await group.stop(r.proc, 15_000); // the profile is written on exit
+    log(`profiles: ${profDir}/gateway-A.cpuprofile, gateway-B.cpuprofile (kept)`);
+  }
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error((err as Error).stack);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await group.stopAll();
+    if (!f.profile) rmSync(dir, { recursive: true, force: true });
+  });
