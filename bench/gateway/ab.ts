@@ -8,7 +8,9 @@
 // the medians of the per-round ratios. A checkout's cells must speak the same protocol as the
 // other's gateway (this compares gateway changes).
 // Usage: node bench/gateway/ab.ts --a <checkout> --b <checkout> [--mode embedded|fast]
-//          [--rounds 6] [--seconds 5] [--mesh mtls|plaintext] [--profile] [--connections 32]
+//          [--rounds 6] [--seconds 5] [--rate <n>] [--mesh mtls|plaintext] [--profile] [--connections 32]
+// --rate <n>: instead of full load, the open-loop generator at n requests/s (bench/gateway/loadgen.ts):
+// every process serves the same rate, so its CPU per request does not follow its throughput.
 // --mode fast: the benchmark's fast upstream (nginx answering a fixed chat completion) behind
 // cells with upstream runtimes; embedded: the shipped topology with its embedded model.
 // --profile: the two gateways under node --cpu-prof; the profile directory is kept and printed.
@@ -27,7 +29,7 @@ import { ROOT, sovereignConfig, startNginxUpstream } from './targets.ts';
 const { values: f } = parseArgs({
   options: {
     a: { type: 'string' }, b: { type: 'string' }, mode: { type: 'string', default: 'embedded' }, rounds: { type: 'string', default: '6' },
-    seconds: { type: 'string', default: '5' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, connections: { type: 'string', default: '32' },
+    seconds: { type: 'string', default: '5' }, rate: { type: 'string' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, connections: { type: 'string', default: '32' },
   },
   strict: true,
 });
@@ -122,19 +124,29 @@ async function main(): Promise<void> {
     const bad = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? '0') + (se ? se.slice(1).reduce((x, y) => x + Number(y), 0) : 0);
     return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 'NaN'), requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? '0'), bad };
   };
+  const loadgen = async (url: string, secs: number): Promise<{ rps: number; requests: number; bad: number }> => {
+    const spec = { url, rate: Number(f.rate), durationMs: secs * 1000, warmupMs: 0, bodyFile: files.body, headers: Object.fromEntries(readFileSync(files.headers, 'utf8').trim().split('\n').map((l) => l.split(/:\s*/, 2) as [string, string])), mode: 'latency', connections: 64, maxInflight: 2000 };
+    const s = group.start('loadgen', process.execPath, [path.join(ROOT, 'bench/gateway/loadgen.ts'), JSON.stringify(spec)]);
+    await new Promise<void>((r) => s.proc.once('exit', () => r()));
+    const line = s.output().trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    if (!line) throw new Error(`loadgen printed no result: ${s.output().slice(-1000)}`);
+    const l = JSON.parse(line) as { sent: number; ok: number; achievedRate: number; errors: number; non2xx: number; dropped: number };
+    return { rps: l.achievedRate, requests: l.sent, bad: l.errors + l.non2xx + l.dropped };
+  };
+  const run = f.rate ? loadgen : wrk;
   for (const r of runners) {
     const res = await fetch(r.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: readFileSync(files.body) });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`${r.name} answered ${res.status}: ${text.slice(0, 300)}`);
     await wrk(r.url, 3); // warm-up: JIT, pools, TLS sessions
   }
-  log(`mode ${mode}, mesh ${mesh}; A ${A}, B ${B}; load average ${load()}`);
+  log(`mode ${mode}, mesh ${mesh}, ${f.rate ? `${f.rate} req/s` : `full load (${f.connections} connections)`}; A ${A}, B ${B}; load average ${load()}`);
   const cpu: Record<string, number[]> = {}, rps: Record<string, number[]> = {};
   for (let r = 1; r <= rounds; r++) {
     const order = r % 2 === 1 ? runners : [runners[1] as Runner, runners[0] as Runner, runners[2] as Runner];
     for (const x of order) {
       const before = cpuMs(x.proc.pid);
-      const w = await wrk(x.url, seconds);
+      const w = await run(x.url, seconds);
       const us = ((cpuMs(x.proc.pid) - before) / Math.max(1, w.requests)) * 1000;
       if (w.bad > w.requests * 0.01) {
         log(`round ${r} ${x.name}: INVALID (${w.bad} errors of ${w.requests})`);

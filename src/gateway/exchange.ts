@@ -10,7 +10,7 @@ import { util, type Dispatcher } from 'undici';
 
 export interface ExchangeHead {
   status: number;
-  /** As undici's Pool.request gives them: names lower-case, a repeated header as an array. */
+  /** As undici's Pool.request gives them: names lower-case, a repeated header as an array (only the wanted ones, when the exchange names them). */
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -33,8 +33,26 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/**
+ * The headers named in `wanted` (lower-case) from undici's raw list, as util.parseHeaders gives
+ * them (a repeated header as an array); the others are not decoded. A cell's answer carries a
+ * dozen headers and the gateway reads a few of them.
+ */
+export function pickHeaders(raw: readonly Buffer[], wanted: ReadonlySet<string>): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = util.headerNameToString(raw[i] as Buffer);
+    if (!wanted.has(name)) continue;
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    const had = out[name];
+    out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  }
+  return out;
+}
+
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #keepWhole: (head: ExchangeHead) => boolean;
+  readonly #wanted: ReadonlySet<string> | undefined;
   readonly #head = deferred<ExchangeHead>();
   #whole: Deferred<Buffer> | null = null;
   #chunks: Buffer[] = [];
@@ -44,9 +62,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #abortedWith: Error | null = null;
   #over = false;
 
-  /** `keepWhole`: from the head, whether the body is read whole (else it streams). */
-  constructor(keepWhole: (head: ExchangeHead) => boolean) {
+  /**
+   * `keepWhole`: from the head, whether the body is read whole (else it streams). `wanted`: the
+   * (lower-case) names of the headers the head carries; every header when absent.
+   */
+  constructor(keepWhole: (head: ExchangeHead) => boolean, wanted?: ReadonlySet<string>) {
     this.#keepWhole = keepWhole;
+    this.#wanted = wanted;
   }
 
   /** The answer's status and headers; rejects when the exchange fails before them. */
@@ -90,7 +112,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    const head: ExchangeHead = { status: statusCode, headers: util.parseHeaders(rawHeaders) };
+    const head: ExchangeHead = { status: statusCode, headers: this.#wanted ? pickHeaders(rawHeaders, this.#wanted) : util.parseHeaders(rawHeaders) };
     if (this.#keepWhole(head)) {
       this.#whole = deferred<Buffer>();
     } else {

@@ -80,6 +80,10 @@ export type ForwardResult =
 
 const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering', 'retry-after'] as const;
 
+/** The headers of a cell's answer the forwarder reads (the others are not decoded). */
+const CELL_BUSY_HEADER = 'x-sovereign-cell-busy';
+const HEAD_READ: ReadonlySet<string> = new Set([...PASS_HEADERS, 'content-length', 'server-timing', RECEIPT_HEADER, RECORD_REFUSED_HEADER, CELL_BUSY_HEADER]);
+
 function failureKind(err: unknown): Attempt['outcome'] {
   const e = err as NodeJS.ErrnoException;
   if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError || e.name === 'TimeoutError') return 'timeout';
@@ -229,7 +233,7 @@ export class Forwarder {
       // Read whole: refusals and failures (small, and read to the end to keep the connection),
       // and a complete answer of bounded length; an event stream or a large or unknown-length
       // answer streams.
-      const ex = new Exchange((head) => head.status >= 300 || !isStream(head));
+      const ex = new Exchange((head) => head.status >= 300 || !isStream(head), HEAD_READ);
       flight.attempt(ex);
       let set = this.#inflight.get(region);
       if (!set) this.#inflight.set(region, (set = new Set()));
@@ -280,7 +284,7 @@ export class Forwarder {
         attempts.push({ region, outcome: 'ledger_unavailable', status: res.status, ms });
         continue;
       }
-      if (res.status === 429 && res.headers['x-sovereign-cell-busy'] !== undefined) {
+      if (res.status === 429 && res.headers[CELL_BUSY_HEADER] !== undefined) {
         // The region's inference queue is full: it is busy, not failing (no health penalty);
         // the next permitted region may have room.
         done();

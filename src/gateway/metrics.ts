@@ -125,5 +125,7 @@ export function createGatewayMetrics(outbox?: () => OutboxView, cluster?: { aggr
 
 /** The jurisdiction label of a request: its subjects' jurisdictions, sorted, joined by "+". */
 export function jurisdictionLabel(jurisdictions: readonly { jurisdiction: string }[]): string {
+  // Most requests have one subject jurisdiction: no set, no sort.
+  if (jurisdictions.length === 1) return (jurisdictions[0] as { jurisdiction: string }).jurisdiction || 'none';
   return [...new Set(jurisdictions.map((j) => j.jurisdiction))].sort().join('+') || 'none';
 }
