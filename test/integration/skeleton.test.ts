@@ -59,6 +59,39 @@ async function chat(jurisdiction: string | null, opts: { key?: string | null; bo
   });
 }
 
+/** One chat request over a raw HTTP/1.1 connection: the status line, headers and body as the client gets them. */
+function rawChat(url: string, body: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; names: string[]; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-sovereign-jurisdiction': 'DE' } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (b: Buffer) => parts.push(b));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, names: res.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()), body: Buffer.concat(parts) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('the answer of bounded length', () => {
+  test('reaches the client with its exact length (no chunked framing) and every header Sovereign owes it', async () => {
+    const res = await rawChat(`${c.gateway}/v1/chat/completions`, JSON.stringify({ model: 'text-analysis', messages: [{ role: 'user', content: 'A calm day in Frankfurt.' }] }));
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(res.headers['transfer-encoding'], undefined);
+    assert.equal(res.headers['content-length'], String(res.body.length));
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    assert.match(String(res.headers['x-sovereign-decision-id']), /^[0-9a-f-]{36}$/);
+    assert.match(String(res.headers['x-sovereign-region']), /^eu-/);
+    assert.match(String(res.headers['x-sovereign-ledger']), /^\S+ \d+$/);
+    assert.equal(res.headers['x-sovereign-attempts'], `${String(res.headers['x-sovereign-region'])}=ok`);
+    assert.match(String(res.headers['server-timing']), /^record;dur=\d+\.\d{2}, region;dur=\d+\.\d{2}$/);
+    assert.match(String(res.headers['x-sovereign-model-version']), /^text-analysis@/);
+    // Headers appear once each (the reply's own and the relayed ones are not doubled).
+    assert.deepEqual(res.names, [...new Set(res.names)]);
+    const answer = JSON.parse(res.body.toString()) as { object: string };
+    assert.equal(answer.object, 'chat.completion');
+  });
+});
+
 describe('routing by declared jurisdiction', () => {
   test('AE is served by uae-dubai, EU and DE by an EU region, SG by sg-singapore', async () => {
     for (const [j, allowed] of [
