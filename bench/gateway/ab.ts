@@ -16,6 +16,7 @@
 // --profile: the two gateways under node --cpu-prof; the profile directory is kept and printed.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { readFileSync as readProc } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
@@ -78,6 +79,13 @@ async function systemConfig(d: string): Promise<{ config: string; cell: string }
 
 interface Runner { name: string; url: string; proc: Started }
 
+/** Kernel (system) CPU ms of a process so far, from /proc/<pid>/stat (stime). */
+function sysMs(pid: number): number {
+  const stat = readProc(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[12]) * 1000) / 100;
+}
+
 async function main(): Promise<void> {
   const d = path.join(dir, 'system');
   mkdirSync(d, { recursive: true });
@@ -118,7 +126,7 @@ async function main(): Promise<void> {
   writeFileSync(files.body, mode === 'fast' ? fastBody() : embeddedBody(false));
   writeFileSync(files.headers, mode === 'fast' ? 'x-sovereign-jurisdiction: DE\nx-sovereign-model: bench-model\nauthorization: Bearer bench-not-a-real-key\n' : 'x-sovereign-jurisdiction: DE\n');
   const wrk = async (url: string, secs: number): Promise<{ rps: number; requests: number; bad: number }> => {
-    const s = group.start('wrk', 'wrk', ['-t2', `-c${f.connections}`, `-d${secs}s`, '--timeout', '10s', '-s', path.join(ROOT, 'bench/gateway/post.lua'), url], { env: { ...process.env, BENCH_BODY_FILE: files.body, BENCH_HEADERS_FILE: files.headers } });
+    const s = group.start('wrk', 'wrk', [`-t${Math.min(2, Number(f.connections))}`, `-c${f.connections}`, `-d${secs}s`, '--timeout', '10s', '-s', path.join(ROOT, 'bench/gateway/post.lua'), url], { env: { ...process.env, BENCH_BODY_FILE: files.body, BENCH_HEADERS_FILE: files.headers } });
     await new Promise<void>((r) => s.proc.once('exit', () => r()));
     const out = s.output();
     const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
@@ -156,6 +164,7 @@ async function main(): Promise<void> {
     const order = r % 2 === 1 ? runners : [runners[1] as Runner, runners[0] as Runner, runners[2] as Runner];
     for (const x of order) {
       const before = cpuMs(x.proc.pid);
+      const sys0 = sysMs(x.proc.pid);
       const t0 = Date.now();
       const w = await run(x.url, seconds);
       const used = cpuMs(x.proc.pid) - before;
@@ -169,7 +178,7 @@ async function main(): Promise<void> {
       (cpu[x.name] ??= []).push(us);
       (net[x.name] ??= []).push(netUs);
       (rps[x.name] ??= []).push(w.rps);
-      log(`round ${r} ${x.name.padEnd(5)} ${w.rps.toFixed(0).padStart(6)} req/s  ${us.toFixed(0).padStart(5)} µs CPU/req  net of idle ${netUs.toFixed(0).padStart(5)} µs  (load ${loadavg()[0]?.toFixed(2)})`);
+      log(`round ${r} ${x.name.padEnd(5)} ${w.rps.toFixed(0).padStart(6)} req/s  ${us.toFixed(0).padStart(5)} µs CPU/req  net of idle ${netUs.toFixed(0).padStart(5)} µs  kernel ${((100 * (sysMs(x.proc.pid) - sys0)) / Math.max(1, used)).toFixed(0)}%  (load ${loadavg()[0]?.toFixed(2)})`);
     }
   }
   const ratio = (p: string, q: string, of = cpu): number => med((of[p] ?? []).map((v, i) => v / (of[q]?.[i] ?? Number.NaN)));

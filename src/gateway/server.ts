@@ -17,7 +17,6 @@ import { registerLedgerProxy } from './ledger-proxy.ts';
 import { decideRequest, explanation } from './pipeline.ts';
 import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { registerExtAuthz } from './ext-authz.ts';
-import { relayWhole } from './relay-whole.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordPlan, type Recorder } from './record.ts';
 
 /** Everything a request needs; replaced as a whole when the topology file is reloaded. */
@@ -142,18 +141,14 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     // Failed over: the same definition the serving region's ledger entry was written with.
     metrics.requests.inc({ outcome: failedOver(out.attempts.slice(0, -1)) ? 'failed_over' : 'routed', region: out.region, jurisdiction, class: d.dataClass });
     metrics.ledgerAppendSeconds.observe(out.recordMs / 1000);
-    const headers = out.headers;
-    headers['x-sovereign-region'] = out.region;
-    headers['x-sovereign-ledger'] = out.receipt;
-    headers['x-sovereign-attempts'] = out.attempts.map((a) => `${a.region}=${a.outcome}`).join(', ');
+    void reply.code(out.status).headers(out.headers);
+    void reply.header('x-sovereign-region', out.region);
+    void reply.header('x-sovereign-ledger', out.receipt);
+    void reply.header('x-sovereign-attempts', out.attempts.map((a) => `${a.region}=${a.outcome}`).join(', '));
     // W3C Server-Timing: where the time went (the record in the region, the region's time to headers, record included).
-    headers['server-timing'] = `record;dur=${out.recordMs.toFixed(2)}, region;dur=${out.regionMs.toFixed(2)}`;
-    if (Buffer.isBuffer(out.body)) {
-      // A complete answer of bounded length: one head and one body, in one write.
-      relayWhole(reply, out.status, headers, out.body);
-      return reply;
-    }
-    return reply.code(out.status).headers(headers).send(out.body);
+    void reply.header('server-timing', `record;dur=${out.recordMs.toFixed(2)}, region;dur=${out.regionMs.toFixed(2)}`);
+    // A complete answer of bounded length goes out in one write (Node corks the socket for end()).
+    return reply.send(out.body);
   }
 
   // OpenAI-compatible ingress: chat, completions, embeddings and responses, each routed by law.
