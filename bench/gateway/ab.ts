@@ -109,7 +109,9 @@ async function main(): Promise<void> {
   const runners = [await gateway('A', A), await gateway('B', B)];
   // The bare proxy, with a gateway SVID when the cells take mTLS peers only.
   const topology = loadTopology(config);
-  const args = [path.join(ROOT, 'bench/gateway/undici-proxy.ts'), String(await freePort()), cell];
+  // The cells serve https under mtls whatever scheme the topology writes (Mesh.cellOrigin).
+  const cellOrigin = `${mesh === 'mtls' ? 'https' : 'http'}://${new URL(cell).host}`;
+  const args = [path.join(ROOT, 'bench/gateway/undici-proxy.ts'), String(await freePort()), cellOrigin];
   if (mesh === 'mtls') {
     const svid = await issueFor(topology, spiffeId.gateway(topology.data.mesh.trustDomain, 'ab-proxy'), { by: 'bench' });
     const tls = { cert: path.join(d, 'proxy-svid.pem'), key: path.join(d, 'proxy-svid.key'), ca: path.join(d, 'bundle.pem') };
