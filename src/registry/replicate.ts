@@ -9,7 +9,7 @@ import type { Descriptor } from './artifact.ts';
 import type { RegistryClient } from './client.ts';
 import type { PublisherKey } from './dsse.ts';
 import { RegistryError } from './errors.ts';
-import { blobHash } from './hash-thread.ts';
+import { THREAD_HASH_MIN, blobHash, warmHashThread } from './hash-thread.ts';
 import type { LayoutStore } from './layout.ts';
 import { OCI_EMPTY, OCI_EMPTY_DIGEST } from './media-types.ts';
 import { clientReader } from './reader.ts';
@@ -40,6 +40,7 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
   const missing = blobsOf(a).filter((d) => store.blobSize(o.name, d.digest) !== d.size);
   const total = missing.reduce((n, d) => n + d.size, 0);
   let done = 0;
+  if (missing.some((d) => d.size >= THREAD_HASH_MIN)) warmHashThread();
   o.onProgress?.(0, total);
   for (const d of missing) {
     if (d.digest === OCI_EMPTY_DIGEST && d.mediaType === OCI_EMPTY) {
