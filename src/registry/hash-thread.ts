@@ -81,7 +81,10 @@ class HashThread {
   /** The running worker, started (again) if there is none. */
   worker(): Worker {
     if (this.#worker) return this.#worker;
-    const w = new Worker(new URL('./hash-worker.ts', import.meta.url));
+    // Not the parent's --input-type (a CLI run as `node --input-type=module -e …`): the worker is
+    // a file. Otherwise the parent's options are inherited as they are (some may not be given again).
+    const own = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const w = new Worker(new URL('./hash-worker.ts', import.meta.url), own.length === process.execArgv.length ? {} : { execArgv: own });
     w.unref();
     let failure = '';
     w.on('message', (r: HashReply) => {
