@@ -4,11 +4,18 @@
 // the write in flight is done, so memory stays at two batches and no buffer is allocated per
 // TLS record (which, at 16 KiB a record, is what kept the garbage collector busy on a 1 GiB
 // transfer). The write's promise resolving is the writer's word that it no longer needs the
-// buffer: the batch is then reused.
+// buffer: the batch is then reused. A replication's writer hashes the batch on another thread
+// while it is written (hash-thread.ts), so the batches live in shared memory (a thread reads
+// them where they are, no copy) and its promise resolves once both the write and the hash are done.
 import type { WriteBatch } from './drain.ts';
 
 /** Batch size: about 4 MiB per write. */
 export const BIG_BATCH = 4194304;
+
+/** A buffer on memory other threads can be given (a SharedArrayBuffer): never pooled, never moved. */
+export function sharedBuffer(bytes: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(bytes));
+}
 
 export class BatchWriter {
   readonly #write: WriteBatch;
@@ -29,7 +36,7 @@ export class BatchWriter {
   constructor(write: WriteBatch, maxPush: number, batch = BIG_BATCH) {
     this.#write = write;
     this.#batch = batch;
-    this.#bufs = [Buffer.allocUnsafeSlow(batch + maxPush), Buffer.allocUnsafeSlow(batch + maxPush)];
+    this.#bufs = [sharedBuffer(batch + maxPush), sharedBuffer(batch + maxPush)];
   }
 
   /** Copies `src` in (the caller may reuse it at once). False: stop reading until onResume. */
@@ -39,7 +46,7 @@ export class BatchWriter {
     if (this.#fill + src.byteLength > buf.length) {
       // A stream may deliver a few more pieces after being told to stop (records already
       // decrypted): the batch grows rather than dropping them.
-      const bigger = Buffer.allocUnsafeSlow(2 * (this.#fill + src.byteLength));
+      const bigger = sharedBuffer(2 * (this.#fill + src.byteLength));
       buf.copy(bigger, 0, 0, this.#fill);
       this.#bufs[this.#cur] = buf = bigger;
     }

@@ -20,6 +20,8 @@ export type RegistryErrorCode =
   | 'SIGNATURE_INVALID'
   | 'PUBLISHER_UNKNOWN'
   | 'STORAGE_FAILED'
+  // A blob's SHA-256 could not be computed (the hash thread failed): the blob fails, not retried.
+  | 'HASH_FAILED'
   | 'UNAVAILABLE'
   | 'POLICY_DENIED';
 
@@ -41,6 +43,7 @@ const STATUS: Record<RegistryErrorCode, number> = {
   SIGNATURE_INVALID: 422,
   PUBLISHER_UNKNOWN: 422,
   STORAGE_FAILED: 507,
+  HASH_FAILED: 500,
   UNAVAILABLE: 503,
   POLICY_DENIED: 451,
 };

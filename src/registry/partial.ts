@@ -2,13 +2,13 @@
 // <root>/partial/<hex> and are kept after a cut connection, so the next attempt asks only for
 // the rest (a Range request); the digest is checked over the whole file before the store moves
 // it into a repository (LayoutStore.commitPartial), so nothing half-received becomes visible.
-import type { Hash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { checkDigest, hashFile, hexOf } from './digest.ts';
 import type { WriteBatch } from './drain.ts';
 import { RegistryError, storageError } from './errors.ts';
+import type { BlobHash } from './hash-thread.ts';
 import { WriteBehind } from './write-behind.ts';
 
 export class PartialBlobs {
@@ -34,10 +34,13 @@ export class PartialBlobs {
 
   /**
    * Appends bytes to the partial file of `digest`: `feed` is given the writer (batches written
-   * in order, each fed to `hash` once written, so a cut leaves file and hash in step) and
-   * resolves when its source has ended.
+   * in order, each hashed into `hash` while it is written; a batch is done, and its memory handed
+   * back, once both are) and resolves when its source has ended. After a cut, every batch that
+   * arrived is both written and hashed before this rejects, so a resume continues with a hash
+   * that matches the file. A failed write fails the blob (storage); so does a failed hash
+   * (HASH_FAILED) — neither is a cut to retry.
    */
-  async append(digest: string, hash: Hash, feed: (write: WriteBatch) => Promise<void>, onBytes?: (n: number) => void): Promise<void> {
+  async append(digest: string, hash: BlobHash, feed: (write: WriteBatch) => Promise<void>, onBytes?: (n: number) => void): Promise<void> {
     const file = this.file(digest);
     let fh: FileHandle | null;
     try {
@@ -48,12 +51,17 @@ export class PartialBlobs {
     const behind = new WriteBehind(fh);
     try {
       await feed(async (chunks, n) => {
-        try {
+        const write = async (): Promise<void> => {
           const { bytesWritten } = chunks.length === 1 ? await (fh as FileHandle).write(chunks[0] as Uint8Array) : await (fh as FileHandle).writev(chunks);
           if (bytesWritten !== n) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-        } catch (err) {
+        };
+        // Both read the batch and neither changes it: they run at once, and both have finished
+        // (whatever the outcome) before the batch's memory is handed back.
+        const [wrote, hashed] = await Promise.allSettled([write(), hash.update(chunks)]);
+        if (wrote.status === 'rejected') {
+          const err = wrote.reason as NodeJS.ErrnoException;
           // A full disk: give the space back (the blob starts again once there is room).
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+          if (err.code === 'ENOSPC') {
             await behind.settle().catch(() => undefined);
             await fh?.close().catch(() => undefined);
             fh = null;
@@ -61,8 +69,8 @@ export class PartialBlobs {
           }
           throw storageError(err, `blob ${digest}`);
         }
+        if (hashed.status === 'rejected') throw hashed.reason;
         behind.wrote(n);
-        for (const c of chunks) hash.update(c);
         onBytes?.(n);
       });
     } catch (err) {
@@ -84,11 +92,11 @@ export class PartialBlobs {
     await unlink(this.file(digest)).catch(() => undefined);
   }
 
-  /** Feeds `hash` with the partial file's bytes so far (resuming a cut transfer). */
-  async hashInto(digest: string, hash: Hash): Promise<void> {
+  /** Feeds `hash` with the first `length` bytes of the partial file (resuming a cut transfer). */
+  async hashInto(digest: string, hash: BlobHash, length: number): Promise<void> {
     const file = this.file(digest);
-    if (!existsSync(file)) return;
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    if (length === 0 || !existsSync(file)) return;
+    await hash.updateFile(file, length);
   }
 
   /**

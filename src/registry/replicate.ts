@@ -8,8 +8,8 @@ import type { Readable } from 'node:stream';
 import type { Descriptor } from './artifact.ts';
 import type { RegistryClient } from './client.ts';
 import type { PublisherKey } from './dsse.ts';
-import { newHash } from './digest.ts';
 import { RegistryError } from './errors.ts';
+import { THREAD_HASH_MIN, blobHash, warmHashThread } from './hash-thread.ts';
 import type { LayoutStore } from './layout.ts';
 import { OCI_EMPTY, OCI_EMPTY_DIGEST } from './media-types.ts';
 import { clientReader } from './reader.ts';
@@ -40,6 +40,7 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
   const missing = blobsOf(a).filter((d) => store.blobSize(o.name, d.digest) !== d.size);
   const total = missing.reduce((n, d) => n + d.size, 0);
   let done = 0;
+  if (missing.some((d) => d.size >= THREAD_HASH_MIN)) warmHashThread();
   o.onProgress?.(0, total);
   for (const d of missing) {
     if (d.digest === OCI_EMPTY_DIGEST && d.mediaType === OCI_EMPTY) {
@@ -48,33 +49,38 @@ export async function replicateIntoLayout(store: LayoutStore, o: ReplicateOption
       continue;
     }
     let have = store.partial.size(d.digest);
-    // The digest is computed as the bytes are written (one pass); a resumed blob hashes its
-    // kept prefix first.
-    const hash = newHash();
     if (have > d.size) {
       await store.partial.discard(d.digest);
       have = 0;
     }
-    if (have > 0) await store.partial.hashInto(d.digest, hash);
-    done += have;
-    for (let attempt = 0; ; attempt++) {
-      if (have >= d.size) break;
-      try {
-        const from = have;
-        await store.partial.append(d.digest, hash, (write) => o.source.blobInto(o.name, d.digest, from, d.size, write), (n) => {
-          done += n;
-          o.onProgress?.(done, total);
-        });
-        have = store.partial.size(d.digest);
-        if (have < d.size) throw new RegistryError('UNAVAILABLE', `blob ${d.digest}: the source ended after ${have} of ${d.size} bytes`);
-      } catch (err) {
-        if (err instanceof RegistryError && err.code !== 'UNAVAILABLE') throw err;
-        if (attempt >= o.source.retries) throw new RegistryError('UNAVAILABLE', `blob ${d.digest} of ${o.name}: the transfer was cut ${attempt + 1} times (${(err as Error).message}); run the promotion again to resume from byte ${store.partial.size(d.digest)}`);
-        // Resume where the bytes on disk end (distribution-spec: GET with a Range).
-        have = store.partial.size(d.digest);
+    // The digest is computed as the bytes are written (one pass; a large blob's on the hash
+    // thread, hash-thread.ts); a resumed blob hashes its kept prefix first.
+    const hash = blobHash(d.size);
+    try {
+      await store.partial.hashInto(d.digest, hash, have);
+      done += have;
+      for (let attempt = 0; ; attempt++) {
+        if (have >= d.size) break;
+        try {
+          const from = have;
+          await store.partial.append(d.digest, hash, (write) => o.source.blobInto(o.name, d.digest, from, d.size, write), (n) => {
+            done += n;
+            o.onProgress?.(done, total);
+          });
+          have = store.partial.size(d.digest);
+          if (have < d.size) throw new RegistryError('UNAVAILABLE', `blob ${d.digest}: the source ended after ${have} of ${d.size} bytes`);
+        } catch (err) {
+          if (err instanceof RegistryError && err.code !== 'UNAVAILABLE') throw err;
+          if (attempt >= o.source.retries) throw new RegistryError('UNAVAILABLE', `blob ${d.digest} of ${o.name}: the transfer was cut ${attempt + 1} times (${(err as Error).message}); run the promotion again to resume from byte ${store.partial.size(d.digest)}`);
+          // Resume where the bytes on disk end (distribution-spec: GET with a Range).
+          have = store.partial.size(d.digest);
+        }
       }
+      // The digest is checked before the blob is moved where anything could see it.
+      await store.commitPartial(o.name, d.digest, d.size, await hash.digest(), false);
+    } finally {
+      hash.drop();
     }
-    await store.commitPartial(o.name, d.digest, d.size, `sha256:${hash.digest('hex')}`, false);
   }
   // One directory fsync for all the blobs, before any manifest names them.
   if (missing.length > 0) await store.syncBlobs(o.name);
