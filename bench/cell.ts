@@ -30,12 +30,13 @@ const HELP = `npm run bench:cell -- [flags]
   --rate <n>           fixed request rate (default 200)
   --rate-seconds <s>   fixed-rate run per system and round (default 6; first second not counted)
   --profile            one profiled full-load run per system; the cell's profile summarised
-  --out <file>         write the markdown report there too`;
+  --out <file>         write the markdown report there too
+  --keep               keep the temporary directory (configs, logs, profiles)`;
 
 const { values: flags } = parseArgs({
   options: {
     help: { type: 'boolean' }, base: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' },
-    rate: { type: 'string' }, 'rate-seconds': { type: 'string' }, profile: { type: 'boolean' }, out: { type: 'string' },
+    rate: { type: 'string' }, 'rate-seconds': { type: 'string' }, profile: { type: 'boolean' }, out: { type: 'string' }, keep: { type: 'boolean' },
   },
   strict: true,
 });
@@ -212,7 +213,8 @@ async function main(): Promise<void> {
   const md = `${lines.join('\n')}\n`;
   log(`\n${md}`);
   if (flags.out) writeFileSync(flags.out, md);
-  rmSync(dir, { recursive: true, force: true });
+  if (flags.keep) log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 await main();
