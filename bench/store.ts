@@ -20,7 +20,7 @@ import { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { loadTopology } from '../src/config/index.ts';
 import { initTrustDomain } from '../src/mesh/index.ts';
-import { PgBackend, RegionStore, ThreadedSqliteBackend, type ServedRecord, type StoreBackend } from '../src/store/index.ts';
+import { PgBackend, RegionStore, SqliteBackend, type ServedRecord, type StoreBackend } from '../src/store/index.ts';
 import { freePort as freePortForBench } from '../test/helpers/ports.ts';
 import { startProcess, stop, waitReady, workDir, writeConfig } from './lib/processes.ts';
 import { machine, writeResults } from './lib/results.ts';
@@ -156,7 +156,7 @@ function served(subject: string, i: number): ServedRecord {
 
 async function openStore(kind: 'sqlite' | 'postgres'): Promise<{ store: RegionStore; drop: () => Promise<void> }> {
   const schema = `bench_store_${randomBytes(4).toString('hex')}`;
-  const backend: StoreBackend = kind === 'sqlite' ? await ThreadedSqliteBackend.open(mkdtempSync(path.join(tmpdir(), 'bench-store-'))) : await PgBackend.open({ connectionString: PG_URL, schema }, () => undefined);
+  const backend: StoreBackend = kind === 'sqlite' ? new SqliteBackend(mkdtempSync(path.join(tmpdir(), 'bench-store-'))) : await PgBackend.open({ connectionString: PG_URL, schema }, () => undefined);
   const secret = createSecretKey(randomBytes(32));
   let n = 0;
   const store = await RegionStore.open({

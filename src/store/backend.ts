@@ -62,12 +62,8 @@ export interface StoreBackend {
 
 /** A new key collided with one written meanwhile (another writer): re-read and seal again. */
 export class KeyExistsError extends Error {
-  readonly tenant: string;
-  readonly subjectHash: string;
   constructor(tenant: string, subjectHash: string) {
     super(`a data key for tenant ${tenant} and subject ${subjectHash.slice(0, 12)}… already exists`);
     this.name = 'KeyExistsError';
-    this.tenant = tenant;
-    this.subjectHash = subjectHash;
   }
 }

@@ -9,13 +9,12 @@ import type { StoreBackend } from './backend.ts';
 import { loadKek } from './kek.ts';
 import { PgBackend } from './postgres.ts';
 import { RegionStore } from './region-store.ts';
-import { ThreadedSqliteBackend } from './threaded-sqlite.ts';
+import { SqliteBackend } from './sqlite.ts';
 
 export { RegionStore, type ErasureResult, type StoreStatus } from './region-store.ts';
 export { retentionDays, type ExportedRecord, type ServedRecord, type DataClassName } from './records.ts';
 export { kekEnvName, KEK_FILE } from './kek.ts';
 export { SqliteBackend } from './sqlite.ts';
-export { ThreadedSqliteBackend } from './threaded-sqlite.ts';
 export { PgBackend } from './postgres.ts';
 export type { StoreBackend, SweepResult } from './backend.ts';
 
@@ -53,8 +52,7 @@ export async function openRegionStore(topology: Topology, region: string, o: Ope
       throw explainPgError(err, c);
     }
   } else {
-    // On its own thread: a commit never stops the cell's event loop (src/store/threaded-sqlite.ts).
-    backend = await ThreadedSqliteBackend.open(storeDir(topology, region));
+    backend = new SqliteBackend(storeDir(topology, region));
   }
   try {
     return await RegionStore.open({

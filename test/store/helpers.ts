@@ -7,7 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { PgBackend, RegionStore, SqliteBackend, ThreadedSqliteBackend, type ServedRecord, type StoreBackend } from '../../src/store/index.ts';
+import { PgBackend, RegionStore, SqliteBackend, type ServedRecord, type StoreBackend } from '../../src/store/index.ts';
 import { PG_URL } from '../helpers/postgres.ts';
 
 export { PG_URL, pgUnreachable } from '../helpers/postgres.ts';
@@ -43,15 +43,10 @@ export interface TestStore {
   cleanup(): Promise<void>;
 }
 
-/**
- * `sqlite`: the embedded database on its own thread, as cells run it; `sqlite-inline`: the same
- * backend on the calling thread (no thread to start: for properties that open hundreds of stores).
- */
-export async function openTestStore(kind: 'sqlite' | 'sqlite-inline' | 'postgres', o: { kek?: KeyObject; dir?: string; schema?: string; secret?: Buffer } = {}): Promise<TestStore> {
+export async function openTestStore(kind: 'sqlite' | 'postgres', o: { kek?: KeyObject; dir?: string; schema?: string; secret?: Buffer } = {}): Promise<TestStore> {
   const dir = o.dir ?? mkdtempSync(path.join(tmpdir(), 'store-'));
   const schema = kind === 'postgres' ? (o.schema ?? uniqueSchema()) : null;
-  const backend: StoreBackend =
-    kind === 'sqlite' ? await ThreadedSqliteBackend.open(dir) : kind === 'sqlite-inline' ? new SqliteBackend(dir) : await PgBackend.open({ connectionString: PG_URL, schema: schema as string }, () => undefined);
+  const backend: StoreBackend = kind === 'sqlite' ? new SqliteBackend(dir) : await PgBackend.open({ connectionString: PG_URL, schema: schema as string }, () => undefined);
   const kek = o.kek ?? createSecretKey(randomBytes(32));
   const secretBytes = o.secret ?? randomBytes(32);
   const secret = createSecretKey(secretBytes);

@@ -151,7 +151,7 @@ test('property: export of a subject is exactly what was stored for it; erasing o
       fc.constantFrom(...subjects),
       fc.option(fc.constantFrom(...tenants), { nil: null }),
       async (recs, victim, victimTenant) => {
-        const s = await openTestStore('sqlite-inline');
+        const s = await openTestStore('sqlite');
         try {
           for (const r of recs) s.store.record(served(r.subject, r.content, { tenant: r.tenant }));
           await s.store.erase(victim, victimTenant, '2026-01-01T00:00:00.000Z');
