@@ -2,8 +2,7 @@
 // its own key), the append endpoint the gateway records decisions through, read-only serving
 // of the log, receipts (tlog-proof), and this region's witness for the logs of regions in
 // other jurisdictions. Only checkpoints cross borders, never entries.
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'undici';
@@ -13,7 +12,6 @@ import {
   HttpError,
   badRequest,
   firstIssue,
-  writeFileDurable,
   writeFileDurableSync,
   type AppendBatchResult,
   type AppendRecord,
@@ -22,10 +20,13 @@ import {
 } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import { createWitness, openLedger, parseCheckpoint, parseNote, LedgerError, type Ledger, type PgBackendOptions, type Witness } from '../ledger/index.ts';
+import { CheckpointArchive } from './checkpoint-archive.ts';
 import { explainPgError, pgConnectionFromEnv, type Mesh } from '../mesh/index.ts';
 
 /** Shortest time between two archived checkpoints. */
 const ARCHIVE_INTERVAL_MS = 5000;
+/** Archived checkpoints younger than this are all kept; older ones, the last of each hour. */
+const ARCHIVE_KEEP_ALL_MS = 24 * 3_600_000;
 
 interface PeerKeys {
   log: string;
@@ -95,22 +96,18 @@ export async function openLedgerService(topology: Topology, region: string, data
     }
   }
 
-  // Checkpoint archive: signed checkpoints with the cosignatures they gathered, one file per
-  // size, at most one per ARCHIVE_INTERVAL_MS. The log serves only its latest checkpoint; a
-  // compliance report cites the archived one in force when its period began, and proves the
-  // period's entries consistent with it (RFC 9162, Section 2.1.4).
+  // Checkpoint archive (checkpoint-archive.ts): what compliance reports start from.
   const archiveDir = path.join(dataDir, 'checkpoints');
   mkdirSync(archiveDir, { recursive: true, mode: 0o700 });
-  const archived = readdirSync(archiveDir).filter((n) => /^(0|[1-9]\d*)$/.test(n)).map(Number).sort((a, b) => a - b);
-  let archivedAt = 0;
-  async function archive(): Promise<void> {
+  const archive = new CheckpointArchive(archiveDir, {
+    intervalMs: ARCHIVE_INTERVAL_MS,
+    keepAllMs: ARCHIVE_KEEP_ALL_MS,
+    onError: (err) => logger.warn({ err: err.message }, 'checkpoint archive: a thinned checkpoint could not be removed'),
+  });
+  async function archiveNow(): Promise<void> {
     const note = ledger.checkpoint();
-    if (note === '' || Date.now() - archivedAt < ARCHIVE_INTERVAL_MS) return;
-    const { size } = parseCheckpoint(parseNote(note).text);
-    if (archived.length > 0 && (archived[archived.length - 1] as number) >= size) return;
-    await writeFileDurable(path.join(archiveDir, String(size)), note, { mode: 0o644 });
-    archived.push(size);
-    archivedAt = Date.now();
+    if (note === '') return;
+    await archive.add(parseCheckpoint(parseNote(note).text).size, note);
   }
 
   // Anchoring: push each new checkpoint to the witnesses of other jurisdictions (C2SP
@@ -146,7 +143,7 @@ export async function openLedgerService(topology: Topology, region: string, data
         }),
       );
       lastPushed = size;
-      await archive();
+      await archiveNow();
     } catch (err) {
       logger.debug({ err: (err as Error).message }, 'anchoring attempt failed; will retry');
     } finally {
@@ -164,11 +161,7 @@ export async function openLedgerService(topology: Topology, region: string, data
       const id = o.startsWith(prefix) ? o.slice(prefix.length) : '';
       if (peers.some((p) => p.id === id)) await learn(id);
     },
-    async archivedCheckpoint(size: number) {
-      let found: number | undefined;
-      for (const s of archived) if (s <= size) found = s;
-      return found === undefined ? null : readFile(path.join(archiveDir, String(found)), 'utf8');
-    },
+    archivedCheckpoint: (size: number) => archive.atMost(size),
     async close() {
       clearInterval(timer);
       await Promise.all([...pools.values()].map((p) => p.close()));

@@ -3,6 +3,7 @@
 // can keep its record of the request. A cell believes them only from the gateway: its
 // inference routes answer the gateway's mutual-TLS identity only (src/mesh/exposure.ts).
 import type { IncomingHttpHeaders } from 'node:http';
+import { isDataClass, type DataClass } from './data-class.ts';
 
 export const SERVED_FOR_HEADERS = {
   decision: 'x-sovereign-decision-id',
@@ -17,12 +18,10 @@ export interface ServedFor {
   decisionId: string;
   tenant: string;
   subject: string;
-  dataClass: 'public' | 'internal' | 'personal' | 'special';
+  dataClass: DataClass;
   retentionDays: number;
   receipt: string | null;
 }
-
-const CLASSES = new Set(['public', 'internal', 'personal', 'special']);
 
 /** The headers for `s`. */
 export function servedForHeaders(s: ServedFor): Record<string, string> {
@@ -49,12 +48,12 @@ export function servedForOf(headers: IncomingHttpHeaders): ServedFor | null {
   const subjectRaw = get(SERVED_FOR_HEADERS.subject);
   const dataClass = get(SERVED_FOR_HEADERS.dataClass);
   const retention = Number(get(SERVED_FOR_HEADERS.retention));
-  if (!decisionId || !tenant || subjectRaw === undefined || !dataClass || !CLASSES.has(dataClass) || !Number.isSafeInteger(retention) || retention < 0) return null;
+  if (!decisionId || !tenant || subjectRaw === undefined || !isDataClass(dataClass) || !Number.isSafeInteger(retention) || retention < 0) return null;
   let subject: string;
   try {
     subject = decodeURIComponent(subjectRaw);
   } catch {
     return null;
   }
-  return { decisionId, tenant, subject, dataClass: dataClass as ServedFor['dataClass'], retentionDays: retention, receipt: get(SERVED_FOR_HEADERS.ledger) ?? null };
+  return { decisionId, tenant, subject, dataClass, retentionDays: retention, receipt: get(SERVED_FOR_HEADERS.ledger) ?? null };
 }

@@ -16,7 +16,7 @@ import { adminToken } from './admin-token.ts';
 import { storeStatusOf, registerDataRights } from './data-rights.ts';
 import { buildDeps, type Deps } from './deps.ts';
 import { createGatewayMetrics } from './metrics.ts';
-import { Outbox, pendingInAll, type PendingErasure } from './outbox.ts';
+import { adoptOrphanOutboxes, Outbox, pendingInAll, type PendingErasure } from './outbox.ts';
 import { fingerprintOf, Reloader } from './reload.ts';
 import { buildGatewayServer, type DepsHolder, type GatewayDeps } from './server.ts';
 import { openStateStore } from './state-store.ts';
@@ -201,7 +201,10 @@ export async function runGateway(opts: RunGatewayOptions): Promise<GatewayProces
   const slot = Number(process.env[WORKER_SLOT_ENV] ?? 0);
   if (cluster.isWorker && slot > 0) return startGateway({ ...opts, watch: false, worker: new WorkerLink(slot) });
   const workers = opts.workers ?? opts.topology.gatewayWorkers();
-  if (workers <= 1) return startGateway(opts);
   const logger = opts.logger ?? createLogger('sovereign-gateway');
-  return startGatewayPrimary({ topology: opts.topology, workers, logger, replica: opts.replica ?? 'gateway', ...(opts.watch !== undefined ? { watch: opts.watch } : {}) });
+  // Before any outbox is opened: what slots above this count kept goes to the slots that run.
+  const replica = opts.replica ?? 'gateway';
+  adoptOrphanOutboxes(opts.topology.gatewayDataDir(), replica, Math.max(1, workers), (slot) => workerReplica(replica, slot), logger);
+  if (workers <= 1) return startGateway({ ...opts, logger });
+  return startGatewayPrimary({ topology: opts.topology, workers, logger, replica, ...(opts.watch !== undefined ? { watch: opts.watch } : {}) });
 }

@@ -7,9 +7,9 @@
 // dead-letter file next to the outbox (written durably before the outbox is rewritten without
 // it), with the cell's answer, for an operator to look at; a log line and the
 // sovereign_ledger_dead_letter_records metric say so.
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileDurableSync } from '../common/durable-file.ts';
+import { fsyncDirSync, writeFileDurableSync } from '../common/durable-file.ts';
 import type { Logger } from '../common/index.ts';
 import { isPermanentRefusal, type AppendRefused } from './append-refused.ts';
 
@@ -79,6 +79,46 @@ export function pendingInAll(dir: string, replica: string): OutboxItem[] {
     return [];
   }
   return files.flatMap((f) => readLines<OutboxItem>(path.join(dir, f)));
+}
+
+/**
+ * Hands the outboxes of worker slots that will not run (a gateway restarted with fewer
+ * `gateway.workers`, or as one process) to the slots that will: slot k's items go to slot
+ * ((k - 1) mod workers) + 1, which delivers them. Each item is appended durably to its new
+ * outbox before the old file is removed, so a crash in between delivers it twice, never loses
+ * it: the same at-least-once as a crash between a delivery and the outbox's rewrite. Call before
+ * any worker opens its outbox. Answers the items moved.
+ */
+export function adoptOrphanOutboxes(dir: string, replica: string, workers: number, name: (slot: number) => string, logger: Logger): number {
+  const mine = new RegExp(`^ledger-outbox-${fileName(replica)}-w(\\d+)\\.jsonl$`);
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let moved = 0;
+  for (const f of files) {
+    const slot = Number(mine.exec(f)?.[1] ?? 0);
+    if (slot <= workers) continue;
+    const from = path.join(dir, f);
+    const to = path.join(dir, `ledger-outbox-${fileName(name(((slot - 1) % workers) + 1))}.jsonl`);
+    const items = readLines<OutboxItem>(from);
+    if (items.length > 0) {
+      const fd = openSync(to, 'a', 0o600);
+      try {
+        appendFileSync(fd, items.map((i) => `${JSON.stringify(i)}\n`).join(''));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    unlinkSync(from);
+    fsyncDirSync(dir);
+    moved += items.length;
+    if (items.length > 0) logger.warn({ from: f, to: path.basename(to), items: items.length }, 'outbox of a worker slot no longer run handed to a running slot');
+  }
+  return moved;
 }
 
 export class Outbox {

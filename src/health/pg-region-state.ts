@@ -26,7 +26,9 @@ export interface PgRegionStateOptions {
 export class PgRegionStateStore implements RegionStateStore {
   readonly replica: string;
   readonly #pool: pg.Pool;
-  readonly #listener: pg.Client;
+  readonly #opts: PgRegionStateOptions;
+  #listener: pg.Client;
+  #reconnect: NodeJS.Timeout | null = null;
   readonly #cluster: string;
   readonly #onError: (err: Error) => void;
   #subscribers: ((s: RegionState) => void)[] = [];
@@ -38,13 +40,58 @@ export class PgRegionStateStore implements RegionStateStore {
   #closed = false;
 
   private constructor(opts: PgRegionStateOptions) {
+    this.#opts = opts;
     this.#pool = new pg.Pool({ connectionString: opts.connectionString, ssl: opts.ssl ?? false, max: 4 });
-    this.#listener = new pg.Client({ connectionString: opts.connectionString, ssl: opts.ssl ?? false });
+    this.#listener = this.#newListener();
     this.#cluster = opts.cluster;
     this.replica = opts.replica ?? randomUUID();
     this.#onError = opts.onError ?? ((e) => console.error(JSON.stringify({ level: 50, msg: 'region state store error', err: e.message })));
     this.#pool.on('error', (e) => this.#onError(e));
-    this.#listener.on('error', (e) => this.#onError(e));
+  }
+
+  /**
+   * The session that LISTENs. A lost one (server restart, network, an idle timeout) is replaced
+   * a second later: without it this replica would learn of a trigger only from the 2 s poll.
+   */
+  #newListener(): pg.Client {
+    const cl = new pg.Client({ connectionString: this.#opts.connectionString, ssl: this.#opts.ssl ?? false, application_name: 'sovereign-region-state' });
+    let lost = false;
+    const onLost = (err?: Error): void => {
+      if (lost) return;
+      lost = true;
+      if (err) this.#onError(err);
+      if (!this.#closed && cl === this.#listener) this.#scheduleListen();
+    };
+    cl.on('error', onLost);
+    cl.on('end', () => onLost());
+    cl.on('notification', (n) => {
+      if (n.payload?.startsWith(`${this.#cluster}:`)) void this.#refresh();
+    });
+    return cl;
+  }
+
+  async #listen(cl: pg.Client): Promise<void> {
+    await cl.connect();
+    await cl.query(`LISTEN ${CHANNEL}`);
+  }
+
+  #scheduleListen(): void {
+    if (this.#reconnect || this.#closed) return;
+    this.#reconnect = setTimeout(() => {
+      this.#reconnect = null;
+      const cl = this.#newListener();
+      this.#listener = cl;
+      this.#listen(cl).then(
+        // What changed while no session listened.
+        () => (this.#closed ? void cl.end().catch(() => undefined) : void this.#refresh()),
+        (err: unknown) => {
+          this.#onError(err instanceof Error ? err : new Error(String(err)));
+          void cl.end().catch(() => undefined);
+          this.#scheduleListen();
+        },
+      );
+    }, 1000);
+    this.#reconnect.unref();
   }
 
   static async open(opts: PgRegionStateOptions): Promise<PgRegionStateStore> {
@@ -57,16 +104,12 @@ export class PgRegionStateStore implements RegionStateStore {
           cluster text NOT NULL, replica text NOT NULL, acked_version bigint NOT NULL, seen_at timestamptz NOT NULL,
           PRIMARY KEY (cluster, replica));`);
       await s.#pool.query('INSERT INTO sovereign_region_state (cluster, version, state) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING', [opts.cluster, JSON.stringify(EMPTY_STATE)]);
-      await s.#listener.connect();
-      await s.#listener.query(`LISTEN ${CHANNEL}`);
+      await s.#listen(s.#listener);
     } catch (err) {
       await s.close();
       throw new Error(`region state: cannot use PostgreSQL (${(opts.describeError?.(err) ?? (err as Error)).message}); check state.postgresUrlEnv and that the server is up`);
     }
-    s.#listener.on('notification', (n) => {
-      if (n.payload?.startsWith(`${s.#cluster}:`)) void s.#refresh();
-    });
-    // Safety net for notifications missed across a reconnect.
+    // Safety net for notifications missed while a listening session is replaced.
     s.#poll = setInterval(() => void s.#refresh(), 2000);
     s.#poll.unref();
     s.#heartbeat = setInterval(() => void s.#beat(), HEARTBEAT_MS);
@@ -151,6 +194,7 @@ export class PgRegionStateStore implements RegionStateStore {
     this.#closed = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#poll) clearInterval(this.#poll);
+    if (this.#reconnect) clearTimeout(this.#reconnect);
     await this.#pool.query('DELETE FROM sovereign_replicas WHERE cluster = $1 AND replica = $2', [this.#cluster, this.replica]).catch(() => undefined);
     await this.#listener.end().catch(() => undefined);
     await this.#pool.end().catch(() => undefined);

@@ -11,8 +11,8 @@ import { cedar, type EntityJson } from './cedar.ts';
 import { readAnswer, regionEntity } from './compile.ts';
 import { PolicyError } from './errors.ts';
 import { parsePolicySet } from './parse.ts';
-import { jurisdictionResolver, policyJurisdictions } from './schema.ts';
-import { ACTIVE, DATA_CLASSES, classRank, type DataClass, type PolicyRef, type TableCell } from './types.ts';
+import { jurisdictionResolver, sharedEntityTypes } from './schema.ts';
+import { ACTIVE, classRank, type DataClass, type PolicyRef, type TableCell } from './types.ts';
 
 /** The example promotion policies that ship with Sovereign (not legal advice). */
 export const DEFAULT_MODEL_POLICY_PATH = fileURLToPath(new URL('../../policies/models.cedar', import.meta.url));
@@ -30,23 +30,10 @@ export interface ModelAttributes {
   trainingJurisdictions: readonly string[];
 }
 
-const quoteList = (xs: readonly string[]): string => xs.map((x) => JSON.stringify(x)).join(', ');
-
 /** Cedar schema of the promotion policies for a topology. */
 export function modelSchemaFor(topology: Topology): string {
   return `// Sovereign model promotion schema, generated from the topology.
-entity Jurisdiction enum [${quoteList(policyJurisdictions(topology))}];
-entity DataClass enum [${quoteList(DATA_CLASSES)}];
-entity Region {
-  jurisdiction: Jurisdiction,
-  country: String,
-  adequacy: Set<Jurisdiction>,
-  scc: Set<Jurisdiction>,
-  contract: Set<Jurisdiction>,
-  suspended: Bool,
-  suspendedFor: Set<Jurisdiction>,
-};
-// A model release (entity id = "<name>:<version>"), described by its config blob.
+${sharedEntityTypes(topology)}// A model release (entity id = "<name>:<version>"), described by its config blob.
 entity Model {
   name: String,
   version: String,

@@ -17,12 +17,12 @@ export function policyJurisdictions(topology: Topology): readonly string[] {
 
 const quoteList = (xs: readonly string[]): string => xs.map((x) => JSON.stringify(x)).join(', ');
 
-/** Cedar schema text for a topology. `policies/schema.cedarschema` is this for the shipped sovereign.yaml. */
-export function schemaFor(topology: Topology): string {
-  return `// Sovereign policy schema, generated from the topology by \`sovereign policy compile --schema\`.
-// Do not edit: the Jurisdiction enumeration must equal the topology's jurisdictions.
-
-// The data subject's jurisdiction: configured jurisdictions, "unknown" (no known country)
+/**
+ * The entity types both Cedar schemas share (the legal policies' and the model-promotion
+ * policies'): the jurisdictions, the data classes and a region with its transfer mechanisms.
+ */
+export function sharedEntityTypes(topology: Topology): string {
+  return `// The data subject's jurisdiction: configured jurisdictions, "unknown" (no known country)
 // and "third_country" (a country outside every configured jurisdiction).
 entity Jurisdiction enum [${quoteList(policyJurisdictions(topology))}];
 
@@ -42,7 +42,15 @@ entity Region {
   suspendedFor: Set<Jurisdiction>,
 };
 
-// May data of class context.dataClass, whose subject is of jurisdiction principal, be processed in resource?
+`;
+}
+
+/** Cedar schema text for a topology. `policies/schema.cedarschema` is this for the shipped sovereign.yaml. */
+export function schemaFor(topology: Topology): string {
+  return `// Sovereign policy schema, generated from the topology by \`sovereign policy compile --schema\`.
+// Do not edit: the Jurisdiction enumeration must equal the topology's jurisdictions.
+
+${sharedEntityTypes(topology)}// May data of class context.dataClass, whose subject is of jurisdiction principal, be processed in resource?
 action "${PROCESS_ACTION}" appliesTo {
   principal: Jurisdiction,
   resource: Region,

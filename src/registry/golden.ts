@@ -90,6 +90,9 @@ export async function startGolden(o: { topology: Topology; logger: Logger; port?
     },
     async close() {
       await app.close();
+      // A client that went away mid-push leaves its append finishing (the last write, the
+      // truncation to what was hashed): closed only once that is on disk.
+      await store.uploadsIdle();
       mesh.close();
     },
   };

@@ -127,6 +127,11 @@ export class LayoutStore {
 
   // ---- uploads (distribution-spec "Pushing blobs") -------------------------------------------
 
+  /** Resolves once every upload's append under way has finished writing (a registry closing waits for it). */
+  async uploadsIdle(): Promise<void> {
+    await Promise.all([...this.#uploads.values()].map((u) => u.idle()));
+  }
+
   startUpload(name: string): Upload {
     checkName(name);
     const id = randomUUID();

@@ -16,6 +16,8 @@ export class Upload {
   readonly #hash = newHash();
   /** A session found on disk after a restart: its bytes so far are hashed before anything else. */
   #prefix: Promise<void> | null = null;
+  /** The append under way (its last write, truncation or close may outlive the request's connection). */
+  #appending: Promise<unknown> | null = null;
 
   constructor(id: string, file: string, name: string, kept = 0) {
     this.id = id;
@@ -45,8 +47,23 @@ export class Upload {
     await this.#prefix;
   }
 
+  /** Resolves once no append is under way (whatever its outcome): what it wrote is on disk and its file closed. */
+  async idle(): Promise<void> {
+    while (this.#appending) await this.#appending.catch(() => undefined);
+  }
+
   /** Appends a stream at the current offset; on any failure the session's bytes are left as they were durable-wise and the error says why. */
-  async append(src: Readable | AsyncIterable<Uint8Array>): Promise<number> {
+  append(src: Readable | AsyncIterable<Uint8Array>): Promise<number> {
+    const p = this.#append(src);
+    this.#appending = p;
+    const clear = (): void => {
+      if (this.#appending === p) this.#appending = null;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  async #append(src: Readable | AsyncIterable<Uint8Array>): Promise<number> {
     await this.ready();
     let fh;
     try {

@@ -37,6 +37,8 @@ const good1 = denial([{ jurisdiction: 'EU', source: 'geoip' }]);
 // More jurisdictions than a ledger entry holds (kept by a gateway that did not bound the header).
 const tooMany = denial(Array.from({ length: MAX_ENTRY_JURISDICTIONS + 4 }, (_, i) => ({ jurisdiction: `J${i}`, source: 'declared' })));
 const good2 = denial([{ jurisdiction: 'SG', source: 'declared' }]);
+// Kept by worker slot 3 of an earlier run with three workers; this gateway runs one process.
+const orphan = denial([{ jurisdiction: 'EU', source: 'tenant' }]);
 
 let c: Cluster;
 let outboxDir: string;
@@ -47,6 +49,7 @@ before(async () => {
     outboxDir = path.join(config.dataDir as string, 'gateway');
     mkdirSync(outboxDir, { recursive: true, mode: 0o700 });
     writeFileSync(path.join(outboxDir, 'ledger-outbox-gateway.jsonl'), [good1, tooMany, good2].map((entry) => `${JSON.stringify({ region: HOME, entry })}\n`).join(''), { mode: 0o600 });
+    writeFileSync(path.join(outboxDir, 'ledger-outbox-gateway-w3.jsonl'), `${JSON.stringify({ region: HOME, entry: orphan })}\n`, { mode: 0o600 });
   });
 });
 after(async () => {
@@ -107,6 +110,13 @@ test('a record the region refuses for good is dead-lettered with a metric and a 
   assert.match(logLines[0] ?? '', new RegExp(tooMany.decision_id as string));
   assert.equal(readFileSync(deadFile, 'utf8').trim().split('\n').length, 1);
   assert.match(await metricsText(), new RegExp(`sovereign_ledger_dead_letter_records\\{region="${HOME}"\\} 1\\n`));
+});
+
+test('the outbox of a worker slot that no longer runs (fewer gateway.workers) is handed to a running slot and delivered', async () => {
+  await until('the orphaned record in the ledger', async () => ((await ids()).includes(orphan.decision_id as string) ? true : undefined));
+  assert.ok(!existsSync(path.join(outboxDir, 'ledger-outbox-gateway-w3.jsonl')), 'the old slot\'s file is gone');
+  const log = readFileSync(path.join(c.dir, 'data', 'logs', 'gateway.log'), 'utf8');
+  assert.match(log, /ledger-outbox-gateway-w3\.jsonl.*handed to a running slot|handed to a running slot.*ledger-outbox-gateway-w3\.jsonl/);
 });
 
 test(`x-sovereign-jurisdiction: more than ${MAX_DECLARED_JURISDICTIONS} declared jurisdictions are refused at the edge with a 400 naming the header and the limit`, async () => {

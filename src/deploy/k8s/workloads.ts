@@ -166,28 +166,8 @@ export function cellBase(image: ImageSettings, envNames: SecretEnvNames): object
   };
   return [
     new ServiceAccount({ metadata: { name: sa, labels: l }, automountServiceAccountToken: false }),
-    new StatefulSet({
-      metadata: { name: 'cell', labels: l },
-      spec: {
-        serviceName: 'cell',
-        // One sequencer per log: one replica with the file ledger (ledger.backend postgres allows more).
-        replicas: 1,
-        podManagementPolicy: 'OrderedReady',
-        selector: { matchLabels: l },
-        template: {
-          metadata: { labels: { ...l, 'sidecar.istio.io/inject': 'true' }, annotations: { 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' } },
-          spec: {
-            serviceAccountName: sa,
-            automountServiceAccountToken: false,
-            securityContext: podSecurity,
-            terminationGracePeriodSeconds: 30,
-            containers: [container],
-            volumes: commonVolumes,
-          },
-        },
-        volumeClaimTemplates: CELL_VOLUMES.map((v) => ({ metadata: { name: v.name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: v.size } } } })),
-      },
-    }),
+    // One sequencer per log: one replica with the file ledger (ledger.backend postgres allows more).
+    singleStatefulSet('cell', l, sa, container, CELL_VOLUMES, 'OrderedReady'),
     new Service({ metadata: { name: 'cell', labels: l }, spec: { selector: l, ports: [{ name: 'http', port: PORTS.cell, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }] } }),
     // The region's registry has its own Service, reachable before the cell is ready: a cell
     // becomes ready once a release is active, and its first release arrives through this port.
@@ -196,6 +176,27 @@ export function cellBase(image: ImageSettings, envNames: SecretEnvNames): object
       spec: { selector: l, publishNotReadyAddresses: true, ports: [{ name: 'registry', port: PORTS.registry, targetPort: 'registry', protocol: 'TCP', appProtocol: 'http' }] },
     }),
   ];
+}
+
+/**
+ * A StatefulSet of one replica with the Istio sidecar (started before the application, so the
+ * first outbound call already has the mesh) and one volume claim per entry of `volumes`.
+ */
+function singleStatefulSet(name: string, l: Record<string, string>, sa: string, container: IContainer, volumes: readonly { name: string; size: string }[], podManagementPolicy?: 'OrderedReady'): StatefulSet {
+  return new StatefulSet({
+    metadata: { name, labels: l },
+    spec: {
+      serviceName: name,
+      replicas: 1,
+      ...(podManagementPolicy ? { podManagementPolicy } : {}),
+      selector: { matchLabels: l },
+      template: {
+        metadata: { labels: { ...l, 'sidecar.istio.io/inject': 'true' }, annotations: { 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' } },
+        spec: { serviceAccountName: sa, automountServiceAccountToken: false, securityContext: podSecurity, terminationGracePeriodSeconds: 30, containers: [container], volumes: commonVolumes },
+      },
+      volumeClaimTemplates: volumes.map((v) => ({ metadata: { name: v.name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: v.size } } } })),
+    },
+  });
 }
 
 /**
@@ -221,19 +222,7 @@ export function goldenBase(image: ImageSettings, envNames: SecretEnvNames): obje
   };
   return [
     new ServiceAccount({ metadata: { name: sa, labels: l }, automountServiceAccountToken: false }),
-    new StatefulSet({
-      metadata: { name: 'golden', labels: l },
-      spec: {
-        serviceName: 'golden',
-        replicas: 1,
-        selector: { matchLabels: l },
-        template: {
-          metadata: { labels: { ...l, 'sidecar.istio.io/inject': 'true' }, annotations: { 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' } },
-          spec: { serviceAccountName: sa, automountServiceAccountToken: false, securityContext: podSecurity, terminationGracePeriodSeconds: 30, containers: [container], volumes: commonVolumes },
-        },
-        volumeClaimTemplates: [{ metadata: { name: GOLDEN_VOLUME.name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: GOLDEN_VOLUME.size } } } }],
-      },
-    }),
+    singleStatefulSet('golden', l, sa, container, [GOLDEN_VOLUME]),
     // Regions may pull while golden still publishes the shipped model (it is ready after that).
     new Service({ metadata: { name: 'golden', labels: l }, spec: { selector: l, publishNotReadyAddresses: true, ports: [{ name: 'http', port: PORTS.golden, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }] } }),
   ];
