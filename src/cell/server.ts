@@ -62,6 +62,16 @@ function recordRefused(status: number, type: string, message: string, why: 'inva
   return new HttpError(status, type, message, {}, { [RECORD_REFUSED_HEADER]: why, ...(status === 503 ? { 'retry-after': '1' } : {}) });
 }
 
+/** What an inference response's close must do: see the 'close' listener in buildCellServer. */
+interface Watch {
+  /** The response closed (finished, or the client went away). */
+  closed: boolean;
+  /** Gives the inference slot back; set once the request holds one. */
+  release: (() => void) | null;
+  /** Aborts the model's work if the response closes before it finished. */
+  abort: AbortController | null;
+}
+
 function modelHeaders(reply: FastifyReply, region: string, m: ModelInfo | undefined): void {
   void reply.header('x-sovereign-region', region);
   if (m) void reply.header('x-sovereign-model-version', `${m.name}@${m.version} ${m.digest}`);
@@ -144,11 +154,21 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   // a client that leaves while its record is being made durable (before the gate below) is seen
   // too. A close missed there would take a slot that no 'close' ever gives back, and the cell
   // would answer 429 to everyone from then on.
-  const gone = new WeakSet<object>();
+  // One 'close' listener per inference response does all that a close means (the client gone,
+  // the slot given back, the model's work aborted) instead of one listener each.
+  const watches = new WeakMap<object, Watch>();
   app.addHook('onRequest', (req, reply, done) => {
     if (req.routeOptions.config.inference) {
       const res = reply.raw;
-      res.once('close', () => gone.add(res));
+      const w: Watch = { closed: false, release: null, abort: null };
+      watches.set(res, w);
+      res.once('close', () => {
+        w.closed = true;
+        const release = w.release;
+        w.release = null;
+        release?.();
+        if (w.abort !== null && !res.writableFinished) w.abort.abort();
+      });
     }
     done();
   });
@@ -165,14 +185,15 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
       if (bytes > limit) throw badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes`, { param: 'messages', code: 'context_length_exceeded' });
     }
     const clientClosed = (): HttpError => new HttpError(499, 'client_closed', 'the client closed the connection before the request got an inference slot');
-    if (gone.has(reply.raw)) throw clientClosed();
+    const w = watches.get(reply.raw) as Watch;
+    if (w.closed) throw clientClosed();
     const release = await gate.acquire(region);
     // A client that left while waiting gives its slot back as soon as it gets one.
-    if (gone.has(reply.raw)) {
+    if (w.closed) {
       release();
       throw clientClosed();
     }
-    reply.raw.once('close', release);
+    w.release = release;
   });
 
   // Open Inference Protocol V2 — health, server and model metadata, inference.
@@ -217,12 +238,12 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     object: 'list',
     data: runtime.models.map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: `sovereign/${region}`, version: m.version, digest: m.digest })),
   }));
-  /** The client's abort (the gateway closed the connection) as a signal. */
+  /** The client's abort (the gateway closed the connection) as a signal (inference routes only: see `watches`). */
   function clientGone(reply: FastifyReply): AbortSignal {
     const ac = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) ac.abort();
-    });
+    const w = watches.get(reply.raw) as Watch;
+    w.abort = ac;
+    if (w.closed && !reply.raw.writableFinished) ac.abort();
     return ac.signal;
   }
 

@@ -6,9 +6,16 @@ import { z } from 'zod';
 /** Records in one batched append, at most: the cell refuses a larger batch whole. */
 export const MAX_APPEND_BATCH = 256;
 
+/**
+ * An entry as it arrives: any JSON object. What it may hold is the ledger's entry schema's
+ * business (src/ledger/entries.ts), which every append runs before anything is written; checking
+ * the members here too (z.record copies every one) would validate each record twice.
+ */
+const entryObject = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected a JSON object');
+
 export const AppendRecordSchema = z.strictObject({
   /** The entry without request_hash; the region keys the hash with its own secret. */
-  entry: z.record(z.string(), z.unknown()),
+  entry: entryObject,
   /** SHA-256 (hex) of the request body; stored only as HMAC-SHA-256 under the region's secret. */
   body_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
@@ -46,7 +53,8 @@ export const RECORD_REFUSED_HEADER = 'x-sovereign-record-refused';
 
 /** A record that travels with its request: a decision, with the digest of the body it decides. */
 export const ForwardRecordSchema = z.strictObject({
-  entry: z.record(z.string(), z.unknown()).refine((e) => e.kind === 'decision', 'only a decision entry travels with a request'),
+  // Validated once, by the ledger's schema when the cell appends it (a bad entry: 400, nothing written).
+  entry: entryObject.refine((e) => e.kind === 'decision', 'only a decision entry travels with a request'),
   body_sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 export type ForwardRecord = z.infer<typeof ForwardRecordSchema>;

@@ -4,12 +4,14 @@
 // unreadable at once (crypto-shredding). The associated data binds each ciphertext to where it
 // belongs, so a sealed blob moved to another row or subject does not open.
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, type KeyObject } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.ts';
 
 const NONCE = 12;
 const TAG = 16;
 
 function seal(key: KeyObject | Buffer, plaintext: Buffer, aad: string): Buffer {
-  const nonce = randomBytes(NONCE);
+  // A random 96-bit nonce per seal (SP 800-38D §8.2.2), never handed out twice (random-pool.ts).
+  const nonce = pooledRandomBytes(NONCE);
   const c = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG });
   c.setAAD(Buffer.from(aad, 'utf8'));
   const body = Buffer.concat([c.update(plaintext), c.final()]);

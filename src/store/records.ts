@@ -1,6 +1,6 @@
 // What a region keeps of a request it served, and for how long.
-import { randomBytes } from 'node:crypto';
 import type { Topology } from '../config/index.ts';
+import { pooledRandomBytes } from './random-pool.ts';
 
 /**
  * A new record id: a UUID version 7 (RFC 9562 §5.7), 48 bits of Unix milliseconds then 74
@@ -10,7 +10,7 @@ import type { Topology } from '../config/index.ts';
  * which is kept in the clear beside it anyway.
  */
 export function newRecordId(now = Date.now()): string {
-  const b = randomBytes(16);
+  const b = pooledRandomBytes(16);
   b.writeUIntBE(now, 0, 6);
   b[6] = ((b[6] as number) & 0x0f) | 0x70; // version 7
   b[8] = ((b[8] as number) & 0x3f) | 0x80; // variant 10

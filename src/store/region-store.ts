@@ -249,10 +249,17 @@ export class RegionStore {
   async #write(batch: Queued[]): Promise<void> {
     const fresh: WrappedKey[] = [];
     const sealed: SealedRecord[] = [];
+    // A batch's records mostly share a few subjects: one keyed hash (HMAC) per subject per
+    // batch, and nothing kept about a subject once the batch is written.
+    const hashes = new Map<string, string>();
     try {
       for (const q of batch) {
         const { r } = q;
-        q.hash ??= this.#o.subjectHash(r.subject);
+        if (q.hash === undefined) {
+          let h = hashes.get(r.subject);
+          if (h === undefined) hashes.set(r.subject, (h = this.#o.subjectHash(r.subject)));
+          q.hash = h;
+        }
         const k = await this.#keyFor(r.tenant, q.hash, fresh);
         const id = newRecordId();
         const plaintext = Buffer.from(JSON.stringify({ input: r.input, output: r.output }), 'utf8');

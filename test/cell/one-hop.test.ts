@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { startCell, type RunningCell } from '../../src/cell/index.ts';
 import { RECORD_HEADER, encodeRecord, type ForwardRecord } from '../../src/common/index.ts';
+import { MAX_ENTRY_JURISDICTIONS } from '../../src/common/jurisdictions.ts';
 import { topologyFrom, type Topology } from '../../src/config/index.ts';
 import { initTrustDomain } from '../../src/mesh/index.ts';
 import { parseEntry } from '../../src/ledger/index.ts';
@@ -126,5 +127,37 @@ test('property: the receipt returned for a request is the entry of its decision 
       assert.equal((JSON.parse(last?.body ?? '{}') as { messages: { content: string }[] }).messages[0]?.content, text);
     }),
     { numRuns: 25 },
+  );
+});
+
+test('property: a record whose entry the ledger schema refuses is refused with 400, nothing appended, the model not invoked (the entry is validated once, by the ledger)', async () => {
+  // Each way to break a decision entry that the envelope check alone would let through.
+  const breakers: ((e: Record<string, unknown>) => Record<string, unknown>)[] = [
+    (e) => ({ ...e, email: 'someone@example.com' }), // a member outside the strict schema
+    (e) => ({ ...e, data_class: 'secret' }),
+    (e) => ({ ...e, v: 2 }),
+    (e) => ({ ...e, time: 'yesterday' }),
+    (e) => ({ ...e, decision_id: '' }),
+    (e) => ({ ...e, jurisdictions: Array.from({ length: MAX_ENTRY_JURISDICTIONS + 1 }, () => ({ jurisdiction: 'AE', source: 'geoip' })) }),
+    (e) => ({ ...e, attempts: [{ region: REGION, outcome: 'ok', extra: 1 }] }),
+    (e) => {
+      const { tenant: _t, ...rest } = e;
+      return rest;
+    },
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.uuid(), fc.integer({ min: 0, max: breakers.length - 1 }), async (id, which) => {
+      const before = cell.ledger.ledger.size;
+      const seen = (await received(modelUrl)).length;
+      const body = chatBody(`bad record ${id}`);
+      const entry = (breakers[which] as (e: Record<string, unknown>) => Record<string, unknown>)(decisionFor(id, REGION));
+      const res = await send(gw, body, { entry, body_sha256: sha256(body) });
+      assert.equal(res.status, 400, JSON.stringify(res.json));
+      assert.equal(res.headers['x-sovereign-record-refused'], 'invalid');
+      assert.match((res.json.error as { message: string }).message, /ledger entry rejected/);
+      assert.equal(cell.ledger.ledger.size, before, 'nothing was appended');
+      assert.equal((await received(modelUrl)).length, seen, 'the model server was sent the request');
+    }),
+    { numRuns: 30 },
   );
 });
