@@ -97,22 +97,11 @@ async function startSystem(name: string, root: string, dir: string, env: NodeJS.
 const cellPids = (s: System): number[] => pidsWith(s.config, 'cell', '--region', EMBEDDED_REGION);
 const gatewayPids = (s: System): number[] => pidsWith(s.config, 'gateway');
 
-async function runToExit(s: Started, timeoutMs: number): Promise<string> {
-  if (s.proc.exitCode === null && s.proc.signalCode === null) {
-    const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
-    const timer = setTimeout(() => void group.stop(s), timeoutMs);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (s.proc.exitCode !== 0) throw new Error(`${s.name} failed:\n${s.output().slice(-2000)}`);
-  return s.output();
-}
-
 async function wrk(url: string, seconds: number, files: { body: string; headers: string }): Promise<{ rps: number; requests: number; bad: number }> {
   const s = group.start('wrk', 'wrk', ['-t2', '-c32', `-d${Math.round(seconds)}s`, '--timeout', '10s', '-s', path.join(ROOT, 'bench/gateway/post.lua'), url], {
     env: { ...process.env, BENCH_BODY_FILE: files.body, BENCH_HEADERS_FILE: files.headers },
   });
-  const out = await runToExit(s, (seconds + 30) * 1000);
+  const out = await group.runToExit(s, (seconds + 30) * 1000);
   const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 'NaN'),
@@ -124,7 +113,7 @@ async function wrk(url: string, seconds: number, files: { body: string; headers:
 async function loadgen(url: string, bodyFile: string): Promise<LoadResult> {
   const spec: LoadSpec = { url, rate: cfg.rate, durationMs: cfg.rateSeconds * 1000, warmupMs: 1000, bodyFile, headers: HEADERS, mode: 'latency', connections: 256, maxInflight: 5000 };
   const s = group.start('loadgen', process.execPath, [path.join(ROOT, 'bench/gateway/loadgen.ts'), JSON.stringify(spec)]);
-  const out = await runToExit(s, spec.durationMs + 60_000);
+  const out = await group.runToExit(s, spec.durationMs + 60_000);
   const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (!line) throw new Error(`loadgen printed no result:\n${out.slice(-2000)}`);
   return JSON.parse(line) as LoadResult;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClassifier } from '../src/classify/index.ts';
 import { fmt, median, today } from './lib/stats.ts';
-import { ProcessGroup, pidsWith, type Started } from './lib/procs.ts';
+import { ProcessGroup, pidsWith } from './lib/procs.ts';
 import type { LoadResult, LoadSpec } from './gateway/loadgen.ts';
 import { summarise, summaryMarkdown, type ProfileSummary } from './gateway/profile.ts';
 import { meshPairMarkdown, phaseMeshPair, type MeshPairResult } from './gateway/mesh-pair.ts';
@@ -135,17 +135,6 @@ function headersFor(upstream: string): Record<string, string> {
 
 // ---- Running loads --------------------------------------------------------------------------
 
-async function runToExit(s: Started, timeoutMs: number): Promise<string> {
-  if (s.proc.exitCode === null && s.proc.signalCode === null) {
-    const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
-    const timer = setTimeout(() => void group.stop(s), timeoutMs);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (s.proc.exitCode !== 0) throw new Error(`${s.name} failed (${s.proc.signalCode ?? `exit ${s.proc.exitCode}`}):\n${s.output().slice(-3000)}`);
-  return s.output();
-}
-
 interface WrkResult { rps: number; requests: number; non2xx: number; socketErrors: number; latencyP50Ms: number; latencyP99Ms: number; valid: boolean; cpuUsPerReq?: number; cellsCpuUsPerReq?: number }
 
 function wrkMs(s: string | undefined): number {
@@ -159,7 +148,7 @@ async function wrk(url: string, seconds: number, files: { body: string; headers:
   const s = group.start('wrk', 'wrk', [`-t${cfg.wrkThreads}`, `-c${cfg.connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '--timeout', '10s', '-s', path.join(ROOT, 'bench/gateway/post.lua'), url], {
     env: { ...process.env, BENCH_BODY_FILE: files.body, BENCH_HEADERS_FILE: files.headers },
   });
-  const out = await runToExit(s, (seconds + 30) * 1000);
+  const out = await group.runToExit(s, (seconds + 30) * 1000);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 'NaN');
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? '0');
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? '0');
@@ -176,7 +165,7 @@ async function wrk(url: string, seconds: number, files: { body: string; headers:
 async function loadgen(spec: Omit<LoadSpec, 'connections' | 'maxInflight' | 'warmupMs'>): Promise<LoadResult> {
   const full: LoadSpec = { ...spec, warmupMs: cfg.warmupMs, connections: 256, maxInflight: 5000 };
   const s = group.start('loadgen', process.execPath, [path.join(ROOT, 'bench/gateway/loadgen.ts'), JSON.stringify(full)]);
-  const out = await runToExit(s, spec.durationMs + 60_000);
+  const out = await group.runToExit(s, spec.durationMs + 60_000);
   const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (!line) throw new Error(`loadgen printed no result:\n${out.slice(-2000)}`);
   return JSON.parse(line) as LoadResult;

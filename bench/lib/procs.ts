@@ -93,6 +93,18 @@ export class ProcessGroup {
   }
 
   /** Stops every process still running, most recently started first. */
+  /** Waits for `s` to exit (stopping it after `timeoutMs`); its output, or an error with its tail when it did not exit 0. */
+  async runToExit(s: Started, timeoutMs: number): Promise<string> {
+    if (s.proc.exitCode === null && s.proc.signalCode === null) {
+      const exited = new Promise<void>((r) => s.proc.once('exit', () => r()));
+      const timer = setTimeout(() => void this.stop(s), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (s.proc.exitCode !== 0) throw new Error(`${s.name} failed (${s.proc.signalCode ?? `exit ${s.proc.exitCode}`}):\n${s.output().slice(-3000)}`);
+    return s.output();
+  }
+
   async stopAll(): Promise<void> {
     this.#stopping = true;
     const all = [...this.#running.values()].reverse();
