@@ -23,19 +23,31 @@ export class InferenceGate {
     return this.#waiting.length;
   }
 
+  /** Whether acquire would refuse now: every slot taken and the queue full. */
+  get full(): boolean {
+    return this.#running >= this.#concurrency && this.#waiting.length >= this.#queue;
+  }
+
+  /**
+   * Throws the 429 that acquire would throw now, without taking a slot: a caller with work to do
+   * before it acquires (the cell's durable record) refuses first what it would refuse anyway.
+   */
+  refuseIfFull(region: string): void {
+    if (!this.full) return;
+    throw new HttpError(
+      429,
+      'overloaded_error',
+      `region ${region} is running ${this.#running} inference requests with ${this.#waiting.length} waiting, the most it takes (cell.maxConcurrentInference, cell.maxQueuedInference); retry after the time in Retry-After`,
+      { code: 'cell_busy' },
+      // The header tells the gateway the region is busy, not failing: it tries the next permitted region.
+      { 'retry-after': '1', 'x-sovereign-cell-busy': '1' },
+    );
+  }
+
   /** Resolves with the release function once a slot is free; throws 429 when the queue is full. */
   async acquire(region: string): Promise<() => void> {
+    this.refuseIfFull(region);
     if (this.#running >= this.#concurrency) {
-      if (this.#waiting.length >= this.#queue) {
-        throw new HttpError(
-          429,
-          'overloaded_error',
-          `region ${region} is running ${this.#running} inference requests with ${this.#waiting.length} waiting, the most it takes (cell.maxConcurrentInference, cell.maxQueuedInference); retry after the time in Retry-After`,
-          { code: 'cell_busy' },
-          // The header tells the gateway the region is busy, not failing: it tries the next permitted region.
-          { 'retry-after': '1', 'x-sovereign-cell-busy': '1' },
-        );
-      }
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else {
       this.#running++;

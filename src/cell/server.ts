@@ -100,10 +100,29 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     done();
   });
 
+  // Inference routes: first what this cell refuses anyway, before the record below is appended.
+  // A record saying "routed to this region" for a request the region turned away unprocessed
+  // would mislead an auditor, and on a 429 the gateway records the request again in the next
+  // region. The input limit (the same reading and limit as the gateway) is deterministic. The
+  // gate is only looked at, not entered: a slot held through the durable append would lower the
+  // cell's useful concurrency.
+  app.addHook('preHandler', async (req) => {
+    if (!req.routeOptions.config.inference) return;
+    const body = req.body as { model?: unknown } | undefined;
+    const model = (req.params as { model?: string }).model ?? (typeof body?.model === 'string' ? body.model : '');
+    const limit = opts.inputLimit?.(model);
+    if (limit !== undefined) {
+      const bytes = inputBytes(requestSegments(req.body));
+      if (bytes > limit) throw badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes`, { param: 'messages', code: 'context_length_exceeded' });
+    }
+    gate.refuseIfFull(region);
+  });
+
   // One hop (src/common/ledger-append.ts): a request that carries its decision record is
   // recorded here, durably in this region's log, before any byte of it reaches the model; a
   // record this cell cannot make or will not take stops the request with nothing processed.
-  // Registered before the inference gate, so a refused record never takes a slot either.
+  // Registered after the refusals above and before the inference gate, so a refused record
+  // never takes a slot either.
   app.addHook('preHandler', async (req, reply) => {
     const header = req.headers[RECORD_HEADER];
     if (header === undefined) return;
@@ -173,17 +192,13 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     done();
   });
 
-  // Inference routes: the input limit first (the same reading and limit as the gateway), then a
-  // slot of the inference gate, held until the answer is sent or the client goes away.
+  // Inference routes, once recorded: a slot of the inference gate, held until the answer is sent
+  // or the client goes away. The queue may have filled while the record was made durable (after
+  // the check above); then the answer is still 429, with the record in the log. That race is
+  // left as it is, without a lock: the gateway's next attempt lists this region as `busy` in
+  // the entry of the region that serves the request, so the logs together tell what happened.
   app.addHook('preHandler', async (req, reply) => {
     if (!req.routeOptions.config.inference) return;
-    const body = req.body as { model?: unknown } | undefined;
-    const model = (req.params as { model?: string }).model ?? (typeof body?.model === 'string' ? body.model : '');
-    const limit = opts.inputLimit?.(model);
-    if (limit !== undefined) {
-      const bytes = inputBytes(requestSegments(req.body));
-      if (bytes > limit) throw badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes`, { param: 'messages', code: 'context_length_exceeded' });
-    }
     const clientClosed = (): HttpError => new HttpError(499, 'client_closed', 'the client closed the connection before the request got an inference slot');
     const w = watches.get(reply.raw) as Watch;
     if (w.closed) throw clientClosed();

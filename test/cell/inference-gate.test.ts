@@ -18,6 +18,10 @@ test('never more than the bound run; the overflow is refused with 429 and Retry-
           const n = started++;
           const expectedToWait = gate.running >= concurrency;
           const full = expectedToWait && gate.waiting >= queue;
+          // What the cell looks at before it records a request: the same answer acquire gives.
+          assert.equal(gate.full, full);
+          if (full) assert.throws(() => gate.refuseIfFull('r'), (e: unknown) => e instanceof HttpError && e.statusCode === 429);
+          else gate.refuseIfFull('r');
           const p = gate.acquire('r').then((release) => {
             order.push(n);
             held.push(release);

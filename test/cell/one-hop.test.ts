@@ -21,6 +21,8 @@ import { chatBody, decisionFor, received, sha256, startModelServer } from '../he
 import { freePort } from '../helpers/ports.ts';
 
 const REGION = 'uae-dubai';
+/** llama-3-8b's input limit here (UTF-8 bytes of model input). */
+const INPUT_LIMIT = 4096;
 let model: ChildProcess;
 let modelUrl: string;
 let topology: Topology;
@@ -32,6 +34,7 @@ before(async () => {
   topology = topologyFrom({
     dataDir: mkdtempSync(path.join(tmpdir(), 'sovereign-onehop-')),
     jurisdictions: { AE: ['AE'], EU: ['FR'] },
+    models: { 'llama-3-8b': { maxInputBytes: INPUT_LIMIT } },
     regions: [
       { id: REGION, jurisdiction: 'AE', country: 'AE', url: `http://127.0.0.1:${await freePort()}`, runtime: { kind: 'upstream', url: modelUrl }, models: ['llama-3-8b'] },
       { id: 'eu-paris', jurisdiction: 'EU', country: 'FR', url: `http://127.0.0.1:${await freePort()}`, runtime: { kind: 'upstream', url: modelUrl }, models: ['llama-3-8b'] },
@@ -63,6 +66,18 @@ test('a record whose body digest does not match the bytes received is refused wi
   assert.equal((res.json.error as { type: string }).type, 'record_mismatch');
   assert.match((res.json.error as { message: string }).message, /body_sha256 .* is not the SHA-256 of the \d+-byte body received/);
   assert.equal(cell.ledger.ledger.size, before, 'the refused record is not in the log');
+  assert.equal((await received(modelUrl)).length, seen, 'the model server was sent the request');
+});
+
+test('a request over its model\'s input limit is refused with 400 before its record is appended: nothing recorded, nothing sent to the model', async () => {
+  const before = cell.ledger.ledger.size;
+  const seen = (await received(modelUrl)).length;
+  const body = chatBody('x'.repeat(INPUT_LIMIT + 1));
+  const res = await send(gw, body, { entry: decisionFor('too-long-1', REGION), body_sha256: sha256(body) });
+  assert.equal(res.status, 400);
+  assert.equal((res.json.error as { code: string }).code, 'context_length_exceeded');
+  assert.equal(res.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
+  assert.equal(cell.ledger.ledger.size, before, 'the refused request is not in the log');
   assert.equal((await received(modelUrl)).length, seen, 'the model server was sent the request');
 });
 
