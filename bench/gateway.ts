@@ -1,10 +1,11 @@
 // npm run bench:gateway — the same OpenAI-compatible chat request, against the same upstream,
-// through: nothing (direct), nginx, HAProxy, a bare undici proxy, Portkey's AI gateway and
-// Sovereign's full path (identify, classify, decide, durable ledger entry, forward; gateway ->
+// through: nothing (direct), nginx, HAProxy, a bare undici proxy (in plaintext to the upstream,
+// and with mutual TLS to it: undici-mtls, like for like with Sovereign's mTLS hop to its
+// cells), Portkey's AI gateway and Sovereign's full path (identify, classify, decide, durable ledger entry, forward; gateway ->
 // region cell -> upstream). Targets are interleaved (A B C A B C ...) for several rounds and
 // medians are reported: max throughput at 32 connections (wrk), latency p50/p99 at a fixed
 // 200 requests/s (open-loop generator, bench/gateway/loadgen.ts) and streaming time to first
-// byte, each also as a ratio to direct and to the bare undici proxy.
+// byte, each also as a ratio to direct and to the bare undici proxy (and to undici-mtls).
 // Writes bench/results/gateway-<date>.json and .md. Flags: node bench/gateway.ts --help
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import type { LoadResult, LoadSpec } from './gateway/loadgen.ts';
 import { summarise, summaryMarkdown, type ProfileSummary } from './gateway/profile.ts';
 import { meshPairMarkdown, phaseMeshPair, type MeshPairResult } from './gateway/mesh-pair.ts';
 import { cpuPerRequest, embeddedMarkdown, phaseEmbedded, type EmbeddedResult } from './gateway/embedded.ts';
-import { ROOT, TARGET_NAMES, ensureTools, startNginxUpstream, startSseUpstream, startTarget, type Target, type TargetName } from './gateway/targets.ts';
+import { ROOT, TARGET_NAMES, ensureTools, startNginxUpstream, startSseUpstream, startTarget, type Target, type TargetName, type Upstream } from './gateway/targets.ts';
 
 const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BENCH_<NAME>, e.g. BENCH_ROUNDS=5)
   --quick                 smoke run of about a minute (2 rounds, short loads)
@@ -185,11 +186,11 @@ async function smoke(t: Target, body: string, headers: Record<string, string>, s
 
 interface Files { body: string; headers: string; streamBody: string }
 
-async function startTargets(dir: string, upstream: string, names: readonly TargetName[]): Promise<Target[]> {
+async function startTargets(dir: string, up: Upstream, names: readonly TargetName[]): Promise<Target[]> {
   const out: Target[] = [];
   for (const n of names) {
     const t0 = Date.now();
-    out.push(await startTarget(n, { group, dir, upstream, workers: cfg.workers, ...(cfg.gatewayWorkers !== undefined ? { gatewayWorkers: cfg.gatewayWorkers } : {}) }));
+    out.push(await startTarget(n, { group, dir, upstream: up.origin, upstreamTls: up.tls, workers: cfg.workers, ...(cfg.gatewayWorkers !== undefined ? { gatewayWorkers: cfg.gatewayWorkers } : {}) }));
     log(`  started ${n.padEnd(10)} ${out[out.length - 1]?.url ?? ''}  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
   return out;
@@ -214,7 +215,7 @@ interface Measured {
 
 /** The processes whose CPU per request is reported: Sovereign's gateway (all its workers) and the bare proxy. */
 function cpuPidsOf(t: Target): (() => number[]) | null {
-  if (t.name === 'undici') return () => t.procs.map((p) => p.pid);
+  if (t.name === 'undici' || t.name === 'undici-mtls') return () => t.procs.map((p) => p.pid);
   if (t.name !== 'sovereign') return null;
   const args = t.procs[0]?.proc.spawnargs ?? [];
   const config = args[args.indexOf('--config') + 1] ?? '';
@@ -248,7 +249,7 @@ async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promis
   const up = await startNginxUpstream(group, dir, cfg.workers);
   const headers = headersFor(up.origin);
   writeHeaders(files.headers, headers);
-  const targets = await startTargets(dir, up.origin, targetNames);
+  const targets = await startTargets(dir, up, targetNames);
   try {
     for (const t of targets) {
       const region = await smoke(t, chatBodyText, headers, false);
@@ -282,9 +283,9 @@ async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promis
 
 async function phaseStreaming(dir: string, files: Files, m: Measured): Promise<void> {
   log('\nphase 2: streaming time to first byte (upstream: Node SSE server, first event at once)');
-  const up = await startSseUpstream(group);
+  const up = await startSseUpstream(group, dir);
   const headers = headersFor(up.origin);
-  const targets = await startTargets(dir, up.origin, targetNames);
+  const targets = await startTargets(dir, up, targetNames);
   try {
     // A target that cannot stream is left out of this phase, with the reason in the results.
     const ok: Target[] = [];
@@ -356,6 +357,10 @@ interface Row {
   cellsCpuUsPerReq: number | null;
   /** undici's CPU per request / this target's, per round (median). */
   efficiencyVsUndici: number | null;
+  /** The same three against the bare proxy with mutual TLS to its upstream (undici-mtls). */
+  rpsVsUndiciMtls: number | null;
+  efficiencyVsUndiciMtls: number | null;
+  ttfbMinusUndiciMtlsP50: number | null;
 }
 
 const nn = (x: number): number | null => (Number.isFinite(x) ? x : null);
@@ -378,6 +383,7 @@ function rows(m: Measured): Row[] {
     const rt = m.rate[name]?.map((l) => (l.errors + l.non2xx + l.dropped > l.sent * 0.01 ? { ...l, p50: Number.NaN, p99: Number.NaN } : l));
     const rtD = m.rate.direct, rtU = m.rate.undici;
     const tf = m.ttfb[name], tfD = m.ttfb.direct, tfU = m.ttfb.undici;
+    const tpM = m.throughput['undici-mtls'], tfM = m.ttfb['undici-mtls'];
     return {
       target: name,
       rps: tp ? nn(median(tp.map((w) => w.rps).filter(Number.isFinite))) : null,
@@ -399,6 +405,9 @@ function rows(m: Measured): Row[] {
       cpuUsPerReq: tp?.some((w) => w.cpuUsPerReq !== undefined) ? nn(median(tp.map((w) => w.cpuUsPerReq ?? Number.NaN).filter(Number.isFinite))) : null,
       cellsCpuUsPerReq: tp?.some((w) => w.cellsCpuUsPerReq !== undefined) ? nn(median(tp.map((w) => w.cellsCpuUsPerReq ?? Number.NaN).filter(Number.isFinite))) : null,
       efficiencyVsUndici: perRound(tp, tpU, (a, b) => (b.cpuUsPerReq ?? Number.NaN) / (a.cpuUsPerReq ?? Number.NaN)),
+      rpsVsUndiciMtls: perRound(tp, tpM, (a, b) => a.rps / b.rps),
+      efficiencyVsUndiciMtls: perRound(tp, tpM, (a, b) => (b.cpuUsPerReq ?? Number.NaN) / (a.cpuUsPerReq ?? Number.NaN)),
+      ttfbMinusUndiciMtlsP50: perRound(tf, tfM, (a, b) => a.p50 - b.p50),
     };
   });
 }
@@ -423,8 +432,16 @@ function embeddedGoals(e: EmbeddedResult | null): Goal[] {
 
 function goals(rs: Row[]): Goal[] {
   const r = (n: TargetName): Row | undefined => rs.find((x) => x.target === n);
-  const s = r('sovereign'), u = r('undici'), p = r('portkey');
+  const s = r('sovereign'), u = r('undici'), um = r('undici-mtls'), p = r('portkey');
   if (!s) return [];
+  // Like for like: Sovereign's gateway calls its cells with mutual TLS, as undici-mtls calls the upstream.
+  const mtls: Goal[] = um
+    ? [
+        check('fast upstream: efficiency against the bare proxy with mTLS to its upstream (undici-mtls CPU/req ÷ gateway CPU/req) >= 0.60', s.efficiencyVsUndiciMtls, (v) => v >= 0.6, (v) => `${v.toFixed(2)} (${s.cpuUsPerReq?.toFixed(0) ?? '?'} vs ${um.cpuUsPerReq?.toFixed(0) ?? '?'} µs)`),
+        check('fast upstream: max throughput >= 60% of the bare proxy with mTLS to its upstream', s.rpsVsUndiciMtls, (v) => v >= 0.6, (v) => `${(v * 100).toFixed(0)}%`),
+        check('fast upstream: streaming TTFB p50 <= bare proxy with mTLS to its upstream + 1 ms', s.ttfbMinusUndiciMtlsP50, (v) => v <= 1, (v) => `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms`),
+      ]
+    : [];
   return [
     check('fast upstream: efficiency (bare undici CPU/req ÷ gateway CPU/req, full load) >= 0.60', s.efficiencyVsUndici, (v) => v >= 0.6, (v) => `${v.toFixed(2)} (${s.cpuUsPerReq?.toFixed(0) ?? '?'} vs ${u?.cpuUsPerReq?.toFixed(0) ?? '?'} µs)`),
     check('fast upstream: max throughput >= 60% of the bare undici proxy', s.rpsVsUndici, (v) => v >= 0.6, (v) => `${(v * 100).toFixed(0)}%`),
@@ -432,6 +449,7 @@ function goals(rs: Row[]): Goal[] {
     check(`fast upstream: added latency p50 at ${cfg.rate} req/s <= 1 ms`, s.addedP50, (v) => v <= 1, (v) => `${v.toFixed(3)} ms`),
     check(`fast upstream: added latency p99 at ${cfg.rate} req/s <= 5 ms`, s.addedP99, (v) => v <= 5, (v) => `${v.toFixed(3)} ms`),
     check('fast upstream: streaming TTFB p50 <= bare undici proxy + 1 ms', s.ttfbMinusUndiciP50 ?? (u ? null : undefined), (v) => v <= 1, (v) => `+${v.toFixed(3)} ms`),
+    ...mtls,
   ];
 }
 
@@ -452,11 +470,11 @@ function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles
       `TTFB: streaming request at ${cfg.ttfbRate} req/s for ${cfg.ttfbSeconds} s, time to the first body byte. Request: ${Buffer.byteLength(chatBodyText)} B chat completion (class ${String(meta.dataClass)}). ` +
       `nginx/HAProxy: ${cfg.workers} worker(s). Sovereign: gateway -> region cell (upstream runtime) -> upstream, two Node hops, decision recorded durably in the region's ledger before forwarding.`,
     '',
-    '| target | max req/s | × direct | × undici | CPU µs/req (full load) | cells CPU µs/req (Sovereign) | efficiency (undici ÷ target CPU) | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | max req/s | × direct | × undici | CPU µs/req (full load) | cells CPU µs/req (Sovereign) | efficiency (undici ÷ target CPU) | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici | × undici-mtls | efficiency (undici-mtls ÷ target CPU) | TTFB − undici-mtls |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rs) {
-    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.cpuUsPerReq, 0)} | ${x(r.cellsCpuUsPerReq, 0)} | ${x(r.efficiencyVsUndici)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} |`);
+    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.cpuUsPerReq, 0)} | ${x(r.cellsCpuUsPerReq, 0)} | ${x(r.efficiencyVsUndici)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} | ${x(r.rpsVsUndiciMtls, 2)} | ${x(r.efficiencyVsUndiciMtls)} | ${x(r.ttfbMinusUndiciMtlsP50, 3)} |`);
   }
   const failures = Object.entries(meta.failures as Record<string, string>);
   if (failures.length) {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { freePort, waitUntil, type ProcessGroup, type Started } from '../lib/procs.ts';
 import { startNginxAuthz } from './nginx-authz.ts';
+import { upstreamTls, type UpstreamTls } from './upstream-tls.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
@@ -34,7 +35,7 @@ function ensurePortkey(): void {
   if (!existsSync(PORTKEY_SERVER)) throw new Error(`Portkey's gateway installed, but ${PORTKEY_SERVER} is missing: its package layout changed; update bench/gateway/targets.ts`);
 }
 
-export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'undici', 'portkey', 'sovereign', 'nginx-authz'] as const;
+export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'undici', 'undici-mtls', 'portkey', 'sovereign', 'nginx-authz'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export interface Target {
@@ -51,6 +52,8 @@ export interface TargetOptions {
   dir: string;
   /** Upstream origin, e.g. http://127.0.0.1:18000 */
   upstream: string;
+  /** The upstream's mutual-TLS listener (the undici-mtls target calls it). */
+  upstreamTls?: Upstream['tls'];
   /** nginx worker_processes and HAProxy nbthread. */
   workers: number;
   /** Start Sovereign's gateway and first EU cell with --cpu-prof (not via `up`). */
@@ -88,23 +91,33 @@ export const COMPLETION_JSON = JSON.stringify({
   usage: { prompt_tokens: 240, completion_tokens: 18, total_tokens: 258 },
 });
 
-/** nginx serving a fixed chat.completion: the non-streaming upstream. Returns its origin. */
-export async function startNginxUpstream(group: ProcessGroup, dir: string, workers: number): Promise<{ origin: string; proc: Started }> {
-  const port = await freePort();
+/** A benchmark upstream: its plaintext origin and its mutual-TLS listener. */
+export interface Upstream {
+  origin: string;
+  tls: { origin: string; files: UpstreamTls };
+  proc: Started;
+}
+
+/** nginx serving a fixed chat.completion: the non-streaming upstream. */
+export async function startNginxUpstream(group: ProcessGroup, dir: string, workers: number): Promise<Upstream> {
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const files = upstreamTls(dir);
   const conf = path.join(dir, 'nginx-upstream.conf');
-  writeFileSync(conf, render('nginx-upstream.conf.tmpl', { WORKERS: String(workers), DIR: dir, PORT: String(port), USER: nginxUser(), COMPLETION: COMPLETION_JSON }));
+  const vars = { WORKERS: String(workers), DIR: dir, PORT: String(port), TLSPORT: String(tlsPort), CERT: files.serverCert, KEY: files.serverKey, CA: files.ca, USER: nginxUser(), COMPLETION: COMPLETION_JSON };
+  writeFileSync(conf, render('nginx-upstream.conf.tmpl', vars));
   const proc = group.start('nginx-upstream', 'nginx', ['-p', dir, '-c', conf, '-e', path.join(dir, 'nginx-upstream.error.log')]);
   const origin = `http://127.0.0.1:${port}`;
   await waitUntil(() => httpOk(`${origin}/v1/models`), 10_000, `nginx upstream on ${origin} (log: ${dir}/nginx-upstream.error.log)`);
-  return { origin, proc };
+  return { origin, tls: { origin: `https://127.0.0.1:${tlsPort}`, files }, proc };
 }
 
-/** The Node SSE server: the streaming upstream. Returns its origin. */
-export async function startSseUpstream(group: ProcessGroup): Promise<{ origin: string; proc: Started }> {
-  const port = await freePort();
-  const proc = group.start('sse-upstream', NODE, [path.join(HERE, 'sse-upstream.ts'), String(port)]);
+/** The Node SSE server: the streaming upstream. */
+export async function startSseUpstream(group: ProcessGroup, dir: string): Promise<Upstream> {
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const files = upstreamTls(dir);
+  const proc = group.start('sse-upstream', NODE, [path.join(HERE, 'sse-upstream.ts'), String(port), String(tlsPort), files.serverCert, files.serverKey, files.ca]);
   await proc.waitFor('listening', 10_000);
-  return { origin: `http://127.0.0.1:${port}`, proc };
+  return { origin: `http://127.0.0.1:${port}`, tls: { origin: `https://127.0.0.1:${tlsPort}`, files }, proc };
 }
 
 const CHAT = '/v1/chat/completions';
@@ -138,6 +151,16 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
     case 'undici': {
       const port = await freePort();
       const p = o.group.start('undici-proxy', NODE, [path.join(HERE, 'undici-proxy.ts'), String(port), o.upstream]);
+      await p.waitFor('listening', 10_000);
+      return { name, url: `http://127.0.0.1:${port}${CHAT}`, procs: [p] };
+    }
+
+    case 'undici-mtls': {
+      // The same bare proxy, calling the upstream's mutual-TLS listener with a client certificate.
+      if (!o.upstreamTls) throw new Error('undici-mtls needs an upstream with a mutual-TLS listener (startNginxUpstream, startSseUpstream)');
+      const { origin, files } = o.upstreamTls;
+      const port = await freePort();
+      const p = o.group.start('undici-proxy (mTLS)', NODE, [path.join(HERE, 'undici-proxy.ts'), String(port), origin, files.clientCert, files.clientKey, files.ca]);
       await p.waitFor('listening', 10_000);
       return { name, url: `http://127.0.0.1:${port}${CHAT}`, procs: [p] };
     }
