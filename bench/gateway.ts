@@ -29,8 +29,8 @@ const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BE
   --rate <n>              fixed request rate, requests/s (default 200)
   --ttfb-rate <n>         request rate of the streaming runs (default 50)
   --connections <n>       wrk connections for max throughput (default 32)
-  --warmup-seconds <s>    wrk run per target before it is measured (default 5, quick 2): JIT and pools warm, so the
-                          first round's CPU per request is not the compiler's
+  --warmup-seconds <s>    wrk run per target before it is measured (default 20, quick 2; the embedded phase too):
+                          JIT, pools and caches warm, so the first round's CPU per request is not the compiler's
   --wrk-threads <n>       wrk threads (default 2)
   --workers <n>           nginx worker_processes / HAProxy nbthread (default 1: one core, like one Node process)
   --targets <list>        comma-separated subset of ${TARGET_NAMES.join(',')}
@@ -77,7 +77,7 @@ const cfg = {
   rate: num('rate', 200, 200, 1, 5000),
   ttfbRate: num('ttfb-rate', 50, 50, 1, 1000),
   connections: num('connections', 32, 32, 1, 1024),
-  warmupSeconds: num('warmup-seconds', 5, 2, 1, 120),
+  warmupSeconds: num('warmup-seconds', 20, 2, 1, 300),
   wrkThreads: num('wrk-threads', 2, 2, 1, 16),
   workers: num('workers', 1, 1, 1, 64),
   embeddedSeconds: num('embedded-seconds', 10, 3, 1, 120),
@@ -522,7 +522,7 @@ async function main(): Promise<void> {
     };
     const embedded = async (): Promise<EmbeddedResult> =>
       phaseEmbedded({
-        group, dir, rounds: cfg.rounds, rate: cfg.rate, rateSeconds: cfg.rateSeconds, throughputSeconds: cfg.embeddedSeconds, ttfbRate: cfg.ttfbRate, ttfbSeconds: cfg.ttfbSeconds,
+        group, dir, rounds: cfg.rounds, rate: cfg.rate, rateSeconds: cfg.rateSeconds, throughputSeconds: cfg.embeddedSeconds, warmupSeconds: cfg.warmupSeconds, ttfbRate: cfg.ttfbRate, ttfbSeconds: cfg.ttfbSeconds,
         stream: cfg.stream, profile: !flags['no-profile'], gatewayWorkers: cfg.gatewayWorkers, wrk, loadgen, log, interrupted: () => interrupted,
       });
     if (flags['embedded-only']) {

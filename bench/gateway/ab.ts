@@ -8,12 +8,16 @@
 // the medians of the per-round ratios. A checkout's cells must speak the same protocol as the
 // other's gateway (this compares gateway changes).
 // Usage: node bench/gateway/ab.ts --a <checkout> --b <checkout> [--mode embedded|fast]
-//          [--rounds 6] [--seconds 5] [--rate <n>] [--mesh mtls|plaintext] [--profile] [--connections 32]
+//          [--rounds 6] [--seconds 5] [--rate <n>] [--mesh mtls|plaintext] [--profile] [--perf [--out <file.md>]] [--connections 32]
 // --rate <n>: instead of full load, the open-loop generator at n requests/s (bench/gateway/loadgen.ts):
 // every process serves the same rate, so its CPU per request does not follow its throughput.
 // --mode fast: the benchmark's fast upstream (nginx answering a fixed chat completion) behind
 // cells with upstream runtimes; embedded: the shipped topology with its embedded model.
 // --profile: the two gateways under node --cpu-prof; the profile directory is kept and printed.
+// --b-node-args="<flags>": Node/V8 flags for gateway B only (with --b the same checkout as --a, a flag's effect).
+// --perf: after the rounds, one more full-load run of gateway A and of the proxy each under Linux
+// perf (on-CPU samples, every thread, kernel included; bench/gateway/oncpu.ts): where each
+// spends its CPU per request, side by side (printed, and written to --out).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { readFileSync as readProc } from 'node:fs';
@@ -25,18 +29,21 @@ import { issueFor, readBundle, spiffeId } from '../../src/mesh/index.ts';
 import { median } from '../lib/stats.ts';
 import { ProcessGroup, cpuMs, freePort, waitUntil, type Started } from '../lib/procs.ts';
 import { EMBEDDED_REGION, embeddedBody } from './embedded.ts';
+import { havePerf, oncpuBreakdown, oncpuMarkdown, startPerf, stopPerf } from './oncpu.ts';
 import { ROOT, sovereignConfig, startNginxUpstream } from './targets.ts';
 
 const { values: f } = parseArgs({
   options: {
     a: { type: 'string' }, b: { type: 'string' }, mode: { type: 'string', default: 'embedded' }, rounds: { type: 'string', default: '6' },
-    seconds: { type: 'string', default: '5' }, rate: { type: 'string' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, connections: { type: 'string', default: '32' },
+    seconds: { type: 'string', default: '5' }, rate: { type: 'string' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, perf: { type: 'boolean' }, out: { type: 'string' }, 'b-node-args': { type: 'string' }, connections: { type: 'string', default: '32' },
   },
   strict: true,
 });
 if (!f.a || !f.b) throw new Error('--a and --b: the two checkouts to compare (directories holding src/cli/main.ts)');
 const A = path.resolve(f.a), B = path.resolve(f.b);
 const mode = f.mode === 'fast' ? 'fast' : 'embedded';
+if (f.perf && !havePerf()) throw new Error('--perf needs Linux perf (Debian: apt-get install linux-perf)');
+if (f.perf && f.profile) throw new Error('--perf and --profile: choose one (both sample the same processes)');
 const mesh = f.mesh === 'plaintext' ? 'plaintext' : 'mtls';
 const rounds = Number(f.rounds), seconds = Number(f.seconds);
 const med = (xs: readonly number[] | undefined): number => median((xs ?? []).filter(Number.isFinite));
@@ -96,8 +103,10 @@ async function main(): Promise<void> {
   mkdirSync(profDir, { recursive: true });
   const gateway = async (name: string, root: string): Promise<Runner> => {
     const port = await freePort();
-    const prof = f.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `gateway-${name}.cpuprofile`] : [];
-    const proc = group.start(`gateway ${name}`, process.execPath, [...prof, path.join(root, 'src/cli/main.ts'), '--config', config, 'gateway', '--port', String(port), '--replica', `ab-${name.toLowerCase()}`, '--workers', '1'], { cwd: root });
+    const prof = f.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `gateway-${name}.cpuprofile`] : f.perf ? ['--perf-basic-prof'] : [];
+    // --b-node-args: Node/V8 flags for gateway B only (compares a flag on the same code).
+    const nodeArgs = name === 'B' && f['b-node-args'] ? f['b-node-args'].split(/\s+/).filter(Boolean) : [];
+    const proc = group.start(`gateway ${name}`, process.execPath, [...prof, ...nodeArgs, path.join(root, 'src/cli/main.ts'), '--config', config, 'gateway', '--port', String(port), '--replica', `ab-${name.toLowerCase()}`, '--workers', '1'], { cwd: root });
     const url = `http://127.0.0.1:${port}`;
     await waitUntil(async () => {
       const res = await fetch(`${url}/v2/health/ready`, { signal: AbortSignal.timeout(2000) });
@@ -120,7 +129,7 @@ async function main(): Promise<void> {
     writeFileSync(tls.ca, readBundle(topology));
     args.push(tls.cert, tls.key, tls.ca);
   }
-  const proxy = group.start('undici-proxy', process.execPath, args);
+  const proxy = group.start('undici-proxy', process.execPath, f.perf ? ['--perf-basic-prof', ...args] : args);
   await proxy.waitFor('listening', 20_000);
   runners.push({ name: 'proxy', url: `http://127.0.0.1:${args[1]}${CHAT}`, proc: proxy });
 
@@ -186,6 +195,24 @@ async function main(): Promise<void> {
   const ratio = (p: string, q: string, of = cpu): number => med((of[p] ?? []).map((v, i) => v / (of[q]?.[i] ?? Number.NaN)));
   log(`medians: CPU µs/req A ${med(cpu.A).toFixed(0)}, B ${med(cpu.B).toFixed(0)}, proxy ${med(cpu.proxy).toFixed(0)}; B÷A ${ratio('B', 'A').toFixed(3)}; efficiency (proxy÷gateway) A ${ratio('proxy', 'A').toFixed(2)}, B ${ratio('proxy', 'B').toFixed(2)}; req/s A ${med(rps.A).toFixed(0)}, B ${med(rps.B).toFixed(0)}, proxy ${med(rps.proxy).toFixed(0)}; load average ${load()}`);
   log(`net of idle: CPU µs/req A ${med(net.A).toFixed(0)}, B ${med(net.B).toFixed(0)}, proxy ${med(net.proxy).toFixed(0)}; B÷A ${ratio('B', 'A', net).toFixed(3)}; efficiency A ${ratio('proxy', 'A', net).toFixed(2)}, B ${ratio('proxy', 'B', net).toFixed(2)}`);
+  if (f.perf) {
+    const columns = [];
+    for (const x of [runners[0] as Runner, runners[2] as Runner]) {
+      const file = path.join(dir, `perf-${x.name}.data`);
+      const p = startPerf(x.proc.pid, file);
+      await new Promise((r) => setTimeout(r, 300));
+      const before = cpuMs(x.proc.pid);
+      const w = await wrk(x.url, seconds);
+      const used = cpuMs(x.proc.pid) - before;
+      await stopPerf(p);
+      // perf's own sampling slows the process a little: the shares are perf's, the total is /proc's.
+      columns.push({ name: x.name === 'A' ? 'gateway' : 'bare proxy', cpuUsPerReq: (used / Math.max(1, w.requests)) * 1000, breakdown: oncpuBreakdown(file) });
+      log(`perf run ${x.name}: ${w.rps.toFixed(0)} req/s`);
+    }
+    const md = [`# On-CPU breakdown (bench/gateway/ab.ts --perf), ${new Date().toISOString().slice(0, 10)}`, '', `mode ${mode}, mesh ${mesh}, full load (${f.connections} connections, ${seconds} s) after ${rounds} rounds of warm-up and measurement; load average ${load()}. Linux perf at 1999 Hz on every thread of each process (kernel included), JIT code named by node --perf-basic-prof; each sample counted for the nearest JavaScript function on its stack. CPU per request from /proc over the same run.`, '', oncpuMarkdown(columns), ''].join('\n');
+    log(`\n${md}`);
+    if (f.out) writeFileSync(f.out, md);
+  }
   if (f.profile) {
     for (const r of runners.slice(0, 2)) await group.stop(r.proc, 15_000); // the profile is written on exit
     log(`profiles: ${profDir}/gateway-A.cpuprofile, gateway-B.cpuprofile (kept)`);

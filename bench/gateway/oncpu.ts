@@ -1,0 +1,113 @@
+// Where a process's CPU goes, from Linux perf: `perf record -g` samples the process only while
+// it runs on a CPU (all its threads, kernel included), and `node --perf-basic-prof` names the JIT
+// code. node --cpu-prof samples the main thread on a wall clock instead: on a shared 2-core
+// machine a thread that wakes another (a socket write, a postMessage) is often descheduled right
+// there, and those waits show up as the caller's time (writev looked like a fifth of the
+// gateway). Each sample is put under the nearest JavaScript function on its stack (a builtin, a
+// V8 runtime call or libc code counts for the JS that called it), or under the kernel, the
+// garbage collector, the JIT compiler or "native" (event loop, TLS, HTTP parser with no JS above).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+
+/** Linux perf, when installed (Debian: linux-perf). */
+export function havePerf(): boolean {
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `perf record -g` on `pid` (every thread) into `file`; stop it with {@link stopPerf}. */
+export function startPerf(pid: number, file: string, hz = 1999): ChildProcess {
+  return spawn('perf', ['record', '-F', String(hz), '-g', '-p', String(pid), '-o', file], { stdio: 'ignore' });
+}
+
+export function stopPerf(p: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGINT'); // perf writes its file on SIGINT
+  });
+}
+
+interface Sample {
+  thread: string;
+  frames: { sym: string; dso: string }[];
+}
+
+function parseScript(text: string): Sample[] {
+  const out: Sample[] = [];
+  let cur: Sample | null = null;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') {
+      if (cur) out.push(cur);
+      cur = null;
+    } else if (!/^\s/.test(line)) {
+      cur = { thread: line.trim().split(/\s+/)[0] ?? '?', frames: [] };
+    } else if (cur) {
+      const m = /^\s*[0-9a-f]+ (.*) \((.*)\)\s*$/.exec(line);
+      if (m) cur.frames.push({ sym: m[1] ?? '', dso: m[2] ?? '' });
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+const GC = /Scaveng|Heap::|MarkCompact|Sweeper|IncrementalMarking|ConcurrentMarking|GCTracer/;
+const JIT = /v8::internal::compiler|[Mm]aglev|OptimizedCompilationJob|Compiler::/;
+
+/** The area of a JIT frame name: a package, a node: module, or a folder of Sovereign's src/. */
+function areaOf(sym: string): string {
+  if (sym.includes('wasm')) return 'undici (llhttp, wasm)';
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/|node:([a-z_]+)|\/(src\/[a-z-]+)\//.exec(sym);
+  if (!m) return 'JS (other)';
+  if (m[1]) return m[1] === 'undici' ? 'undici' : m[1];
+  if (m[2]) return `node:${m[2]}`;
+  return m[3] as string;
+}
+
+function categoryOf(s: Sample): string {
+  const top = s.frames.slice(0, 12).map((f) => f.sym).join(' ');
+  if (s.thread !== 'MainThread') {
+    if (JIT.test(top)) return 'V8 JIT compiler';
+    if (GC.test(top)) return 'V8 garbage collector';
+    return `other threads (${s.thread})`;
+  }
+  const leaf = s.frames[0];
+  if (leaf?.dso.includes('kernel')) return 'kernel (TCP, epoll, syscalls)';
+  if (GC.test(top)) return 'V8 garbage collector';
+  if (JIT.test(top)) return 'V8 JIT compiler';
+  for (const f of s.frames) if (f.sym.startsWith('JS:')) return areaOf(f.sym);
+  return 'native with no JS caller (event loop, TLS, HTTP parser)';
+}
+
+/** Share of the samples in `perfData` per category, largest first. */
+export function oncpuBreakdown(perfData: string): { samples: number; shares: [string, number][] } {
+  const text = execFileSync('perf', ['script', '-i', perfData, '-F', 'comm,tid,ip,sym,dso'], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const samples = parseScript(text);
+  const counts = new Map<string, number>();
+  for (const s of samples) {
+    const c = categoryOf(s);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  const n = Math.max(1, samples.length);
+  return { samples: samples.length, shares: [...counts].map(([k, v]): [string, number] => [k, v / n]).sort((a, b) => b[1] - a[1]) };
+}
+
+/** A markdown table: each category's µs of CPU per request for each process (share × its CPU per request). */
+export function oncpuMarkdown(columns: { name: string; cpuUsPerReq: number; breakdown: ReturnType<typeof oncpuBreakdown> }[]): string {
+  const cats = new Map<string, number>();
+  for (const c of columns) for (const [k, v] of c.breakdown.shares) cats.set(k, Math.max(cats.get(k) ?? 0, v * c.cpuUsPerReq));
+  const order = [...cats].sort((a, b) => b[1] - a[1]).map(([k]) => k);
+  const lines = [`| category (nearest JS caller) | ${columns.map((c) => `${c.name} µs/req`).join(' | ')} |`, `|---|${columns.map(() => '---:').join('|')}|`];
+  for (const k of order) {
+    const cells = columns.map((c) => {
+      const share = c.breakdown.shares.find(([x]) => x === k)?.[1] ?? 0;
+      return share * c.cpuUsPerReq < 0.5 ? '' : `${(share * c.cpuUsPerReq).toFixed(0)} (${(100 * share).toFixed(1)}%)`;
+    });
+    lines.push(`| ${k} | ${cells.join(' | ')} |`);
+  }
+  lines.push(`| **total** | ${columns.map((c) => `**${c.cpuUsPerReq.toFixed(0)}** (${c.breakdown.samples} samples)`).join(' | ')} |`);
+  return lines.join('\n');
+}
