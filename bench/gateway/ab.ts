@@ -51,6 +51,8 @@ const group = new ProcessGroup();
 group.installSignalHandlers(() => undefined);
 const dir = mkdtempSync(path.join(tmpdir(), 'sovereign-ab-'));
 const log = (s: string): void => console.log(s);
+// JIT code named for perf (/tmp/perf-<pid>.map); V8's code-event log goes to the temporary directory, not the checkout.
+const perfArgs = ['--perf-basic-prof', `--logfile=${path.join(dir, 'v8-%p.log')}`];
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 const CHAT = '/v1/chat/completions';
 
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
   mkdirSync(profDir, { recursive: true });
   const gateway = async (name: string, root: string): Promise<Runner> => {
     const port = await freePort();
-    const prof = f.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `gateway-${name}.cpuprofile`] : f.perf ? ['--perf-basic-prof'] : [];
+    const prof = f.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `gateway-${name}.cpuprofile`] : f.perf ? perfArgs : [];
     // --b-node-args: Node/V8 flags for gateway B only (compares a flag on the same code).
     const nodeArgs = name === 'B' && f['b-node-args'] ? f['b-node-args'].split(/\s+/).filter(Boolean) : [];
     const proc = group.start(`gateway ${name}`, process.execPath, [...prof, ...nodeArgs, path.join(root, 'src/cli/main.ts'), '--config', config, 'gateway', '--port', String(port), '--replica', `ab-${name.toLowerCase()}`, '--workers', '1'], { cwd: root });
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
     writeFileSync(tls.ca, readBundle(topology));
     args.push(tls.cert, tls.key, tls.ca);
   }
-  const proxy = group.start('undici-proxy', process.execPath, f.perf ? ['--perf-basic-prof', ...args] : args);
+  const proxy = group.start('undici-proxy', process.execPath, f.perf ? [...perfArgs, ...args] : args);
   await proxy.waitFor('listening', 20_000);
   runners.push({ name: 'proxy', url: `http://127.0.0.1:${args[1]}${CHAT}`, proc: proxy });
 
