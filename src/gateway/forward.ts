@@ -65,8 +65,12 @@ export type ForwardResult =
   | {
       ok: true;
       region: string;
-      /** The serving region's receipt "<origin> <index>" for the decision it recorded before processing. */
-      receipt: string;
+      /**
+       * The serving region's receipt "<origin> <index>" for the decision it recorded before
+       * processing; null for a client error the region answered before recording anything
+       * (a request over the model's input limit, see src/cell/server.ts).
+       */
+      receipt: string | null;
       status: number;
       headers: Record<string, string>;
       /** A complete answer of bounded length, whole; or the answer as it streams (SSE, or larger or of unknown length). */
@@ -319,7 +323,7 @@ export class Forwarder {
       }
       this.#health.recordSuccess(region, ms);
       attempts.push({ region, outcome: res.status < 400 ? 'ok' : 'client_error', status: res.status, ms });
-      return { ok: true, region, receipt: receipt as string, status: res.status, headers: out, body, attempts, recordMs: recordedIn(res.headers['server-timing']), regionMs: ms };
+      return { ok: true, region, receipt: typeof receipt === 'string' ? receipt : null, status: res.status, headers: out, body, attempts, recordMs: recordedIn(res.headers['server-timing']), regionMs: ms };
     }
     flight.end();
     return { ok: false, attempts };

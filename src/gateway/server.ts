@@ -143,7 +143,8 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     metrics.ledgerAppendSeconds.observe(out.recordMs / 1000);
     void reply.code(out.status).headers(out.headers);
     void reply.header('x-sovereign-region', out.region);
-    void reply.header('x-sovereign-ledger', out.receipt);
+    // No receipt: the region refused the request before recording it (a client error).
+    if (out.receipt !== null) void reply.header('x-sovereign-ledger', out.receipt);
     void reply.header('x-sovereign-attempts', out.attempts.map((a) => `${a.region}=${a.outcome}`).join(', '));
     // W3C Server-Timing: where the time went (the record in the region, the region's time to headers, record included).
     void reply.header('server-timing', `record;dur=${out.recordMs.toFixed(2)}, region;dur=${out.regionMs.toFixed(2)}`);

@@ -228,3 +228,29 @@ test('a region that fails mid-stream: the relayed event stream ends with an erro
   assert.equal(health.get('a')?.inflight, 0);
   await forwarder.close();
 });
+
+test('a client error the region answered before recording is relayed without a receipt; a success without one is not relayed', async () => {
+  const url = await standIn((req, res) => {
+    if (req.url === '/v2/health/ready') return void res.end('{}');
+    // The cell refuses an over-limit input before it appends the record: no receipt.
+    res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"code":"context_length_exceeded"}}');
+  });
+  const { forwarder } = await forwarderTo(url);
+  const out = await forwarder.send(oneRegion, request(new AbortController().signal));
+  assert.ok(out.ok);
+  assert.equal(out.status, 400);
+  assert.equal(out.receipt, null);
+  assert.deepEqual(out.attempts.map((a) => `${a.region}=${a.outcome}`), ['a=client_error']);
+  await forwarder.close();
+
+  // A 200 with no receipt is a region that ignored the record: never relayed as served.
+  const silent = await standIn((req, res) => {
+    if (req.url === '/v2/health/ready') return void res.end('{}');
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  const f2 = await forwarderTo(silent);
+  const out2 = await f2.forwarder.send(oneRegion, request(new AbortController().signal));
+  assert.equal(out2.ok, false);
+  assert.deepEqual(out2.attempts.map((a) => `${a.region}=${a.outcome}`), ['a=ledger_unavailable']);
+  await f2.forwarder.close();
+});
