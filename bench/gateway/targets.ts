@@ -266,7 +266,7 @@ export function ensureTools(log: (s: string) => void): void {
       return false;
     }
   };
-  const need = [['nginx', 'nginx-light'], ['haproxy', 'haproxy'], ['wrk', 'wrk']].filter(([bin]) => !have(bin as string)).map(([, pkg]) => pkg as string);
+  const need = [['nginx', 'nginx-light'], ['haproxy', 'haproxy'], ['wrk', 'wrk'], ['openssl', 'openssl']].filter(([bin]) => !have(bin as string)).map(([, pkg]) => pkg as string);
   if (need.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new Error(`missing Debian packages: ${need.join(' ')}. Install them with: sudo apt-get install -y ${need.join(' ')} (or run this benchmark as root to have it install them)`);
