@@ -211,7 +211,7 @@ async function main(): Promise<void> {
       columns.push({ name: x.name === 'A' ? 'gateway' : 'bare proxy', cpuUsPerReq: (used / Math.max(1, w.requests)) * 1000, breakdown: oncpuBreakdown(file) });
       log(`perf run ${x.name}: ${w.rps.toFixed(0)} req/s`);
       // node --perf-basic-prof leaves its symbol map in /tmp; perf script has read it.
-      rmSync(path.join(tmpdir(), `perf-${x.proc.pid}.map`), { force: true });
+      rmSync(`/tmp/perf-${x.proc.pid}.map`, { force: true }); // perf's fixed path, whatever TMPDIR says
     }
     const md = [`# On-CPU breakdown (bench/gateway/ab.ts --perf), ${new Date().toISOString().slice(0, 10)}`, '', `mode ${mode}, mesh ${mesh}, full load (${f.connections} connections, ${seconds} s) after ${rounds} rounds of warm-up and measurement; load average ${load()}. Linux perf at 1999 Hz on every thread of each process (kernel included), JIT code named by node --perf-basic-prof; each sample counted for the nearest JavaScript function on its stack. CPU per request from /proc over the same run.`, '', oncpuMarkdown(columns), ''].join('\n');
     log(`\n${md}`);
