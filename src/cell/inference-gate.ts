@@ -33,8 +33,12 @@ export class InferenceGate {
    * before it acquires (the cell's durable record) refuses first what it would refuse anyway.
    */
   refuseIfFull(region: string): void {
-    if (!this.full) return;
-    throw new HttpError(
+    if (this.full) throw this.busy(region);
+  }
+
+  /** The 429 of a full gate (the gateway reads x-sovereign-cell-busy and tries the next region). */
+  busy(region: string): HttpError {
+    return new HttpError(
       429,
       'overloaded_error',
       `region ${region} is running ${this.#running} inference requests with ${this.#waiting.length} waiting, the most it takes (cell.maxConcurrentInference, cell.maxQueuedInference); retry after the time in Retry-After`,

@@ -105,17 +105,19 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   // would mislead an auditor, and on a 429 the gateway records the request again in the next
   // region. The input limit (the same reading and limit as the gateway) is deterministic. The
   // gate is only looked at, not entered: a slot held through the durable append would lower the
-  // cell's useful concurrency.
-  app.addHook('preHandler', async (req) => {
-    if (!req.routeOptions.config.inference) return;
+  // cell's useful concurrency. A callback hook: nothing here waits, and an async hook would cost
+  // every inference request a promise and a turn.
+  app.addHook('preHandler', (req, _reply, done) => {
+    if (!req.routeOptions.config.inference) return done();
     const body = req.body as { model?: unknown } | undefined;
     const model = (req.params as { model?: string }).model ?? (typeof body?.model === 'string' ? body.model : '');
     const limit = opts.inputLimit?.(model);
     if (limit !== undefined) {
       const bytes = inputBytes(requestSegments(req.body));
-      if (bytes > limit) throw badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes`, { param: 'messages', code: 'context_length_exceeded' });
+      if (bytes > limit) return done(badRequest(`the input of this request is ${bytes} bytes; model "${model}" reads at most ${limit} bytes`, { param: 'messages', code: 'context_length_exceeded' }));
     }
-    gate.refuseIfFull(region);
+    if (gate.full) return done(gate.busy(region));
+    done();
   });
 
   // One hop (src/common/ledger-append.ts): a request that carries its decision record is
