@@ -101,7 +101,7 @@ export interface Upstream {
 /** nginx serving a fixed chat.completion: the non-streaming upstream. */
 export async function startNginxUpstream(group: ProcessGroup, dir: string, workers: number): Promise<Upstream> {
   const [port, tlsPort] = [await freePort(), await freePort()];
-  const files = upstreamTls(dir);
+  const files = await upstreamTls(dir);
   const conf = path.join(dir, 'nginx-upstream.conf');
   const vars = { WORKERS: String(workers), DIR: dir, PORT: String(port), TLSPORT: String(tlsPort), CERT: files.serverCert, KEY: files.serverKey, CA: files.ca, USER: nginxUser(), COMPLETION: COMPLETION_JSON };
   writeFileSync(conf, render('nginx-upstream.conf.tmpl', vars));
@@ -114,7 +114,7 @@ export async function startNginxUpstream(group: ProcessGroup, dir: string, worke
 /** The Node SSE server: the streaming upstream. */
 export async function startSseUpstream(group: ProcessGroup, dir: string): Promise<Upstream> {
   const [port, tlsPort] = [await freePort(), await freePort()];
-  const files = upstreamTls(dir);
+  const files = await upstreamTls(dir);
   const proc = group.start('sse-upstream', NODE, [path.join(HERE, 'sse-upstream.ts'), String(port), String(tlsPort), files.serverCert, files.serverKey, files.ca]);
   await proc.waitFor('listening', 10_000);
   return { origin: `http://127.0.0.1:${port}`, tls: { origin: `https://127.0.0.1:${tlsPort}`, files }, proc };
@@ -266,7 +266,7 @@ export function ensureTools(log: (s: string) => void): void {
       return false;
     }
   };
-  const need = [['nginx', 'nginx-light'], ['haproxy', 'haproxy'], ['wrk', 'wrk'], ['openssl', 'openssl']].filter(([bin]) => !have(bin as string)).map(([, pkg]) => pkg as string);
+  const need = [['nginx', 'nginx-light'], ['haproxy', 'haproxy'], ['wrk', 'wrk']].filter(([bin]) => !have(bin as string)).map(([, pkg]) => pkg as string);
   if (need.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new Error(`missing Debian packages: ${need.join(' ')}. Install them with: sudo apt-get install -y ${need.join(' ')} (or run this benchmark as root to have it install them)`);

@@ -1,12 +1,12 @@
 // The benchmark upstreams' mutual-TLS listener: a throw-away CA, a server certificate for
-// 127.0.0.1 and a client certificate (ECDSA P-256, as the mesh's SVIDs), made with openssl in
-// the benchmark's temporary directory. The bare undici proxy calls the upstream through it
-// ("undici-mtls"), so the baseline pays for mutual TLS on its one hop as Sovereign's gateway
-// does on its hop to the cell; comparing the gateway with a plaintext proxy counts the mesh's
-// encryption as the law's cost.
-import { execFileSync } from 'node:child_process';
+// 127.0.0.1 and a client certificate, made by the mesh's own issuance code (src/mesh/certs.ts:
+// ECDSA P-256 SVIDs, serverAuth and clientAuth) in the benchmark's temporary directory. The bare
+// undici proxy calls the upstream through it ("undici-mtls"), so the baseline pays for mutual
+// TLS on its one hop as Sovereign's gateway does on its hop to the cell; comparing the gateway
+// with a plaintext proxy counts the mesh's encryption as the law's cost.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createRootCa, issueSvid } from '../../src/mesh/index.ts';
 
 export interface UpstreamTls {
   /** PEM files: the CA both sides trust, the server's pair, the client's pair. */
@@ -17,16 +17,10 @@ export interface UpstreamTls {
   clientKey: string;
 }
 
-function openssl(args: string[], cwd: string): void {
-  try {
-    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    throw new Error(`openssl ${args[0]} failed (${(err as Error).message.split('\n')[0]}); install openssl (Debian: apt-get install openssl) or leave undici-mtls out of --targets`);
-  }
-}
+const TRUST_DOMAIN = 'bench.upstream.invalid';
 
 /** Makes (once per directory) the CA, server and client certificates; valid for a day. */
-export function upstreamTls(dir: string): UpstreamTls {
+export async function upstreamTls(dir: string): Promise<UpstreamTls> {
   const d = path.join(dir, 'upstream-tls');
   const f: UpstreamTls = {
     ca: path.join(d, 'ca.pem'),
@@ -35,15 +29,16 @@ export function upstreamTls(dir: string): UpstreamTls {
     clientCert: path.join(d, 'client.pem'),
     clientKey: path.join(d, 'client-key.pem'),
   };
-  if (existsSync(f.clientCert)) return f;
+  if (existsSync(f.clientKey)) return f;
   mkdirSync(d, { recursive: true, mode: 0o700 });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=bench upstream CA'], d);
-  writeFileSync(path.join(d, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  writeFileSync(path.join(d, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [who, ext] of [['server', 'server.ext'], ['client', 'client.ext']] as const) {
-    openssl(['req', ...ec, '-keyout', `${who}-key.pem`, '-out', `${who}.csr`, '-subj', `/CN=bench ${who}`], d);
-    openssl(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', `${who}.pem`], d);
-  }
+  const ca = await createRootCa(TRUST_DOMAIN, 1);
+  const day = 24 * 3600;
+  const server = await issueSvid(ca, `spiffe://${TRUST_DOMAIN}/upstream`, day, Date.now(), ['127.0.0.1']);
+  const client = await issueSvid(ca, `spiffe://${TRUST_DOMAIN}/proxy`, day);
+  writeFileSync(f.ca, ca.certPem);
+  writeFileSync(f.serverCert, server.certPem);
+  writeFileSync(f.serverKey, server.keyPem, { mode: 0o600 });
+  writeFileSync(f.clientCert, client.certPem);
+  writeFileSync(f.clientKey, client.keyPem, { mode: 0o600 });
   return f;
 }
