@@ -3,30 +3,30 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  ChatRequestSchema,
-  CompletionRequestSchema,
   HttpError,
-  EmbeddingRequestSchema,
   OPENAI_ENDPOINTS,
   RECEIPT_HEADER,
   RECORD_HEADER,
   RECORD_REFUSED_HEADER,
-  ResponsesRequestSchema,
   SERVED_FOR_HEADERS,
   V2InferRequestSchema,
   badRequest,
   createHttpServer,
   decodeRecord,
   firstIssue,
+  notFound,
   formatReceipt,
   inputBytes,
   requestSegments,
   sseReadable,
   SSE_HEADERS,
+  type ChatRequest,
   type ForwardRecord,
   type Logger,
   type Receipt,
+  type V2InferRequest,
 } from '../common/index.ts';
+import type { ZodType } from 'zod';
 import { InferenceGate } from './inference-gate.ts';
 import type { ModelInfo, ModelRuntime } from './runtime.ts';
 
@@ -54,6 +54,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route takes a decision record with the request (RECORD_HEADER); see src/mesh/exposure.ts. */
     records?: boolean;
+    /**
+     * The request body's schema (and what to call the body in an error): checked before the
+     * record is appended, and the handler gets the parsed body as `req.body`.
+     */
+    body?: { schema: ZodType; what: string };
   }
 }
 
@@ -100,17 +105,26 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     done();
   });
 
-  // Inference routes: first what this cell refuses anyway, before the record below is appended.
-  // A record saying "routed to this region" for a request the region turned away unprocessed
-  // would mislead an auditor, and on a 429 the gateway records the request again in the next
-  // region. The input limit (the same reading and limit as the gateway) is deterministic. The
-  // gate is only looked at, not entered: a slot held through the durable append would lower the
-  // cell's useful concurrency. A callback hook: nothing here waits, and an async hook would cost
-  // every inference request a promise and a turn.
+  // Routes that take a record: first what this cell refuses anyway, before the record below is
+  // appended. A record saying "routed to this region" for a request the region turned away
+  // unprocessed would mislead an auditor, and on a 429 the gateway records the request again in
+  // the next region. A body outside the route's schema, a model this region does not serve and
+  // the input limit (the same reading and limit as the gateway) are deterministic. The gate is
+  // only looked at, not entered: a slot held through the durable append would lower the cell's
+  // useful concurrency. A callback hook: nothing here waits, and an async hook would cost every
+  // inference request a promise and a turn.
   app.addHook('preHandler', (req, _reply, done) => {
-    if (!req.routeOptions.config.inference) return done();
+    const { inference, records, body: shape } = req.routeOptions.config;
+    if (!inference && !records) return done();
+    if (shape) {
+      const parsed = shape.schema.safeParse(req.body);
+      if (!parsed.success) return done(badRequest(firstIssue(parsed.error, shape.what)));
+      req.body = parsed.data;
+    }
     const body = req.body as { model?: unknown } | undefined;
     const model = (req.params as { model?: string }).model ?? (typeof body?.model === 'string' ? body.model : '');
+    if (!runtime.model(model)) return done(notFound(`model "${model.slice(0, 128)}" is not served in region ${region}; GET /v1/models lists the models served here`));
+    if (!inference) return done();
     const limit = opts.inputLimit?.(model);
     if (limit !== undefined) {
       const bytes = inputBytes(requestSegments(req.body));
@@ -221,8 +235,8 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   });
   app.get('/v2', async () => ({ name: 'sovereign-cell', version: '0.1.0', extensions: [], region }));
   app.get<{ Params: { model: string } }>('/v2/models/:model', { config: { records: true } }, async (req, reply) => {
-    const m = runtime.model(req.params.model);
-    if (!m) return reply.code(404).send({ error: `model "${req.params.model}" is not served in region ${region}` });
+    // The model is served: the refusals before the record checked it.
+    const m = runtime.model(req.params.model) as ModelInfo;
     modelHeaders(reply, region, m);
     return {
       name: m.name,
@@ -242,10 +256,8 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     const m = runtime.model(req.params.model);
     return reply.code(m ? 200 : 404).send({ name: req.params.model, ready: Boolean(m) });
   });
-  app.post<{ Params: { model: string } }>('/v2/models/:model/infer', { config: { inference: true, records: true } }, async (req, reply) => {
-    const parsed = V2InferRequestSchema.safeParse(req.body);
-    if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'inference request'));
-    const out = await runtime.infer(req.params.model, parsed.data, AbortSignal.timeout(120_000));
+  app.post<{ Params: { model: string }; Body: V2InferRequest }>('/v2/models/:model/infer', { config: { inference: true, records: true, body: { schema: V2InferRequestSchema, what: 'inference request' } } }, async (req, reply) => {
+    const out = await runtime.infer(req.params.model, req.body, AbortSignal.timeout(120_000));
     modelHeaders(reply, region, runtime.model(req.params.model));
     return out;
   });
@@ -281,26 +293,22 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   }
 
   const others = [
-    { e: OPENAI_ENDPOINTS.completions, schema: CompletionRequestSchema, run: (b: never, s: AbortSignal) => runtime.complete(b, s) },
-    { e: OPENAI_ENDPOINTS.embeddings, schema: EmbeddingRequestSchema, run: (b: never, s: AbortSignal) => runtime.embed(b, s) },
-    { e: OPENAI_ENDPOINTS.responses, schema: ResponsesRequestSchema, run: (b: never, s: AbortSignal) => runtime.respond(b, s) },
+    { e: OPENAI_ENDPOINTS.completions, run: (b: never, s: AbortSignal) => runtime.complete(b, s) },
+    { e: OPENAI_ENDPOINTS.embeddings, run: (b: never, s: AbortSignal) => runtime.embed(b, s) },
+    { e: OPENAI_ENDPOINTS.responses, run: (b: never, s: AbortSignal) => runtime.respond(b, s) },
   ] as const;
-  for (const { e, schema, run } of others) {
-    app.post(e.path, { config: { inference: true, records: true } }, async (req, reply) => {
-      const parsed = schema.safeParse(req.body);
-      if (!parsed.success) throw badRequest(firstIssue(parsed.error, e.what));
-      const model = runtime.model(parsed.data.model);
+  for (const { e, run } of others) {
+    app.post<{ Body: { model: string } }>(e.path, { config: { inference: true, records: true, body: e } }, async (req, reply) => {
+      const model = runtime.model(req.body.model);
       modelHeaders(reply, region, model);
       const signal = clientGone(reply);
       if (await relayed(reply, model, e.path, req.rawBody, signal)) return reply;
-      return run(parsed.data as never, signal);
+      return run(req.body as never, signal);
     });
   }
 
-  app.post('/v1/chat/completions', { config: { inference: true, records: true } }, async (req, reply) => {
-    const parsed = ChatRequestSchema.safeParse(req.body);
-    if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'chat request'));
-    const body = parsed.data;
+  app.post<{ Body: ChatRequest }>('/v1/chat/completions', { config: { inference: true, records: true, body: OPENAI_ENDPOINTS.chat } }, async (req, reply) => {
+    const body = req.body;
     const model = runtime.model(body.model);
     modelHeaders(reply, region, model);
     const signal = clientGone(reply);

@@ -5,6 +5,7 @@
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { DATA_CLASSES } from '../common/index.ts';
 import { checkDigest, newHash, sha256Digest } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import { ANNOTATION_CREATED, ANNOTATION_LICENSES, ANNOTATION_TITLE, ANNOTATION_VERSION, MODEL_ARTIFACT_TYPE, MODEL_CONFIG, MODEL_FILE, OCI_MANIFEST } from './media-types.ts';
@@ -56,7 +57,7 @@ export const ModelConfigSchema = z
   licence: z.string().min(1).max(200),
   trainingData: z.strictObject({
     /** Most sensitive class of data the model was trained or fine-tuned on. */
-    dataClass: z.enum(['public', 'internal', 'personal', 'special']),
+    dataClass: z.enum(DATA_CLASSES),
     /** Jurisdictions of the data subjects whose data was used (empty for public data). */
     jurisdictions: z.array(jurisdiction).max(64),
     /** Free-text provenance (datasets, versions); no personal data. */

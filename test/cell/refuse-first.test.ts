@@ -1,6 +1,7 @@
 // A cell refuses what it will refuse before it appends the decision record that travels with a
-// request: a request over its model's input limit (400) and one the inference gate would turn
-// away (429, queue full) leave nothing in the log, so the log says "routed to this region" only
+// request: a body outside the route's schema (400), a model the region does not serve (404), a
+// request over its model's input limit (400) and one the inference gate would turn away (429,
+// queue full) leave nothing in the log, so the log says "routed to this region" only
 // for requests the region went on to process. A request it takes is still recorded before the
 // model sees it. The model is a real HTTP server that can be held, to fill the gate; the log is
 // a list the record function appends to.
@@ -64,15 +65,23 @@ after(async () => {
   model?.close();
 });
 
-async function send(id: string, text: string): Promise<{ status: number; headers: Record<string, unknown>; json: { error?: { type: string; code?: string } } }> {
-  const body = chatBody(text);
-  const res = await request(`${cellUrl}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-sovereign-decision-id': id, [RECORD_HEADER]: encodeRecord({ entry: decisionFor(id, REGION), body_sha256: sha256(body) }) },
+type Answer = { status: number; headers: Record<string, unknown>; json: { error?: { type: string; code?: string; message?: string } } };
+
+/** A request with its decision record (for a body, its digest), as the gateway sends one. */
+async function sendWithRecord(id: string, method: 'GET' | 'POST', path: string, body: Buffer | null): Promise<Answer> {
+  const res = await request(`${cellUrl}${path}`, {
+    method,
+    headers: {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      'x-sovereign-decision-id': id,
+      [RECORD_HEADER]: encodeRecord({ entry: decisionFor(id, REGION), body_sha256: sha256(body ?? Buffer.alloc(0)) }),
+    },
     body,
   });
-  return { status: res.statusCode, headers: res.headers, json: (await res.body.json()) as { error?: { type: string; code?: string } } };
+  return { status: res.statusCode, headers: res.headers, json: (await res.body.json()) as Answer['json'] };
 }
+
+const send = (id: string, text: string): Promise<Answer> => sendWithRecord(id, 'POST', '/v1/chat/completions', chatBody(text));
 
 async function until(what: string, ok: () => boolean): Promise<void> {
   const deadline = Date.now() + 5_000;
@@ -91,6 +100,38 @@ test('a request over its model\'s input limit is refused with 400 and nothing is
   assert.equal(res.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
   assert.equal(log.length, size, 'the refused request is not in the log');
   assert.equal(modelSaw.length, seen, 'the model was not sent the request');
+});
+
+test('a body outside the route\'s schema is refused with 400 and nothing is appended to the log', async () => {
+  const size = log.length;
+  const seen = modelSaw.length;
+  // A chat request without its messages.
+  const res = await sendWithRecord('no-messages-1', 'POST', '/v1/chat/completions', Buffer.from(JSON.stringify({ model: 'llama-3-8b' })));
+  assert.equal(res.status, 400);
+  assert.equal(res.json.error?.type, 'invalid_request_error');
+  assert.match(res.json.error?.message ?? '', /messages/);
+  assert.equal(res.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
+  assert.equal(log.length, size, 'the refused request is not in the log');
+  assert.equal(modelSaw.length, seen, 'the model was not sent the request');
+});
+
+test('a model this region does not serve is refused with 404 and nothing is appended to the log', async () => {
+  const size = log.length;
+  const seen = modelSaw.length;
+  const chat = await sendWithRecord('unknown-model-1', 'POST', '/v1/chat/completions', Buffer.from(JSON.stringify({ model: 'gpt-unknown', messages: [{ role: 'user', content: 'hi' }] })));
+  assert.equal(chat.status, 404);
+  assert.match(chat.json.error?.message ?? '', /"gpt-unknown" is not served in region eu-frankfurt/);
+  assert.equal(chat.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
+  // The V2 model metadata route takes a record too.
+  const meta = await sendWithRecord('unknown-model-2', 'GET', '/v2/models/gpt-unknown', null);
+  assert.equal(meta.status, 404);
+  assert.equal(meta.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
+  assert.equal(log.length, size, 'the refused requests are not in the log');
+  assert.equal(modelSaw.length, seen, 'the model was not sent the request');
+  // A served model's metadata is recorded and answered.
+  const served = await sendWithRecord('known-model-1', 'GET', '/v2/models/llama-3-8b', null);
+  assert.equal(served.status, 200);
+  assert.equal(served.headers['x-sovereign-ledger'], `test ${log.indexOf('known-model-1')}`);
 });
 
 test('a request the busy gate would refuse is answered 429 before its record is appended', async () => {
