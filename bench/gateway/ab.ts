@@ -29,7 +29,7 @@ import { issueFor, readBundle, spiffeId } from '../../src/mesh/index.ts';
 import { median } from '../lib/stats.ts';
 import { ProcessGroup, cpuMs, freePort, waitUntil, type Started } from '../lib/procs.ts';
 import { EMBEDDED_REGION, embeddedBody } from './embedded.ts';
-import { havePerf, oncpuBreakdown, oncpuMarkdown, startPerf, stopPerf } from './oncpu.ts';
+import { havePerf, oncpuBreakdown, oncpuMarkdown, startPerf, stopPerf, topFunctionsMarkdown } from './oncpu.ts';
 import { ROOT, sovereignConfig, startNginxUpstream } from './targets.ts';
 
 const { values: f } = parseArgs({
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
       // node --perf-basic-prof leaves its symbol map in /tmp; perf script has read it.
       rmSync(`/tmp/perf-${x.proc.pid}.map`, { force: true }); // perf's fixed path, whatever TMPDIR says
     }
-    const md = [`# On-CPU breakdown (bench/gateway/ab.ts --perf), ${new Date().toISOString().slice(0, 10)}`, '', `mode ${mode}, mesh ${mesh}, full load (${f.connections} connections, ${seconds} s) after ${rounds} rounds of warm-up and measurement; load average ${load()}. Linux perf at 1999 Hz on every thread of each process (kernel included), JIT code named by node --perf-basic-prof; each sample counted for the nearest JavaScript function on its stack. CPU per request from /proc over the same run.`, '', oncpuMarkdown(columns), ''].join('\n');
+    const md = [`# On-CPU breakdown (bench/gateway/ab.ts --perf), ${new Date().toISOString().slice(0, 10)}`, '', `mode ${mode}, mesh ${mesh}, full load (${f.connections} connections, ${seconds} s) after ${rounds} rounds of warm-up and measurement; load average ${load()}. Linux perf at 1999 Hz on every thread of each process (kernel included), JIT code named by node --perf-basic-prof; each sample counted for the nearest JavaScript function on its stack. CPU per request from /proc over the same run.`, '', oncpuMarkdown(columns), '', '## Top functions', '', 'Each main-thread sample counted for the nearest JavaScript function on its stack (the builtins, runtime calls and libc code it called included).', '', ...columns.flatMap((c) => [topFunctionsMarkdown(c.name, c.cpuUsPerReq, c.breakdown), '']), ''].join('\n');
     log(`\n${md}`);
     if (f.out) writeFileSync(f.out, md);
   }

@@ -82,17 +82,35 @@ function categoryOf(s: Sample): string {
   return 'native with no JS caller (event loop, TLS, HTTP parser)';
 }
 
-/** Share of the samples in `perfData` per category, largest first. */
-export function oncpuBreakdown(perfData: string): { samples: number; shares: [string, number][] } {
+/** The nearest JavaScript function of a main-thread sample (name and file, node_modules shortened), or null. */
+function nearestFunction(s: Sample): string | null {
+  if (s.thread !== 'MainThread' || s.frames[0]?.dso.includes('kernel')) return null;
+  const f = s.frames.find((x) => x.sym.startsWith('JS:'));
+  return f ? f.sym.replace(/^JS:[*~^+']?/, '').replace(/file:\/\/\S*?(node_modules\/|src\/)/, '$1').replace(/:\d+:\d+$/, '') : null;
+}
+
+const shares = (counts: Map<string, number>, n: number): [string, number][] => [...counts].map(([k, v]): [string, number] => [k, v / Math.max(1, n)]).sort((a, b) => b[1] - a[1]);
+
+/** Share of the samples in `perfData` per category, largest first; and per nearest JavaScript function (the top frames). */
+export function oncpuBreakdown(perfData: string): { samples: number; shares: [string, number][]; functions: [string, number][] } {
   const text = execFileSync('perf', ['script', '-i', perfData, '-F', 'comm,tid,ip,sym,dso'], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   const samples = parseScript(text);
   const counts = new Map<string, number>();
+  const fns = new Map<string, number>();
   for (const s of samples) {
     const c = categoryOf(s);
     counts.set(c, (counts.get(c) ?? 0) + 1);
+    const fn = nearestFunction(s);
+    if (fn !== null) fns.set(fn, (fns.get(fn) ?? 0) + 1);
   }
-  const n = Math.max(1, samples.length);
-  return { samples: samples.length, shares: [...counts].map(([k, v]): [string, number] => [k, v / n]).sort((a, b) => b[1] - a[1]) };
+  return { samples: samples.length, shares: shares(counts, samples.length), functions: shares(fns, samples.length) };
+}
+
+/** A markdown table of a process's top `n` nearest JavaScript functions, in µs of CPU per request (self and the native code they call). */
+export function topFunctionsMarkdown(name: string, cpuUsPerReq: number, b: ReturnType<typeof oncpuBreakdown>, n = 30): string {
+  const lines = [`| ${name}: nearest JS function | µs/req | share |`, '|---|---:|---:|'];
+  for (const [fn, share] of b.functions.slice(0, n)) lines.push(`| \`${fn.replaceAll('|', '\\|')}\` | ${(share * cpuUsPerReq).toFixed(1)} | ${(100 * share).toFixed(1)}% |`);
+  return lines.join('\n');
 }
 
 /** A markdown table: each category's µs of CPU per request for each process (share × its CPU per request). */
