@@ -8,7 +8,7 @@
 // the medians of the per-round ratios. A checkout's cells must speak the same protocol as the
 // other's gateway (this compares gateway changes).
 // Usage: node bench/gateway/ab.ts --a <checkout> --b <checkout> [--mode embedded|fast]
-//          [--rounds 6] [--seconds 5] [--rate <n>] [--mesh mtls|plaintext] [--profile] [--perf [--out <file.md>]] [--connections 32]
+//          [--rounds 6] [--seconds 5] [--rate <n>] [--mesh mtls|plaintext] [--profile] [--perf [--out <file.md>]] [--keep] [--connections 32]
 // --rate <n>: instead of full load, the open-loop generator at n requests/s (bench/gateway/loadgen.ts):
 // every process serves the same rate, so its CPU per request does not follow its throughput.
 // --mode fast: the benchmark's fast upstream (nginx answering a fixed chat completion) behind
@@ -18,6 +18,7 @@
 // --perf: after the rounds, one more full-load run of gateway A and of the proxy each under Linux
 // perf (on-CPU samples, every thread, kernel included; bench/gateway/oncpu.ts): where each
 // spends its CPU per request, side by side (printed, and written to --out).
+// --keep: keep the temporary directory (with --perf, each process's symbolized stacks as perf-<name>.txt) and print its path.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { readFileSync as readProc } from 'node:fs';
@@ -35,7 +36,7 @@ import { ROOT, sovereignConfig, startNginxUpstream } from './targets.ts';
 const { values: f } = parseArgs({
   options: {
     a: { type: 'string' }, b: { type: 'string' }, mode: { type: 'string', default: 'embedded' }, rounds: { type: 'string', default: '6' },
-    seconds: { type: 'string', default: '5' }, rate: { type: 'string' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, perf: { type: 'boolean' }, out: { type: 'string' }, 'b-node-args': { type: 'string' }, connections: { type: 'string', default: '32' },
+    seconds: { type: 'string', default: '5' }, rate: { type: 'string' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, perf: { type: 'boolean' }, out: { type: 'string' }, 'b-node-args': { type: 'string' }, keep: { type: 'boolean' }, connections: { type: 'string', default: '32' },
   },
   strict: true,
 });
@@ -208,7 +209,7 @@ async function main(): Promise<void> {
       const used = cpuMs(x.proc.pid) - before;
       await stopPerf(p);
       // perf's own sampling slows the process a little: the shares are perf's, the total is /proc's.
-      columns.push({ name: x.name === 'A' ? 'gateway' : 'bare proxy', cpuUsPerReq: (used / Math.max(1, w.requests)) * 1000, breakdown: oncpuBreakdown(file) });
+      columns.push({ name: x.name === 'A' ? 'gateway' : 'bare proxy', cpuUsPerReq: (used / Math.max(1, w.requests)) * 1000, breakdown: oncpuBreakdown(file, f.keep ? path.join(dir, `perf-${x.name}.txt`) : undefined) });
       log(`perf run ${x.name}: ${w.rps.toFixed(0)} req/s`);
       // node --perf-basic-prof leaves its symbol map in /tmp; perf script has read it.
       rmSync(`/tmp/perf-${x.proc.pid}.map`, { force: true }); // perf's fixed path, whatever TMPDIR says
@@ -230,5 +231,6 @@ main()
   })
   .finally(async () => {
     await group.stopAll();
-    if (!f.profile) rmSync(dir, { recursive: true, force: true });
+    if (f.profile || f.keep) console.log(`kept: ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   });

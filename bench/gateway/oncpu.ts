@@ -7,6 +7,7 @@
 // V8 runtime call or libc code counts for the JS that called it), or under the kernel, the
 // garbage collector, the JIT compiler or "native" (event loop, TLS, HTTP parser with no JS above).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 
 /** Linux perf, when installed (Debian: linux-perf). */
 export function havePerf(): boolean {
@@ -86,14 +87,16 @@ function categoryOf(s: Sample): string {
 function nearestFunction(s: Sample): string | null {
   if (s.thread !== 'MainThread' || s.frames[0]?.dso.includes('kernel')) return null;
   const f = s.frames.find((x) => x.sym.startsWith('JS:'));
-  return f ? f.sym.replace(/^JS:[*~^+']?/, '').replace(/file:\/\/\S*?(node_modules\/|src\/)/, '$1').replace(/:\d+:\d+$/, '') : null;
+  return f ? f.sym.replace(/^JS:[*~^+']*/, '').replace(/(?:file:\/\/)?\/\S*?(node_modules\/|src\/|bench\/)/, '$1').replace(/:\d+:\d+$/, '') : null;
 }
 
 const shares = (counts: Map<string, number>, n: number): [string, number][] => [...counts].map(([k, v]): [string, number] => [k, v / Math.max(1, n)]).sort((a, b) => b[1] - a[1]);
 
-/** Share of the samples in `perfData` per category, largest first; and per nearest JavaScript function (the top frames). */
-export function oncpuBreakdown(perfData: string): { samples: number; shares: [string, number][]; functions: [string, number][] } {
+/** Share of the samples in `perfData` per category, largest first; and per nearest JavaScript function (the top frames). `keepScript`: also write the symbolized stacks there. */
+export function oncpuBreakdown(perfData: string, keepScript?: string): { samples: number; shares: [string, number][]; functions: [string, number][] } {
   const text = execFileSync('perf', ['script', '-i', perfData, '-F', 'comm,tid,ip,sym,dso'], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  // The stacks with JIT code named: the symbol map they were named from is removed after this.
+  if (keepScript !== undefined) writeFileSync(keepScript, text);
   const samples = parseScript(text);
   const counts = new Map<string, number>();
   const fns = new Map<string, number>();
