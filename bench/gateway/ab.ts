@@ -15,11 +15,14 @@
 // cells with upstream runtimes; embedded: the shipped topology with its embedded model.
 // --profile: the two gateways under node --cpu-prof; the profile directory is kept and printed.
 // --b-node-args="<flags>": Node/V8 flags for gateway B only (with --b the same checkout as --a, a flag's effect).
+// Each round also reports the CPU per request of the serving cell (eu-frankfurt) behind each
+// gateway and behind the proxy: the cell records the decision only for a gateway (the proxy sends
+// no record), so the difference is what recording costs the cell.
 // --perf: after the rounds, one more full-load run of gateway A and of the proxy each under Linux
-// perf (on-CPU samples, every thread, kernel included; bench/gateway/oncpu.ts): where each
-// spends its CPU per request, side by side (printed, and written to --out).
+// perf (on-CPU samples, every thread, kernel included; bench/gateway/oncpu.ts), the serving
+// cell sampled too: where each spends its CPU per request, side by side (printed, and written to --out).
 // --keep: keep the temporary directory (with --perf, each process's symbolized stacks as perf-<name>.txt) and print its path.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { readFileSync as readProc } from 'node:fs';
 import path from 'node:path';
@@ -28,7 +31,7 @@ import { parse, stringify } from 'yaml';
 import { loadTopology } from '../../src/config/index.ts';
 import { issueFor, readBundle, spiffeId } from '../../src/mesh/index.ts';
 import { median } from '../lib/stats.ts';
-import { ProcessGroup, cpuMs, freePort, waitUntil, type Started } from '../lib/procs.ts';
+import { ProcessGroup, cpuMs, freePort, pidsWith, waitUntil, type Started } from '../lib/procs.ts';
 import { EMBEDDED_REGION, embeddedBody } from './embedded.ts';
 import { havePerf, oncpuBreakdown, oncpuMarkdown, startPerf, stopPerf, topFunctionsMarkdown } from './oncpu.ts';
 import { ROOT, sovereignConfig, startNginxUpstream } from './targets.ts';
@@ -54,6 +57,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'sovereign-ab-'));
 const log = (s: string): void => console.log(s);
 // JIT code named for perf (/tmp/perf-<pid>.map); V8's code-event log goes to the temporary directory, not the checkout.
 const perfArgs = ['--perf-basic-prof', `--logfile=${path.join(dir, 'v8-%p.log')}`];
+const perfMaps = (): string[] => readdirSync('/tmp').filter((n) => /^perf-\d+\.map$/.test(n));
+const mapsBefore = new Set(f.perf ? perfMaps() : []);
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 const CHAT = '/v1/chat/completions';
 
@@ -100,8 +105,16 @@ async function main(): Promise<void> {
   const d = path.join(dir, 'system');
   mkdirSync(d, { recursive: true });
   const { config, cell } = await systemConfig(d);
-  const up = group.start('sovereign up', process.execPath, [path.join(A, 'src/cli/main.ts'), '--config', config, 'up'], { cwd: A });
+  // Under --perf the cells name their JIT code for perf too (NODE_OPTIONS reaches the processes
+  // `up` starts); V8 then writes a code log into the working directory, here a temporary one.
+  const upCwd = path.join(dir, 'up-cwd');
+  mkdirSync(upCwd, { recursive: true });
+  const upOpts = f.perf ? { cwd: upCwd, env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --perf-basic-prof`.trim() } } : { cwd: A };
+  const up = group.start('sovereign up', process.execPath, [path.join(A, 'src/cli/main.ts'), '--config', config, 'up'], upOpts);
   await up.waitFor('Sovereign is up', 300_000);
+  // The serving cell (a process `sovereign up` started for the region).
+  const cellPid = pidsWith('--config', config, 'cell', '--region', EMBEDDED_REGION)[0];
+  if (cellPid === undefined) throw new Error(`cannot find the ${EMBEDDED_REGION} cell of ${config}`);
   const profDir = path.join(dir, 'profiles');
   mkdirSync(profDir, { recursive: true });
   const gateway = async (name: string, root: string): Promise<Runner> => {
@@ -173,48 +186,76 @@ async function main(): Promise<void> {
   for (const x of runners) idle[x.name] = (cpuMs(x.proc.pid) - (before0.get(x.name) ?? 0)) / idleMs;
   log(`idle CPU: ${runners.map((x) => `${x.name} ${((idle[x.name] ?? 0) * 1000).toFixed(1)} ms/s`).join(', ')}`);
   log(`mode ${mode}, mesh ${mesh}, ${f.rate ? `${f.rate} req/s` : `full load (${f.connections} connections)`}; A ${A}, B ${B}; load average ${load()}`);
-  const cpu: Record<string, number[]> = {}, net: Record<string, number[]> = {}, rps: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {}, net: Record<string, number[]> = {}, rps: Record<string, number[]> = {}, cellCpu: Record<string, number[]> = {};
   for (let r = 1; r <= rounds; r++) {
     const order = r % 2 === 1 ? runners : [runners[1] as Runner, runners[0] as Runner, runners[2] as Runner];
     for (const x of order) {
       const before = cpuMs(x.proc.pid);
+      const cell0 = cpuMs(cellPid);
       const sys0 = sysMs(x.proc.pid);
       const t0 = Date.now();
       const w = await run(x.url, seconds);
       const used = cpuMs(x.proc.pid) - before;
+      const cellUs = ((cpuMs(cellPid) - cell0) / Math.max(1, w.requests)) * 1000;
       const us = (used / Math.max(1, w.requests)) * 1000;
       const netUs = ((used - (idle[x.name] ?? 0) * (Date.now() - t0)) / Math.max(1, w.requests)) * 1000;
       if (w.bad > w.requests * 0.01) {
         log(`round ${r} ${x.name}: INVALID (${w.bad} errors of ${w.requests})`);
-        for (const m of [cpu, net, rps]) (m[x.name] ??= []).push(Number.NaN);
+        for (const m of [cpu, net, rps, cellCpu]) (m[x.name] ??= []).push(Number.NaN);
         continue;
       }
       (cpu[x.name] ??= []).push(us);
       (net[x.name] ??= []).push(netUs);
       (rps[x.name] ??= []).push(w.rps);
-      log(`round ${r} ${x.name.padEnd(5)} ${w.rps.toFixed(0).padStart(6)} req/s  ${us.toFixed(0).padStart(5)} µs CPU/req  net of idle ${netUs.toFixed(0).padStart(5)} µs  kernel ${((100 * (sysMs(x.proc.pid) - sys0)) / Math.max(1, used)).toFixed(0)}%  (load ${loadavg()[0]?.toFixed(2)})`);
+      (cellCpu[x.name] ??= []).push(cellUs);
+      log(`round ${r} ${x.name.padEnd(5)} ${w.rps.toFixed(0).padStart(6)} req/s  ${us.toFixed(0).padStart(5)} µs CPU/req  net of idle ${netUs.toFixed(0).padStart(5)} µs  cell ${cellUs.toFixed(0).padStart(5)} µs  kernel ${((100 * (sysMs(x.proc.pid) - sys0)) / Math.max(1, used)).toFixed(0)}%  (load ${loadavg()[0]?.toFixed(2)})`);
     }
   }
   const ratio = (p: string, q: string, of = cpu): number => med((of[p] ?? []).map((v, i) => v / (of[q]?.[i] ?? Number.NaN)));
   log(`medians: CPU µs/req A ${med(cpu.A).toFixed(0)}, B ${med(cpu.B).toFixed(0)}, proxy ${med(cpu.proxy).toFixed(0)}; B÷A ${ratio('B', 'A').toFixed(3)}; efficiency (proxy÷gateway) A ${ratio('proxy', 'A').toFixed(2)}, B ${ratio('proxy', 'B').toFixed(2)}; req/s A ${med(rps.A).toFixed(0)}, B ${med(rps.B).toFixed(0)}, proxy ${med(rps.proxy).toFixed(0)}; load average ${load()}`);
+  log(`serving cell: CPU µs/req behind A ${med(cellCpu.A).toFixed(0)}, B ${med(cellCpu.B).toFixed(0)}, proxy ${med(cellCpu.proxy).toFixed(0)} (recording: ${(ratio('A', 'proxy', cellCpu) - 1 >= 0 ? '+' : '')}${(100 * (ratio('A', 'proxy', cellCpu) - 1)).toFixed(0)}% behind A)`);
   log(`net of idle: CPU µs/req A ${med(net.A).toFixed(0)}, B ${med(net.B).toFixed(0)}, proxy ${med(net.proxy).toFixed(0)}; B÷A ${ratio('B', 'A', net).toFixed(3)}; efficiency A ${ratio('proxy', 'A', net).toFixed(2)}, B ${ratio('proxy', 'B', net).toFixed(2)}`);
   if (f.perf) {
     const columns = [];
+    const cells = [];
     for (const x of [runners[0] as Runner, runners[2] as Runner]) {
+      const name = x.name === 'A' ? 'gateway' : 'bare proxy';
       const file = path.join(dir, `perf-${x.name}.data`);
+      const cellFile = path.join(dir, `perf-cell-${x.name}.data`);
       const p = startPerf(x.proc.pid, file);
+      const pc = startPerf(cellPid, cellFile);
       await new Promise((r) => setTimeout(r, 300));
       const before = cpuMs(x.proc.pid);
+      const cellBefore = cpuMs(cellPid);
       const w = await wrk(x.url, seconds);
       const used = cpuMs(x.proc.pid) - before;
-      await stopPerf(p);
+      const cellUsed = cpuMs(cellPid) - cellBefore;
+      await Promise.all([stopPerf(p), stopPerf(pc)]);
       // perf's own sampling slows the process a little: the shares are perf's, the total is /proc's.
-      columns.push({ name: x.name === 'A' ? 'gateway' : 'bare proxy', cpuUsPerReq: (used / Math.max(1, w.requests)) * 1000, breakdown: oncpuBreakdown(file, f.keep ? path.join(dir, `perf-${x.name}.txt`) : undefined) });
+      const n = Math.max(1, w.requests);
+      columns.push({ name, cpuUsPerReq: (used / n) * 1000, breakdown: oncpuBreakdown(file, f.keep ? path.join(dir, `perf-${x.name}.txt`) : undefined) });
+      cells.push({ name: `cell behind the ${name}`, cpuUsPerReq: (cellUsed / n) * 1000, breakdown: oncpuBreakdown(cellFile, f.keep ? path.join(dir, `perf-cell-${x.name}.txt`) : undefined) });
       log(`perf run ${x.name}: ${w.rps.toFixed(0)} req/s`);
-      // node --perf-basic-prof leaves its symbol map in /tmp; perf script has read it.
-      rmSync(`/tmp/perf-${x.proc.pid}.map`, { force: true }); // perf's fixed path, whatever TMPDIR says
     }
-    const md = [`# On-CPU breakdown (bench/gateway/ab.ts --perf), ${new Date().toISOString().slice(0, 10)}`, '', `mode ${mode}, mesh ${mesh}, full load (${f.connections} connections, ${seconds} s) after ${rounds} rounds of warm-up and measurement; load average ${load()}. Linux perf at 1999 Hz on every thread of each process (kernel included), JIT code named by node --perf-basic-prof; each sample counted for the nearest JavaScript function on its stack. CPU per request from /proc over the same run.`, '', oncpuMarkdown(columns), '', '## Top functions', '', 'Each main-thread sample counted for the nearest JavaScript function on its stack (the builtins, runtime calls and libc code it called included).', '', ...columns.flatMap((c) => [topFunctionsMarkdown(c.name, c.cpuUsPerReq, c.breakdown), '']), ''].join('\n');
+    const md = [
+      `# On-CPU breakdown (bench/gateway/ab.ts --perf), ${new Date().toISOString().slice(0, 10)}`,
+      '',
+      `mode ${mode}, mesh ${mesh}, full load (${f.connections} connections, ${seconds} s) after ${rounds} rounds of warm-up and measurement; load average ${load()}. Linux perf at 1999 Hz on every thread of each process (kernel included), JIT code named by node --perf-basic-prof; each sample counted for the nearest JavaScript function on its stack. CPU per request from /proc over the same run.`,
+      '',
+      oncpuMarkdown(columns),
+      '',
+      `## The serving cell (${EMBEDDED_REGION}) in the same runs`,
+      '',
+      'Behind the gateway the cell also makes each decision durable in its log before the model runs; behind the bare proxy it gets no record and records nothing.',
+      '',
+      oncpuMarkdown(cells),
+      '',
+      '## Top functions',
+      '',
+      'Each main-thread sample counted for the nearest JavaScript function on its stack (the builtins, runtime calls and libc code it called included).',
+      '',
+      ...[...columns, cells[0] as (typeof cells)[number]].flatMap((c) => [topFunctionsMarkdown(c.name, c.cpuUsPerReq, c.breakdown), '']),
+    ].join('\n');
     log(`\n${md}`);
     if (f.out) writeFileSync(f.out, md);
   }
@@ -231,6 +272,9 @@ main()
   })
   .finally(async () => {
     await group.stopAll();
+    // node --perf-basic-prof leaves its symbol maps at perf's fixed path (/tmp, whatever TMPDIR
+    // says), one per process this run started; perf script has read them.
+    if (f.perf) for (const m of perfMaps()) if (!mapsBefore.has(m)) rmSync(path.join('/tmp', m), { force: true });
     if (f.profile || f.keep) console.log(`kept: ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   });
