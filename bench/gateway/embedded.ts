@@ -147,7 +147,8 @@ async function stopSystem(d: EmbeddedDeps, s: System): Promise<void> {
 type Who = 'gateway' | 'proxy' | 'direct';
 
 interface Round {
-  full: Partial<Record<'gateway' | 'proxy', WrkLike & { cpuUsPerReq: number }>>;
+  /** cellCpuUsPerReq: the serving cell's CPU per request in the same run. */
+  full: Partial<Record<'gateway' | 'proxy', WrkLike & { cpuUsPerReq: number; cellCpuUsPerReq: number }>>;
   rate: Partial<Record<Who, LoadResult & { cpuUsPerReq: number }>>;
   ttfb: Partial<Record<Who, LoadResult>>;
 }
@@ -160,6 +161,8 @@ export interface EmbeddedResult {
     gatewayCpuUsPerReqFull: number; proxyCpuUsPerReqFull: number; efficiencyFull: number;
     gatewayCpuUsPerReqRate: number; proxyCpuUsPerReqRate: number; efficiencyRate: number;
     gatewayRps: number; proxyRps: number; rpsVsProxy: number;
+    /** The serving cell's CPU per request at full load behind each, and the throughput share a gateway as cheap as the bare proxy would reach with it (wrk's CPU left out). */
+    cellCpuUsPerReqFull: { gateway: number; proxy: number }; rpsBoundAtProxyCost: number;
     p50: Record<Who, number>; p99: Record<Who, number>; addedP50: number; addedP99: number; proxyAddedP50: number; proxyAddedP99: number;
     ttfbP50: Record<Who, number>; ttfbOverProxyP50: number;
   };
@@ -208,6 +211,9 @@ export async function phaseEmbedded(d: EmbeddedDeps): Promise<EmbeddedResult> {
   const rounds: Round[] = [];
   const gatewayPids = (): number[] => pidsWith(sys.config, 'gateway');
   const proxyPids = (): number[] => [sys.proxy.pid];
+  // The cell that serves the benchmark request: behind the gateway it also records each decision
+  // and keeps the request in the region store; behind the bare proxy (no record) it does neither.
+  const cellPids = (): number[] => pidsWith(sys.config, 'cell', EMBEDDED_REGION);
   let region = '';
   try {
     const body = embeddedBody(false);
@@ -234,9 +240,14 @@ export async function phaseEmbedded(d: EmbeddedDeps): Promise<EmbeddedResult> {
     for (let r = 1; r <= d.rounds && !d.interrupted(); r++) {
       const round: Round = { full: {}, rate: {}, ttfb: {} };
       for (const [who, url, pids] of [['gateway', `${sys.gateway}${CHAT}`, gatewayPids], ['proxy', `${sys.proxyUrl}${CHAT}`, proxyPids]] as const) {
-        const w = await cpuPerRequest(pids, () => d.wrk(url, d.throughputSeconds, files));
+        const both = await cpuPerRequest(cellPids, async () => {
+          const g = await cpuPerRequest(pids, () => d.wrk(url, d.throughputSeconds, files));
+          return { ...g, ownUs: g.cpuUsPerReq };
+        });
+        const { ownUs, cpuUsPerReq: cellUs, ...rest } = both;
+        const w = { ...rest, cpuUsPerReq: ownUs, cellCpuUsPerReq: cellUs };
         round.full[who] = w;
-        d.log(`  round ${r}/${d.rounds} full load ${who.padEnd(7)} ${w.rps.toFixed(0).padStart(6)} req/s, ${w.cpuUsPerReq.toFixed(0)} µs CPU/req${w.valid ? '' : '  (INVALID: errors over 1%)'}`);
+        d.log(`  round ${r}/${d.rounds} full load ${who.padEnd(7)} ${w.rps.toFixed(0).padStart(6)} req/s, ${w.cpuUsPerReq.toFixed(0)} µs CPU/req (cell ${cellUs.toFixed(0)} µs)${w.valid ? '' : '  (INVALID: errors over 1%)'}`);
       }
       for (const [who, url, pids, tls] of [['gateway', `${sys.gateway}${CHAT}`, gatewayPids, undefined], ['proxy', `${sys.proxyUrl}${CHAT}`, proxyPids, undefined], ['direct', `${sys.cell}${CHAT}`, (): number[] => [], sys.tls]] as const) {
         const l = await cpuPerRequest(pids, async () => {
@@ -261,6 +272,7 @@ export async function phaseEmbedded(d: EmbeddedDeps): Promise<EmbeddedResult> {
   const profile = d.profile && !d.interrupted() ? await profileEmbedded(d, files) : null;
   const per = (f: (x: Round) => number): number => med(rounds.map(f));
   const valid = (w: (WrkLike & { cpuUsPerReq: number }) | undefined): number => (w?.valid ? w.rps : Number.NaN);
+  const cpu = (x: Round, who: 'gateway' | 'proxy', of: 'cpuUsPerReq' | 'cellCpuUsPerReq'): number => x.full[who]?.[of] ?? Number.NaN;
   const ok = (l: LoadResult | undefined, k: 'p50' | 'p99'): number => (l && l.errors + l.non2xx + l.dropped <= l.sent * 0.01 ? l[k] : Number.NaN);
   const whos: Who[] = ['gateway', 'proxy', 'direct'];
   return {
@@ -277,6 +289,10 @@ export async function phaseEmbedded(d: EmbeddedDeps): Promise<EmbeddedResult> {
       gatewayRps: per((x) => valid(x.full.gateway)),
       proxyRps: per((x) => valid(x.full.proxy)),
       rpsVsProxy: per((x) => valid(x.full.gateway) / valid(x.full.proxy)),
+      cellCpuUsPerReqFull: { gateway: per((x) => cpu(x, 'gateway', 'cellCpuUsPerReq')), proxy: per((x) => cpu(x, 'proxy', 'cellCpuUsPerReq')) },
+      // On shared cores throughput follows the CPU of the whole path: with the bare proxy's own
+      // cost in place of the gateway's, the path would cost proxy + cell(behind the gateway).
+      rpsBoundAtProxyCost: per((x) => (cpu(x, 'proxy', 'cpuUsPerReq') + cpu(x, 'proxy', 'cellCpuUsPerReq')) / (cpu(x, 'proxy', 'cpuUsPerReq') + cpu(x, 'gateway', 'cellCpuUsPerReq'))),
       p50: Object.fromEntries(whos.map((w) => [w, per((x) => ok(x.rate[w], 'p50'))])) as Record<Who, number>,
       p99: Object.fromEntries(whos.map((w) => [w, per((x) => ok(x.rate[w], 'p99'))])) as Record<Who, number>,
       addedP50: per((x) => ok(x.rate.gateway, 'p50') - ok(x.rate.direct, 'p50')),
@@ -332,6 +348,7 @@ export function embeddedMarkdown(r: EmbeddedResult, rate: number): string {
     '|---|---:|---:|---:|',
     `| CPU µs/request at full load (wrk) | ${f(s.gatewayCpuUsPerReqFull, 0)} | ${f(s.proxyCpuUsPerReqFull, 0)} | |`,
     `| CPU µs/request at ${rate} req/s | ${f(s.gatewayCpuUsPerReqRate, 0)} | ${f(s.proxyCpuUsPerReqRate, 0)} | |`,
+    `| serving cell's CPU µs/request at full load | ${f(s.cellCpuUsPerReqFull.gateway, 0)} | ${f(s.cellCpuUsPerReqFull.proxy, 0)} | |`,
     `| max req/s (wrk) | ${f(s.gatewayRps, 0)} | ${f(s.proxyRps, 0)} | |`,
     `| p50 ms at ${rate} req/s | ${f(s.p50.gateway)} | ${f(s.p50.proxy)} | ${f(s.p50.direct)} |`,
     `| p99 ms at ${rate} req/s | ${f(s.p99.gateway)} | ${f(s.p99.proxy)} | ${f(s.p99.direct)} |`,
@@ -339,6 +356,8 @@ export function embeddedMarkdown(r: EmbeddedResult, rate: number): string {
     `| streaming TTFB p50 ms | ${f(s.ttfbP50.gateway)} | ${f(s.ttfbP50.proxy)} | ${f(s.ttfbP50.direct)} |`,
     '',
     `Efficiency (bare proxy CPU / gateway CPU per request): ${f(s.efficiencyFull, 2)} at full load, ${f(s.efficiencyRate, 2)} at ${rate} req/s. Throughput ${f(s.rpsVsProxy * 100, 0)}% of the bare proxy's. TTFB over the bare proxy: ${f(s.ttfbOverProxyP50)} ms.`,
+    '',
+    `Behind the gateway the serving cell also records each decision durably and keeps the request in the region store; behind the bare proxy (no record) it does neither: ${f(s.cellCpuUsPerReqFull.gateway, 0)} against ${f(s.cellCpuUsPerReqFull.proxy, 0)} µs per request. Gateway, cell and wrk share the machine's cores, so throughput follows the whole path's CPU: a gateway exactly as cheap as the bare proxy would reach about ${f(s.rpsBoundAtProxyCost * 100, 0)}% of the bare proxy's throughput with this cell (wrk's CPU left out).`,
     ...Object.entries(r.failures).map(([k, v]) => `\nLeft out (${k}): ${v.replace(/\n/g, ' ')}`),
     '',
   ].join('\n');
