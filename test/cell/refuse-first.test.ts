@@ -91,43 +91,35 @@ async function until(what: string, ok: () => boolean): Promise<void> {
   }
 }
 
-test('a request over its model\'s input limit is refused with 400 and nothing is appended to the log', async () => {
+/** Sends with `send()` and checks the answer is `status`, without a receipt, with the log and the model untouched. */
+async function refusedUnrecorded(status: number, send: () => Promise<Answer>): Promise<Answer> {
   const size = log.length;
   const seen = modelSaw.length;
-  const res = await send('too-long-1', 'x'.repeat(INPUT_LIMIT + 1));
-  assert.equal(res.status, 400);
-  assert.equal(res.json.error?.code, 'context_length_exceeded');
+  const res = await send();
+  assert.equal(res.status, status);
   assert.equal(res.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
   assert.equal(log.length, size, 'the refused request is not in the log');
   assert.equal(modelSaw.length, seen, 'the model was not sent the request');
+  return res;
+}
+
+test('a request over its model\'s input limit is refused with 400 and nothing is appended to the log', async () => {
+  const res = await refusedUnrecorded(400, () => send('too-long-1', 'x'.repeat(INPUT_LIMIT + 1)));
+  assert.equal(res.json.error?.code, 'context_length_exceeded');
 });
 
 test('a body outside the route\'s schema is refused with 400 and nothing is appended to the log', async () => {
-  const size = log.length;
-  const seen = modelSaw.length;
   // A chat request without its messages.
-  const res = await sendWithRecord('no-messages-1', 'POST', '/v1/chat/completions', Buffer.from(JSON.stringify({ model: 'llama-3-8b' })));
-  assert.equal(res.status, 400);
+  const res = await refusedUnrecorded(400, () => sendWithRecord('no-messages-1', 'POST', '/v1/chat/completions', Buffer.from(JSON.stringify({ model: 'llama-3-8b' }))));
   assert.equal(res.json.error?.type, 'invalid_request_error');
   assert.match(res.json.error?.message ?? '', /messages/);
-  assert.equal(res.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
-  assert.equal(log.length, size, 'the refused request is not in the log');
-  assert.equal(modelSaw.length, seen, 'the model was not sent the request');
 });
 
 test('a model this region does not serve is refused with 404 and nothing is appended to the log', async () => {
-  const size = log.length;
-  const seen = modelSaw.length;
-  const chat = await sendWithRecord('unknown-model-1', 'POST', '/v1/chat/completions', Buffer.from(JSON.stringify({ model: 'gpt-unknown', messages: [{ role: 'user', content: 'hi' }] })));
-  assert.equal(chat.status, 404);
+  const chat = await refusedUnrecorded(404, () => sendWithRecord('unknown-model-1', 'POST', '/v1/chat/completions', Buffer.from(JSON.stringify({ model: 'gpt-unknown', messages: [{ role: 'user', content: 'hi' }] }))));
   assert.match(chat.json.error?.message ?? '', /"gpt-unknown" is not served in region eu-frankfurt/);
-  assert.equal(chat.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
   // The V2 model metadata route takes a record too.
-  const meta = await sendWithRecord('unknown-model-2', 'GET', '/v2/models/gpt-unknown', null);
-  assert.equal(meta.status, 404);
-  assert.equal(meta.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
-  assert.equal(log.length, size, 'the refused requests are not in the log');
-  assert.equal(modelSaw.length, seen, 'the model was not sent the request');
+  await refusedUnrecorded(404, () => sendWithRecord('unknown-model-2', 'GET', '/v2/models/gpt-unknown', null));
   // A served model's metadata is recorded and answered.
   const served = await sendWithRecord('known-model-1', 'GET', '/v2/models/llama-3-8b', null);
   assert.equal(served.status, 200);
