@@ -8,7 +8,7 @@
 // the medians of the per-round ratios. A checkout's cells must speak the same protocol as the
 // other's gateway (this compares gateway changes).
 // Usage: node bench/gateway/ab.ts --a <checkout> --b <checkout> [--mode embedded|fast]
-//          [--rounds 6] [--seconds 5] [--rate <n>] [--mesh mtls|plaintext] [--profile] [--perf [--out <file.md>]] [--keep] [--connections 32]
+//          [--rounds 6] [--seconds 5] [--rate <n>] [--mesh mtls|plaintext] [--profile] [--perf [--out <file.md>]] [--syscalls] [--keep] [--connections 32]
 // --rate <n>: instead of full load, the open-loop generator at n requests/s (bench/gateway/loadgen.ts):
 // every process serves the same rate, so its CPU per request does not follow its throughput.
 // --mode fast: the benchmark's fast upstream (nginx answering a fixed chat completion) behind
@@ -21,6 +21,8 @@
 // --perf: after the rounds, one more full-load run of gateway A and of the proxy each under Linux
 // perf (on-CPU samples, every thread, kernel included; bench/gateway/oncpu.ts), the serving
 // cell sampled too: where each spends its CPU per request, side by side (printed, and written to --out).
+// --syscalls: every round also counts each process's system calls (Linux perf's syscall tracepoints)
+// and the serving cell's, per request: how many socket writes, reads and event-loop waits a request costs.
 // --keep: keep the temporary directory (with --perf, each process's symbolized stacks as perf-<name>.txt) and print its path.
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,20 +35,20 @@ import { issueFor, readBundle, spiffeId } from '../../src/mesh/index.ts';
 import { median } from '../lib/stats.ts';
 import { ProcessGroup, cpuMs, freePort, pidsWith, waitUntil, type Started } from '../lib/procs.ts';
 import { EMBEDDED_REGION, embeddedBody } from './embedded.ts';
-import { havePerf, oncpuBreakdown, oncpuMarkdown, startPerf, stopPerf, topFunctionsMarkdown } from './oncpu.ts';
+import { havePerf, oncpuBreakdown, oncpuMarkdown, readSyscalls, startPerf, startSyscalls, stopPerf, topFunctionsMarkdown } from './oncpu.ts';
 import { ROOT, sovereignConfig, startNginxUpstream } from './targets.ts';
 
 const { values: f } = parseArgs({
   options: {
     a: { type: 'string' }, b: { type: 'string' }, mode: { type: 'string', default: 'embedded' }, rounds: { type: 'string', default: '6' },
-    seconds: { type: 'string', default: '5' }, rate: { type: 'string' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, perf: { type: 'boolean' }, out: { type: 'string' }, 'b-node-args': { type: 'string' }, keep: { type: 'boolean' }, connections: { type: 'string', default: '32' },
+    seconds: { type: 'string', default: '5' }, rate: { type: 'string' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, perf: { type: 'boolean' }, syscalls: { type: 'boolean' }, out: { type: 'string' }, 'b-node-args': { type: 'string' }, keep: { type: 'boolean' }, connections: { type: 'string', default: '32' },
   },
   strict: true,
 });
 if (!f.a || !f.b) throw new Error('--a and --b: the two checkouts to compare (directories holding src/cli/main.ts)');
 const A = path.resolve(f.a), B = path.resolve(f.b);
 const mode = f.mode === 'fast' ? 'fast' : 'embedded';
-if (f.perf && !havePerf()) throw new Error('--perf needs Linux perf (Debian: apt-get install linux-perf)');
+if ((f.perf || f.syscalls) && !havePerf()) throw new Error('--perf and --syscalls need Linux perf (Debian: apt-get install linux-perf)');
 if (f.perf && f.profile) throw new Error('--perf and --profile: choose one (both sample the same processes)');
 const mesh = f.mesh === 'plaintext' ? 'plaintext' : 'mtls';
 const rounds = Number(f.rounds), seconds = Number(f.seconds);
@@ -187,14 +189,18 @@ async function main(): Promise<void> {
   log(`idle CPU: ${runners.map((x) => `${x.name} ${((idle[x.name] ?? 0) * 1000).toFixed(1)} ms/s`).join(', ')}`);
   log(`mode ${mode}, mesh ${mesh}, ${f.rate ? `${f.rate} req/s` : `full load (${f.connections} connections)`}; A ${A}, B ${B}; load average ${load()}`);
   const cpu: Record<string, number[]> = {}, net: Record<string, number[]> = {}, rps: Record<string, number[]> = {}, cellCpu: Record<string, number[]> = {};
+  const calls: Record<string, Record<string, number[]>> = {};
   for (let r = 1; r <= rounds; r++) {
     const order = r % 2 === 1 ? runners : [runners[1] as Runner, runners[0] as Runner, runners[2] as Runner];
     for (const x of order) {
       const before = cpuMs(x.proc.pid);
       const cell0 = cpuMs(cellPid);
       const sys0 = sysMs(x.proc.pid);
+      const counters = f.syscalls ? [startSyscalls(x.proc.pid, path.join(dir, 'calls.csv')), startSyscalls(cellPid, path.join(dir, 'calls-cell.csv'))] : [];
+      if (f.syscalls) await new Promise((r) => setTimeout(r, 300)); // perf attached before the load starts
       const t0 = Date.now();
       const w = await run(x.url, seconds);
+      await Promise.all(counters.map(stopPerf));
       const used = cpuMs(x.proc.pid) - before;
       const cellUs = ((cpuMs(cellPid) - cell0) / Math.max(1, w.requests)) * 1000;
       const us = (used / Math.max(1, w.requests)) * 1000;
@@ -208,12 +214,21 @@ async function main(): Promise<void> {
       (net[x.name] ??= []).push(netUs);
       (rps[x.name] ??= []).push(w.rps);
       (cellCpu[x.name] ??= []).push(cellUs);
+      if (f.syscalls) {
+        const per = (file: string, who: string): string => {
+          const counts = readSyscalls(path.join(dir, file));
+          for (const [k, v] of Object.entries(counts)) ((calls[who] ??= {})[k] ??= []).push(v / Math.max(1, w.requests));
+          return Object.entries(counts).map(([k, v]) => `${k} ${(v / Math.max(1, w.requests)).toFixed(2)}`).join(', ');
+        };
+        log(`round ${r} ${x.name.padEnd(5)} syscalls/req: ${per('calls.csv', x.name)}; cell: ${per('calls-cell.csv', `cell behind ${x.name}`)}`);
+      }
       log(`round ${r} ${x.name.padEnd(5)} ${w.rps.toFixed(0).padStart(6)} req/s  ${us.toFixed(0).padStart(5)} µs CPU/req  net of idle ${netUs.toFixed(0).padStart(5)} µs  cell ${cellUs.toFixed(0).padStart(5)} µs  kernel ${((100 * (sysMs(x.proc.pid) - sys0)) / Math.max(1, used)).toFixed(0)}%  (load ${loadavg()[0]?.toFixed(2)})`);
     }
   }
   const ratio = (p: string, q: string, of = cpu): number => med((of[p] ?? []).map((v, i) => v / (of[q]?.[i] ?? Number.NaN)));
   log(`medians: CPU µs/req A ${med(cpu.A).toFixed(0)}, B ${med(cpu.B).toFixed(0)}, proxy ${med(cpu.proxy).toFixed(0)}; B÷A ${ratio('B', 'A').toFixed(3)}; efficiency (proxy÷gateway) A ${ratio('proxy', 'A').toFixed(2)}, B ${ratio('proxy', 'B').toFixed(2)}; req/s A ${med(rps.A).toFixed(0)}, B ${med(rps.B).toFixed(0)}, proxy ${med(rps.proxy).toFixed(0)}; load average ${load()}`);
   log(`serving cell: CPU µs/req behind A ${med(cellCpu.A).toFixed(0)}, B ${med(cellCpu.B).toFixed(0)}, proxy ${med(cellCpu.proxy).toFixed(0)} (recording: ${(ratio('A', 'proxy', cellCpu) - 1 >= 0 ? '+' : '')}${(100 * (ratio('A', 'proxy', cellCpu) - 1)).toFixed(0)}% behind A)`);
+  for (const [who, by] of Object.entries(calls)) log(`syscalls per request, medians, ${who}: ${Object.entries(by).map(([k, v]) => `${k} ${med(v).toFixed(2)}`).join(', ')}`);
   log(`net of idle: CPU µs/req A ${med(net.A).toFixed(0)}, B ${med(net.B).toFixed(0)}, proxy ${med(net.proxy).toFixed(0)}; B÷A ${ratio('B', 'A', net).toFixed(3)}; efficiency A ${ratio('proxy', 'A', net).toFixed(2)}, B ${ratio('proxy', 'B', net).toFixed(2)}`);
   if (f.perf) {
     const columns = [];

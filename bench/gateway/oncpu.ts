@@ -7,7 +7,7 @@
 // V8 runtime call or libc code counts for the JS that called it), or under the kernel, the
 // garbage collector, the JIT compiler or "native" (event loop, TLS, HTTP parser with no JS above).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** Linux perf, when installed (Debian: linux-perf). */
 export function havePerf(): boolean {
@@ -30,6 +30,25 @@ export function stopPerf(p: ChildProcess): Promise<void> {
     p.once('exit', () => resolve());
     p.kill('SIGINT'); // perf writes its file on SIGINT
   });
+}
+
+/** The system calls {@link startSyscalls} counts: all of them, and the ones a proxy's cost is made of. */
+export const SYSCALLS = ['raw_syscalls:sys_enter', 'syscalls:sys_enter_writev', 'syscalls:sys_enter_write', 'syscalls:sys_enter_read', 'syscalls:sys_enter_epoll_wait', 'syscalls:sys_enter_futex', 'syscalls:sys_enter_pwrite64', 'syscalls:sys_enter_fdatasync'] as const;
+
+/** Starts `perf stat` counting {@link SYSCALLS} on `pid` (every thread) into `file` (CSV); stop it with {@link stopPerf}. */
+export function startSyscalls(pid: number, file: string): ChildProcess {
+  return spawn('perf', ['stat', '-x', ',', '-o', file, '-e', SYSCALLS.join(','), '-p', String(pid)], { stdio: 'ignore' });
+}
+
+/** The counts {@link startSyscalls} wrote, by short name (`all`, `writev`, `read`, ...). */
+export function readSyscalls(file: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [count, , event] = line.split(',');
+    if (!event || !count || !/^\d+$/.test(count)) continue;
+    out[event === 'raw_syscalls:sys_enter' ? 'all' : event.replace('syscalls:sys_enter_', '')] = Number(count);
+  }
+  return out;
 }
 
 interface Sample {

@@ -2,7 +2,7 @@
 // in arrival order, and one more is refused at once with 429 and Retry-After, so a heavy user
 // cannot make everyone wait without bound. Health probes and metadata never pass through here,
 // so a busy cell still answers them and is not mistaken for a dead one.
-import { HttpError } from '../common/index.ts';
+import { CELL_REFUSED_HEADER, HttpError } from '../common/index.ts';
 
 export class InferenceGate {
   readonly #concurrency: number;
@@ -36,7 +36,7 @@ export class InferenceGate {
     if (this.full) throw this.busy(region);
   }
 
-  /** The 429 of a full gate (the gateway reads x-sovereign-cell-busy and tries the next region). */
+  /** The 429 of a full gate (the gateway reads CELL_REFUSED_HEADER and tries the next region). */
   busy(region: string): HttpError {
     return new HttpError(
       429,
@@ -44,7 +44,7 @@ export class InferenceGate {
       `region ${region} is running ${this.#running} inference requests with ${this.#waiting.length} waiting, the most it takes (cell.maxConcurrentInference, cell.maxQueuedInference); retry after the time in Retry-After`,
       { code: 'cell_busy' },
       // The header tells the gateway the region is busy, not failing: it tries the next permitted region.
-      { 'retry-after': '1', 'x-sovereign-cell-busy': '1' },
+      { 'retry-after': '1', [CELL_REFUSED_HEADER]: 'busy' },
     );
   }
 

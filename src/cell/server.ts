@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  CELL_REFUSED_HEADER,
   HttpError,
   OPENAI_ENDPOINTS,
   RECEIPT_HEADER,
@@ -14,7 +15,6 @@ import {
   createHttpServer,
   decodeRecord,
   firstIssue,
-  notFound,
   formatReceipt,
   inputBytes,
   requestSegments,
@@ -123,7 +123,9 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     }
     const body = req.body as { model?: unknown } | undefined;
     const model = (req.params as { model?: string }).model ?? (typeof body?.model === 'string' ? body.model : '');
-    if (!runtime.model(model)) return done(notFound(`model "${model.slice(0, 128)}" is not served in region ${region}; GET /v1/models lists the models served here`));
+    // The header tells the gateway another permitted region may serve it (the topology may name
+    // a model here before it has arrived from the region's registry).
+    if (!runtime.model(model)) return done(new HttpError(404, 'not_found_error', `model "${model.slice(0, 128)}" is not served in region ${region}; GET /v1/models lists the models served here`, { code: 'model_not_found' }, { [CELL_REFUSED_HEADER]: 'no_model' }));
     if (!inference) return done();
     const limit = opts.inputLimit?.(model);
     if (limit !== undefined) {

@@ -8,7 +8,7 @@ export { sseReadable, SSE_HEADERS } from './sse.ts';
 export { bearer, loadToken, tokenMatches } from './tokens.ts';
 export { DATA_CLASSES, classRank, isDataClass, CUSTOM_TYPE_NAME, type DataClass } from './data-class.ts';
 export { UNKNOWN_JURISDICTION, THIRD_COUNTRY, RESERVED_JURISDICTIONS, JURISDICTION_NAME, MAX_ENTRY_JURISDICTIONS, MAX_DECLARED_JURISDICTIONS } from './jurisdictions.ts';
-export { MAX_APPEND_BATCH, AppendRecordSchema, AppendBatchSchema, ForwardRecordSchema, RECORD_HEADER, RECEIPT_HEADER, RECORD_REFUSED_HEADER, encodeRecord, decodeRecord, formatReceipt, type AppendRecord, type AppendBatchResult, type AppendRefusal, type ForwardRecord, type Receipt } from './ledger-append.ts';
+export { MAX_APPEND_BATCH, AppendRecordSchema, AppendBatchSchema, ForwardRecordSchema, RECORD_HEADER, RECEIPT_HEADER, RECORD_REFUSED_HEADER, CELL_REFUSED_HEADER, encodeRecord, decodeRecord, formatReceipt, type AppendRecord, type AppendBatchResult, type AppendRefusal, type ForwardRecord, type Receipt } from './ledger-append.ts';
 export { commitDurable, writeFileDurable, writeFileDurableSync, fsyncDir, fsyncDirSync, type DurableWriteOptions } from './durable-file.ts';
 export { MAX_JSON_DEPTH, JsonBodyError, parseJsonBody } from './json-body.ts';
 export { inputBytes, isEnumeratedValue, messageText, requestSegments } from './model-input.ts';

@@ -51,6 +51,13 @@ export const RECEIPT_HEADER = 'x-sovereign-ledger';
 /** Response header on a refusal of the record itself: why ("unavailable": the log cannot write; "invalid": the record is refused for good). */
 export const RECORD_REFUSED_HEADER = 'x-sovereign-record-refused';
 
+/**
+ * Response header on a cell's refusal before the record that another permitted region may not
+ * give: `busy` (429, the inference queue is full) or `no_model` (404, the model is not served
+ * here). The gateway tries the next permitted region, without a health penalty.
+ */
+export const CELL_REFUSED_HEADER = 'x-sovereign-cell-refused';
+
 /** A record that travels with its request: a decision, with the digest of the body it decides. */
 export const ForwardRecordSchema = z.strictObject({
   // Validated once, by the ledger's schema when the cell appends it (a bad entry: 400, nothing written).

@@ -2,11 +2,12 @@
 import type { DataClass } from '../classify/index.ts';
 import { HttpError } from '../common/index.ts';
 import type { RoutingMode } from '../config/index.ts';
+import type { AttemptOutcome } from '../ledger/index.ts';
 import type { ApplicableJurisdiction } from './identify.ts';
 
 export interface Attempt {
   region: string;
-  outcome: 'ok' | 'connect_error' | 'reset' | 'timeout' | 'http_5xx' | 'client_error' | 'skipped' | 'ledger_unavailable' | 'busy';
+  outcome: AttemptOutcome;
   status?: number;
   ms: number;
 }
@@ -50,6 +51,21 @@ export function jurisdictionDenied(d: Decision, message: string): HttpError {
     message,
     { decision_id: d.id, rationale: d.rationale, jurisdictions: d.jurisdictions, data_class: d.dataClass },
     { 'x-sovereign-decision-id': d.id, link: '</sovereign/explain>; rel="blocked-by"' },
+  );
+}
+
+/**
+ * 404 when every permitted region tried answered that it does not serve the model (none was
+ * skipped: a skipped region might have served it, and that is a 503 to retry).
+ */
+export function modelNotServed(d: Decision, attempts: readonly Attempt[]): HttpError | null {
+  if (attempts.length === 0 || !attempts.every((a) => a.outcome === 'no_model')) return null;
+  return new HttpError(
+    404,
+    'not_found_error',
+    `model "${d.model}" is not served in any permitted region yet (${attempts.map((a) => a.region).join(', ')} answered that they do not serve it; it may not have arrived from their registries); GET /v1/models lists the models`,
+    { code: 'model_not_found', decision_id: d.id, permitted_regions: d.permitted, attempts },
+    { 'x-sovereign-decision-id': d.id },
   );
 }
 

@@ -3,7 +3,7 @@
 // candidate of the same ordered permitted list — never to a region outside it.
 import { Readable } from 'node:stream';
 import { errors as undiciErrors, type Pool } from 'undici';
-import { RECEIPT_HEADER, RECORD_HEADER, RECORD_REFUSED_HEADER, encodeRecord, servedForHeaders, sseData } from '../common/index.ts';
+import { CELL_REFUSED_HEADER, RECEIPT_HEADER, RECORD_HEADER, RECORD_REFUSED_HEADER, encodeRecord, servedForHeaders, sseData } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
@@ -85,8 +85,20 @@ export type ForwardResult =
 const PASS_HEADERS = ['content-type', 'cache-control', 'x-sovereign-model-version', 'x-accel-buffering', 'retry-after'] as const;
 
 /** The headers of a cell's answer the forwarder reads (the others are not decoded). */
-const CELL_BUSY_HEADER = 'x-sovereign-cell-busy';
-const HEAD_READ: ReadonlySet<string> = new Set([...PASS_HEADERS, 'content-length', 'server-timing', RECEIPT_HEADER, RECORD_REFUSED_HEADER, CELL_BUSY_HEADER]);
+const HEAD_READ: ReadonlySet<string> = new Set([...PASS_HEADERS, 'content-length', 'server-timing', RECEIPT_HEADER, RECORD_REFUSED_HEADER, CELL_REFUSED_HEADER]);
+
+/**
+ * A cell's refusal, before its record, that another permitted region may not give (see
+ * CELL_REFUSED_HEADER): `busy`, its inference queue is full (429); `no_model`, it does not serve
+ * the model (404), for example before the model has arrived from its registry. Neither is a
+ * failure of the region: no health penalty.
+ */
+function cellRefusal(res: ExchangeHead): 'busy' | 'no_model' | null {
+  const v = res.headers[CELL_REFUSED_HEADER];
+  if (res.status === 429 && v === 'busy') return 'busy';
+  if (res.status === 404 && v === 'no_model') return 'no_model';
+  return null;
+}
 
 function failureKind(err: unknown): Attempt['outcome'] {
   const e = err as NodeJS.ErrnoException;
@@ -288,11 +300,11 @@ export class Forwarder {
         attempts.push({ region, outcome: 'ledger_unavailable', status: res.status, ms });
         continue;
       }
-      if (res.status === 429 && res.headers[CELL_BUSY_HEADER] !== undefined) {
-        // The region's inference queue is full: it is busy, not failing (no health penalty);
-        // the next permitted region may have room.
+      const refusal = cellRefusal(res);
+      if (refusal !== null) {
+        // Busy or without the model, not failing: the next permitted region may serve it.
         done();
-        attempts.push({ region, outcome: 'busy', status: res.status, ms });
+        attempts.push({ region, outcome: refusal, status: res.status, ms });
         continue;
       }
       if (res.status >= 500) {

@@ -10,7 +10,7 @@ import type { HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import { registerAccess } from './access.ts';
 import { authenticate, tenantIfAny } from './auth.ts';
-import { failedOver, regionsUnavailable, type Decision } from './decision.ts';
+import { failedOver, modelNotServed, regionsUnavailable, type Decision } from './decision.ts';
 import type { Decided, Decider } from './decide.ts';
 import { clientGone, newClientWatch, type ForwardResult, type Forwarder } from './forward.ts';
 import { registerLedgerProxy } from './ledger-proxy.ts';
@@ -129,6 +129,8 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
       if (attempts.length > 0 && attempts.every((a) => a.outcome === 'ledger_unavailable')) {
         throw ledgerUnavailable(attempts.map((a) => a.region).join(', '), new Error('no permitted region could record the decision'));
       }
+      const notServed = modelNotServed(d, attempts);
+      if (notServed !== null) throw notServed;
       throw regionsUnavailable(
         d,
         attempts,

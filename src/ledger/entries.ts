@@ -20,6 +20,14 @@ export const RoutingModeSchema = z.enum(['legal-first', 'performance-first', 'hy
 /** Legal mechanisms for a cross-border transfer (topology `transfers`), or none needed. */
 export const TransferMechanismSchema = z.enum(['adequacy', 'scc', 'contract', 'none']);
 export const OutcomeSchema = z.enum(['routed', 'denied', 'failed_over', 'unavailable', 'transfer']);
+/**
+ * What became of one attempt at a region, in the order tried. `busy`: the region's inference
+ * queue was full; `no_model`: the region does not serve the model (yet: it may not have arrived
+ * from the registry); neither region processed anything. The one list, for the gateway's
+ * attempts and the entries that carry them.
+ */
+export const ATTEMPT_OUTCOMES = ['ok', 'connect_error', 'reset', 'timeout', 'http_5xx', 'client_error', 'skipped', 'ledger_unavailable', 'busy', 'no_model'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /** A routing decision: who (tenant id), under which law, which class, where it went. */
 export const DecisionEntrySchema = z.strictObject({
@@ -44,7 +52,7 @@ export const DecisionEntrySchema = z.strictObject({
   region: id.nullable(),
   mode: RoutingModeSchema,
   outcome: OutcomeSchema,
-  attempts: z.array(z.strictObject({ region: id, outcome: z.enum(['ok', 'connect_error', 'reset', 'timeout', 'http_5xx', 'client_error', 'skipped', 'ledger_unavailable', 'busy']) })).max(32),
+  attempts: z.array(z.strictObject({ region: id, outcome: z.enum(ATTEMPT_OUTCOMES) })).max(32),
   policy_ids: z.array(id).max(64),
   model: id,
   model_digest: digest.nullable(),

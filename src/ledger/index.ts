@@ -10,6 +10,8 @@ export {
   ModelTransferEntrySchema,
   ModelDeletionEntrySchema,
   ErasureEntrySchema,
+  ATTEMPT_OUTCOMES,
+  type AttemptOutcome,
   serializeEntry,
   parseEntry,
   type LedgerEntry,

@@ -141,7 +141,7 @@ test('a request the busy gate would refuse is answered 429 before its record is 
     const refused = await send('busy-refused', 'third');
     assert.equal(refused.status, 429);
     assert.equal(refused.json.error?.code, 'cell_busy');
-    assert.equal(refused.headers['x-sovereign-cell-busy'], '1');
+    assert.equal(refused.headers['x-sovereign-cell-refused'], 'busy');
     assert.equal(refused.headers['retry-after'], '1');
     assert.equal(refused.headers['x-sovereign-ledger'], undefined, 'answered without a receipt');
     assert.equal(log.length, size, 'the refused request is not in the log');

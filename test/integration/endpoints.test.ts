@@ -25,7 +25,11 @@ before(async () => {
   c = await startCluster({}, (cfg) => {
     const sg = (cfg.regions as Record<string, unknown>[]).find((r) => r.id === 'sg-singapore') as Record<string, unknown>;
     sg.runtime = { kind: 'upstream', url: modelUrl };
-    sg.models = ['llama-3-8b'];
+    sg.models = ['llama-3-8b', 'phi-3-mini'];
+    // Frankfurt is named for two models its embedded runtime does not have (as before a model
+    // has arrived from the region's registry): its cell answers 404 no_model for them.
+    const fra = (cfg.regions as Record<string, unknown>[]).find((r) => r.id === 'eu-frankfurt') as Record<string, unknown>;
+    fra.models = ['text-analysis', 'phi-3-mini', 'mistral-7b'];
   });
 });
 after(async () => {
@@ -71,6 +75,44 @@ describe('relayed to a model server process', () => {
       assert.equal(a.status, 451, `${p}: ${JSON.stringify(a.body)}`);
     }
     assert.equal((await received()).length, before, 'nothing reached the model server');
+  });
+});
+
+describe('a region that does not serve the model yet', () => {
+  const size = async (region: string): Promise<number> => ((await (await fetch(`${c.gateway}/sovereign/ledger/${region}/entries?from=0&to=1`)).json()) as { size: number }).size;
+  const entry = async (region: string, index: number): Promise<Record<string, unknown>> =>
+    ((await (await fetch(`${c.gateway}/sovereign/ledger/${region}/entries?from=${index}&to=${index + 1}`)).json()) as { entries: { entry: Record<string, unknown> }[] }).entries[0]?.entry ?? {};
+
+  test('is passed over for the next permitted region, and records nothing of its own', async () => {
+    const fra = await size('eu-frankfurt');
+    const res = await request(`${c.gateway}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: JSON.stringify({ model: 'phi-3-mini', messages: [{ role: 'user', content: 'Summarise the weather report.' }] }) });
+    const body = (await res.body.json()) as { choices?: { message: { content: string } }[] };
+    assert.equal(res.statusCode, 200, JSON.stringify(body));
+    assert.equal(res.headers['x-sovereign-attempts'], 'eu-frankfurt=no_model, sg-singapore=ok');
+    assert.equal(res.headers['x-sovereign-region'], 'sg-singapore');
+    assert.equal(body.choices?.[0]?.message.content, 'echo: Summarise the weather report.');
+    // Frankfurt holds only the transfer record of its data subject (DE data served in Singapore),
+    // not a decision naming itself: it processed nothing.
+    assert.equal(await size('eu-frankfurt'), fra + 1);
+    const transfer = await entry('eu-frankfurt', fra);
+    assert.deepEqual([transfer.decision_id, transfer.outcome, transfer.region], [res.headers['x-sovereign-decision-id'], 'transfer', 'sg-singapore']);
+    const [origin, index] = String(res.headers['x-sovereign-ledger']).split(' ');
+    assert.match(origin ?? '', /sg-singapore/);
+    const e = await entry('sg-singapore', Number(index));
+    // The serving region's entry, written before it served, lists the attempts before it.
+    assert.deepEqual(e.attempts, [{ region: 'eu-frankfurt', outcome: 'no_model' }]);
+    assert.equal(e.outcome, 'failed_over');
+    const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean }[] };
+    assert.ok(regions.regions.every((r) => r.healthy), 'a region without the model is not unhealthy');
+  });
+
+  test('when no permitted region serves it, the answer is 404 model_not_found with the attempts, not 503', async () => {
+    const res = await request(`${c.gateway}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: JSON.stringify({ model: 'mistral-7b', messages: [{ role: 'user', content: 'hello' }] }) });
+    const body = (await res.body.json()) as { error: { type: string; code: string; decision_id: string; attempts: { region: string; outcome: string }[] } };
+    assert.equal(res.statusCode, 404, JSON.stringify(body));
+    assert.equal(body.error.code, 'model_not_found');
+    assert.deepEqual(body.error.attempts.map((a) => `${a.region}=${a.outcome}`), ['eu-frankfurt=no_model']);
+    assert.equal(res.headers['x-sovereign-decision-id'], body.error.decision_id);
   });
 });
 
