@@ -227,6 +227,14 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const url = `${new URL(mesh.cellOrigin(cfg.id)).protocol}//${configured.hostname}:${actualPort}`;
   logger.info({ url, models: runtime.models.map((m) => `${m.name}@${m.version}`), dataDir }, 'cell ready');
+  // The gateway routes by the topology's list: a model named there but not served here is
+  // answered 404 no_model and the gateway tries the next permitted region (every such request
+  // pays one more exchange). Said once the first release is active (an embedded runtime has no
+  // model before that).
+  void ready.then(() => {
+    const missing = cfg.models.filter((m) => !runtime.model(m));
+    if (missing.length > 0) logger.warn({ missing }, `regions[${cfg.id}].models in ${opts.topology.file} names models this cell does not serve: ${missing.join(', ')}; the gateway passes over this region for them (the embedded runtime serves ${EMBEDDED_MODEL} only; point the region at a model server with an upstream runtime)`);
+  });
   return {
     region: cfg.id,
     url,

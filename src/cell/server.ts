@@ -123,8 +123,9 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
     }
     const body = req.body as { model?: unknown } | undefined;
     const model = (req.params as { model?: string }).model ?? (typeof body?.model === 'string' ? body.model : '');
-    // The header tells the gateway another permitted region may serve it (the topology may name
-    // a model here before it has arrived from the region's registry).
+    // The header tells the gateway another permitted region may serve it (a topology may name a
+    // model here that this runtime does not serve: a reload that reached the gateway before this
+    // cell, or an embedded runtime, which serves one model).
     if (!runtime.model(model)) return done(new HttpError(404, 'not_found_error', `model "${model.slice(0, 128)}" is not served in region ${region}; GET /v1/models lists the models served here`, { code: 'model_not_found' }, { [CELL_REFUSED_HEADER]: 'no_model' }));
     if (!inference) return done();
     const limit = opts.inputLimit?.(model);

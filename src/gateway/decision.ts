@@ -63,7 +63,7 @@ export function modelNotServed(d: Decision, attempts: readonly Attempt[]): HttpE
   return new HttpError(
     404,
     'not_found_error',
-    `model "${d.model}" is not served in any permitted region yet (${attempts.map((a) => a.region).join(', ')} answered that they do not serve it; it may not have arrived from their registries); GET /v1/models lists the models`,
+    `model "${d.model}" is not served in any permitted region: ${attempts.map((a) => a.region).join(', ')} answered that they do not serve it, though the topology names it there (see each cell's log); GET /v1/models lists the models`,
     { code: 'model_not_found', decision_id: d.id, permitted_regions: d.permitted, attempts },
     { 'x-sovereign-decision-id': d.id },
   );

@@ -22,8 +22,8 @@ export const TransferMechanismSchema = z.enum(['adequacy', 'scc', 'contract', 'n
 export const OutcomeSchema = z.enum(['routed', 'denied', 'failed_over', 'unavailable', 'transfer']);
 /**
  * What became of one attempt at a region, in the order tried. `busy`: the region's inference
- * queue was full; `no_model`: the region does not serve the model (yet: it may not have arrived
- * from the registry); neither region processed anything. The one list, for the gateway's
+ * queue was full; `no_model`: the region's runtime does not serve the model the topology names
+ * there; neither region processed anything. The one list, for the gateway's
  * attempts and the entries that carry them.
  */
 export const ATTEMPT_OUTCOMES = ['ok', 'connect_error', 'reset', 'timeout', 'http_5xx', 'client_error', 'skipped', 'ledger_unavailable', 'busy', 'no_model'] as const;

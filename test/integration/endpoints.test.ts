@@ -4,6 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
@@ -26,8 +28,8 @@ before(async () => {
     const sg = (cfg.regions as Record<string, unknown>[]).find((r) => r.id === 'sg-singapore') as Record<string, unknown>;
     sg.runtime = { kind: 'upstream', url: modelUrl };
     sg.models = ['llama-3-8b', 'phi-3-mini'];
-    // Frankfurt is named for two models its embedded runtime does not have (as before a model
-    // has arrived from the region's registry): its cell answers 404 no_model for them.
+    // Frankfurt is named for two models its embedded runtime does not serve (as after a reload
+    // that reached the gateway before the cell): its cell answers 404 no_model for them.
     const fra = (cfg.regions as Record<string, unknown>[]).find((r) => r.id === 'eu-frankfurt') as Record<string, unknown>;
     fra.models = ['text-analysis', 'phi-3-mini', 'mistral-7b'];
   });
@@ -78,7 +80,7 @@ describe('relayed to a model server process', () => {
   });
 });
 
-describe('a region that does not serve the model yet', () => {
+describe('a region whose runtime does not serve a model the topology names there', () => {
   const size = async (region: string): Promise<number> => ((await (await fetch(`${c.gateway}/sovereign/ledger/${region}/entries?from=0&to=1`)).json()) as { size: number }).size;
   const entry = async (region: string, index: number): Promise<Record<string, unknown>> =>
     ((await (await fetch(`${c.gateway}/sovereign/ledger/${region}/entries?from=${index}&to=${index + 1}`)).json()) as { entries: { entry: Record<string, unknown> }[] }).entries[0]?.entry ?? {};
@@ -104,6 +106,11 @@ describe('a region that does not serve the model yet', () => {
     assert.equal(e.outcome, 'failed_over');
     const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean }[] };
     assert.ok(regions.regions.every((r) => r.healthy), 'a region without the model is not unhealthy');
+  });
+
+  test('the cell warns at start of the models its topology names that it does not serve', () => {
+    const log = readFileSync(path.join(c.dir, 'data/logs/eu-frankfurt.log'), 'utf8');
+    assert.match(log, /names models this cell does not serve: phi-3-mini, mistral-7b/);
   });
 
   test('when no permitted region serves it, the answer is 404 model_not_found with the attempts, not 503', async () => {
