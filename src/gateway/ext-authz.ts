@@ -27,7 +27,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, badRequest, notFound } from '../common/index.ts';
 import { authenticate } from './auth.ts';
 import { failedOver, regionsUnavailable, type Attempt } from './decision.ts';
-import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
+import { countPassedOver, jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { CLASS_HEADER, decideRequest } from './pipeline.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordRouted } from './record.ts';
 import type { DepsHolder } from './server.ts';
@@ -172,6 +172,7 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
         attempts.push({ region, outcome: 'skipped', ms: performance.now() - t0 });
         continue;
       }
+      countPassedOver(metrics, attempts);
       metrics.requests.inc({ outcome: failedOver(attempts) ? 'failed_over' : 'routed', region, jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
       return reply
         .code(200)
@@ -181,6 +182,7 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
         .header('server-timing', `record;dur=${(performance.now() - t0).toFixed(2)}`)
         .send();
     }
+    countPassedOver(metrics, attempts);
     metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction: jurisdictionLabel(d.jurisdictions), class: d.dataClass });
     const home = recorder.homeRegion(d.jurisdictions[0]?.jurisdiction ?? 'unknown');
     void recorder.appendOrKeep({ region: home, entry: decisionEntry(d, 'unavailable', null, decided.policiesFor(null), undefined, attempts), body_sha256: bodySha });

@@ -9,6 +9,12 @@ export interface GatewayMetrics {
   registry: Registry;
   /** Inference requests by outcome, serving region, subject jurisdiction(s) and data class. */
   requests: Counter<RequestLabels>;
+  /**
+   * Attempts at a region that did not serve the request, by region and attempt outcome (`busy`,
+   * `no_model`, `ledger_unavailable`, `connect_error`, ..., `skipped`): what made the gateway
+   * move on to the next permitted region.
+   */
+  passedOver: Counter<'region' | 'outcome'>;
   decisionSeconds: Histogram;
   /** Time to make a decision durable in every ledger it belongs in (destination and home regions). */
   ledgerAppendSeconds: Histogram;
@@ -75,6 +81,12 @@ export function createGatewayMetrics(outbox?: () => OutboxView, cluster?: { aggr
       labelNames: ['outcome', 'region', 'jurisdiction', 'class'],
       registers: [registry],
     }),
+    passedOver: new Counter({
+      name: 'sovereign_region_passed_over_total',
+      help: 'Attempts at a region that did not serve the request (the gateway moved on), by region and attempt outcome',
+      labelNames: ['region', 'outcome'],
+      registers: [registry],
+    }),
     decisionSeconds: new Histogram({
       name: 'sovereign_decision_seconds',
       help: 'Time to identify, classify and decide for one request',
@@ -121,6 +133,11 @@ export function createGatewayMetrics(outbox?: () => OutboxView, cluster?: { aggr
   perRegion('sovereign_region_inflight', 'Requests in flight to the region', (h) => h.inflight, 'sum');
   perRegion('sovereign_region_ejections', 'Outlier ejections of the region since it was last stable', (h) => h.ejections, 'max');
   return m;
+}
+
+/** Counts the attempts of a request that did not serve it (nothing, on the common path of one attempt that did). */
+export function countPassedOver(m: GatewayMetrics, attempts: readonly { region: string; outcome: string }[]): void {
+  for (const a of attempts) if (a.outcome !== 'ok' && a.outcome !== 'client_error') m.passedOver.inc({ region: a.region, outcome: a.outcome });
 }
 
 /** The jurisdiction label of a request: its subjects' jurisdictions, sorted, joined by "+". */

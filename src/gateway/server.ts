@@ -15,7 +15,7 @@ import type { Decided, Decider } from './decide.ts';
 import { clientGone, newClientWatch, type ForwardResult, type Forwarder } from './forward.ts';
 import { registerLedgerProxy } from './ledger-proxy.ts';
 import { decideRequest, explanation } from './pipeline.ts';
-import { jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
+import { countPassedOver, jurisdictionLabel, type GatewayMetrics } from './metrics.ts';
 import { registerExtAuthz } from './ext-authz.ts';
 import { bodyDigest, decisionEntry, ledgerUnavailable, recordDenial, recordPlan, type Recorder } from './record.ts';
 
@@ -121,6 +121,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
       throw err;
     }
 
+    countPassedOver(metrics, out.attempts);
     if (!out.ok) {
       const { attempts } = out;
       metrics.requests.inc({ outcome: 'unavailable', region: 'none', jurisdiction, class: d.dataClass });

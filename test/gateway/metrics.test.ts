@@ -16,6 +16,7 @@ test('every dashboard query names an exposed metric, by its exposed labels', asy
   const m = createGatewayMetrics();
   m.healthSource = { snapshot: () => [{ region: 'eu-frankfurt', healthy: true, reason: '', latencyMs: 1, inflight: 0, lastProbeAt: null, consecutiveFailures: 0, ejections: 0, ejectedUntil: null }] };
   m.requests.inc({ outcome: 'routed', region: 'eu-frankfurt', jurisdiction: 'EU', class: 'personal' });
+  m.passedOver.inc({ region: 'eu-frankfurt', outcome: 'busy' });
   m.decisionSeconds.observe(0.0001);
   m.ledgerAppendSeconds.observe(0.002);
   m.witnessLagEntries.set({ region: 'eu-frankfurt' }, 0);

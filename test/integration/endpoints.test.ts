@@ -106,6 +106,8 @@ describe('a region whose runtime does not serve a model the topology names there
     assert.equal(e.outcome, 'failed_over');
     const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean }[] };
     assert.ok(regions.regions.every((r) => r.healthy), 'a region without the model is not unhealthy');
+    const metrics = await (await fetch(`${c.gateway}/metrics`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).text();
+    assert.match(metrics, /^sovereign_region_passed_over_total\{region="eu-frankfurt",outcome="no_model"\} [1-9]/m);
   });
 
   test('the cell warns at start of the models its topology names that it does not serve', () => {
