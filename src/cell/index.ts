@@ -61,8 +61,9 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
   // Its address goes in the SVID too, so an operator's curl can check the server by address.
   const mesh = await Mesh.open(opts.topology, spiffeId.cell(opts.topology.data.mesh.trustDomain, cfg.id), logger, { hosts: [new URL(cfg.url).hostname] });
 
+  const concurrency = opts.topology.inferenceConcurrency(cfg.id);
   const slot = cfg.runtime.kind === 'embedded' ? new ModelSlot(cfg.id) : null;
-  const runtime: ModelRuntime = slot ?? new UpstreamRuntime(cfg.runtime as Extract<typeof cfg.runtime, { kind: 'upstream' }>, cfg.models, cfg.id);
+  const runtime: ModelRuntime = slot ?? new UpstreamRuntime(cfg.runtime as Extract<typeof cfg.runtime, { kind: 'upstream' }>, cfg.models, cfg.id, concurrency);
 
   let ledger: LedgerService;
   try {
@@ -98,7 +99,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
       const loaded = await materializeModel((modelRegistry as RegionRegistry).reader, name, version, trustedPublishers(opts.topology), path.join(dataDir, 'models', name));
       const kind = loaded.artifact.config.runtime.kind;
       if (kind !== EMBEDDED_RUNTIME) throw new RegistryError('UNSUPPORTED', `${name}:${version} needs the ${kind} runtime; this cell runs ${EMBEDDED_RUNTIME}`);
-      const next = EmbeddedRuntime.fromDir(loaded.dir, { version: loaded.artifact.version, digest: loaded.artifact.digest }, cfg.id, opts.topology.data.cell.maxConcurrentInference);
+      const next = EmbeddedRuntime.fromDir(loaded.dir, { version: loaded.artifact.version, digest: loaded.artifact.digest }, cfg.id, concurrency);
       const release = { name, version: loaded.artifact.version, digest: loaded.artifact.digest };
       await writeFileDurable(activeFile, JSON.stringify(release), { mode: 0o644 });
       // Requests already running finish on the runtime they started with.
@@ -191,7 +192,7 @@ export async function startCell(opts: StartCellOptions): Promise<RunningCell> {
     bodyLimit: cc.bodyLimitBytes,
     logger,
     inputLimit: (m) => opts.topology.inputLimitBytes(m),
-    maxConcurrentInference: cc.maxConcurrentInference,
+    maxConcurrentInference: concurrency,
     maxQueuedInference: cc.maxQueuedInference,
     // The decision record that travels with a forwarded request goes into this region's log.
     record: recordAppender(cfg.id, ledger.ledger, modelDigest),

@@ -24,11 +24,12 @@ export class UpstreamRuntime implements ModelRuntime {
   readonly #headers: Record<string, string>;
   readonly #region: string;
 
-  constructor(cfg: UpstreamConfig, modelNames: readonly string[], region: string) {
+  /** `connections`: to the model server, as many as the cell runs inference requests at once. */
+  constructor(cfg: UpstreamConfig, modelNames: readonly string[], region: string, connections: number) {
     this.#cfg = cfg;
     const url = new URL(cfg.url);
     this.#base = url.pathname.replace(/\/$/, '');
-    this.#pool = new Pool(url.origin, { connections: 64, keepAliveTimeout: 30_000 });
+    this.#pool = new Pool(url.origin, { connections, keepAliveTimeout: 30_000 });
     const key = cfg.apiKeyEnv ? process.env[cfg.apiKeyEnv] : undefined;
     this.#headers = { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) };
     this.#region = region;

@@ -281,8 +281,12 @@ export const ConfigSchema = z.strictObject({
   cell: z
     .strictObject({
       bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),
-      /** Inference requests a cell runs at once (health probes and metadata are never queued). */
-      maxConcurrentInference: z.number().int().positive().default(2),
+      /**
+       * Inference requests a cell runs at once (health probes and metadata are never queued).
+       * Unset: by the region's runtime (Topology.inferenceConcurrency): the embedded model's
+       * worker threads, or the connections to an upstream model server, which batches.
+       */
+      maxConcurrentInference: z.number().int().positive().max(4096).optional(),
       /** Inference requests waiting for a slot; one more gets 429 with Retry-After. */
       maxQueuedInference: z.number().int().min(0).default(32),
     })

@@ -8,6 +8,13 @@ export type JurisdictionLookup =
   | { ok: true; jurisdiction: string; country?: string }
   | { ok: false; reason: string };
 
+/**
+ * Inference requests a cell runs at once when cell.maxConcurrentInference is unset, by runtime:
+ * the embedded model runs each in a worker thread of the cell's own (two cores' worth); a model
+ * server (vLLM, TGI, ...) batches concurrent requests, so the cell keeps that many in flight.
+ */
+export const DEFAULT_INFERENCE_CONCURRENCY = { embedded: 2, upstream: 64 } as const;
+
 /** Input limits of the models Sovereign ships: the embedded text-analysis model reads 256 KiB in about half a second. */
 const DEFAULT_INPUT_LIMITS: Record<string, number> = { 'text-analysis': 256 * 1024 };
 
@@ -107,6 +114,12 @@ export class Topology {
 
   regionDataDir(regionId: string): string {
     return path.join(this.dataDir, 'regions', regionId);
+  }
+
+  /** Inference requests the region's cell runs at once: cell.maxConcurrentInference, or its runtime's default. */
+  inferenceConcurrency(regionId: string): number {
+    const kind = this.#regionById.get(regionId)?.runtime.kind ?? 'embedded';
+    return this.data.cell.maxConcurrentInference ?? DEFAULT_INFERENCE_CONCURRENCY[kind];
   }
 
   /** Gateway worker processes: gateway.workers, or one per core of this machine. */

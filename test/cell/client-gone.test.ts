@@ -35,7 +35,7 @@ before(async () => {
   let index = 0;
   cell = buildCellServer({
     region: REGION,
-    runtime: new UpstreamRuntime({ kind: 'upstream', url: `http://127.0.0.1:${port}`, protocol: 'openai' } as ConstructorParameters<typeof UpstreamRuntime>[0], ['llama-3-8b'], REGION),
+    runtime: new UpstreamRuntime({ kind: 'upstream', url: `http://127.0.0.1:${port}`, protocol: 'openai' } as ConstructorParameters<typeof UpstreamRuntime>[0], ['llama-3-8b'], REGION, 64),
     bodyLimit: 1 << 20,
     logger: pino({ level: 'silent' }),
     maxConcurrentInference: 1,

@@ -42,7 +42,7 @@ before(async () => {
   const port = (model.address() as { port: number }).port;
   cell = buildCellServer({
     region: REGION,
-    runtime: new UpstreamRuntime({ kind: 'upstream', url: `http://127.0.0.1:${port}`, protocol: 'openai' } as ConstructorParameters<typeof UpstreamRuntime>[0], ['llama-3-8b'], REGION),
+    runtime: new UpstreamRuntime({ kind: 'upstream', url: `http://127.0.0.1:${port}`, protocol: 'openai' } as ConstructorParameters<typeof UpstreamRuntime>[0], ['llama-3-8b'], REGION, 64),
     bodyLimit: 1 << 20,
     logger: pino({ level: 'silent' }),
     inputLimit: (m) => (m === 'llama-3-8b' ? INPUT_LIMIT : undefined),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadTopology, parseTopology } from '../../src/config/index.ts';
+import { ConfigError, loadTopology, parseTopology, topologyFrom } from '../../src/config/index.ts';
 
 test('the shipped topology has the four default regions', () => {
   const t = loadTopology();
@@ -54,4 +54,17 @@ test('a bad file names the file, the key path, its line and what was expected', 
 
 test('a missing file says so and what to do', () => {
   assert.throws(() => loadTopology('/nonexistent/sovereign.yaml'), /file not found; pass an existing file with --config/);
+});
+
+test('a cell runs inference at once by its runtime unless cell.maxConcurrentInference says otherwise', () => {
+  const regions = [
+    { id: 'eu-a', jurisdiction: 'EU', country: 'DE', url: 'http://127.0.0.1:9001' },
+    { id: 'eu-b', jurisdiction: 'EU', country: 'FR', url: 'http://127.0.0.1:9002', runtime: { kind: 'upstream', url: 'http://127.0.0.1:8000' } },
+  ];
+  const byRuntime = topologyFrom({ jurisdictions: { EU: ['DE', 'FR'] }, regions });
+  // The embedded model's worker threads; a model server batches what it is sent at once.
+  assert.deepEqual([byRuntime.inferenceConcurrency('eu-a'), byRuntime.inferenceConcurrency('eu-b')], [2, 64]);
+  const set = topologyFrom({ jurisdictions: { EU: ['DE', 'FR'] }, regions, cell: { maxConcurrentInference: 8 } });
+  assert.deepEqual([set.inferenceConcurrency('eu-a'), set.inferenceConcurrency('eu-b')], [8, 8]);
+  assert.throws(() => topologyFrom({ jurisdictions: { EU: ['DE', 'FR'] }, regions, cell: { maxConcurrentInference: 0 } }), /maxConcurrentInference/);
 });
