@@ -5,13 +5,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { topologyFrom } from '../../src/config/index.ts';
 import { HealthMonitor } from '../../src/health/index.ts';
 import { Mesh } from '../../src/mesh/index.ts';
-import { Forwarder, watchSignal } from '../../src/gateway/forward.ts';
+import { Forwarder } from '../../src/gateway/forward.ts';
+import { chatForward } from '../helpers/forward.ts';
 import type { Decision } from '../../src/gateway/decision.ts';
 
 const REGIONS = ['r0', 'r1', 'r2', 'r3'] as const;
@@ -72,7 +72,6 @@ test('the forwarder tries only permitted candidates, in order, and stops at the 
     mesh: { mode: 'plaintext' },
   });
   const mesh = await Mesh.open(topology, 'spiffe://sovereign.internal/gateway/test', pino({ level: 'silent' }));
-  const sha = createHash('sha256').update('{}').digest('hex');
   await fc.assert(
     fc.asyncProperty(caseArb, async (c) => {
       hits.clear();
@@ -83,15 +82,7 @@ test('the forwarder tries only permitted candidates, in order, and stops at the 
       const forwarder = new Forwarder(topology, health, mesh, { recordElsewhere: async () => undefined });
       const d = { id: 'd', tenant: null, candidates: c.candidates, permitted: c.candidates } as unknown as Decision;
       try {
-        const out = await forwarder.send(d, {
-          method: 'POST',
-          path: '/v1/chat/completions',
-          body: Buffer.from('{}'),
-          contentType: 'application/json',
-          client: watchSignal(new AbortController().signal),
-          permitted: (r) => c.permitted[r as Region],
-          plan: (region, prior) => ({ record: { entry: { v: 1, kind: 'decision', decision_id: 'd', region, attempts: prior.map((a) => ({ region: a.region, outcome: a.outcome })) }, body_sha256: sha }, elsewhere: [] }),
-        });
+        const out = await forwarder.send(d, chatForward('d', { permitted: (r) => c.permitted[r as Region] }));
         if (out.ok && !Buffer.isBuffer(out.body)) out.body.resume();
         // The model: each candidate in order, skipped when not permitted, until a final answer.
         const expected: string[] = [];

@@ -4,12 +4,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createHash } from 'node:crypto';
 import { topologyFrom } from '../../src/config/index.ts';
 import { pino } from 'pino';
 import { HealthMonitor } from '../../src/health/index.ts';
 import { Mesh } from '../../src/mesh/index.ts';
-import { Forwarder, watchSignal } from '../../src/gateway/forward.ts';
+import { Forwarder } from '../../src/gateway/forward.ts';
+import { EMPTY_BODY_SHA, chatForward } from '../helpers/forward.ts';
 import type { Decision } from '../../src/gateway/decision.ts';
 import type { PendingRecord } from '../../src/gateway/outbox.ts';
 
@@ -61,19 +61,14 @@ test('a region that stops being permitted after its entry was recorded is skippe
   };
   const forwarder = new Forwarder(topology, health, await Mesh.open(topology, 'spiffe://sovereign.internal/gateway/test', pino({ level: 'silent' })), recorder);
   const d = { id: 'd1', tenant: null, candidates: ['a', 'b'], permitted: ['a', 'b'] } as unknown as Decision;
-  const sha = createHash('sha256').update('{}').digest('hex');
-  const out = await forwarder.send(d, {
-    method: 'POST',
-    path: '/v1/chat/completions',
-    body: Buffer.from('{}'),
-    contentType: 'application/json',
-    client: watchSignal(new AbortController().signal),
+  const sha = EMPTY_BODY_SHA;
+  const out = await forwarder.send(d, chatForward('d1', {
     permitted: (r) => !suspended.has(r),
     plan: (region, before) => ({
       record: { entry: { v: 1, kind: 'decision', decision_id: 'd1', region, attempts: before.map((a) => ({ region: a.region, outcome: a.outcome })) }, body_sha256: sha },
       elsewhere: [{ region: 'home', entry: { v: 1, kind: 'decision', outcome: 'transfer', region }, body_sha256: sha }],
     }),
-  });
+  }));
   assert.ok(out.ok);
   assert.equal(out.region, 'b');
   assert.equal(out.receipt, 'origin/b 1');
@@ -106,17 +101,8 @@ async function forwarderTo(url: string, requestTimeoutMs = 60_000): Promise<{ fo
   return { forwarder: new Forwarder(topology, health, mesh, { recordElsewhere: async () => undefined }), health };
 }
 
-const sha = createHash('sha256').update('{}').digest('hex');
 const oneRegion = { id: 'd2', tenant: null, candidates: ['a'], permitted: ['a'] } as unknown as Decision;
-const request = (signal: AbortSignal): Parameters<Forwarder['send']>[1] => ({
-  method: 'POST',
-  path: '/v1/chat/completions',
-  body: Buffer.from('{}'),
-  contentType: 'application/json',
-  client: watchSignal(signal),
-  permitted: () => true,
-  plan: (region) => ({ record: { entry: { v: 1, kind: 'decision', decision_id: 'd2', region }, body_sha256: sha }, elsewhere: [] }),
-});
+const request = (signal: AbortSignal): Parameters<Forwarder['send']>[1] => chatForward('d2', {}, signal);
 
 test('a complete answer of known length is relayed whole, with every header the client is owed', async () => {
   const answer = JSON.stringify({ choices: [{ message: { content: 'x'.repeat(2000) } }] });
