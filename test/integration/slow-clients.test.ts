@@ -78,7 +78,10 @@ test('200 stalled bodies are all answered 408 and closed within the body timeout
     assert.equal(bodyOf(o.answer).error.type, 'request_timeout');
     assert.equal(o.error, undefined, 'closed cleanly, not reset');
   }
-  assert.ok(slowest < BODY_TIMEOUT_MS + 2500, `slowest close after ${slowest} ms`);
+  // Each timer runs from the gateway's accept: on a loaded 2-core machine accepting 200
+  // connections has taken up to ~4 s, so the bound leaves room for that. A gateway that did not
+  // enforce the timeout would hold them until the client gives up (20 s later).
+  assert.ok(slowest < BODY_TIMEOUT_MS + 6000, `slowest close after ${slowest} ms`);
   assert.ok(afterwards <= baseline + 2, `descriptors ${afterwards} vs baseline ${baseline}`);
 });
 
