@@ -90,8 +90,7 @@ const HEAD_READ: ReadonlySet<string> = new Set([...PASS_HEADERS, 'content-length
 /**
  * A cell's refusal, before its record, that another permitted region may not give (see
  * CELL_REFUSED_HEADER): `busy`, its inference queue is full (429); `no_model`, it does not serve
- * the model the topology names there (404). Neither is a
- * failure of the region: no health penalty.
+ * the model the topology names there (404). Neither is a failure of the region: no health penalty.
  */
 function cellRefusal(res: ExchangeHead): 'busy' | 'no_model' | null {
   const v = res.headers[CELL_REFUSED_HEADER];
