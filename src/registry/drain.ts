@@ -3,7 +3,7 @@
 // does), gathered up to about 1 MiB and written with one writev (no copy), and hashed after the
 // write succeeded, so the file and the hash stay in step whatever happens. While a write is
 // under way the source is paused (back-pressure), so memory stays at about two batches.
-import { Readable } from 'node:stream';
+import { Readable, finished } from 'node:stream';
 
 /** Writes one batch of chunks (`bytes` in all); resolving means the chunks are no longer needed. */
 export type WriteBatch = (chunks: Uint8Array[], bytes: number) => Promise<void>;
@@ -67,13 +67,11 @@ export function drainInto(src: Readable | AsyncIterable<Uint8Array>, write: Writ
       }
     };
     s.on('data', onData);
-    s.once('end', () => {
-      ended = true;
-      pump();
-    });
-    s.once('error', (err) => {
-      // What arrived before the cut is still written (a resume continues after it).
-      sourceError = err;
+    // The end, an error or a premature close; also for a source that failed or closed before it
+    // got here (its error is not emitted again). What arrived before a cut is still written (a
+    // resume continues after it).
+    finished(s, { writable: false }, (err) => {
+      if (err) sourceError = err;
       ended = true;
       pump();
     });

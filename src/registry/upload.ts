@@ -2,7 +2,7 @@
 // <root>/uploads/<id>, hashed as they are written, so the session's offset, file and hash stay
 // in step whatever happens; a session found on disk after a restart hashes its kept bytes first.
 import { open, unlink } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { newHash } from './digest.ts';
 import { drainInto } from './drain.ts';
 import { RegistryError, storageError } from './errors.ts';
@@ -54,9 +54,15 @@ export class Upload {
 
   /** Appends a stream at the current offset; on any failure the session's bytes are left as they were durable-wise and the error says why. */
   append(src: Readable | AsyncIterable<Uint8Array>): Promise<number> {
+    // A source that fails before the append reads it (the client gone while the file opens)
+    // fails the append when it is read (a destroyed stream's iterator throws its error), not
+    // the process with an 'error' event nobody listens to yet.
+    const early = (): void => undefined;
+    if (src instanceof Readable) src.on('error', early);
     const p = this.#append(src);
     this.#appending = p;
     const clear = (): void => {
+      if (src instanceof Readable) src.off('error', early);
       if (this.#appending === p) this.#appending = null;
     };
     p.then(clear, clear);

@@ -36,3 +36,17 @@ test('uploadsIdle waits for a cut append: file, offset and the resumed hash agre
   assert.equal(again.digest(), `sha256:${createHash('sha256').update(readFileSync(u.file)).digest('hex')}`);
   assert.equal(u.digest(), again.digest());
 });
+
+test('a source that fails before the append reads it fails the append, not the process', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'upload-early-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const store = new LayoutStore(root);
+  const u = store.startUpload('text-analysis');
+  const src = new PassThrough();
+  const done = u.append(src);
+  // The client goes away while the session's file is still being opened.
+  src.destroy(new Error('client went away'));
+  await assert.rejects(done, /client went away/);
+  await store.uploadsIdle();
+  assert.equal(statSync(u.file).size, u.offset, 'nothing half-written');
+});
