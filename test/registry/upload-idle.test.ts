@@ -7,15 +7,19 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import { LayoutStore } from '../../src/registry/index.ts';
 
-test('uploadsIdle waits for a cut append: file, offset and the resumed hash agree afterwards', async (t) => {
+/** A registry in a fresh directory (removed after the test), an upload session, and its source. */
+function session(t: TestContext): { root: string; store: LayoutStore; u: ReturnType<LayoutStore['startUpload']>; src: PassThrough } {
   const root = mkdtempSync(path.join(tmpdir(), 'upload-idle-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const store = new LayoutStore(root);
-  const u = store.startUpload('text-analysis');
-  const src = new PassThrough();
+  return { root, store, u: store.startUpload('text-analysis'), src: new PassThrough() };
+}
+
+test('uploadsIdle waits for a cut append: file, offset and the resumed hash agree afterwards', async (t) => {
+  const { root, store, u, src } = session(t);
   const done = u.append(src).catch((err: unknown) => err);
   // Several MiB, then the client goes away.
   const piece = Buffer.alloc(1 << 20, 7);
@@ -38,11 +42,7 @@ test('uploadsIdle waits for a cut append: file, offset and the resumed hash agre
 });
 
 test('a source that fails before the append reads it fails the append, not the process', async (t) => {
-  const root = mkdtempSync(path.join(tmpdir(), 'upload-early-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const store = new LayoutStore(root);
-  const u = store.startUpload('text-analysis');
-  const src = new PassThrough();
+  const { store, u, src } = session(t);
   const done = u.append(src);
   // The client goes away while the session's file is still being opened.
   src.destroy(new Error('client went away'));
