@@ -20,6 +20,7 @@ import {
   requestSegments,
   sseReadable,
   SSE_HEADERS,
+  type CellReady,
   type ChatRequest,
   type ForwardRecord,
   type Logger,
@@ -234,7 +235,8 @@ export function buildCellServer(opts: CellServerOptions): FastifyInstance {
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async (_req, reply) => {
     const ready = !draining && (await runtime.ready());
-    return reply.code(ready ? 200 : 503).send({ ready, region });
+    const body: CellReady = ready ? { ready, region, models: runtime.models.map((m) => m.name) } : { ready, region };
+    return reply.code(ready ? 200 : 503).send(body);
   });
   app.get('/v2', async () => ({ name: 'sovereign-cell', version: '0.1.0', extensions: [], region }));
   app.get<{ Params: { model: string } }>('/v2/models/:model', { config: { records: true } }, async (req, reply) => {

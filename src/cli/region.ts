@@ -97,6 +97,7 @@ export function register(program: Command): void {
           reason: string;
           latencyMs: number;
           inflight: number;
+          unserved_models?: string[] | null;
           suspension: { for: string[] | null; reason: string; ref: string } | null;
           store?: { enabled?: false; ok?: boolean; queued?: number; failed_writes?: number; last_error?: string | null } | null;
         }[];
@@ -110,7 +111,9 @@ export function register(program: Command): void {
         const sus = r.suspension ? `SUSPENDED${r.suspension.for ? ` for ${r.suspension.for.join(',')}` : ''} (${r.suspension.ref}: ${r.suspension.reason})` : 'in service';
         const st = r.store;
         const store = !st ? 'store ?' : st.enabled === false ? 'store off' : st.ok ? 'store ok' : `store FAILING (${st.failed_writes} failed writes, ${st.queued} queued: ${st.last_error})`;
-        console.log(`${r.region.padEnd(14)} ${(r.healthy ? 'healthy' : 'DOWN').padEnd(8)} ${r.latencyMs.toFixed(1).padStart(7)} ms  inflight ${String(r.inflight).padStart(4)}  ${sus}  ${store}  — ${r.reason}`);
+        // Named for it in the topology, not served by its runtime: tried last for these models.
+        const lacks = r.unserved_models?.length ? `  does not serve ${r.unserved_models.join(', ')}` : '';
+        console.log(`${r.region.padEnd(14)} ${(r.healthy ? 'healthy' : 'DOWN').padEnd(8)} ${r.latencyMs.toFixed(1).padStart(7)} ms  inflight ${String(r.inflight).padStart(4)}  ${sus}  ${store}${lacks}  — ${r.reason}`);
       }
     });
 }

@@ -44,3 +44,17 @@ export function bytesTensorStrings(t: { data: unknown[] }): string[] {
   walk(t.data);
   return out;
 }
+
+/**
+ * A cell's answer to the server-ready probe (Open Inference Protocol "Server Ready":
+ * `{ "ready": $boolean }`), with Sovereign's additions: the region, and the models its runtime
+ * serves, so that the gateway tries a region that lacks a model only after those that have it.
+ * `models` is optional: an answer without it (another OIP server) says nothing about models.
+ */
+export const CellReadySchema = z.looseObject({
+  ready: z.boolean(),
+  region: z.string().optional(),
+  models: z.array(z.string().max(256)).max(1024).optional(),
+});
+
+export type CellReady = z.infer<typeof CellReadySchema>;

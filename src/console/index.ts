@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { HttpError, SSE_HEADERS, badRequest, firstIssue } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { GatewayMetrics } from '../gateway/metrics.ts';
-import type { HealthMonitor, RegionStateStore } from '../health/index.ts';
+import { unservedModels, type HealthMonitor, type RegionStateStore } from '../health/index.ts';
 import { CONSOLE_PATH, clearSessionCookie, requestRole, roleOf, setSessionCookie, type Role, type Tokens } from './auth.ts';
 import { LedgerHeads } from './heads.ts';
 import { DecisionRates } from './rates.ts';
@@ -71,7 +71,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       stateVersion: state.version,
       regions: health.snapshot().map((h) => {
         const r = topology.region(h.region);
-        return { ...h, jurisdiction: r?.jurisdiction, country: r?.country, suspension: state.suspensions[h.region] ?? null };
+        return { ...h, unserved_models: unservedModels(r?.models ?? [], h), jurisdiction: r?.jurisdiction, country: r?.country, suspension: state.suspensions[h.region] ?? null };
       }),
       jurisdictions: topology.jurisdictions,
       decisions: rates.rows(topology),

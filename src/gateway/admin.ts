@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpError, badRequest, firstIssue } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
-import { resume, suspend, type HealthMonitor, type RegionStateStore, type Suspension } from '../health/index.ts';
+import { resume, suspend, unservedModels, type HealthMonitor, type RegionStateStore, type Suspension } from '../health/index.ts';
 
 const SuspendBody = z.strictObject({
   for: z.array(z.string().min(1)).min(1).optional(),
@@ -53,7 +53,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     const stores = await Promise.all(snapshot.map((h) => (deps.storeStatus ? deps.storeStatus(h.region) : Promise.resolve(null))));
     return {
       version: state.version,
-      regions: snapshot.map((h, i) => ({ ...h, suspension: state.suspensions[h.region] ?? null, store: stores[i] ?? null })),
+      regions: snapshot.map((h, i) => ({ ...h, unserved_models: unservedModels(deps.current().topology.region(h.region)?.models ?? [], h), suspension: state.suspensions[h.region] ?? null, store: stores[i] ?? null })),
     };
   });
 

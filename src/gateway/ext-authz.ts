@@ -151,9 +151,10 @@ export function registerExtAuthz(app: FastifyInstance, holder: DepsHolder, metri
 
     // The first candidate that is still permitted and records the decision gets the request;
     // like the forwarder, a region whose ledger cannot record it is passed over, never a
-    // region outside the permitted list taken.
+    // region outside the permitted list taken. A region known not to serve the model comes last
+    // (the data plane would relay its refusal: no other region is tried after the check).
     const attempts: Attempt[] = [];
-    for (const region of d.candidates) {
+    for (const region of deps.health.servingFirst(d.candidates, o.model)) {
       if (!deps.health.admits(region) || !holder.current.decider.permitsNow(d.jurisdictions, d.dataClass, region)) {
         attempts.push({ region, outcome: 'skipped', ms: 0 });
         continue;

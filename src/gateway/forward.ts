@@ -1,6 +1,7 @@
 // Forward: send the request to the first candidate region that answers. A failure before
 // any byte reached the client (connect error, reset, 5xx, timeout) moves on to the next
-// candidate of the same ordered permitted list — never to a region outside it.
+// candidate of the same ordered permitted list — never to a region outside it. A region whose
+// runtime is known not to serve the model (its ready probe lists its models) comes last.
 import { Readable } from 'node:stream';
 import { errors as undiciErrors, type Pool } from 'undici';
 import { CELL_REFUSED_HEADER, RECEIPT_HEADER, RECORD_HEADER, RECORD_REFUSED_HEADER, encodeRecord, servedForHeaders, sseData } from '../common/index.ts';
@@ -12,6 +13,8 @@ import { Exchange, type ExchangeHead } from './exchange.ts';
 import type { RecordPlan, Recorder } from './record.ts';
 
 export interface ForwardRequest {
+  /** The model the request names: a region known not to serve it is tried after the others. */
+  model: string;
   method: 'GET' | 'POST';
   path: string;
   /** The body the gateway judged, exactly the bytes whose digest the records carry. */
@@ -225,7 +228,7 @@ export class Forwarder {
     // and the client's going away: each ends the exchange in flight (no abort signals per request).
     const flight = new Flight(req.client, this.#timeoutMs);
 
-    for (const region of d.candidates) {
+    for (const region of this.#health.servingFirst(d.candidates, req.model)) {
       const pool = this.#pools.get(region);
       if (!pool) continue;
       if (flight.stopped) break;

@@ -6,7 +6,7 @@ import { HttpError, OPENAI_ENDPOINTS, UNKNOWN_JURISDICTION, V2InferRequestSchema
 import type { Classifier } from '../classify/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { ClientAddressResolver, Geo } from '../geo/index.ts';
-import type { HealthMonitor } from '../health/index.ts';
+import { unservedModels, type HealthMonitor } from '../health/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import { registerAccess } from './access.ts';
 import { authenticate, tenantIfAny } from './auth.ts';
@@ -106,6 +106,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     let out: ForwardResult;
     try {
       out = await forwarder.send(d, {
+        model: r.model,
         method: r.method,
         path: r.path,
         body,
@@ -212,7 +213,7 @@ export function buildGatewayServer(holder: DepsHolder, metrics: GatewayMetrics, 
     return {
     regions: health.snapshot().map((h) => {
       const r = topology.region(h.region);
-      return { ...h, jurisdiction: r?.jurisdiction, country: r?.country, url: r?.url };
+      return { ...h, unserved_models: unservedModels(r?.models ?? [], h), jurisdiction: r?.jurisdiction, country: r?.country, url: r?.url };
     }),
     ledger_outbox: recorder.pending,
     };

@@ -1,4 +1,4 @@
-export { HealthMonitor, OUTLIER_DEFAULTS, type HealthMonitorOptions, type HealthTarget, type RegionHealth } from './monitor.ts';
+export { HealthMonitor, OUTLIER_DEFAULTS, unservedModels, type HealthMonitorOptions, type HealthTarget, type RegionHealth } from './monitor.ts';
 export {
   EMPTY_STATE,
   FileRegionStateStore,

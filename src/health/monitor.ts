@@ -4,9 +4,13 @@
 //   5xx, timeout) eject a region; a refused connection ejects at once; repeat ejections back
 //   off exponentially (base × 2^(n-1), capped) and the count decays after a quiet period;
 // - a latency EWMA per region, fed by probes and traffic;
-// - a circuit breaker on in-flight requests per region.
+// - a circuit breaker on in-flight requests per region;
+// - the models each region's runtime serves, as its ready probe says: a region that lacks the
+//   model of a request is tried after those that have it (servingFirst), never skipped, so a
+//   view one probe old costs an exchange at worst, not a refusal.
 // An ejected region is readmitted when its ejection time has passed and a probe succeeds.
 import { request, type Dispatcher } from 'undici';
+import { CellReadySchema } from '../common/index.ts';
 
 export interface RegionHealth {
   region: string;
@@ -21,6 +25,11 @@ export interface RegionHealth {
   /** Times traffic ejected the region since it was last stable. */
   ejections: number;
   ejectedUntil: number | null;
+  /**
+   * The models the region's runtime serves, from its last successful ready probe; null when it
+   * has not said (not probed yet, or a ready answer without the list).
+   */
+  models: string[] | null;
 }
 
 export interface HealthTarget {
@@ -53,6 +62,24 @@ export interface HealthMonitorOptions {
   onEject?: (region: string, why: string) => void;
 }
 
+/** The models a ready answer lists; null when it lists none or is not a ready answer (it stays ready either way). */
+function servedModels(body: string): string[] | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const parsed = CellReadySchema.safeParse(json);
+  return parsed.success ? (parsed.data.models ?? null) : null;
+}
+
+/** The models `named` (the topology's, for the region) that the region's runtime does not serve; null when it has not said. */
+export function unservedModels(named: readonly string[], h: Pick<RegionHealth, 'models'>): string[] | null {
+  const { models } = h;
+  return models === null ? null : named.filter((m) => !models.includes(m));
+}
+
 /** Sovereign's outlier settings (the rendered Istio DestinationRules carry the same). */
 export const OUTLIER_DEFAULTS = { unhealthyThreshold: 2, alpha: 0.3, ejectAfter: 3, baseEjectionMs: 1000, maxEjectionMs: 30_000, maxInflight: 1024 } as const;
 
@@ -76,7 +103,7 @@ export class HealthMonitor {
       ...opts,
     };
     for (const t of targets) {
-      this.#state.set(t.region, { region: t.region, healthy: false, reason: 'not probed yet', latencyMs: 0, inflight: 0, lastProbeAt: null, consecutiveFailures: 0, ejections: 0, ejectedUntil: null });
+      this.#state.set(t.region, { region: t.region, healthy: false, reason: 'not probed yet', latencyMs: 0, inflight: 0, lastProbeAt: null, consecutiveFailures: 0, ejections: 0, ejectedUntil: null, models: null });
     }
   }
 
@@ -106,8 +133,9 @@ export class HealthMonitor {
     let reason: string;
     try {
       const res = await request(`${t.url}/v2/health/ready`, { signal: AbortSignal.timeout(this.#opts.timeoutMs), ...(t.dispatcher ? { dispatcher: t.dispatcher } : {}) });
-      await res.body.dump();
       ok = res.statusCode === 200;
+      if (ok) s.models = servedModels(await res.body.text());
+      else await res.body.dump();
       reason = ok ? 'probe: ready' : `probe: /v2/health/ready answered ${res.statusCode}`;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -144,6 +172,19 @@ export class HealthMonitor {
     s.healthy = healthy;
     s.reason = reason;
     if (changed) this.#opts.onChange?.({ ...s });
+  }
+
+  /**
+   * `candidates` with the regions whose runtime is known not to serve `model` moved to the end
+   * (their order kept): the same list when every region serves it or has not said.
+   */
+  servingFirst(candidates: readonly string[], model: string): readonly string[] {
+    const lacks = (region: string): boolean => {
+      const m = this.#state.get(region)?.models;
+      return m !== null && m !== undefined && !m.includes(model);
+    };
+    if (!candidates.some(lacks)) return candidates;
+    return [...candidates.filter((r) => !lacks(r)), ...candidates.filter(lacks)];
   }
 
   /** Live traffic: a response arrived from the region after `ms`. */
@@ -186,6 +227,7 @@ export class HealthMonitor {
       s.lastProbeAt = h.lastProbeAt;
       s.ejections = h.ejections;
       s.ejectedUntil = h.ejectedUntil;
+      s.models = h.models;
       if (h.healthy) s.consecutiveFailures = 0;
       this.#set(s, h.healthy, h.reason);
     }

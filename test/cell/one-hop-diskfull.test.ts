@@ -107,6 +107,7 @@ test('a cell whose log cannot append answers 503 ledger_unavailable and never in
   body = chatBody('forwarded, must not reach the model');
   const d = { id: 'full-2', tenant: null, candidates: [REGION], permitted: [REGION], dataClass: 'internal', retentionDays: 0, subject: null } as unknown as Decision;
   const out = await forwarder.send(d, {
+    model: 'llama-3-8b',
     method: 'POST',
     path: '/v1/chat/completions',
     body,

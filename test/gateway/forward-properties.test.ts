@@ -1,7 +1,8 @@
 // Property-based: whatever the regions answer and whatever the law says at each attempt, the
 // forwarder sends a request only to the candidates of its decision that the law permits right
-// then, in their order, moves on only on an answer that leaves the request unprocessed (busy, no
-// model, no record, 5xx), and stops at the first region that served it or answered a client error.
+// then, in their order (those whose ready probe says they lack the model last), moves on only on
+// an answer that leaves the request unprocessed (busy, no model, no record, 5xx), and stops at
+// the first region that served it or answered a client error.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -33,7 +34,12 @@ const ANSWERS = {
 type Answer = keyof typeof ANSWERS;
 const FINAL: ReadonlySet<string> = new Set(['ok', 'client_error']);
 
+/** What a stand-in cell's ready answer says of its models: the request's model "m" among them, not, or nothing. */
+const LISTS = { serves: ['m', 'x'], lacks: ['x'], silent: undefined } as const;
+type Lists = keyof typeof LISTS;
+
 const answers = new Map<Region, Answer>();
+const lists = new Map<Region, Lists>();
 const hits = new Map<Region, number>();
 const servers: Server[] = [];
 const urls = new Map<Region, string>();
@@ -42,7 +48,7 @@ before(async () => {
   for (const id of REGIONS) {
     const s = createServer((req, res) => {
       req.resume();
-      if (req.url === '/v2/health/ready') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ready":true}');
+      if (req.url === '/v2/health/ready') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: true, models: LISTS[lists.get(id) ?? 'silent'] }));
       hits.set(id, (hits.get(id) ?? 0) + 1);
       const a = ANSWERS[answers.get(id) ?? 'ok'];
       res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers }).end(`{"region":"${id}"}`);
@@ -62,6 +68,9 @@ const caseArb = fc.record({
   answers: fc.record(Object.fromEntries(REGIONS.map((r) => [r, fc.constantFrom(...(Object.keys(ANSWERS) as Answer[]))])) as Record<Region, fc.Arbitrary<Answer>>),
   // The law at each attempt: a region suspended before its turn is never sent the request.
   permitted: fc.record(Object.fromEntries(REGIONS.map((r) => [r, fc.boolean()])) as Record<Region, fc.Arbitrary<boolean>>),
+  // What each region's ready probe said of its models (its answer to the request is separate:
+  // the view may be one probe old).
+  lists: fc.record(Object.fromEntries(REGIONS.map((r) => [r, fc.constantFrom(...(Object.keys(LISTS) as Lists[]))])) as Record<Region, fc.Arbitrary<Lists>>),
 });
 
 test('the forwarder tries only permitted candidates, in order, and stops at the first that served or refused the client', async () => {
@@ -75,7 +84,10 @@ test('the forwarder tries only permitted candidates, in order, and stops at the 
   await fc.assert(
     fc.asyncProperty(caseArb, async (c) => {
       hits.clear();
-      for (const r of REGIONS) answers.set(r, c.answers[r]);
+      for (const r of REGIONS) {
+        answers.set(r, c.answers[r]);
+        lists.set(r, c.lists[r]);
+      }
       // A fresh health view per case: a failure in one case does not skip a region in the next.
       const health = new HealthMonitor(REGIONS.map((r) => ({ region: r, url: urls.get(r) as string })), { intervalMs: 60_000 });
       for (const r of REGIONS) await health.probe(r);
@@ -84,10 +96,13 @@ test('the forwarder tries only permitted candidates, in order, and stops at the 
       try {
         const out = await forwarder.send(d, chatForward('d', { permitted: (r) => c.permitted[r as Region] }));
         if (out.ok && !Buffer.isBuffer(out.body)) out.body.resume();
-        // The model: each candidate in order, skipped when not permitted, until a final answer.
+        // The model: each candidate in order, those said to lack "m" after the others, skipped
+        // when not permitted, until a final answer.
+        const lacks = (r: Region): boolean => c.lists[r] === 'lacks';
+        const order = [...c.candidates.filter((r) => !lacks(r)), ...c.candidates.filter(lacks)];
         const expected: string[] = [];
         let served: Region | null = null;
-        for (const r of c.candidates) {
+        for (const r of order) {
           if (!c.permitted[r]) {
             expected.push(`${r}=skipped`);
             continue;

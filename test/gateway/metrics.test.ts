@@ -14,7 +14,7 @@ interface Panel {
 test('every dashboard query names an exposed metric, by its exposed labels', async () => {
   const dash = JSON.parse(readFileSync(`${ROOT}deploy/grafana/sovereign.json`, 'utf8')) as { panels: Panel[]; templating: { list: { definition?: string }[] } };
   const m = createGatewayMetrics();
-  m.healthSource = { snapshot: () => [{ region: 'eu-frankfurt', healthy: true, reason: '', latencyMs: 1, inflight: 0, lastProbeAt: null, consecutiveFailures: 0, ejections: 0, ejectedUntil: null }] };
+  m.healthSource = { snapshot: () => [{ region: 'eu-frankfurt', healthy: true, reason: '', latencyMs: 1, inflight: 0, lastProbeAt: null, consecutiveFailures: 0, ejections: 0, ejectedUntil: null, models: null }] };
   m.requests.inc({ outcome: 'routed', region: 'eu-frankfurt', jurisdiction: 'EU', class: 'personal' });
   m.passedOver.inc({ region: 'eu-frankfurt', outcome: 'busy' });
   m.decisionSeconds.observe(0.0001);
@@ -45,7 +45,7 @@ test('every dashboard query names an exposed metric, by its exposed labels', asy
 test('sovereign_ejections_total adds every rise of a region\'s ejection streak, across resets', async () => {
   const m = createGatewayMetrics();
   let streak = 0;
-  m.healthSource = { snapshot: () => [{ region: 'uae-dubai', healthy: streak === 0, reason: '', latencyMs: 1, inflight: 0, lastProbeAt: null, consecutiveFailures: 0, ejections: streak, ejectedUntil: null }] };
+  m.healthSource = { snapshot: () => [{ region: 'uae-dubai', healthy: streak === 0, reason: '', latencyMs: 1, inflight: 0, lastProbeAt: null, consecutiveFailures: 0, ejections: streak, ejectedUntil: null, models: null }] };
   // The monitor's streak: two ejections, stable again (reset), then one more.
   for (const s of [0, 1, 2, 2, 0, 0, 1]) {
     streak = s;

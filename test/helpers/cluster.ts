@@ -1,10 +1,11 @@
 // Starts a real Sovereign (`sovereign up`: four cells and a gateway as OS processes) on free
 // ports with its own data directory, for integration tests.
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { ProcessGroup, freePort } from '../../bench/lib/procs.ts';
 
@@ -27,6 +28,17 @@ export interface Cluster {
   /** The gateway's worker processes (none when it runs in one process). */
   gatewayWorkers(): number[];
   stop(): Promise<void>;
+}
+
+/** Runs the CLI against a cluster's topology file: its exit code and output (a failure is returned, not thrown). */
+export async function cli(c: Pick<Cluster, 'configFile'>, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, '--config', c.configFile, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
 
 /** Every child of `parent`. */

@@ -1,5 +1,5 @@
 // A forward request as the gateway's HTTP layer makes one, for the forwarder's tests: a chat
-// completion with body "{}" and a record of decision `decisionId` for whichever region is tried
+// completion of model "m" with body "{}" and a record of decision `decisionId` for whichever region is tried
 // (listing the attempts before it), the law permitting every region unless `over` says otherwise.
 import { createHash } from 'node:crypto';
 import { watchSignal, type ForwardRequest } from '../../src/gateway/forward.ts';
@@ -8,6 +8,7 @@ export const EMPTY_BODY_SHA = createHash('sha256').update('{}').digest('hex');
 
 export function chatForward(decisionId: string, over: Partial<ForwardRequest> = {}, signal: AbortSignal = new AbortController().signal): ForwardRequest {
   return {
+    model: 'm',
     method: 'POST',
     path: '/v1/chat/completions',
     body: Buffer.from('{}'),

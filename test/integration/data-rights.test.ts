@@ -5,28 +5,16 @@
 // from the gateway's outbox when it is back. Retention 0 stores nothing and the ledger says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { loadTopology } from '../../src/config/index.ts';
 import { spiffeId } from '../../src/mesh/index.ts';
-import { MAIN, ROOT, startCluster, type Cluster } from '../helpers/cluster.ts';
+import { cli, startCluster, type Cluster } from '../helpers/cluster.ts';
 import { meshClient } from '../helpers/mesh.ts';
 import { PG_URL, filesContaining, pgQuery, pgUnreachable } from '../store/helpers.ts';
 
-const run = promisify(execFile);
-
-async function cli(c: Cluster, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, '--config', c.configFile, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 async function chat(c: Cluster, jurisdiction: string, subject: string | null, content: string, extra: Record<string, string> = {}): Promise<{ status: number; decision: string; ledger: string; region: string }> {
   const res = await fetch(`${c.gateway}/v1/chat/completions`, {

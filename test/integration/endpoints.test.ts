@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { startCluster, type Cluster } from '../helpers/cluster.ts';
+import { needsChromium, launchChromium } from '../helpers/browser.ts';
+import { cli, startCluster, type Cluster } from '../helpers/cluster.ts';
 
 let c: Cluster;
 let modelServer: ChildProcess;
@@ -85,12 +86,14 @@ describe('a region whose runtime does not serve a model the topology names there
   const entry = async (region: string, index: number): Promise<Record<string, unknown>> =>
     ((await (await fetch(`${c.gateway}/sovereign/ledger/${region}/entries?from=${index}&to=${index + 1}`)).json()) as { entries: { entry: Record<string, unknown> }[] }).entries[0]?.entry ?? {};
 
-  test('is passed over for the next permitted region, and records nothing of its own', async () => {
+  test('is tried after the permitted regions that serve the model (its ready probe lists its models), and records nothing of its own', async () => {
     const fra = await size('eu-frankfurt');
     const res = await request(`${c.gateway}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: JSON.stringify({ model: 'phi-3-mini', messages: [{ role: 'user', content: 'Summarise the weather report.' }] }) });
     const body = (await res.body.json()) as { choices?: { message: { content: string } }[] };
     assert.equal(res.statusCode, 200, JSON.stringify(body));
-    assert.equal(res.headers['x-sovereign-attempts'], 'eu-frankfurt=no_model, sg-singapore=ok');
+    // Frankfurt comes first by law and latency, but its cell said it serves text-analysis only:
+    // Singapore is tried first, and no exchange is spent on Frankfurt.
+    assert.equal(res.headers['x-sovereign-attempts'], 'sg-singapore=ok');
     assert.equal(res.headers['x-sovereign-region'], 'sg-singapore');
     assert.equal(body.choices?.[0]?.message.content, 'echo: Summarise the weather report.');
     // Frankfurt holds only the transfer record of its data subject (DE data served in Singapore),
@@ -101,13 +104,42 @@ describe('a region whose runtime does not serve a model the topology names there
     const [origin, index] = String(res.headers['x-sovereign-ledger']).split(' ');
     assert.match(origin ?? '', /sg-singapore/);
     const e = await entry('sg-singapore', Number(index));
-    // The serving region's entry, written before it served, lists the attempts before it.
-    assert.deepEqual(e.attempts, [{ region: 'eu-frankfurt', outcome: 'no_model' }]);
-    assert.equal(e.outcome, 'failed_over');
-    const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean }[] };
+    // The serving region's entry, written before it served: no attempt before it.
+    assert.deepEqual(e.attempts, []);
+    assert.equal(e.outcome, 'routed');
+    const regions = (await (await fetch(`${c.gateway}/sovereign/regions`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).json()) as { regions: { region: string; healthy: boolean; models: string[] | null; unserved_models: string[] | null }[] };
     assert.ok(regions.regions.every((r) => r.healthy), 'a region without the model is not unhealthy');
+    const fraView = regions.regions.find((r) => r.region === 'eu-frankfurt');
+    assert.deepEqual([fraView?.models, fraView?.unserved_models], [['text-analysis'], ['phi-3-mini', 'mistral-7b']]);
+    const status = await cli(c, ['region', 'status']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^eu-frankfurt .* does not serve phi-3-mini, mistral-7b/m);
+    assert.doesNotMatch(status.stdout, /^sg-singapore .*does not serve/m);
     const metrics = await (await fetch(`${c.gateway}/metrics`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).text();
-    assert.match(metrics, /^sovereign_region_passed_over_total\{region="eu-frankfurt",outcome="no_model"\} [1-9]/m);
+    assert.doesNotMatch(metrics, /^sovereign_region_passed_over_total\{region="eu-frankfurt",outcome="no_model"\}/m, 'Frankfurt was sent nothing');
+  });
+
+  test('the decision for a data plane (Envoy ext_authz) names a region that serves the model', async () => {
+    // The data plane relays the named region's answer: no other region is tried after the check.
+    const res = await request(`${c.gateway}/sovereign/ext-authz/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sovereign-jurisdiction': 'DE' }, body: JSON.stringify({ model: 'phi-3-mini', messages: [{ role: 'user', content: 'hello' }] }) });
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['x-sovereign-region'], 'sg-singapore');
+    assert.match(String(res.headers['x-sovereign-ledger']), /sg-singapore/);
+  });
+
+  test('the operator console shows the models a region is named for and does not serve', needsChromium(), async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${c.gateway}/sovereign/console?token=${encodeURIComponent(c.adminToken())}`);
+      const lacks = (r: string) => page.locator(`tr[data-region="${r}"] .unserved`);
+      await lacks('eu-frankfurt').waitFor({ timeout: 10_000 });
+      assert.equal(await lacks('eu-frankfurt').innerText(), 'does not serve phi-3-mini, mistral-7b');
+      assert.equal(await lacks('sg-singapore').count(), 0);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('the cell warns at start of the models its topology names that it does not serve', () => {
@@ -120,8 +152,11 @@ describe('a region whose runtime does not serve a model the topology names there
     const body = (await res.body.json()) as { error: { type: string; code: string; decision_id: string; attempts: { region: string; outcome: string }[] } };
     assert.equal(res.statusCode, 404, JSON.stringify(body));
     assert.equal(body.error.code, 'model_not_found');
+    // The only permitted region is still asked (the view may be one probe old): its cell refuses.
     assert.deepEqual(body.error.attempts.map((a) => `${a.region}=${a.outcome}`), ['eu-frankfurt=no_model']);
     assert.equal(res.headers['x-sovereign-decision-id'], body.error.decision_id);
+    const metrics = await (await fetch(`${c.gateway}/metrics`, { headers: { authorization: `Bearer ${c.adminToken()}` } })).text();
+    assert.match(metrics, /^sovereign_region_passed_over_total\{region="eu-frankfurt",outcome="no_model"\} [1-9]/m);
   });
 });
 

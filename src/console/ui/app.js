@@ -32,7 +32,9 @@ function Regions({ state, onAction }) {
           (r) => html`<tr data-region=${r.region}>
             <td><strong>${r.region}</strong></td>
             <td>${r.jurisdiction} <span class="muted">${r.country}</span></td>
-            <td class=${r.healthy ? 'ok' : 'bad'} title=${r.reason}>${r.healthy ? '● healthy' : '● down'}${r.ejections > 0 ? html` <span class="warn">(${r.ejections} ejections)</span>` : null}</td>
+            <td class=${r.healthy ? 'ok' : 'bad'} title=${r.reason}>${r.healthy ? '● healthy' : '● down'}${r.ejections > 0 ? html` <span class="warn">(${r.ejections} ejections)</span>` : null}${r.unserved_models?.length
+              ? html`<br /><span class="warn unserved" title="named for this region in the topology; tried only after the regions that serve it">does not serve ${r.unserved_models.join(', ')}</span>`
+              : null}</td>
             <td class="num">${fmt(r.latencyMs)}</td>
             <td class="num">${r.inflight}</td>
             <td class="suspension">${r.suspension
