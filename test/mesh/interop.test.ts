@@ -127,7 +127,7 @@ test('curl reaches a cell with a gateway SVID and is refused without one', { ski
   const url = `${cell.url}/v2/health/ready`;
   const ok = await curl(['--cert', gw.files.cert, '--key', gw.files.key, '--cacert', gw.files.bundle, url]);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.deepEqual(JSON.parse(ok.stdout), { ready: true, region: 'eu-paris' });
+  assert.deepEqual(JSON.parse(ok.stdout), { ready: true, region: 'eu-paris', models: ['text-analysis'] });
   const refused = await curl(['--cacert', gw.files.bundle, url]);
   assert.notEqual(refused.status, 0, `curl without a certificate got: ${refused.stdout}`);
   // Plain HTTP finds nothing there either.
