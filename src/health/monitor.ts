@@ -62,8 +62,27 @@ export interface HealthMonitorOptions {
   onEject?: (region: string, why: string) => void;
 }
 
-/** The models a ready answer lists; null when it lists none or is not a ready answer (it stays ready either way). */
-function servedModels(body: string): string[] | null {
+/** A ready answer longer than this is not read for its models (1,024 names of 256 characters fit). */
+const READY_BODY_MAX_BYTES = 300 * 1024;
+
+/** The body as text, or null (and the body discarded) once it exceeds `max` bytes. */
+async function readUpTo(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    n += chunk.length;
+    if (n > max) {
+      body.destroy();
+      return null;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The models a ready answer lists; null when it lists none, is too long or is not a ready answer (it stays ready either way). */
+function servedModels(body: string | null): string[] | null {
+  if (body === null) return null;
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -134,7 +153,7 @@ export class HealthMonitor {
     try {
       const res = await request(`${t.url}/v2/health/ready`, { signal: AbortSignal.timeout(this.#opts.timeoutMs), ...(t.dispatcher ? { dispatcher: t.dispatcher } : {}) });
       ok = res.statusCode === 200;
-      if (ok) s.models = servedModels(await res.body.text());
+      if (ok) s.models = servedModels(await readUpTo(res.body, READY_BODY_MAX_BYTES));
       else await res.body.dump();
       reason = ok ? 'probe: ready' : `probe: /v2/health/ready answered ${res.statusCode}`;
     } catch (err) {

@@ -46,7 +46,8 @@ test('a region whose ready answer lacks the model is tried after the others, in 
 });
 
 test('a ready answer without a model list, or not a ready answer, says nothing of models and leaves the region ready', async () => {
-  for (const body of ['{"ready":true}', 'ready', '{"ready":true,"models":"phi-3-mini"}', JSON.stringify({ ready: true, models: Array.from({ length: 1025 }, (_, i) => `m${i}`) })]) {
+  const many = (n: number, len: number): string => JSON.stringify({ ready: true, models: Array.from({ length: n }, (_, i) => String(i).padStart(len, 'm')) });
+  for (const body of ['{"ready":true}', 'ready', '{"ready":true,"models":"phi-3-mini"}', many(1025, 4), many(1024, 300), `{"ready":true,"models":["a"],"pad":"${'x'.repeat(400 * 1024)}"}`]) {
     const h = monitor();
     readyBody.set('a', JSON.stringify({ ready: true, models: ['llama-3-8b'] }));
     await h.probe('a');
@@ -57,6 +58,12 @@ test('a ready answer without a model list, or not a ready answer, says nothing o
     assert.deepEqual(h.servingFirst(['a', 'b'], 'phi-3-mini'), ['a', 'b']);
     h.stop();
   }
+  // The longest list the schema takes is read whole.
+  const h = monitor();
+  readyBody.set('a', many(1024, 256));
+  await h.probe('a');
+  assert.equal(h.get('a')?.models?.length, 1024);
+  h.stop();
 });
 
 test("a gateway worker adopts the primary's view with its models", async () => {
