@@ -17,6 +17,7 @@ import { ProcessGroup, pidsWith } from './lib/procs.ts';
 import type { LoadResult, LoadSpec } from './gateway/loadgen.ts';
 import { summarise, summaryMarkdown, type ProfileSummary } from './gateway/profile.ts';
 import { meshPairMarkdown, phaseMeshPair, type MeshPairResult } from './gateway/mesh-pair.ts';
+import { timingMarkdown } from './gateway/timing.ts';
 import { cpuPerRequest, embeddedMarkdown, phaseEmbedded, type EmbeddedResult } from './gateway/embedded.ts';
 import { ROOT, TARGET_NAMES, ensureTools, startNginxUpstream, startSseUpstream, startTarget, type Target, type TargetName, type Upstream } from './gateway/targets.ts';
 
@@ -459,7 +460,15 @@ function goalsMarkdown(gs: Goal[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles: ProfileSummary[]): string {
+/** Where Sovereign's latency went in the fixed-rate and streaming runs (its Server-Timing). */
+function timingSections(m: Measured): string {
+  return [
+    timingMarkdown(`Where Sovereign's latency at ${cfg.rate} req/s goes`, (m.rate.sovereign ?? []).map((l) => l.timing)),
+    timingMarkdown(`Where Sovereign's streaming time to first byte at ${cfg.ttfbRate} req/s goes`, (m.ttfb.sovereign ?? []).map((l) => l.timing)),
+  ].filter(Boolean).join('\n');
+}
+
+function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles: ProfileSummary[], timing: string): string {
   const x = (v: number | null, d = 2): string => (v === null ? 'n/a' : `${v.toFixed(d)}`);
   const lines = [
     `# Gateway benchmark ${String(meta.date)}`,
@@ -482,6 +491,7 @@ function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles
     for (const [k, v] of failures) lines.push(`- ${k}: ${v.replace(/\n/g, ' ')}`);
   }
   lines.push('', goalsMarkdown(gs));
+  if (timing) lines.push('', timing);
   if (profiles.length) {
     lines.push('', '## Profile of Sovereign\'s path (node --cpu-prof, one throughput + one fixed-rate run)', '');
     for (const p of profiles) lines.push(summaryMarkdown(p, path.basename(p.file)));
@@ -556,7 +566,7 @@ async function main(): Promise<void> {
     const result = { ...meta, finishedAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, config: cfg, targets: targetNames, sovereignRegionServed: m.regionServed, failures: m.failures, table: rs, goals: gs, raw: m, profiles, meshPair: pair, embedded: emb };
     const base = path.join(resultsDir, `gateway-${date}`);
     writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
-    const md = markdown(rs, gs, { ...meta, failures: m.failures }, profiles) + (emb ? `\n${embeddedMarkdown(emb, cfg.rate)}` : '') + (pair ? `\n${meshPairMarkdown(pair, cfg.rate)}` : '');
+    const md = markdown(rs, gs, { ...meta, failures: m.failures }, profiles, timingSections(m)) + (emb ? `\n${embeddedMarkdown(emb, cfg.rate)}` : '') + (pair ? `\n${meshPairMarkdown(pair, cfg.rate)}` : '');
     writeFileSync(`${base}.md`, md);
     log(`\n${md}\nwritten to ${base}.json and ${base}.md in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   } finally {

@@ -20,6 +20,7 @@ import { loadTopology } from '../../src/config/index.ts';
 import { issueFor, readBundle, spiffeId } from '../../src/mesh/index.ts';
 import { median } from '../lib/stats.ts';
 import { cpuMs, freePort, pidsWith, type ProcessGroup, type Started } from '../lib/procs.ts';
+import { timingMarkdown } from './timing.ts';
 import type { LoadResult, LoadSpec } from './loadgen.ts';
 import { summarise, type ProfileSummary } from './profile.ts';
 import { ROOT } from './targets.ts';
@@ -360,5 +361,6 @@ export function embeddedMarkdown(r: EmbeddedResult, rate: number): string {
     `Behind the gateway the serving cell also records each decision durably and keeps the request in the region store; behind the bare proxy (no record) it does neither: ${f(s.cellCpuUsPerReqFull.gateway, 0)} against ${f(s.cellCpuUsPerReqFull.proxy, 0)} µs per request. Gateway, cell and wrk share the machine's cores, so throughput follows the whole path's CPU: a gateway exactly as cheap as the bare proxy would reach about ${f(s.rpsBoundAtProxyCost * 100, 0)}% of the bare proxy's throughput with this cell (wrk's CPU left out).`,
     ...Object.entries(r.failures).map(([k, v]) => `\nLeft out (${k}): ${v.replace(/\n/g, ' ')}`),
     '',
+    timingMarkdown(`Where the gateway's latency at ${rate} req/s goes`, r.rounds.map((x) => x.rate.gateway?.timing)),
   ].join('\n');
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { openLoop } from '../lib/load.ts';
 import { percentileSorted } from '../lib/stats.ts';
+import { summarize, timedSample, type TimedSample, type TimingSummary } from './timing.ts';
 
 export interface LoadSpec {
   url: string;
@@ -39,6 +40,8 @@ export interface LoadResult {
   max: number;
   mean: number;
   firstError?: string;
+  /** Where the latency went, from Sovereign's Server-Timing header (absent for other targets). */
+  timing?: TimingSummary;
 }
 
 async function run(spec: LoadSpec): Promise<LoadResult> {
@@ -49,6 +52,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const pool = new Pool(url.origin, { connections: spec.connections, pipelining: 1, keepAliveTimeout: 60_000, ...tls });
   const path = url.pathname + url.search;
   const samples: number[] = [];
+  const timed: TimedSample[] = [];
   let ok = 0, errors = 0, non2xx = 0;
   let firstError: string | undefined;
   const interval = 1000 / spec.rate;
@@ -64,7 +68,12 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       const end = performance.now();
       if (res.statusCode >= 200 && res.statusCode < 300) {
         ok++;
-        if (counted) samples.push((spec.mode === 'ttfb' ? first || end : end) - due);
+        if (counted) {
+          const latency = (spec.mode === 'ttfb' ? first || end : end) - due;
+          samples.push(latency);
+          const t = timedSample(latency, res.headers['server-timing']);
+          if (t) timed.push(t);
+        }
       } else {
         non2xx++;
         firstError ??= `HTTP ${res.statusCode}`;
@@ -79,12 +88,14 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   await pool.destroy();
   const sorted = samples.sort((a, b) => a - b);
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+  const timing = summarize(timed);
   return {
     sent, ok, errors, non2xx, dropped, counted: sorted.length,
     achievedRate: sent / ((endSend - start) / 1000),
     p50: percentileSorted(sorted, 50), p90: percentileSorted(sorted, 90), p99: percentileSorted(sorted, 99),
     max: sorted[sorted.length - 1] ?? Number.NaN, mean,
     ...(firstError ? { firstError } : {}),
+    ...(timing ? { timing } : {}),
   };
 }
 
