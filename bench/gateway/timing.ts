@@ -60,7 +60,7 @@ export function timingMarkdown(title: string, runs: readonly (TimingSummary | nu
   return [
     `### ${title}`,
     '',
-    `From each answer's Server-Timing header (${ok.length} runs, medians across runs): record = the serving cell's durable log write; region = the gateway's send to the region's answer headers, the record included; rest = the latency less region (the client's link, the gateway's own work, relaying the body). Slowest 1% = the medians over each run's slowest 1% of requests (${m((r) => r.tail.n)} per run).`,
+    `From each answer's Server-Timing header (${ok.length} runs, medians across runs): record = the serving cell's durable log write; region = the gateway's send to the region's answer headers, the record included; rest = the latency less region (the client's link, the gateway's own work, relaying the body). Slowest 1% = the medians over each run's slowest 1% of requests (${median(ok.map((r) => r.tail.n)).toFixed(0)} per run).`,
     '',
     '| requests | latency ms | record ms | region ms | rest ms |',
     '|---|---:|---:|---:|---:|',
