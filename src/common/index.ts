@@ -11,5 +11,6 @@ export { UNKNOWN_JURISDICTION, THIRD_COUNTRY, RESERVED_JURISDICTIONS, JURISDICTI
 export { MAX_APPEND_BATCH, AppendRecordSchema, AppendBatchSchema, ForwardRecordSchema, RECORD_HEADER, RECEIPT_HEADER, RECORD_REFUSED_HEADER, CELL_REFUSED_HEADER, encodeRecord, decodeRecord, formatReceipt, type AppendRecord, type AppendBatchResult, type AppendRefusal, type ForwardRecord, type Receipt } from './ledger-append.ts';
 export { commitDurable, writeFileDurable, writeFileDurableSync, fsyncDir, fsyncDirSync, type DurableWriteOptions } from './durable-file.ts';
 export { MAX_JSON_DEPTH, JsonBodyError, parseJsonBody } from './json-body.ts';
+export { readUpTo } from './read-limited.ts';
 export { inputBytes, isEnumeratedValue, messageText, requestSegments } from './model-input.ts';
 export { SERVED_FOR_HEADERS, servedForHeaders, servedForOf, type ServedFor } from './served-for.ts';

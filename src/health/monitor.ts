@@ -10,7 +10,7 @@
 //   view one probe old costs an exchange at worst, not a refusal.
 // An ejected region is readmitted when its ejection time has passed and a probe succeeds.
 import { request, type Dispatcher } from 'undici';
-import { CellReadySchema } from '../common/index.ts';
+import { CellReadySchema, readUpTo } from '../common/index.ts';
 
 export interface RegionHealth {
   region: string;
@@ -65,27 +65,12 @@ export interface HealthMonitorOptions {
 /** A ready answer longer than this is not read for its models (1,024 names of 256 characters fit). */
 const READY_BODY_MAX_BYTES = 300 * 1024;
 
-/** The body as text, or null (and the body discarded) once it exceeds `max` bytes. */
-async function readUpTo(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of body) {
-    n += chunk.length;
-    if (n > max) {
-      body.destroy();
-      return null;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The models a ready answer lists; null when it lists none, is too long or is not a ready answer (it stays ready either way). */
-function servedModels(body: string | null): string[] | null {
+function servedModels(body: Buffer | null): string[] | null {
   if (body === null) return null;
   let json: unknown;
   try {
-    json = JSON.parse(body);
+    json = JSON.parse(body.toString('utf8'));
   } catch {
     return null;
   }

@@ -7,7 +7,7 @@
 // own replication from golden).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OCI_INDEX } from './media-types.ts';
-import { HttpError, bearer, tokenMatches } from '../common/index.ts';
+import { HttpError, bearer, readUpTo, tokenMatches } from '../common/index.ts';
 import { isDigest } from './digest.ts';
 import { RegistryError } from './errors.ts';
 import type { LayoutStore } from './layout.ts';
@@ -60,14 +60,9 @@ function need(r: Route | null, url: string): Route {
 }
 
 async function readAll(req: FastifyRequest, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req.raw) {
-    n += (c as Buffer).length;
-    if (n > limit) throw new RegistryError('SIZE_INVALID', `the manifest is larger than ${limit} bytes`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+  const body = await readUpTo(req.raw, limit);
+  if (body === null) throw new RegistryError('SIZE_INVALID', `the manifest is larger than ${limit} bytes`);
+  return body;
 }
 
 function parseRange(h: string | undefined, size: number): { start: number; end: number } | null {

@@ -179,6 +179,13 @@ test('distribution API: digest mismatch, a manifest naming a missing blob, write
   assert.equal(res.statusCode, 404);
   assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]?.code, 'MANIFEST_BLOB_UNKNOWN');
 
+  // A manifest over 4 MiB is refused, naming the limit, and nothing of it is kept.
+  res = await request(`${g.golden.url}/v2/demo/manifests/big`, { method: 'PUT', headers: { ...token, 'content-type': OCI_MANIFEST }, body: Buffer.alloc(4 * 1024 * 1024 + 1, 0x20) });
+  assert.equal(res.statusCode, 400);
+  const big = ((await res.body.json()) as { errors: { code: string; message: string }[] }).errors[0];
+  assert.equal(big?.code, 'SIZE_INVALID');
+  assert.match(big?.message ?? '', /larger than 4194304 bytes/);
+
   res = await request(`${g.golden.url}/v2/demo/blobs/uploads/`, { method: 'POST' });
   assert.equal(res.statusCode, 401);
   assert.equal(((await res.body.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNAUTHORIZED');
