@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 import { request } from 'undici';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
+import { alive } from '../../bench/lib/procs.ts';
 
 let c: Cluster;
 let token: string;
@@ -172,15 +173,24 @@ test('a killed worker is restarted in its slot and delivers the outbox of the on
   // The worker in slot 2 (its outbox file is ledger-outbox-gateway-w2.jsonl).
   const victim = c.gatewayWorkers().find((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes('SOVEREIGN_GATEWAY_WORKER=2'));
   assert.ok(victim, 'a worker fills slot 2');
+  const primary = c.pidOf('gateway');
   // What the worker had kept for a region that was down when it died (the file is what is durable).
   process.kill(victim, 'SIGSTOP');
   const ref = `outbox-drain-${process.pid}-${Date.now()}`;
   const kept = { region: 'eu-paris', entry: { v: 1, kind: 'trigger', time: new Date().toISOString(), action: 'resume', region: 'eu-paris', jurisdictions: ['EU'], reason: 'kept while the region was down', ref } };
   appendFileSync(outbox, `${JSON.stringify(kept)}\n`);
+  // The worker dies while the primary is held, so that the primary's next health broadcast
+  // (every 200 ms, a timer: it runs before the primary reads the channel's close) is written to
+  // the dead worker.
+  process.kill(primary, 'SIGSTOP');
   process.kill(victim, 'SIGKILL');
+  await sleep(500);
+  process.kill(primary, 'SIGCONT');
   // A successor in slot 2, serving, with the outbox delivered into eu-paris's ledger.
   let workers: number[] = [];
   for (let i = 0; i < 600; i++) {
+    // The primary outlives its worker (a message it sends the dead worker must not take it down).
+    assert.ok(alive(primary), `the gateway primary (pid ${primary}) died with its worker; its log:\n${readFileSync(path.join(c.dir, 'data/logs/gateway.log'), 'utf8').split('\n').filter((l) => !l.startsWith('{')).join('\n')}`);
     workers = c.gatewayWorkers();
     if (workers.length === 2 && !workers.includes(victim) && existsSync(outbox) && readFileSync(outbox, 'utf8').trim() === '') break;
     await sleep(100);

@@ -238,6 +238,10 @@ export async function startGatewayPrimary(o: PrimaryOptions): Promise<RunningPri
     s.startedAt = Date.now();
     s.ready = false;
     book.join(w.id);
+    // A message sent to a worker that has just died fails (EPIPE) before its channel reports the
+    // close; unheard, that 'error' would take the primary, and every other worker, down with it.
+    // The 'exit' below restarts the slot; a message lost to a dead worker has no one to read it.
+    w.on('error', (err: Error) => logger.warn({ worker: s.n, worker_pid: w.process.pid, err: err.message }, 'a message to a gateway worker could not be sent (the worker is gone)'));
     w.on('message', (m: unknown) => {
       if (!isOurs<FromWorker>(m)) return;
       switch (m.t) {
