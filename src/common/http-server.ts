@@ -149,6 +149,10 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     if (raw.complete || raw.readableEnded || raw.destroyed || socket.destroyed) return;
     const stalled = (): void => {
       reply.hijack();
+      // The body parser waits on the body's data, end and error; the request is answered here,
+      // so it must not answer it again when the connection closes (Fastify would log a
+      // "Reply was already sent" warning, with a stack, for every stalled client).
+      raw.removeAllListeners('data').removeAllListeners('end').removeAllListeners('error');
       answerAndClose(socket, 408, { error: { type: 'request_timeout', message: `no part of the request body arrived for ${bodyTimeoutMs} ms; send the body without pauses`, code: 'SOVEREIGN_BODY_TIMEOUT' } });
     };
     socket.setTimeout(bodyTimeoutMs);

@@ -4,7 +4,7 @@
 // is back; the answer names the regions still pending.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { HttpError, badRequest, bearer, firstIssue, tokenMatches } from '../common/index.ts';
+import { HttpError, badRequest, firstIssue } from '../common/index.ts';
 import type { Topology } from '../config/index.ts';
 import type { Mesh } from '../mesh/index.ts';
 import type { PendingErasure } from './outbox.ts';
@@ -74,20 +74,13 @@ export async function storeStatusOf(mesh: Mesh, region: string): Promise<unknown
 
 export interface DataRightsDeps {
   current: () => { topology: Topology; recorder: Recorder; mesh: Mesh };
-  token: string;
   /** Erasures waiting in any outbox of this gateway (every worker's); default: this process's recorder. */
   pendingErasures?: () => PendingErasure[];
 }
 
 export function registerDataRights(app: FastifyInstance, deps: DataRightsDeps): void {
   void app.register(async (scope) => {
-    scope.addHook('onRequest', async (req) => {
-      const presented = bearer(req.headers.authorization);
-      if (presented === '' || !tokenMatches(presented, deps.token)) {
-        throw new HttpError(401, 'authentication_error', 'the admin API needs "Authorization: Bearer <admin token>" (the token is in the gateway data directory, file admin-token, or the environment variable named by gateway.adminTokenEnv)');
-      }
-    });
-
+    // Every route here is under /sovereign/admin/: the access hook (access.ts) admits the admin token only.
     scope.post('/sovereign/admin/data/export', async (req) => {
       const parsed = ExportBody.safeParse(req.body ?? {});
       if (!parsed.success) throw badRequest(firstIssue(parsed.error, 'export'));

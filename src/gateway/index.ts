@@ -96,7 +96,6 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   registerAdmin(app, { current: () => holder.current, store, recordTrigger: (t) => recordTrigger(holder.current.recorder, holder.current.topology, t), storeStatus: (region) => storeStatusOf(holder.current.mesh, region) });
   registerDataRights(app, {
     current: () => holder.current,
-    token: admin,
     // With workers, an erasure may wait in another worker's outbox: the files say what waits.
     ...(link ? { pendingErasures: () => pendingInAll(opts.topology.gatewayDataDir(), replica).filter((i): i is PendingErasure => i.kind === 'erasure') } : {}),
   });

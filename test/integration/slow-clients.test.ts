@@ -3,9 +3,10 @@
 // and every error of the HTTP layer comes in the documented shape, closed cleanly.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import path from 'node:path';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 
 const BODY_TIMEOUT_MS = 3000;
@@ -83,6 +84,9 @@ test('200 stalled bodies are all answered 408 and closed within the body timeout
   // enforce the timeout would hold them until the client gives up (20 s later).
   assert.ok(slowest < BODY_TIMEOUT_MS + 6000, `slowest close after ${slowest} ms`);
   assert.ok(afterwards <= baseline + 2, `descriptors ${afterwards} vs baseline ${baseline}`);
+  // Answered once: the operator's log holds no second answer attempt per stalled client.
+  const log = readFileSync(path.join(c.dir, 'data', 'logs', 'gateway.log'), 'utf8');
+  assert.equal(log.match(/Reply was already sent/g)?.length ?? 0, 0, 'the gateway tried to answer a stalled request twice');
 });
 
 test('headers that never finish are answered 408 in the documented shape and closed', async () => {
