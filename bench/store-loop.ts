@@ -3,10 +3,14 @@
 // a timer seals and writes a batch every store.flushIntervalMs) while the event loop's delay is
 // sampled (perf_hooks.monitorEventLoopDelay, the delay a request arriving then would wait).
 // Reported: the event loop's busy time per record, its delay percentiles and the process CPU
-// per record. The embedded database runs on the event loop (a worker-thread backend was tried:
-// it cut the busy time but cost about 20 µs more CPU per record, see
-// bench/results/gateway-cellcpu-2026-12-01-loaded.md).
+// per record (every thread's). The embedded database runs on the event loop (a worker-thread
+// backend was tried: it cut the busy time but cost about 20 µs more CPU per record, see
+// bench/results/gateway-cellcpu-2026-12-01-loaded.md); its WAL checkpoints run on a thread of
+// their own (src/store/wal-checkpointer.ts). Each round runs both placements of the checkpoint,
+// alternating which goes first: 'thread' (the shipped one) and 'inline' (SQLite's automatic
+// checkpoint in the commit that crosses 1,000 WAL pages).
 // Flags: --rounds <n> (default 3), --seconds <s> (default 8), --rate <records/s> (default 1500).
+// Writes bench/results/store-loop-<date>.{json,md}.
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,7 +19,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { RegionStore, SqliteBackend, type ServedRecord } from '../src/store/index.ts';
+import { CHECKPOINT_INTERVAL_MS, RegionStore, SqliteBackend, type ServedRecord } from '../src/store/index.ts';
+import { machine, writeResults } from './lib/results.ts';
 import { median } from './lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { rounds: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' } }, strict: true });
@@ -31,11 +36,12 @@ function served(i: number): ServedRecord {
   return { tenant: 'anonymous', subject: 'anonymous', decisionId: `d-${i}`, dataClass: 'public', receipt: `sovereign.example/ledger/eu-frankfurt ${i}`, model: 'text-analysis', modelVersion: 'text-analysis@1.0.0 sha256:00', path: '/v1/chat/completions', status: 200, time: Date.now(), retentionDays: 30, input, output };
 }
 
+type Placement = 'thread' | 'inline';
 interface Result { p50: number; p99: number; max: number; cpuUsPerRecord: number; loopUsPerRecord: number; written: number }
 
-async function run(): Promise<Result> {
+async function run(checkpoint: Placement): Promise<Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-store-loop-'));
-  const backend = new SqliteBackend(dir);
+  const backend = new SqliteBackend(dir, { checkpoint, onWarning: (m) => console.error(m) });
   const store = await RegionStore.open({
     region: 'eu-bench',
     backend,
@@ -77,13 +83,31 @@ async function run(): Promise<Result> {
 }
 
 const load0 = loadavg();
-const results: Result[] = [];
+const placements: Placement[] = ['thread', 'inline'];
+const results: Record<Placement, Result[]> = { thread: [], inline: [] };
 for (let r = 1; r <= rounds; r++) {
-  const x = await run();
-  results.push(x);
-  console.log(`round ${r} event-loop delay p50 ${x.p50.toFixed(2)} ms  p99 ${x.p99.toFixed(2)} ms  max ${x.max.toFixed(2)} ms  CPU ${x.cpuUsPerRecord.toFixed(1)} µs/record, event loop busy ${x.loopUsPerRecord.toFixed(1)} µs/record  (${x.written} written)  load ${loadavg()[0]?.toFixed(2)}`);
+  for (const p of r % 2 === 1 ? placements : [...placements].reverse()) {
+    const x = await run(p);
+    results[p].push(x);
+    console.log(`round ${r} ${p.padEnd(6)} event-loop delay p50 ${x.p50.toFixed(2)} ms  p99 ${x.p99.toFixed(2)} ms  max ${x.max.toFixed(2)} ms  CPU ${x.cpuUsPerRecord.toFixed(1)} µs/record, event loop busy ${x.loopUsPerRecord.toFixed(1)} µs/record  (${x.written} written)  load ${loadavg()[0]?.toFixed(2)}`);
+  }
 }
-const m = (f: (x: Result) => number): string => median(results.map(f)).toFixed(2);
-console.log(`\nload average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${rate} records/s, ${seconds} s, ${rounds} rounds, medians`);
-console.log('| event loop busy µs/record | event-loop delay p50 ms | p99 ms | max ms | process CPU µs/record |\n|---:|---:|---:|---:|---:|');
-console.log(`| ${m((x) => x.loopUsPerRecord)} | ${m((x) => x.p50)} | ${m((x) => x.p99)} | ${m((x) => x.max)} | ${m((x) => x.cpuUsPerRecord)} |`);
+const med = (p: Placement, f: (x: Result) => number): number => median(results[p].map(f));
+const row = (p: Placement): string => `| ${p} | ${med(p, (x) => x.loopUsPerRecord).toFixed(1)} | ${med(p, (x) => x.p50).toFixed(2)} | ${med(p, (x) => x.p99).toFixed(2)} | ${med(p, (x) => x.max).toFixed(2)} | ${med(p, (x) => x.cpuUsPerRecord).toFixed(1)} |`;
+const load1 = loadavg();
+const md = [
+  `# The region store's writes and the event loop, ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Command: \`npm run bench:store-loop -- --rounds ${rounds} --seconds ${seconds} --rate ${rate}\`. Node ${process.version}; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${load1.map((x) => x.toFixed(2)).join(' ')}. A RegionStore on SQLite records ${rate} served requests/s for ${seconds} s (20 ms batches) while perf_hooks.monitorEventLoopDelay samples the event loop's delay (what a request arriving then waits; each sample includes the 5 ms sampling interval). ${rounds} rounds, each running both placements of the WAL checkpoint, alternating which goes first; medians. CPU is the process's, every thread's.`,
+  '',
+  '| WAL checkpoint | event loop busy µs/record | event-loop delay p50 ms | p99 ms | max ms | process CPU µs/record |',
+  '|---|---:|---:|---:|---:|---:|',
+  row('thread'),
+  row('inline'),
+  '',
+  `thread: a worker thread's own connection, PASSIVE checkpoint every ${CHECKPOINT_INTERVAL_MS / 1000} s (the shipped placement). inline: SQLite's automatic checkpoint in the commit that crosses 1,000 WAL pages, on the event loop.`,
+  '',
+].join('\n');
+console.log(`\n${md}`);
+const files = writeResults('store-loop', { date: new Date().toISOString(), machine: machine(), rate, seconds, rounds, results }, md);
+console.log(`written to ${files.json} and ${files.md}`);

@@ -14,7 +14,7 @@ import { SqliteBackend } from './sqlite.ts';
 export { RegionStore, type ErasureResult, type StoreStatus } from './region-store.ts';
 export { retentionDays, type ExportedRecord, type ServedRecord, type DataClassName } from './records.ts';
 export { kekEnvName, KEK_FILE } from './kek.ts';
-export { SqliteBackend } from './sqlite.ts';
+export { CHECKPOINT_INTERVAL_MS, SqliteBackend } from './sqlite.ts';
 export { PgBackend } from './postgres.ts';
 export type { StoreBackend, SweepResult } from './backend.ts';
 
@@ -52,7 +52,7 @@ export async function openRegionStore(topology: Topology, region: string, o: Ope
       throw explainPgError(err, c);
     }
   } else {
-    backend = new SqliteBackend(storeDir(topology, region));
+    backend = new SqliteBackend(storeDir(topology, region), { onWarning: (msg) => o.logger.warn(msg) });
   }
   try {
     return await RegionStore.open({
