@@ -15,6 +15,7 @@
 // cells with upstream runtimes; embedded: the shipped topology with its embedded model.
 // --profile: the two gateways under node --cpu-prof; the profile directory is kept and printed.
 // --b-node-args="<flags>": Node/V8 flags for gateway B only (with --b the same checkout as --a, a flag's effect).
+// --a-node-args="<flags>": the same for gateway A (which --perf samples: a flag's effect on where the CPU goes).
 // Each round also reports the CPU per request of the serving cell (eu-frankfurt) behind each
 // gateway and behind the proxy: the cell records the decision only for a gateway (the proxy sends
 // no record), so the difference is what recording costs the cell.
@@ -41,7 +42,7 @@ import { ROOT, sovereignConfig, startNginxUpstream } from './targets.ts';
 const { values: f } = parseArgs({
   options: {
     a: { type: 'string' }, b: { type: 'string' }, mode: { type: 'string', default: 'embedded' }, rounds: { type: 'string', default: '6' },
-    seconds: { type: 'string', default: '5' }, rate: { type: 'string' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, perf: { type: 'boolean' }, syscalls: { type: 'boolean' }, out: { type: 'string' }, 'b-node-args': { type: 'string' }, keep: { type: 'boolean' }, connections: { type: 'string', default: '32' },
+    seconds: { type: 'string', default: '5' }, rate: { type: 'string' }, mesh: { type: 'string', default: 'mtls' }, profile: { type: 'boolean' }, perf: { type: 'boolean' }, syscalls: { type: 'boolean' }, out: { type: 'string' }, 'b-node-args': { type: 'string' }, 'a-node-args': { type: 'string' }, keep: { type: 'boolean' }, connections: { type: 'string', default: '32' },
   },
   strict: true,
 });
@@ -122,8 +123,8 @@ async function main(): Promise<void> {
   const gateway = async (name: string, root: string): Promise<Runner> => {
     const port = await freePort();
     const prof = f.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `gateway-${name}.cpuprofile`] : f.perf ? perfArgs : [];
-    // --b-node-args: Node/V8 flags for gateway B only (compares a flag on the same code).
-    const nodeArgs = name === 'B' && f['b-node-args'] ? f['b-node-args'].split(/\s+/).filter(Boolean) : [];
+    // --a-node-args, --b-node-args: Node/V8 flags for one gateway (compares a flag on the same code).
+    const nodeArgs = (name === 'B' ? f['b-node-args'] : f['a-node-args'])?.split(/\s+/).filter(Boolean) ?? [];
     const proc = group.start(`gateway ${name}`, process.execPath, [...prof, ...nodeArgs, path.join(root, 'src/cli/main.ts'), '--config', config, 'gateway', '--port', String(port), '--replica', `ab-${name.toLowerCase()}`, '--workers', '1'], { cwd: root });
     const url = `http://127.0.0.1:${port}`;
     await waitUntil(async () => {

@@ -7,7 +7,7 @@
 // V8 runtime call or libc code counts for the JS that called it), or under the kernel, the
 // garbage collector, the JIT compiler or "native" (event loop, TLS, HTTP parser with no JS above).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Linux perf, when installed (Debian: linux-perf). */
 export function havePerf(): boolean {
@@ -56,7 +56,66 @@ interface Sample {
   frames: { sym: string; dso: string }[];
 }
 
-function parseScript(text: string): Sample[] {
+/**
+ * Names JIT code from a `--perf-basic-prof` map by the newest entry that covers an address. V8
+ * appends an entry each time it places code and never removes one, so once the collector has
+ * freed a function's code its addresses come back in the map under a later function; perf's own
+ * lookup may name a sample after the first, long-dead owner (module loading and startup code in
+ * the middle of a request's stack). The samples are taken at the end of a run, after the
+ * warm-up, so the newest entry is the code that ran.
+ */
+export class JitMap {
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
+  readonly #names: string[] = [];
+  /** Entry indexes by start address (ties: file order). */
+  readonly #byStart: number[];
+  #maxSize = 0;
+  readonly #cache = new Map<number, string | null>();
+
+  constructor(text: string) {
+    for (const line of text.split('\n')) {
+      const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line);
+      if (!m) continue;
+      const start = Number.parseInt(m[1] as string, 16);
+      const size = Number.parseInt(m[2] as string, 16);
+      this.#starts.push(start);
+      this.#ends.push(start + size);
+      this.#names.push(m[3] as string);
+      if (size > this.#maxSize) this.#maxSize = size;
+    }
+    this.#byStart = this.#starts.map((_, i) => i).sort((a, b) => (this.#starts[a] as number) - (this.#starts[b] as number) || a - b);
+  }
+
+  /** The newest entry's name covering `addr`, or null. */
+  name(addr: number): string | null {
+    const hit = this.#cache.get(addr);
+    if (hit !== undefined) return hit;
+    const order = this.#byStart;
+    // The last entry starting at or below addr, then back over every start within the largest size.
+    let lo = 0;
+    let hi = order.length - 1;
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.#starts[order[mid] as number] as number) <= addr) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    let best = -1;
+    for (let k = at; k >= 0; k--) {
+      const i = order[k] as number;
+      if ((this.#starts[i] as number) + this.#maxSize <= addr) break;
+      if (addr < (this.#ends[i] as number) && i > best) best = i;
+    }
+    const out = best < 0 ? null : (this.#names[best] as string);
+    this.#cache.set(addr, out);
+    return out;
+  }
+}
+
+function parseScript(text: string, jitMaps: Map<string, JitMap | null> = new Map()): Sample[] {
   const out: Sample[] = [];
   let cur: Sample | null = null;
   for (const line of text.split('\n')) {
@@ -66,8 +125,15 @@ function parseScript(text: string): Sample[] {
     } else if (!/^\s/.test(line)) {
       cur = { thread: line.trim().split(/\s+/)[0] ?? '?', frames: [] };
     } else if (cur) {
-      const m = /^\s*[0-9a-f]+ (.*) \((.*)\)\s*$/.exec(line);
-      if (m) cur.frames.push({ sym: m[1] ?? '', dso: m[2] ?? '' });
+      const m = /^\s*([0-9a-f]+) (.*) \((.*)\)\s*$/.exec(line);
+      if (!m) continue;
+      const dso = m[3] ?? '';
+      let sym = m[2] ?? '';
+      if (/\/perf-\d+\.map$/.test(dso)) {
+        if (!jitMaps.has(dso)) jitMaps.set(dso, existsSync(dso) ? new JitMap(readFileSync(dso, 'utf8')) : null);
+        sym = jitMaps.get(dso)?.name(Number.parseInt(m[1] as string, 16)) ?? sym;
+      }
+      cur.frames.push({ sym, dso });
     }
   }
   if (cur) out.push(cur);
@@ -114,9 +180,10 @@ const shares = (counts: Map<string, number>, n: number): [string, number][] => [
 /** Share of the samples in `perfData` per category, largest first; and per nearest JavaScript function (the top frames). `keepScript`: also write the symbolized stacks there. */
 export function oncpuBreakdown(perfData: string, keepScript?: string): { samples: number; shares: [string, number][]; functions: [string, number][] } {
   const text = execFileSync('perf', ['script', '-i', perfData, '-F', 'comm,tid,ip,sym,dso'], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
-  // The stacks with JIT code named: the symbol map they were named from is removed after this.
-  if (keepScript !== undefined) writeFileSync(keepScript, text);
+  // JIT frames renamed from the newest map entry (JitMap); the map is removed after this.
   const samples = parseScript(text);
+  // The stacks as they were counted.
+  if (keepScript !== undefined) writeFileSync(keepScript, samples.map((x) => `${x.thread}\n${x.frames.map((f) => `\t${f.sym} (${f.dso})`).join('\n')}\n`).join('\n'));
   const counts = new Map<string, number>();
   const fns = new Map<string, number>();
   for (const s of samples) {
