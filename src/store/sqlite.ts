@@ -42,8 +42,9 @@ export interface SqliteBackendOptions {
  * How often the thread checkpoints. Each checkpoint copies the pages written since the last and
  * fsyncs the WAL and the database; a shorter interval copies often-rewritten pages (the indexes'
  * last leaves) more often: at 1,500 records/s, 1 s cost 13 µs more CPU per record than SQLite's
- * inline checkpoint, 3 s 5-7 µs (`npm run bench:store-loop`, bench/results/store-loop-2026-12-02.md). Commits since the last checkpoint are what a
- * power loss may take (synchronous = NORMAL), as with SQLite's own checkpoint every 1,000 pages.
+ * inline checkpoint, 3 s 5-7 µs (`npm run bench:store-loop`,
+ * bench/results/store-loop-2026-12-02.md). Commits since the last checkpoint are what a power
+ * loss may take (synchronous = NORMAL), as with SQLite's own checkpoint every 1,000 pages.
  */
 export const CHECKPOINT_INTERVAL_MS = 3000;
 
