@@ -138,9 +138,11 @@ test('three concurrent 9 MB chats: refused at once, others keep their latency, n
   await sleep(3000);
   const rss = { gateway: rssMb(c.pidOf('gateway')), 'eu-frankfurt': rssMb(c.pidOf('eu-frankfurt')) };
   t.diagnostic(`RSS after 3 s idle: gateway ${rss.gateway.toFixed(0)} MB (${rssBefore.toFixed(0)} MB before the heavy bodies), eu-frankfurt ${rss['eu-frankfurt'].toFixed(0)} MB`);
-  // Nothing of the bodies is kept: back under 300 MB, or within 80 MB of where the gateway was
-  // before them when its own baseline (modules, pools, caches) is already above 220 MB.
-  assert.ok(rss.gateway < Math.max(300, rssBefore + 80) && rss['eu-frankfurt'] < 300, JSON.stringify({ ...rss, gatewayBefore: rssBefore }));
+  // Nothing of the bodies is kept: back under 300 MB, or within 100 MB of where the gateway was
+  // before them when its own baseline (modules, pools, caches) is already above 200 MB. Reading
+  // three 9 MB bodies at a time leaves the allocator holding some of it: 45, 77 and 86 MB over
+  // the baseline in three CI runs; keeping the 30-odd refused bodies would be over 270 MB.
+  assert.ok(rss.gateway < Math.max(300, rssBefore + 100) && rss['eu-frankfurt'] < 300, JSON.stringify({ ...rss, gatewayBefore: rssBefore }));
 });
 
 test('a cell runs a bounded number of inferences, refuses the overflow with 429 and Retry-After, and answers its probe meanwhile', async () => {
