@@ -28,6 +28,8 @@ const HELP = `npm run bench:gateway -- [flags]     (every flag also reads env BE
   --rate-seconds <s>      fixed-rate run per target and round (default 6; the first second is warm-up)
   --ttfb-seconds <s>      streaming run per target and round (default 4)
   --rate <n>              fixed request rate, requests/s (default 200)
+  --cpu-rate <n>          rate at which Sovereign's gateway and the bare undici proxies are also run for their CPU
+                          per request at one load (default 1000, quick 300; 0 skips it)
   --ttfb-rate <n>         request rate of the streaming runs (default 50)
   --connections <n>       wrk connections for max throughput (default 32)
   --warmup-seconds <s>    wrk run per target before it is measured (default 20, quick 2; the embedded phase too):
@@ -50,7 +52,7 @@ const { values: flags } = parseArgs({
   options: {
     help: { type: 'boolean' }, quick: { type: 'boolean' }, rounds: { type: 'string' },
     'throughput-seconds': { type: 'string' }, 'rate-seconds': { type: 'string' }, 'ttfb-seconds': { type: 'string' },
-    rate: { type: 'string' }, 'ttfb-rate': { type: 'string' }, 'warmup-seconds': { type: 'string' }, connections: { type: 'string' }, 'wrk-threads': { type: 'string' },
+    rate: { type: 'string' }, 'cpu-rate': { type: 'string' }, 'ttfb-rate': { type: 'string' }, 'warmup-seconds': { type: 'string' }, connections: { type: 'string' }, 'wrk-threads': { type: 'string' },
     workers: { type: 'string' }, targets: { type: 'string' }, 'no-stream': { type: 'boolean' }, profile: { type: 'boolean' },
     'no-profile': { type: 'boolean' }, keep: { type: 'boolean' }, 'no-mesh-pair': { type: 'boolean' }, 'mesh-pair-only': { type: 'boolean' },
     'no-embedded': { type: 'boolean' }, 'embedded-only': { type: 'boolean' }, 'embedded-seconds': { type: 'string' }, 'gateway-workers': { type: 'string' },
@@ -76,6 +78,7 @@ const cfg = {
   rateSeconds: num('rate-seconds', 6, 2.5, 2, 120),
   ttfbSeconds: num('ttfb-seconds', 4, 1.5, 1, 120),
   rate: num('rate', 200, 200, 1, 5000),
+  cpuRate: num('cpu-rate', 1000, 300, 0, 20000),
   ttfbRate: num('ttfb-rate', 50, 50, 1, 1000),
   connections: num('connections', 32, 32, 1, 1024),
   warmupSeconds: num('warmup-seconds', 20, 2, 1, 300),
@@ -208,6 +211,8 @@ function writeHeaders(file: string, h: Record<string, string>): void {
 interface Measured {
   throughput: Partial<Record<TargetName, WrkResult[]>>;
   rate: Partial<Record<TargetName, LoadResult[]>>;
+  /** The processes of cpuPidsOf at cfg.cpuRate: CPU per request when every target serves the same rate. */
+  cpuAtRate: Partial<Record<TargetName, (LoadResult & { cpuUsPerReq: number })[]>>;
   ttfb: Partial<Record<TargetName, LoadResult[]>>;
   regionServed: string;
   /** Targets left out of a phase, and why. */
@@ -274,6 +279,19 @@ async function phaseNonStreaming(dir: string, files: Files, m: Measured): Promis
         const l = await loadgen({ url: t.url, rate: cfg.rate, durationMs: cfg.rateSeconds * 1000, bodyFile: files.body, headers, mode: 'latency' });
         (m.rate[t.name] ??= []).push(l);
         log(`  round ${r}/${cfg.rounds} @${cfg.rate}/s    ${t.name.padEnd(10)} p50 ${fmt(l.p50, 3)} ms  p99 ${fmt(l.p99, 3)} ms${l.errors + l.non2xx + l.dropped > 0 ? `  (${l.errors} errors, ${l.non2xx} non-2xx, ${l.dropped} dropped: ${l.firstError ?? ''})` : ''}`);
+      }
+      // At full load each process's CPU per request follows its own throughput (a proxy serving
+      // five times the requests spreads each wakeup and event-loop turn over more of them), so
+      // the processes whose CPU is reported also serve one rate, the same for all.
+      for (const t of cfg.cpuRate > 0 ? targets : []) {
+        const pids = cpuPidsOf(t);
+        if (!pids) continue;
+        const l = await cpuPerRequest(pids, async () => {
+          const x = await loadgen({ url: t.url, rate: cfg.cpuRate, durationMs: cfg.rateSeconds * 1000, bodyFile: files.body, headers, mode: 'latency' });
+          return { ...x, requests: x.ok };
+        });
+        (m.cpuAtRate[t.name] ??= []).push(l);
+        log(`  round ${r}/${cfg.rounds} @${cfg.cpuRate}/s   ${t.name.padEnd(10)} ${l.cpuUsPerReq.toFixed(0)} µs CPU/req  (${fmt(l.achievedRate, 0)} req/s served${l.errors + l.non2xx + l.dropped > 0 ? `, ${l.errors} errors, ${l.non2xx} non-2xx, ${l.dropped} dropped` : ''})`);
       }
     }
   } finally {
@@ -358,6 +376,10 @@ interface Row {
   cellsCpuUsPerReq: number | null;
   /** undici's CPU per request / this target's, per round (median). */
   efficiencyVsUndici: number | null;
+  /** CPU µs per request at cfg.cpuRate (every target the same rate), and the two efficiencies there. */
+  cpuAtRateUsPerReq: number | null;
+  efficiencyAtRateVsUndici: number | null;
+  efficiencyAtRateVsUndiciMtls: number | null;
   /** The same three against the bare proxy with mutual TLS to its upstream (undici-mtls). */
   rpsVsUndiciMtls: number | null;
   efficiencyVsUndiciMtls: number | null;
@@ -385,6 +407,9 @@ function rows(m: Measured): Row[] {
     const rtD = m.rate.direct, rtU = m.rate.undici;
     const tf = m.ttfb[name], tfD = m.ttfb.direct, tfU = m.ttfb.undici;
     const tpM = m.throughput['undici-mtls'], tfM = m.ttfb['undici-mtls'];
+    // A run that could not hold the rate is a full-load figure, not one at the common rate.
+    const cr = m.cpuAtRate[name]?.map((l) => (l.achievedRate < cfg.cpuRate * 0.95 || l.errors + l.non2xx + l.dropped > l.sent * 0.01 ? { ...l, cpuUsPerReq: Number.NaN } : l));
+    const crU = m.cpuAtRate.undici, crM = m.cpuAtRate['undici-mtls'];
     return {
       target: name,
       rps: tp ? nn(median(tp.map((w) => w.rps).filter(Number.isFinite))) : null,
@@ -406,6 +431,9 @@ function rows(m: Measured): Row[] {
       cpuUsPerReq: tp?.some((w) => w.cpuUsPerReq !== undefined) ? nn(median(tp.map((w) => w.cpuUsPerReq ?? Number.NaN).filter(Number.isFinite))) : null,
       cellsCpuUsPerReq: tp?.some((w) => w.cellsCpuUsPerReq !== undefined) ? nn(median(tp.map((w) => w.cellsCpuUsPerReq ?? Number.NaN).filter(Number.isFinite))) : null,
       efficiencyVsUndici: perRound(tp, tpU, (a, b) => (b.cpuUsPerReq ?? Number.NaN) / (a.cpuUsPerReq ?? Number.NaN)),
+      cpuAtRateUsPerReq: cr ? nn(median(cr.map((l) => l.cpuUsPerReq).filter(Number.isFinite))) : null,
+      efficiencyAtRateVsUndici: perRound(cr, crU, (a, b) => b.cpuUsPerReq / a.cpuUsPerReq),
+      efficiencyAtRateVsUndiciMtls: perRound(cr, crM, (a, b) => b.cpuUsPerReq / a.cpuUsPerReq),
       rpsVsUndiciMtls: perRound(tp, tpM, (a, b) => a.rps / b.rps),
       efficiencyVsUndiciMtls: perRound(tp, tpM, (a, b) => (b.cpuUsPerReq ?? Number.NaN) / (a.cpuUsPerReq ?? Number.NaN)),
       ttfbMinusUndiciMtlsP50: perRound(tf, tfM, (a, b) => a.p50 - b.p50),
@@ -439,12 +467,14 @@ function goals(rs: Row[]): Goal[] {
   const mtls: Goal[] = um
     ? [
         check('fast upstream: efficiency against the bare proxy with mTLS to its upstream (undici-mtls CPU/req ÷ gateway CPU/req) >= 0.60', s.efficiencyVsUndiciMtls, (v) => v >= 0.6, (v) => `${v.toFixed(2)} (${s.cpuUsPerReq?.toFixed(0) ?? '?'} vs ${um.cpuUsPerReq?.toFixed(0) ?? '?'} µs)`),
+        check(`fast upstream: efficiency at one rate for both (${cfg.cpuRate} req/s) against the bare proxy with mTLS to its upstream >= 0.60`, s.efficiencyAtRateVsUndiciMtls ?? (cfg.cpuRate > 0 ? null : undefined), (v) => v >= 0.6, (v) => `${v.toFixed(2)} (${s.cpuAtRateUsPerReq?.toFixed(0) ?? '?'} vs ${um.cpuAtRateUsPerReq?.toFixed(0) ?? '?'} µs)`),
         check('fast upstream: max throughput >= 60% of the bare proxy with mTLS to its upstream', s.rpsVsUndiciMtls, (v) => v >= 0.6, (v) => `${(v * 100).toFixed(0)}%`),
         check('fast upstream: streaming TTFB p50 <= bare proxy with mTLS to its upstream + 1 ms', s.ttfbMinusUndiciMtlsP50, (v) => v <= 1, (v) => `${v >= 0 ? '+' : ''}${v.toFixed(3)} ms`),
       ]
     : [];
   return [
     check('fast upstream: efficiency (bare undici CPU/req ÷ gateway CPU/req, full load) >= 0.60', s.efficiencyVsUndici, (v) => v >= 0.6, (v) => `${v.toFixed(2)} (${s.cpuUsPerReq?.toFixed(0) ?? '?'} vs ${u?.cpuUsPerReq?.toFixed(0) ?? '?'} µs)`),
+    check(`fast upstream: efficiency at one rate for both (${cfg.cpuRate} req/s; undici CPU/req ÷ gateway CPU/req) >= 0.60`, s.efficiencyAtRateVsUndici ?? (cfg.cpuRate > 0 ? null : undefined), (v) => v >= 0.6, (v) => `${v.toFixed(2)} (${s.cpuAtRateUsPerReq?.toFixed(0) ?? '?'} vs ${u?.cpuAtRateUsPerReq?.toFixed(0) ?? '?'} µs)`),
     check('fast upstream: max throughput >= 60% of the bare undici proxy', s.rpsVsUndici, (v) => v >= 0.6, (v) => `${(v * 100).toFixed(0)}%`),
     check('fast upstream: max throughput >= 5x Portkey', s.rps !== null && p?.rps ? s.rps / p.rps : null, (v) => v >= 5, (v) => `${v.toFixed(1)}x`),
     check(`fast upstream: added latency p50 at ${cfg.rate} req/s <= 1 ms`, s.addedP50, (v) => v <= 1, (v) => `${v.toFixed(3)} ms`),
@@ -476,14 +506,15 @@ function markdown(rs: Row[], gs: Goal[], meta: Record<string, unknown>, profiles
     `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average at start ${String(meta.loadavg)}. ` +
       `${cfg.rounds} interleaved rounds, medians. Max throughput: wrk ${cfg.wrkThreads} threads, ${cfg.connections} connections, ${cfg.throughputSeconds} s. ` +
       `Latency: open-loop ${cfg.rate} req/s for ${cfg.rateSeconds} s (first ${cfg.warmupMs / 1000} s not counted), measured from each request's due time. ` +
+      `${cfg.cpuRate > 0 ? `CPU at one rate: Sovereign's gateway and the bare undici proxies open-loop at ${cfg.cpuRate} req/s for ${cfg.rateSeconds} s each (at full load a process's CPU per request falls as its own throughput rises). ` : ''}` +
       `TTFB: streaming request at ${cfg.ttfbRate} req/s for ${cfg.ttfbSeconds} s, time to the first body byte. Request: ${Buffer.byteLength(chatBodyText)} B chat completion (class ${String(meta.dataClass)}). ` +
       `nginx/HAProxy: ${cfg.workers} worker(s). Sovereign: gateway -> region cell (upstream runtime) -> upstream, two Node hops, decision recorded durably in the region's ledger before forwarding.`,
     '',
-    '| target | max req/s | × direct | × undici | CPU µs/req (full load) | cells CPU µs/req (Sovereign) | efficiency (undici ÷ target CPU) | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici | × undici-mtls | efficiency (undici-mtls ÷ target CPU) | TTFB − undici-mtls |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| target | max req/s | × direct | × undici | CPU µs/req (full load) | cells CPU µs/req (Sovereign) | efficiency (undici ÷ target CPU) | p50 ms | p99 ms | added p50 | added p99 | p50 × direct | p50 × undici | p99 × direct | p99 × undici | TTFB p50 ms | TTFB p99 ms | TTFB − undici | × undici-mtls | efficiency (undici-mtls ÷ target CPU) | TTFB − undici-mtls | CPU µs/req @${cfg.cpuRate}/s | efficiency @${cfg.cpuRate}/s (undici ÷ target) | efficiency @${cfg.cpuRate}/s (undici-mtls ÷ target) |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rs) {
-    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.cpuUsPerReq, 0)} | ${x(r.cellsCpuUsPerReq, 0)} | ${x(r.efficiencyVsUndici)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} | ${x(r.rpsVsUndiciMtls, 2)} | ${x(r.efficiencyVsUndiciMtls)} | ${x(r.ttfbMinusUndiciMtlsP50, 3)} |`);
+    lines.push(`| ${r.target} | ${x(r.rps, 0)} | ${x(r.rpsVsDirect, 3)} | ${x(r.rpsVsUndici, 2)} | ${x(r.cpuUsPerReq, 0)} | ${x(r.cellsCpuUsPerReq, 0)} | ${x(r.efficiencyVsUndici)} | ${x(r.p50, 3)} | ${x(r.p99, 3)} | ${x(r.addedP50, 3)} | ${x(r.addedP99, 3)} | ${x(r.p50VsDirect)} | ${x(r.p50VsUndici)} | ${x(r.p99VsDirect)} | ${x(r.p99VsUndici)} | ${x(r.ttfbP50, 3)} | ${x(r.ttfbP99, 3)} | ${x(r.ttfbMinusUndiciP50, 3)} | ${x(r.rpsVsUndiciMtls, 2)} | ${x(r.efficiencyVsUndiciMtls)} | ${x(r.ttfbMinusUndiciMtlsP50, 3)} | ${x(r.cpuAtRateUsPerReq, 0)} | ${x(r.efficiencyAtRateVsUndici)} | ${x(r.efficiencyAtRateVsUndiciMtls)} |`);
   }
   const failures = Object.entries(meta.failures as Record<string, string>);
   if (failures.length) {
@@ -517,7 +548,7 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   try {
     let profiles: ProfileSummary[] = [];
-    const m: Measured = { throughput: {}, rate: {}, ttfb: {}, regionServed: '', failures: {} };
+    const m: Measured = { throughput: {}, rate: {}, cpuAtRate: {}, ttfb: {}, regionServed: '', failures: {} };
     if (flags.profile) {
       profiles = await phaseProfile(dir, files);
       const md = profiles.map((p) => summaryMarkdown(p, path.basename(p.file))).join('\n');
