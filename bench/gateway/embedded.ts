@@ -238,6 +238,12 @@ export async function phaseEmbedded(d: EmbeddedDeps): Promise<EmbeddedResult> {
     // rounds (the bare proxy's from 431 to 255), so each side gets warmupSeconds of full load.
     await d.wrk(`${sys.gateway}${CHAT}`, d.warmupSeconds, files);
     await d.wrk(`${sys.proxyUrl}${CHAT}`, d.warmupSeconds, files);
+    if (streamOk) {
+      // The streaming path is other code (the SSE relay on both sides): warmed the same way, or
+      // the first round's time to first byte is partly the JIT's.
+      await d.wrk(`${sys.gateway}${CHAT}`, d.warmupSeconds, { ...files, body: files.streamBody });
+      await d.wrk(`${sys.proxyUrl}${CHAT}`, d.warmupSeconds, { ...files, body: files.streamBody });
+    }
     for (let r = 1; r <= d.rounds && !d.interrupted(); r++) {
       const round: Round = { full: {}, rate: {}, ttfb: {} };
       for (const [who, url, pids] of [['gateway', `${sys.gateway}${CHAT}`, gatewayPids], ['proxy', `${sys.proxyUrl}${CHAT}`, proxyPids]] as const) {
