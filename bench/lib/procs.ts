@@ -139,7 +139,9 @@ export class ProcessGroup {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; good enough for a benchmark). */
+/** Ports freePort has returned in this process. */
+const handedOut = new Set<number>();
+
 /** Can something listen on 127.0.0.1:`port` right now? */
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -154,12 +156,18 @@ function canListen(port: number): Promise<boolean> {
  * range (32768-60999): a port the kernel hands out for listen(0) is also a source port of
  * outgoing connections, so between this check and the caller's listen, a connection made by a
  * concurrently running test could take it ("already in use"); below the range only another
- * listener can, and the random pick makes that rare.
+ * listener can, and the random pick makes that rare. A port is handed out once per process:
+ * callers ask for several before listening on any (a topology's cells and gateway), and the
+ * same pick twice made two regions share a URL.
  */
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await canListen(port)) return port;
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
   }
   return new Promise((resolve, reject) => {
     const srv = createServer();
